@@ -1,0 +1,94 @@
+# siglatch - plain Makefile.  make; make check; make install PREFIX=/usr DESTDIR=...
+PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/siglatch
+SYSCONFDIR ?= /etc
+
+CC      ?= cc
+CSTD    ?= -std=c17
+WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+           -Wpointer-arith -Wformat=2 -Wcast-qual -Wvla -Wnull-dereference \
+           -Wimplicit-fallthrough -Wno-format-truncation
+ifdef CI
+WERROR  ?= -Werror
+endif
+OPT     ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Isrc
+CFLAGS  ?=
+CFLAGS  += $(CSTD) $(OPT) $(WARN) $(WERROR) -fstack-protector-strong -fPIE -MMD -MP
+LDFLAGS += -pie -Wl,-z,relro,-z,now
+LIBS    := -lcrypto -linih
+
+B := build
+MAINS   := src/siglatchd.c src/knocker.c src/keygen.c
+LIBSRC  := $(filter-out $(MAINS),$(wildcard src/*.c))
+LIBOBJ  := $(LIBSRC:src/%.c=$(B)/obj/%.o)
+UNITSRC := $(wildcard tests/unit/test_*.c)
+UNITBIN := $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
+TOOLSRC := $(wildcard tests/tools/*.c)
+TOOLBIN := $(TOOLSRC:tests/tools/%.c=$(B)/tools/%)
+BENCHSRC := $(wildcard bench/*.c)
+BENCHBIN := $(BENCHSRC:bench/%.c=$(B)/bench/%)
+PROGS   := $(B)/siglatchd $(B)/knocker $(B)/siglatch-keygen
+
+all: $(PROGS)
+
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/libsl.a: $(LIBOBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/siglatchd: $(B)/obj/siglatchd.o $(B)/libsl.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/knocker: $(B)/obj/knocker.o $(B)/libsl.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/siglatch-keygen: $(B)/obj/keygen.o $(B)/libsl.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libsl.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS) -lcmocka
+
+$(B)/tools/%: tests/tools/%.c $(B)/libsl.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
+
+$(B)/bench/%: bench/%.c $(B)/libsl.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
+
+tests: $(PROGS) $(UNITBIN) $(TOOLBIN) $(BENCHBIN)
+
+# The whole suite: unit tests, then integration tests against the real
+# binaries on loopback.  Ends with "N passed, N failed".
+check: tests
+	@tests/run.sh
+
+unit: $(UNITBIN)
+	@tests/run.sh unit
+
+bench: $(PROGS) $(TOOLBIN) $(BENCHBIN)
+	@bench/run.sh
+
+demo: $(PROGS)
+	@examples/demo.sh
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(B)/siglatchd $(DESTDIR)$(SBINDIR)/siglatchd
+	install -m 0755 $(B)/siglatch-keygen $(DESTDIR)$(SBINDIR)/siglatch-keygen
+	install -m 0755 $(B)/knocker $(DESTDIR)$(BINDIR)/knocker
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/siglatch
+	install -m 0644 examples/server.conf $(DESTDIR)$(DOCDIR)/server.conf.example
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all tests check unit bench demo install clean
+-include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/tools/*.d $(B)/bench/*.d)

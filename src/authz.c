@@ -1,0 +1,48 @@
+/* authz.c - may this authenticated user run this action, here, from there? */
+#include <string.h>
+
+#include "stages.h"
+#include "util.h"
+
+int
+authz_check(const struct config *cfg, unsigned server_idx,
+    const struct cfg_user *user, const struct wire_knock *k,
+    const struct sl_addr *src, struct sl_request *req, int *discarded)
+{
+	const struct cfg_server *srv;
+	const struct cfg_action *act;
+
+	*discarded = 0;
+	if (server_idx >= cfg->nservers)
+		return SL_EDENIED;
+	srv = &cfg->servers[server_idx];
+	if ((act = config_action_by_id(cfg, k->action_id)) == NULL)
+		return SL_EDENIED;
+	if (!idset_has(&user->actions, k->action_id) ||
+	    !idset_has(&srv->actions, k->action_id))
+		return SL_EDENIED;
+	if (!addr_in_list(&srv->allowed_ips, src) ||
+	    !addr_in_list(&user->allowed_ips, src) ||
+	    !addr_in_list(&act->allowed_ips, src))
+		return SL_EDENIED;
+
+	memset(req, 0, sizeof(*req));
+	req->magic = SL_REQ_MAGIC;
+	req->server_idx = (uint16_t)server_idx;
+	req->user_id = k->user_id;
+	req->action_id = k->action_id;
+	req->secure = 1;
+	req->src = *src;
+	req->timestamp = k->timestamp;
+	if (act->discard_payload) {
+		*discarded = k->payload_len > 0;
+		req->payload_len = 0;
+		return 0;
+	}
+	if (act->require_ascii &&
+	    !sl_is_printable_ascii(k->payload, k->payload_len))
+		return SL_ENOTASCII;
+	req->payload_len = k->payload_len;
+	memcpy(req->payload, k->payload, k->payload_len);
+	return 0;
+}

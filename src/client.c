@@ -1,0 +1,452 @@
+/*
+ * client.c - helpers shared by knocker, siglatch-keygen and the test tools.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "client.h"
+#include "crypto.h"
+#include "util.h"
+
+#define MAP_LINE_MAX 1024
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+bool
+client_valid_name(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= SL_NAME_MAX - 1)
+			return false;
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '.' && s[i] != '-')
+			return false;
+	}
+	return i > 0;
+}
+
+bool
+client_valid_host(const char *s)
+{
+	size_t i;
+
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i >= CLIENT_HOST_MAX || c <= 0x20 || c == 0x7f ||
+		    c == '/' || c == ',')
+			return false;
+	}
+	return i > 0;
+}
+
+int
+client_host_dir(char *out, size_t outlen, const char *host, char *err,
+    size_t errlen)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	int n;
+
+	if (!client_valid_host(host)) {
+		seterr(err, errlen, "invalid host '%s'", host);
+		return SL_EINVAL;
+	}
+	/* the XDG spec says to ignore a relative XDG_CONFIG_HOME */
+	if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(out, outlen, "%s/siglatch/%s", xdg, host);
+	else if (home != NULL && home[0] != '\0')
+		n = snprintf(out, outlen, "%s/.config/siglatch/%s", home, host);
+	else {
+		seterr(err, errlen, "HOME is not set: cannot find the "
+		    "configuration directory for %s", host);
+		return SL_ENOENT;
+	}
+	if (n < 0 || (size_t)n >= outlen) {
+		seterr(err, errlen, "configuration directory path for %s is too "
+		    "long", host);
+		return SL_ETOOBIG;
+	}
+	return 0;
+}
+
+/* Split one trimmed map line into its three trimmed fields, in place. */
+static int
+map_split(char *line, char **name, char **host, char **id)
+{
+	char *c1, *c2;
+
+	if ((c1 = strchr(line, ',')) == NULL ||
+	    (c2 = strchr(c1 + 1, ',')) == NULL || strchr(c2 + 1, ',') != NULL)
+		return SL_EPARSE;
+	*c1 = *c2 = '\0';
+	*name = sl_trim(line);
+	*host = sl_trim(c1 + 1);
+	*id = sl_trim(c2 + 1);
+	if (**name == '\0' || **host == '\0' || **id == '\0')
+		return SL_EPARSE;
+	return 0;
+}
+
+int
+client_map_lookup_buf(const char *buf, size_t len, const char *src,
+    const char *host, const char *name, uint32_t max, uint32_t *id,
+    char *err, size_t errlen)
+{
+	char line[MAP_LINE_MAX], *f_name, *f_host, *f_id, *s;
+	const char *p = buf, *end = buf + len, *nl;
+	unsigned lineno = 0;
+	long long v, hit = -1;
+	size_t n;
+
+	while (p < end) {
+		lineno++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = (size_t)((nl != NULL ? nl : end) - p);
+		if (n >= sizeof(line)) {
+			seterr(err, errlen, "%s:%u: line too long", src, lineno);
+			return SL_ECONFIG;
+		}
+		if (memchr(p, '\0', n) != NULL) {
+			seterr(err, errlen, "%s:%u: NUL byte in line", src, lineno);
+			return SL_ECONFIG;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p += n + (nl != NULL);
+		if (n > 0 && line[n - 1] == '\r')
+			line[n - 1] = '\0';
+		s = sl_trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		if (map_split(s, &f_name, &f_host, &f_id) != 0) {
+			seterr(err, errlen, "%s:%u: expected name,host,id", src,
+			    lineno);
+			return SL_ECONFIG;
+		}
+		if (sl_parse_num(f_id, 0, max, &v) != 0) {
+			seterr(err, errlen, "%s:%u: id '%s' is not a number in "
+			    "0..%u", src, lineno, f_id, (unsigned)max);
+			return SL_ECONFIG;
+		}
+		/* first applicable line wins; later lines are still checked */
+		if (hit < 0 && strcmp(f_name, name) == 0 &&
+		    (strcmp(f_host, host) == 0 || strcmp(f_host, "*") == 0))
+			hit = v;
+	}
+	if (hit < 0) {
+		seterr(err, errlen, "not in %s (for host %s)", src, host);
+		return SL_ENOENT;
+	}
+	*id = (uint32_t)hit;
+	return 0;
+}
+
+int
+client_map_lookup(const char *path, const char *host, const char *name,
+    uint32_t max, uint32_t *id, char *err, size_t errlen)
+{
+	char *buf;
+	size_t len = 0;
+	int rc;
+
+	if ((buf = malloc(CLIENT_MAP_MAX)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return SL_ESYS;
+	}
+	rc = client_read_file(path, (uint8_t *)buf, CLIENT_MAP_MAX, &len, err,
+	    errlen);
+	if (rc == 0)
+		rc = client_map_lookup_buf(buf, len, path, host, name, max, id,
+		    err, errlen);
+	free(buf);
+	return rc;
+}
+
+int
+client_resolve_id(const char *arg, const char *kind, const char *map_path,
+    const char *host, uint32_t max, uint32_t *id, char *err, size_t errlen)
+{
+	char why[CLIENT_ERR_LEN];
+	long long v;
+	int rc;
+
+	if (isdigit((unsigned char)arg[0])) {
+		if (sl_parse_num(arg, 0, max, &v) != 0) {
+			seterr(err, errlen, "%s id '%s' is not a number in 0..%u",
+			    kind, arg, (unsigned)max);
+			return SL_EINVAL;
+		}
+		*id = (uint32_t)v;
+		return 0;
+	}
+	if (arg[0] == '\0') {
+		seterr(err, errlen, "empty %s name", kind);
+		return SL_EINVAL;
+	}
+	if (map_path == NULL) {
+		seterr(err, errlen, "unknown %s '%s': no map file", kind, arg);
+		return SL_ENOENT;
+	}
+	rc = client_map_lookup(map_path, host, arg, max, id, why, sizeof(why));
+	if (rc != 0)
+		seterr(err, errlen, "%s %s '%s': %s", rc == SL_ENOENT ?
+		    "unknown" : "cannot look up", kind, arg, why);
+	return rc;
+}
+
+int
+client_build_knock(struct wire_knock *k, uint32_t timestamp,
+    uint16_t user_id, uint8_t action_id, const uint8_t *payload,
+    size_t payload_len, const uint8_t key[SL_HMAC_KEY_LEN])
+{
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	if (payload_len > SL_PAYLOAD_MAX)
+		return SL_ETOOBIG;
+	k->version = SL_WIRE_VERSION;
+	k->timestamp = timestamp;
+	k->user_id = user_id;
+	k->action_id = action_id;
+	if ((rc = crypto_random(&k->challenge, sizeof(k->challenge))) != 0)
+		return rc;
+	if (payload_len > 0)
+		memcpy(k->payload, payload, payload_len);
+	k->payload_len = (uint16_t)payload_len;
+	return wire_hmac(NULL, k->hmac, key, k);
+}
+
+int
+client_seal_knock(EVP_PKEY *pub, const struct wire_knock *k,
+    uint8_t dgram[SL_DGRAM_LEN])
+{
+	uint8_t pt[SL_PACKET_LEN];
+	int rc;
+
+	if ((rc = wire_encode(pt, sizeof(pt), k)) == 0)
+		rc = crypto_enc_knock(pub, pt, dgram);
+	OPENSSL_cleanse(pt, sizeof(pt));
+	return rc;
+}
+
+int
+client_send(const char *host, uint16_t port, bool numeric_only,
+    const void *buf, size_t len, char *addr, size_t addrlen, char *err,
+    size_t errlen)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char portstr[8], text[NI_MAXHOST];
+	int fd, gai, saved = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICSERV | (numeric_only ? AI_NUMERICHOST : 0);
+	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
+	if ((gai = getaddrinfo(host, portstr, &hints, &res)) != 0) {
+		seterr(err, errlen, "cannot resolve %s: %s", host,
+		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+		return SL_ENOENT;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		if (sendto(fd, buf, len, 0, ai->ai_addr, ai->ai_addrlen) ==
+		    (ssize_t)len) {
+			close(fd);
+			if (addr != NULL && getnameinfo(ai->ai_addr,
+			    ai->ai_addrlen, text, sizeof(text), NULL, 0,
+			    NI_NUMERICHOST) == 0)
+				sl_strlcpy(addr, text, addrlen);
+			else if (addr != NULL)
+				sl_strlcpy(addr, host, addrlen);
+			freeaddrinfo(res);
+			return 0;
+		}
+		saved = errno;
+		close(fd);
+	}
+	freeaddrinfo(res);
+	seterr(err, errlen, "cannot send to %s port %u: %s", host,
+	    (unsigned)port, strerror(saved != 0 ? saved : EADDRNOTAVAIL));
+	return SL_ESYS;
+}
+
+int
+client_parse_port(const char *s, uint16_t *port)
+{
+	long long v;
+	int rc;
+
+	if ((rc = sl_parse_num(s, 1, 65535, &v)) != 0)
+		return rc;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int
+client_read_fd(int fd, uint8_t *buf, size_t cap, size_t *len)
+{
+	uint8_t extra;
+	size_t n = 0;
+	ssize_t r;
+
+	for (;;) {
+		if (n < cap)
+			r = read(fd, buf + n, cap - n);
+		else
+			r = read(fd, &extra, 1); /* one more byte: is there more? */
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return SL_ESYS;
+		if (r == 0)
+			break;
+		if (n == cap)
+			return SL_ETOOBIG;
+		n += (size_t)r;
+	}
+	*len = n;
+	return 0;
+}
+
+int
+client_read_file(const char *path, uint8_t *buf, size_t cap, size_t *len,
+    char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return SL_ESYS;
+	}
+	if (fstat(fd, &st) != 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		rc = SL_ESYS;
+	} else if (!S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "%s: not a regular file", path);
+		rc = SL_EINVAL;
+	} else if ((rc = client_read_fd(fd, buf, cap, len)) == SL_ETOOBIG)
+		seterr(err, errlen, "%s: larger than %zu bytes", path, cap);
+	else if (rc != 0)
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+int
+client_create_file(const char *path, mode_t mode, const void *data,
+    size_t len, char *err, size_t errlen)
+{
+	const uint8_t *p = data;
+	size_t off = 0;
+	ssize_t w;
+	int fd, e;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    mode & 0777);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			seterr(err, errlen, "%s: already exists; refusing to "
+			    "overwrite it", path);
+		else
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return SL_ESYS;
+	}
+	/* the umask may have narrowed the mode: set it exactly */
+	if (fchmod(fd, mode & 0777) != 0)
+		goto fail;
+	while (off < len) {
+		w = write(fd, p + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	seterr(err, errlen, "%s: %s", path, strerror(e));
+	return SL_ESYS;
+}
+
+int
+client_check_dir(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return SL_ESYS;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		seterr(err, errlen, "%s: not a directory", path);
+		return SL_EINVAL;
+	}
+	if (st.st_mode & S_IWOTH) {
+		seterr(err, errlen, "%s: directory is writable by others; "
+		    "refusing to write keys there", path);
+		return SL_EPERM;
+	}
+	return 0;
+}
+
+int
+client_hex(char *out, size_t outlen, const uint8_t *in, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	if (outlen == 0 || n > (outlen - 1) / 2)
+		return SL_ETOOBIG;
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+	return 0;
+}

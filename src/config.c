@@ -1,0 +1,984 @@
+/*
+ * config.c - siglatchd configuration: INI with the siglatch 1.0 keys.
+ *
+ * libinih does the key = value splitting.  It is fed by our own line reader,
+ * which counts lines (the handler gets no line number), refuses over-long
+ * lines and NUL bytes instead of letting them be split or cut, and handles
+ * section headers itself, so that an empty or unknown section is still an
+ * error naming its line.  Every key is looked up in a per-section table that
+ * says where it is stored and what range it must be in.  After the file is
+ * read, cross-section rules are checked and action names resolved to ids.
+ *
+ * Errors: "FILE:LINE: [section] key 'KEY': problem" (top-level keys have no
+ * "[section] "; whole-section problems have no "key 'KEY'").
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "log.h"
+#include "util.h"
+
+/* Reader buffer: a line holds at most CFG_LINE_MAX - 1 bytes, not counting
+ * its "\n" or "\r\n". */
+#define CFG_LINE_MAX      4096
+#define CFG_KEYS_MAX        16  /* keys per section kind */
+#define CFG_DEADDROPS_MAX   64
+#define CFG_SHOW           100  /* longest value quoted back in a message */
+#define CFG_SPACE   " \t\r\v\f"   /* what inih skips around a line (isspace) */
+
+enum cfg_kind { CK_TOP, CK_SERVER, CK_ACTION, CK_USER, CK_DEADDROP, CK_NKINDS };
+
+enum cfg_type {
+	CT_STR,     /* char[size] */
+	CT_IP,      /* char[size] holding an IPv4/IPv6 literal or "" */
+	CT_BOOL,    /* bool */
+	CT_U16,     /* uint16_t in [min, max] */
+	CT_U32,     /* uint32_t in [min, max] */
+	CT_INT,     /* int in [min, max] */
+	CT_CIDRS,   /* struct sl_cidr_list */
+	CT_NAMES,   /* list of action names, resolved after parsing */
+	CT_IGNORED, /* accepted for siglatch 1.0 compatibility, unused */
+};
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t off, size;
+	long long min, max;
+};
+
+#define K(st, f, t, lo, hi) \
+	{ #f, t, offsetof(st, f), sizeof(((st *)0)->f), lo, hi }
+
+static const struct cfg_key cfg_top_keys[] = {
+	K(struct config, log_file, CT_STR, 0, 0),
+	K(struct config, priv_key_path, CT_STR, 0, 0),
+	K(struct config, timestamp_window, CT_U32, 1, 3600),
+	K(struct config, state_dir, CT_STR, 0, 0),
+	K(struct config, script_timeout, CT_U32, 1, 86400),
+	K(struct config, max_scripts, CT_U32, 1, 1024),
+	K(struct config, replay_cache_size, CT_U32, 16, 1048576),
+};
+
+static const struct cfg_key cfg_server_keys[] = {
+	K(struct cfg_server, enabled, CT_BOOL, 0, 0),
+	K(struct cfg_server, port, CT_U16, 1, 65535),
+	K(struct cfg_server, bind_ip, CT_IP, 0, 0),
+	K(struct cfg_server, secure, CT_BOOL, 0, 0),
+	K(struct cfg_server, priv_key_path, CT_STR, 0, 0),
+	{ "actions", CT_NAMES, 0, 0, 0, 0 },
+	K(struct cfg_server, logging, CT_BOOL, 0, 0),
+	K(struct cfg_server, log_file, CT_STR, 0, 0),
+	K(struct cfg_server, allowed_ips, CT_CIDRS, 0, 0),
+	{ "deaddrops", CT_IGNORED, 0, 0, 0, 0 },
+};
+
+static const struct cfg_key cfg_action_keys[] = {
+	K(struct cfg_action, id, CT_INT, 0, 255),
+	K(struct cfg_action, enabled, CT_BOOL, 0, 0),
+	K(struct cfg_action, constructor, CT_STR, 0, 0),
+	K(struct cfg_action, destructor, CT_STR, 0, 0),
+	K(struct cfg_action, keepalive_interval, CT_U32, 0, 604800),
+	K(struct cfg_action, exec_split, CT_BOOL, 0, 0),
+	K(struct cfg_action, require_ascii, CT_BOOL, 0, 0),
+	K(struct cfg_action, discard_payload, CT_BOOL, 0, 0),
+	K(struct cfg_action, allowed_ips, CT_CIDRS, 0, 0),
+};
+
+static const struct cfg_key cfg_user_keys[] = {
+	K(struct cfg_user, id, CT_INT, 0, 65535),
+	K(struct cfg_user, enabled, CT_BOOL, 0, 0),
+	K(struct cfg_user, key_file, CT_STR, 0, 0),
+	K(struct cfg_user, hmac_file, CT_STR, 0, 0),
+	{ "actions", CT_NAMES, 0, 0, 0, 0 },
+	K(struct cfg_user, allowed_ips, CT_CIDRS, 0, 0),
+};
+
+#undef K
+
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
+
+static const struct {
+	const char *name;
+	const struct cfg_key *keys;
+	size_t nkeys;
+} cfg_kinds[CK_NKINDS] = {
+	[CK_TOP] = { "", cfg_top_keys, NKEYS(cfg_top_keys) },
+	[CK_SERVER] = { "server", cfg_server_keys, NKEYS(cfg_server_keys) },
+	[CK_ACTION] = { "action", cfg_action_keys, NKEYS(cfg_action_keys) },
+	[CK_USER] = { "user", cfg_user_keys, NKEYS(cfg_user_keys) },
+	[CK_DEADDROP] = { "deaddrop", NULL, 0 },
+};
+
+_Static_assert(NKEYS(cfg_top_keys) <= CFG_KEYS_MAX, "CFG_KEYS_MAX");
+_Static_assert(NKEYS(cfg_server_keys) <= CFG_KEYS_MAX, "CFG_KEYS_MAX");
+_Static_assert(NKEYS(cfg_action_keys) <= CFG_KEYS_MAX, "CFG_KEYS_MAX");
+_Static_assert(NKEYS(cfg_user_keys) <= CFG_KEYS_MAX, "CFG_KEYS_MAX");
+
+/* What the parser remembers about one section beyond struct config. */
+struct cfg_sect {
+	int keyline[CFG_KEYS_MAX]; /* line of each key, 0 = not given */
+	char *names;               /* raw `actions` value (heap) */
+};
+
+struct cfg_ctx {
+	struct config *cfg;
+	const char *file;
+	FILE *fp;                  /* source: a file ... */
+	const char *text;          /* ... or a string */
+	size_t pos;
+	int line;
+	bool failed;
+	char *err;
+	size_t errlen;
+
+	/* the section being read */
+	enum cfg_kind kind;
+	char label[SL_NAME_MAX + 16]; /* "server:NAME", "" at top level */
+	void *base;                /* its struct in cfg */
+	struct cfg_sect *cur;
+
+	struct cfg_sect top;
+	struct cfg_sect servers[SL_MAX_SERVERS];
+	struct cfg_sect actions[SL_MAX_ACTIONS];
+	struct cfg_sect users[SL_MAX_USERS];
+	unsigned ndeaddrops;
+	char deaddrops[CFG_DEADDROPS_MAX][SL_NAME_MAX];
+	int deaddrop_lines[CFG_DEADDROPS_MAX];
+
+	char buf[CFG_LINE_MAX + 1];
+};
+
+static void cfg_fail(struct cfg_ctx *c, int line, const char *sect,
+    const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/*
+ * Record the first error.  sect is "kind:NAME" (NULL or "" at top level),
+ * key NULL for a problem with a whole section or the file.
+ */
+static void
+cfg_fail(struct cfg_ctx *c, int line, const char *sect, const char *key,
+    const char *fmt, ...)
+{
+	char what[2 * CFG_SHOW + 32] = "", msg[512];
+	va_list ap;
+
+	if (c->failed)
+		return;
+	c->failed = true;
+	if (c->err == NULL || c->errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (sect != NULL && *sect != '\0' && key != NULL)
+		snprintf(what, sizeof(what), " [%.*s] key '%.*s':", CFG_SHOW,
+		    sect, CFG_SHOW, key);
+	else if (sect != NULL && *sect != '\0')
+		snprintf(what, sizeof(what), " [%.*s]:", CFG_SHOW, sect);
+	else if (key != NULL)
+		snprintf(what, sizeof(what), " key '%.*s':", CFG_SHOW, key);
+	snprintf(c->err, c->errlen, "%s:%d:%s %s", c->file, line, what, msg);
+}
+
+static void
+cfg_label(char *out, size_t outlen, enum cfg_kind kind, const char *name)
+{
+	snprintf(out, outlen, "%s:%s", cfg_kinds[kind].name, name);
+}
+
+static int
+cfg_key_index(enum cfg_kind kind, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg_kinds[kind].nkeys; i++)
+		if (strcmp(cfg_kinds[kind].keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Line of key `name` in a section, or fallback when it was not given. */
+static int
+cfg_keyline(const struct cfg_sect *s, enum cfg_kind kind, const char *name,
+    int fallback)
+{
+	int i = cfg_key_index(kind, name);
+
+	return i >= 0 && s->keyline[i] > 0 ? s->keyline[i] : fallback;
+}
+
+static bool
+cfg_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n < SL_NAME_MAX && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+/* ---- sections ---------------------------------------------------------- */
+
+static void
+cfg_server_defaults(struct cfg_server *s)
+{
+	s->enabled = true;
+	s->port = 50000;
+	s->secure = true;
+	s->logging = true;
+}
+
+static void
+cfg_action_defaults(struct cfg_action *a)
+{
+	a->id = -1;
+	a->enabled = true;
+	a->exec_split = true;
+}
+
+static void
+cfg_user_defaults(struct cfg_user *u)
+{
+	u->id = -1;
+	u->enabled = false;
+}
+
+/* Find a section of `kind` named `name`; returns its line or 0. */
+static int
+cfg_find_section(const struct cfg_ctx *c, enum cfg_kind kind, const char *name)
+{
+	const struct config *cfg = c->cfg;
+	unsigned i;
+
+	switch (kind) {
+	case CK_SERVER:
+		for (i = 0; i < cfg->nservers; i++)
+			if (strcmp(cfg->servers[i].name, name) == 0)
+				return cfg->servers[i].line;
+		break;
+	case CK_ACTION:
+		for (i = 0; i < cfg->nactions; i++)
+			if (strcmp(cfg->actions[i].name, name) == 0)
+				return cfg->actions[i].line;
+		break;
+	case CK_USER:
+		for (i = 0; i < cfg->nusers; i++)
+			if (strcmp(cfg->users[i].name, name) == 0)
+				return cfg->users[i].line;
+		break;
+	case CK_DEADDROP:
+		for (i = 0; i < c->ndeaddrops; i++)
+			if (strcmp(c->deaddrops[i], name) == 0)
+				return c->deaddrop_lines[i];
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* A "[...]" line; inner is the text between the brackets. */
+static int
+cfg_begin_section(struct cfg_ctx *c, char *inner)
+{
+	static const unsigned max[CK_NKINDS] = {
+		[CK_SERVER] = SL_MAX_SERVERS, [CK_ACTION] = SL_MAX_ACTIONS,
+		[CK_USER] = SL_MAX_USERS, [CK_DEADDROP] = CFG_DEADDROPS_MAX,
+	};
+	struct config *cfg = c->cfg;
+	char *colon = strchr(inner, ':');
+	const char *name;
+	enum cfg_kind kind;
+	unsigned n;
+	int prev;
+
+	for (kind = CK_SERVER; kind < CK_NKINDS; kind++) {
+		size_t kl = strlen(cfg_kinds[kind].name);
+
+		if (strncmp(inner, cfg_kinds[kind].name, kl) == 0 &&
+		    (inner[kl] == ':' || inner[kl] == '\0'))
+			break;
+	}
+	if (kind == CK_NKINDS) {
+		cfg_fail(c, c->line, inner, NULL, "unknown section (expected "
+		    "[server:NAME], [action:NAME], [user:NAME] or "
+		    "[deaddrop:NAME])");
+		return -1;
+	}
+	name = colon != NULL ? colon + 1 : "";
+	if (!cfg_valid_name(name)) {
+		cfg_fail(c, c->line, inner, NULL, "section name must be 1-%d "
+		    "characters of A-Z a-z 0-9 _ . - (as in [%s:NAME])",
+		    SL_NAME_MAX - 1, cfg_kinds[kind].name);
+		return -1;
+	}
+	if ((prev = cfg_find_section(c, kind, name)) > 0) {
+		cfg_fail(c, c->line, inner, NULL, "duplicate section (first "
+		    "defined at line %d)", prev);
+		return -1;
+	}
+	n = kind == CK_SERVER ? cfg->nservers : kind == CK_ACTION ?
+	    cfg->nactions : kind == CK_USER ? cfg->nusers : c->ndeaddrops;
+	if (n >= max[kind]) {
+		cfg_fail(c, c->line, inner, NULL, "too many [%s:*] sections "
+		    "(at most %u)", cfg_kinds[kind].name, max[kind]);
+		return -1;
+	}
+
+	c->kind = kind;
+	cfg_label(c->label, sizeof(c->label), kind, name);
+	switch (kind) {
+	case CK_SERVER: {
+		struct cfg_server *s = &cfg->servers[cfg->nservers];
+
+		cfg_server_defaults(s);
+		sl_strlcpy(s->name, name, sizeof(s->name));
+		s->line = c->line;
+		c->base = s;
+		c->cur = &c->servers[cfg->nservers++];
+		break;
+	}
+	case CK_ACTION: {
+		struct cfg_action *a = &cfg->actions[cfg->nactions];
+
+		cfg_action_defaults(a);
+		sl_strlcpy(a->name, name, sizeof(a->name));
+		a->line = c->line;
+		c->base = a;
+		c->cur = &c->actions[cfg->nactions++];
+		break;
+	}
+	case CK_USER: {
+		struct cfg_user *u = &cfg->users[cfg->nusers];
+
+		cfg_user_defaults(u);
+		sl_strlcpy(u->name, name, sizeof(u->name));
+		u->line = c->line;
+		c->base = u;
+		c->cur = &c->users[cfg->nusers++];
+		break;
+	}
+	default: /* CK_DEADDROP: remembered for duplicates only */
+		sl_strlcpy(c->deaddrops[c->ndeaddrops], name, SL_NAME_MAX);
+		c->deaddrop_lines[c->ndeaddrops++] = c->line;
+		c->base = NULL;
+		c->cur = NULL;
+		log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s:%d: [%s]: ignored: "
+		    "deaddrops are not supported (unauthenticated input runs "
+		    "nothing)", c->file, c->line, c->label);
+		break;
+	}
+	return 0;
+}
+
+/* ---- line reader ------------------------------------------------------- */
+
+static int
+cfg_getc(struct cfg_ctx *c)
+{
+	if (c->fp != NULL)
+		return getc(c->fp);
+	if (c->text[c->pos] == '\0')
+		return EOF;
+	return (unsigned char)c->text[c->pos++];
+}
+
+/*
+ * ini_reader: one whole line into str (num bytes), without its line end.
+ * Returns NULL at the end of input or after an error (recorded in c).
+ */
+static char *
+cfg_reader(char *str, int num, void *stream)
+{
+	struct cfg_ctx *c = stream;
+	size_t n = 0;
+	bool toolong = false, nul = false;
+	char *p, *end;
+	int ch;
+
+	if (c->failed)
+		return NULL;
+	while ((ch = cfg_getc(c)) != EOF && ch != '\n') {
+		if (ch == '\0')
+			nul = true;
+		if (n < CFG_LINE_MAX)
+			c->buf[n++] = (char)ch;
+		else
+			toolong = true;
+	}
+	if (ch == EOF && c->fp != NULL && ferror(c->fp)) {
+		cfg_fail(c, c->line + 1, NULL, NULL, "read error: %s",
+		    strerror(errno));
+		return NULL;
+	}
+	if (ch == EOF && n == 0)
+		return NULL;
+	c->line++;
+	if (n > 0 && c->buf[n - 1] == '\r')
+		n--;
+	c->buf[n] = '\0';
+	if ((size_t)num < CFG_LINE_MAX) {
+		cfg_fail(c, c->line, NULL, NULL, "parser line buffer too small");
+		return NULL;
+	}
+	if (toolong || n >= CFG_LINE_MAX) {
+		cfg_fail(c, c->line, NULL, NULL, "line too long (at most %d "
+		    "characters)", CFG_LINE_MAX - 1);
+		return NULL;
+	}
+	if (nul) {
+		cfg_fail(c, c->line, NULL, NULL, "line contains a NUL byte");
+		return NULL;
+	}
+	p = c->buf;
+	if (c->line == 1 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;                         /* UTF-8 byte order mark */
+	memcpy(str, p, strlen(p) + 1);
+
+	/* section headers are ours; inih sees them only to reset its state */
+	p += strspn(p, CFG_SPACE);
+	if (*p == '[') {
+		end = p + strlen(p);
+		while (end > p && strchr(CFG_SPACE, end[-1]) != NULL)
+			end--;
+		if (end[-1] != ']' || end - p < 2) {
+			cfg_fail(c, c->line, NULL, NULL, "malformed section "
+			    "header (expected [kind:NAME] alone on the line)");
+			return NULL;
+		}
+		end[-1] = '\0';
+		if (cfg_begin_section(c, p + 1) != 0)
+			return NULL;
+	}
+	return str;
+}
+
+/* ---- keys -------------------------------------------------------------- */
+
+static int
+cfg_store(struct cfg_ctx *c, const struct cfg_key *k, const char *name,
+    const char *value)
+{
+	char *field = (char *)c->base + k->off;
+	char bad[SL_IPSTR_MAX + 8];
+	uint8_t ipbuf[16];
+	long long v = 0;
+	int rc;
+
+	switch (k->type) {
+	case CT_IP:
+		if (*value != '\0' && inet_pton(AF_INET, value, ipbuf) != 1 &&
+		    inet_pton(AF_INET6, value, ipbuf) != 1) {
+			cfg_fail(c, c->line, c->label, name, "'%.*s' is not an "
+			    "IPv4 or IPv6 address", CFG_SHOW, value);
+			return -1;
+		}
+		/* FALLTHROUGH */
+	case CT_STR:
+		if (sl_strlcpy(field, value, k->size) != 0) {
+			cfg_fail(c, c->line, c->label, name, "value too long "
+			    "(at most %zu characters)", k->size - 1);
+			return -1;
+		}
+		return 0;
+	case CT_BOOL: {
+		bool b;
+
+		if (sl_parse_bool(value, &b) != 0) {
+			cfg_fail(c, c->line, c->label, name, "'%.*s' is not a "
+			    "boolean (use yes or no)", CFG_SHOW, value);
+			return -1;
+		}
+		memcpy(field, &b, sizeof(b));
+		return 0;
+	}
+	case CT_U16:
+	case CT_U32:
+	case CT_INT:
+		if ((rc = sl_parse_num(value, k->min, k->max, &v)) != 0) {
+			cfg_fail(c, c->line, c->label, name, "'%.*s' is %s "
+			    "(allowed: %lld to %lld)", CFG_SHOW, value,
+			    rc == SL_ETOOBIG ? "out of range" : "not a number",
+			    k->min, k->max);
+			return -1;
+		}
+		if (k->type == CT_U16) {
+			uint16_t x = (uint16_t)v;
+
+			memcpy(field, &x, sizeof(x));
+		} else if (k->type == CT_U32) {
+			uint32_t x = (uint32_t)v;
+
+			memcpy(field, &x, sizeof(x));
+		} else {
+			int x = (int)v;
+
+			memcpy(field, &x, sizeof(x));
+		}
+		return 0;
+	case CT_CIDRS:
+		rc = addr_parse_list(value, (struct sl_cidr_list *)(void *)field,
+		    bad, sizeof(bad));
+		if (rc == SL_ETOOBIG)
+			cfg_fail(c, c->line, c->label, name, "more than %d "
+			    "addresses or ranges", SL_MAX_CIDRS);
+		else if (rc != 0 && bad[0] == '\0')
+			cfg_fail(c, c->line, c->label, name, "empty item in "
+			    "list");
+		else if (rc != 0)
+			cfg_fail(c, c->line, c->label, name, "'%s' is not an "
+			    "IPv4/IPv6 address or CIDR range", bad);
+		return rc != 0 ? -1 : 0;
+	case CT_NAMES:
+		if ((c->cur->names = strdup(value)) == NULL) {
+			cfg_fail(c, c->line, c->label, name, "out of memory");
+			return -1;
+		}
+		return 0;
+	case CT_IGNORED:
+		return 0;
+	}
+	return -1;
+}
+
+/* ini_handler: one "name = value" line of the current section. */
+static int
+cfg_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct cfg_ctx *c = user;
+	int i, prev;
+
+	(void)section; /* inih truncates long section names: we track our own */
+	if (c->failed)
+		return 0;
+	if (c->kind == CK_DEADDROP)
+		return 1;
+	if ((i = cfg_key_index(c->kind, name)) < 0) {
+		cfg_fail(c, c->line, c->label, name, "unknown key");
+		return 0;
+	}
+	if ((prev = c->cur->keyline[i]) > 0) {
+		cfg_fail(c, c->line, c->label, name, "given twice in one "
+		    "section (first at line %d)", prev);
+		return 0;
+	}
+	c->cur->keyline[i] = c->line;
+	return cfg_store(c, &cfg_kinds[c->kind].keys[i], name, value) == 0;
+}
+
+/* ---- checks after reading ---------------------------------------------- */
+
+static bool
+cfg_same_bind(const struct cfg_server *a, const struct cfg_server *b)
+{
+	uint8_t x[16] = { 0 }, y[16] = { 0 };
+	static const uint8_t zero[16];
+	int fx, fy;
+
+	if (a->port != b->port)
+		return false;
+	if (a->bind_ip[0] == '\0' || b->bind_ip[0] == '\0')
+		return true;            /* "" takes every address */
+	fx = inet_pton(AF_INET, a->bind_ip, x) == 1 ? AF_INET : AF_INET6;
+	fy = inet_pton(AF_INET, b->bind_ip, y) == 1 ? AF_INET : AF_INET6;
+	if (fx == AF_INET6)
+		inet_pton(AF_INET6, a->bind_ip, x);
+	if (fy == AF_INET6)
+		inet_pton(AF_INET6, b->bind_ip, y);
+	if (fx != fy)
+		return false;
+	/* equal, or one of them is the wildcard of that family */
+	return memcmp(x, y, 16) == 0 || memcmp(x, zero, 16) == 0 ||
+	    memcmp(y, zero, 16) == 0;
+}
+
+static int
+cfg_find_action(const struct config *cfg, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->nactions; i++)
+		if (strcmp(cfg->actions[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Resolve a comma-separated list of action names into *set. */
+static int
+cfg_resolve_actions(struct cfg_ctx *c, const struct cfg_sect *s,
+    enum cfg_kind kind, const char *secname, struct sl_idset *set)
+{
+	char label[SL_NAME_MAX + 16], item[CFG_LINE_MAX];
+	const char *p = s->names;
+	int line = cfg_keyline(s, kind, "actions", 0);
+
+	memset(set, 0, sizeof(*set));
+	if (p == NULL)
+		return 0;
+	cfg_label(label, sizeof(label), kind, secname);
+	p += strspn(p, " \t");
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+		int a;
+
+		memcpy(item, p, n);             /* n < CFG_LINE_MAX: one line */
+		item[n] = '\0';
+		sl_trim(item);
+		if (item[0] == '\0') {
+			cfg_fail(c, line, label, "actions", "empty item in list");
+			return -1;
+		}
+		if ((a = cfg_find_action(c->cfg, item)) < 0) {
+			cfg_fail(c, line, label, "actions", "no [action:%.*s] "
+			    "section", CFG_SHOW, item);
+			return -1;
+		}
+		if (c->cfg->actions[a].id < 0) {
+			cfg_fail(c, line, label, "actions", "[action:%s] "
+			    "(line %d) has no id", item, c->cfg->actions[a].line);
+			return -1;
+		}
+		idset_add(set, (unsigned)c->cfg->actions[a].id);
+		p += n;
+		if (*p == ',') {
+			p++;
+			p += strspn(p, " \t");
+			if (*p == '\0') {
+				cfg_fail(c, line, label, "actions", "empty "
+				    "item in list");
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+cfg_check_servers(struct cfg_ctx *c)
+{
+	struct config *cfg = c->cfg;
+	char label[SL_NAME_MAX + 16];
+	unsigned i, j, nenabled = 0;
+
+	for (i = 0; i < cfg->nservers; i++) {
+		struct cfg_server *s = &cfg->servers[i];
+		const struct cfg_sect *cs = &c->servers[i];
+
+		cfg_label(label, sizeof(label), CK_SERVER, s->name);
+		if (s->priv_key_path[0] != '\0')
+			s->priv_key_line = cfg_keyline(cs, CK_SERVER,
+			    "priv_key_path", s->line);
+		else
+			s->priv_key_line = cfg_keyline(&c->top, CK_TOP,
+			    "priv_key_path", 0);
+		if (cfg_resolve_actions(c, cs, CK_SERVER, s->name,
+		    &s->actions) != 0)
+			return -1;
+		if (!s->enabled)
+			continue;
+		nenabled++;
+		if (!s->secure) {
+			cfg_fail(c, cfg_keyline(cs, CK_SERVER, "secure",
+			    s->line), label, "secure", "siglatchd has no "
+			    "unauthenticated mode (set secure = yes, or "
+			    "enabled = no)");
+			return -1;
+		}
+		if (s->priv_key_path[0] == '\0' && cfg->priv_key_path[0] == '\0') {
+			cfg_fail(c, s->line, label, NULL, "no priv_key_path "
+			    "(set one here or at the top level)");
+			return -1;
+		}
+		for (j = 0; j < i; j++) {
+			const struct cfg_server *o = &cfg->servers[j];
+
+			if (o->enabled && cfg_same_bind(s, o)) {
+				cfg_fail(c, cfg_keyline(cs, CK_SERVER, "port",
+				    s->line), label, NULL, "same bind_ip and "
+				    "port (%u) as [server:%s] at line %d",
+				    s->port, o->name, o->line);
+				return -1;
+			}
+		}
+	}
+	if (nenabled == 0) {
+		if (cfg->nservers > 0)
+			cfg_fail(c, cfg->servers[0].line, NULL, NULL, "no "
+			    "[server:NAME] section is enabled");
+		else
+			cfg_fail(c, c->line > 0 ? c->line : 1, NULL, NULL,
+			    "no [server:NAME] section");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cfg_check_actions(struct cfg_ctx *c)
+{
+	struct config *cfg = c->cfg;
+	char label[SL_NAME_MAX + 16];
+	unsigned i;
+
+	for (i = 0; i < cfg->nactions; i++) {
+		const struct cfg_action *a = &cfg->actions[i];
+
+		cfg_label(label, sizeof(label), CK_ACTION, a->name);
+		if (a->id >= 0 && cfg->action_by_id[a->id] >= 0) {
+			const struct cfg_action *o =
+			    &cfg->actions[cfg->action_by_id[a->id]];
+
+			cfg_fail(c, cfg_keyline(&c->actions[i], CK_ACTION,
+			    "id", a->line), label, "id", "id %d is already "
+			    "used by [action:%s] at line %d", a->id, o->name,
+			    o->line);
+			return -1;
+		}
+		if (a->id >= 0)
+			cfg->action_by_id[a->id] = (int16_t)i;
+		if (a->enabled && a->id < 0) {
+			cfg_fail(c, a->line, label, NULL, "an enabled action "
+			    "needs an id (or set enabled = no)");
+			return -1;
+		}
+		if (a->enabled && a->constructor[0] == '\0') {
+			cfg_fail(c, a->line, label, NULL, "an enabled action "
+			    "needs a constructor (or set enabled = no)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+cfg_check_users(struct cfg_ctx *c)
+{
+	struct config *cfg = c->cfg;
+	char label[SL_NAME_MAX + 16];
+	unsigned i;
+
+	for (i = 0; i < cfg->nusers; i++) {
+		struct cfg_user *u = &cfg->users[i];
+		const struct cfg_sect *cs = &c->users[i];
+
+		cfg_label(label, sizeof(label), CK_USER, u->name);
+		u->hmac_file_line = cfg_keyline(cs, CK_USER, "hmac_file",
+		    u->line);
+		if (u->id >= 0 && cfg->user_by_id[u->id] >= 0) {
+			const struct cfg_user *o =
+			    &cfg->users[cfg->user_by_id[u->id]];
+
+			cfg_fail(c, cfg_keyline(cs, CK_USER, "id", u->line),
+			    label, "id", "id %d is already used by [user:%s] "
+			    "at line %d", u->id, o->name, o->line);
+			return -1;
+		}
+		if (u->id >= 0)
+			cfg->user_by_id[u->id] = (int16_t)i;
+		if (u->enabled && u->id < 0) {
+			cfg_fail(c, u->line, label, NULL, "an enabled user "
+			    "needs an id (or set enabled = no)");
+			return -1;
+		}
+		if (u->enabled && u->hmac_file[0] == '\0') {
+			cfg_fail(c, u->line, label, NULL, "an enabled user "
+			    "needs an hmac_file (or set enabled = no)");
+			return -1;
+		}
+		if (cfg_resolve_actions(c, cs, CK_USER, u->name,
+		    &u->actions) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- entry points ------------------------------------------------------ */
+
+static void
+cfg_init(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->timestamp_window = 120;
+	sl_strlcpy(cfg->state_dir, "/var/lib/siglatch", sizeof(cfg->state_dir));
+	cfg->script_timeout = 30;
+	cfg->max_scripts = 16;
+	cfg->replay_cache_size = 65536;
+	memset(cfg->action_by_id, 0xff, sizeof(cfg->action_by_id));
+	memset(cfg->user_by_id, 0xff, sizeof(cfg->user_by_id));
+}
+
+static int
+cfg_run(struct config *cfg, const char *name, FILE *fp, const char *text,
+    char *err, size_t errlen)
+{
+	static char comment_prefixes[] = "#;";
+	struct cfg_ctx *c;
+	unsigned i;
+	int rc;
+
+	cfg_init(cfg);
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return SL_ECONFIG;
+	}
+	c->cfg = cfg;
+	c->file = name;
+	c->fp = fp;
+	c->text = text;
+	c->err = err;
+	c->errlen = errlen;
+	c->kind = CK_TOP;
+	c->base = cfg;
+	c->cur = &c->top;
+
+	if (sl_strlcpy(cfg->path, name, sizeof(cfg->path)) != 0)
+		cfg_fail(c, 0, NULL, NULL, "file name too long");
+
+	/* this libinih takes its options at run time */
+	ini_allow_multiline = false;
+	ini_allow_inline_comments = false; /* a constructor may contain ';' */
+	ini_start_comment_prefixes = comment_prefixes;
+	ini_allow_bom = false;             /* the reader strips it */
+	ini_allow_no_value = false;
+	ini_stop_on_first_error = true;
+	ini_use_stack = true;              /* a buffer of ini_max_line bytes */
+	ini_max_line = CFG_LINE_MAX;
+
+	rc = c->failed ? 0 : ini_parse_stream(cfg_reader, c, cfg_handler, c);
+	if (!c->failed && rc > 0)
+		cfg_fail(c, rc, c->label, NULL, "expected 'key = value', "
+		    "'[kind:NAME]' or a comment");
+	else if (!c->failed && rc < 0)
+		cfg_fail(c, c->line, NULL, NULL, "parser failed (%d)", rc);
+	if (!c->failed)
+		(void)(cfg_check_servers(c) == 0 && cfg_check_actions(c) == 0 &&
+		    cfg_check_users(c) == 0);
+
+	rc = c->failed ? SL_ECONFIG : 0;
+	for (i = 0; i < SL_MAX_SERVERS; i++)
+		free(c->servers[i].names);
+	for (i = 0; i < SL_MAX_USERS; i++)
+		free(c->users[i].names);
+	free(c);
+	return rc;
+}
+
+int
+config_parse(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	FILE *fp;
+	int rc;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		cfg_init(cfg);
+		return SL_ECONFIG;
+	}
+	if (fstat(fileno(fp), &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		fclose(fp);
+		cfg_init(cfg);
+		return SL_ECONFIG;
+	}
+	rc = cfg_run(cfg, path, fp, NULL, err, errlen);
+	fclose(fp);
+	return rc;
+}
+
+int
+config_parse_string(struct config *cfg, const char *name, const char *text,
+    char *err, size_t errlen)
+{
+	return cfg_run(cfg, name, NULL, text, err, errlen);
+}
+
+int
+config_load_keys(struct config *cfg, char *err, size_t errlen)
+{
+	char kerr[SL_PATH_MAX * 2 + 128];
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < cfg->nservers; i++) {
+		struct cfg_server *s = &cfg->servers[i];
+		bool own = s->priv_key_path[0] != '\0';
+
+		if (!s->enabled)
+			continue;
+		EVP_PKEY_free(s->priv);
+		s->priv = NULL;
+		rc = crypto_load_private(own ? s->priv_key_path :
+		    cfg->priv_key_path, 1, &s->priv, kerr, sizeof(kerr));
+		if (rc != 0) {
+			if (own)
+				snprintf(err, errlen, "%s:%d: [server:%s] key "
+				    "'priv_key_path': %s", cfg->path,
+				    s->priv_key_line, s->name, kerr);
+			else
+				snprintf(err, errlen, "%s:%d: key "
+				    "'priv_key_path' (for [server:%s]): %s",
+				    cfg->path, s->priv_key_line, s->name, kerr);
+			return rc;
+		}
+	}
+	for (i = 0; i < cfg->nusers; i++) {
+		struct cfg_user *u = &cfg->users[i];
+
+		if (!u->enabled)
+			continue;
+		rc = crypto_load_hmac_key(u->hmac_file, 1, u->hmac_key, kerr,
+		    sizeof(kerr));
+		if (rc != 0) {
+			snprintf(err, errlen, "%s:%d: [user:%s] key 'hmac_file': "
+			    "%s", cfg->path, u->hmac_file_line, u->name, kerr);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void
+config_free(struct config *cfg)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->nservers && i < SL_MAX_SERVERS; i++) {
+		EVP_PKEY_free(cfg->servers[i].priv);
+		cfg->servers[i].priv = NULL;
+	}
+	for (i = 0; i < cfg->nusers && i < SL_MAX_USERS; i++)
+		OPENSSL_cleanse(cfg->users[i].hmac_key,
+		    sizeof(cfg->users[i].hmac_key));
+}
+
+const struct cfg_user *
+config_user_by_id(const struct config *cfg, uint16_t id)
+{
+	int i = cfg->user_by_id[id];
+
+	return i >= 0 && cfg->users[i].enabled ? &cfg->users[i] : NULL;
+}
+
+const struct cfg_action *
+config_action_by_id(const struct config *cfg, uint8_t id)
+{
+	int i = cfg->action_by_id[id];
+
+	return i >= 0 && cfg->actions[i].enabled ? &cfg->actions[i] : NULL;
+}

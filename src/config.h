@@ -1,0 +1,110 @@
+/*
+ * config.h - siglatchd configuration (INI, siglatch 1.0 keys), parsed with
+ * libinih in one pass; every error names file, line and key.
+ */
+#ifndef SL_CONFIG_H
+#define SL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <openssl/evp.h>
+#include "sl.h"
+#include "addr.h"
+
+/* 256-bit set of action ids. */
+struct sl_idset {
+	uint32_t w[SL_MAX_ACTIONS / 32];
+};
+static inline void idset_add(struct sl_idset *s, unsigned id)
+{ s->w[(id & 0xff) / 32] |= 1u << (id % 32); }
+static inline bool idset_has(const struct sl_idset *s, unsigned id)
+{ return (s->w[(id & 0xff) / 32] >> (id % 32)) & 1u; }
+
+struct cfg_server {
+	char name[SL_NAME_MAX];
+	bool enabled;               /* default yes */
+	uint16_t port;              /* default 50000 */
+	char bind_ip[SL_IPSTR_MAX]; /* "" = all addresses, IPv4 and IPv6 */
+	bool secure;                /* default yes; enabled && !secure refused */
+	char priv_key_path[SL_PATH_MAX]; /* "" = top-level priv_key_path */
+	struct sl_idset actions;    /* resolved action ids */
+	bool logging;               /* default yes: log per-packet lines */
+	char log_file[SL_PATH_MAX]; /* "" = none */
+	struct sl_cidr_list allowed_ips;
+	EVP_PKEY *priv;             /* loaded by config_load_keys() */
+	int line;                   /* line of the section header */
+	int priv_key_line;          /* line of the priv_key_path in use (own
+	                               or top-level), 0 = none */
+};
+
+struct cfg_action {
+	char name[SL_NAME_MAX];
+	int id;                     /* 0..255, -1 if none given */
+	bool enabled;               /* default yes */
+	char constructor[SL_CMD_MAX];
+	char destructor[SL_CMD_MAX];
+	uint32_t keepalive_interval;/* seconds, 0 = none */
+	bool exec_split;            /* default yes */
+	bool require_ascii;         /* default no */
+	bool discard_payload;       /* default no */
+	struct sl_cidr_list allowed_ips;
+	int line;
+};
+
+struct cfg_user {
+	char name[SL_NAME_MAX];
+	int id;                     /* 0..65535, -1 if none given */
+	bool enabled;               /* default no */
+	char key_file[SL_PATH_MAX]; /* accepted, unused */
+	char hmac_file[SL_PATH_MAX];
+	struct sl_idset actions;
+	struct sl_cidr_list allowed_ips;
+	uint8_t hmac_key[SL_HMAC_KEY_LEN]; /* loaded by config_load_keys() */
+	int line;
+	int hmac_file_line;         /* line of hmac_file (else section line) */
+};
+
+struct config {
+	char path[SL_PATH_MAX];
+	/* top level */
+	char log_file[SL_PATH_MAX];
+	char priv_key_path[SL_PATH_MAX];
+	uint32_t timestamp_window;  /* 1..3600, default 120 */
+	char state_dir[SL_PATH_MAX];/* default /var/lib/siglatch */
+	uint32_t script_timeout;    /* 1..86400 s, default 30 */
+	uint32_t max_scripts;       /* 1..1024, default 16 */
+	uint32_t replay_cache_size; /* 16..1048576 entries, default 65536 */
+
+	unsigned nservers, nactions, nusers;
+	struct cfg_server servers[SL_MAX_SERVERS];
+	struct cfg_action actions[SL_MAX_ACTIONS];
+	struct cfg_user users[SL_MAX_USERS];
+
+	/* lookups built after parsing: index into actions/users, -1 = none */
+	int16_t action_by_id[SL_MAX_ACTIONS];
+	int16_t user_by_id[65536];
+};
+
+/*
+ * Parse path into *cfg (caller-allocated; large).  Checks syntax, ranges,
+ * references and the rules of docs/CONFIG.md, but loads no key.  Warnings
+ * (ignored [deaddrop:*] sections ...) go to the log.  On error writes
+ * "FILE:LINE: key 'K': problem" into err and returns SL_ECONFIG.
+ */
+int config_parse(struct config *cfg, const char *path, char *err, size_t errlen);
+/* Same, from a string (tests, fuzzing); `name` stands for the file name. */
+int config_parse_string(struct config *cfg, const char *name, const char *text,
+    char *err, size_t errlen);
+/*
+ * Load the private keys of enabled servers and the HMAC keys of enabled
+ * users, refusing unsafe permissions.  Errors name the file and the
+ * config line that points at it.
+ */
+int config_load_keys(struct config *cfg, char *err, size_t errlen);
+/* Free keys and cleanse secrets. */
+void config_free(struct config *cfg);
+
+const struct cfg_user *config_user_by_id(const struct config *cfg, uint16_t id);
+const struct cfg_action *config_action_by_id(const struct config *cfg, uint8_t id);
+
+#endif

@@ -1,0 +1,339 @@
+/*
+ * crypto.c - key files and RSA-2048 PKCS#1 v1.5 operations (OpenSSL 3 EVP
+ * and decoder APIs only).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/decoder.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+
+#include "crypto.h"
+
+#define KEYFILE_MAX 16384
+
+struct crypto_dec {
+	EVP_PKEY_CTX *ctx;
+	uint8_t scratch[SL_DGRAM_LEN];
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Open, check and read a whole key file.  Checks are made on the open
+ * descriptor (fstat), so there is no window between check and read.
+ */
+static int
+read_keyfile(const char *path, int check_perms, uint8_t *buf, size_t cap,
+    size_t *outlen, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t n = 0;
+	ssize_t r;
+	int fd, rc = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return SL_ESYS;
+	}
+	if (fstat(fd, &st) != 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		rc = SL_ESYS;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "%s: %s", path, "not a regular file");
+		rc = SL_EKEY;
+		goto out;
+	}
+	if (check_perms && (st.st_mode & 077) != 0) {
+		seterr(err, errlen, "%s: readable or writable by group or others; "
+		    "fix with: chmod 600 %s", path, path);
+		rc = SL_EPERM;
+		goto out;
+	}
+	for (;;) {
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			rc = SL_ESYS;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n == cap) {
+			seterr(err, errlen, "%s: %s", path, "file too large for a key");
+			rc = SL_EKEY;
+			goto out;
+		}
+	}
+	*outlen = n;
+out:
+	close(fd);
+	return rc;
+}
+
+int
+crypto_check_secret_perms(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return SL_ESYS;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "%s: %s", path, "not a regular file");
+		return SL_EKEY;
+	}
+	if ((st.st_mode & 077) != 0) {
+		seterr(err, errlen, "%s: readable or writable by group or others; "
+		    "fix with: chmod 600 %s", path, path);
+		return SL_EPERM;
+	}
+	return 0;
+}
+
+static int
+decode_rsa(const uint8_t *buf, size_t len, int selection, EVP_PKEY **out)
+{
+	OSSL_DECODER_CTX *dctx;
+	const unsigned char *p = buf;
+	size_t left = len;
+	EVP_PKEY *pkey = NULL;
+	int ok;
+
+	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, "RSA",
+	    selection, NULL, NULL);
+	if (dctx == NULL)
+		return SL_ECRYPTO;
+	ok = OSSL_DECODER_from_data(dctx, &p, &left);
+	OSSL_DECODER_CTX_free(dctx);
+	ERR_clear_error();
+	if (!ok || pkey == NULL) {
+		EVP_PKEY_free(pkey);
+		return SL_EKEY;
+	}
+	if (!EVP_PKEY_is_a(pkey, "RSA") || EVP_PKEY_get_bits(pkey) != 2048) {
+		EVP_PKEY_free(pkey);
+		return SL_EKEY;
+	}
+	*out = pkey;
+	return 0;
+}
+
+int
+crypto_load_private(const char *path, int check_perms, EVP_PKEY **out,
+    char *err, size_t errlen)
+{
+	uint8_t *buf;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if ((buf = malloc(KEYFILE_MAX)) == NULL)
+		return SL_ESYS;
+	rc = read_keyfile(path, check_perms, buf, KEYFILE_MAX, &len, err, errlen);
+	if (rc == 0) {
+		rc = decode_rsa(buf, len, OSSL_KEYMGMT_SELECT_KEYPAIR, out);
+		if (rc != 0)
+			seterr(err, errlen, "%s: %s", path, "not a PEM RSA-2048 "
+			    "private key (PKCS#8 or PKCS#1)");
+	}
+	OPENSSL_cleanse(buf, KEYFILE_MAX);
+	free(buf);
+	return rc;
+}
+
+int
+crypto_load_public(const char *path, EVP_PKEY **out, char *err, size_t errlen)
+{
+	uint8_t buf[KEYFILE_MAX];
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	rc = read_keyfile(path, 0, buf, sizeof(buf), &len, err, errlen);
+	if (rc == 0) {
+		rc = decode_rsa(buf, len, OSSL_KEYMGMT_SELECT_PUBLIC_KEY, out);
+		if (rc != 0)
+			seterr(err, errlen, "%s: %s", path, "not a PEM RSA-2048 "
+			    "public key (PUBLIC KEY or RSA PUBLIC KEY)");
+	}
+	return rc;
+}
+
+static int
+hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+crypto_parse_hmac_key(const uint8_t *buf, size_t len,
+    uint8_t key[SL_HMAC_KEY_LEN])
+{
+	uint8_t tmp[SL_HMAC_KEY_LEN], acc = 0;
+	size_t i, nd = 0;
+	int v, hex = 1, rc = SL_EKEY;
+
+	/* 64 hex digits, spaces, tabs, CR and LF ignored */
+	for (i = 0; i < len; i++) {
+		if (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' ||
+		    buf[i] == '\n')
+			continue;
+		if ((v = hexval(buf[i])) < 0 || nd >= 2 * SL_HMAC_KEY_LEN) {
+			hex = 0;
+			break;
+		}
+		if (nd % 2 == 0)
+			tmp[nd / 2] = (uint8_t)(v << 4);
+		else
+			tmp[nd / 2] |= (uint8_t)v;
+		nd++;
+	}
+	if (hex && nd == 2 * SL_HMAC_KEY_LEN)
+		rc = 0;
+	else if (len == SL_HMAC_KEY_LEN) {
+		memcpy(tmp, buf, SL_HMAC_KEY_LEN);
+		rc = 0;
+	}
+	if (rc == 0) {
+		for (i = 0; i < SL_HMAC_KEY_LEN; i++)
+			acc |= tmp[i];
+		if (acc == 0)
+			rc = SL_EKEY; /* all-zero key refused */
+		else
+			memcpy(key, tmp, SL_HMAC_KEY_LEN);
+	}
+	OPENSSL_cleanse(tmp, sizeof(tmp));
+	return rc;
+}
+
+int
+crypto_load_hmac_key(const char *path, int check_perms,
+    uint8_t key[SL_HMAC_KEY_LEN], char *err, size_t errlen)
+{
+	uint8_t buf[512];
+	size_t len = 0;
+	int rc;
+
+	rc = read_keyfile(path, check_perms, buf, sizeof(buf), &len, err, errlen);
+	if (rc == 0 && (rc = crypto_parse_hmac_key(buf, len, key)) != 0)
+		seterr(err, errlen, "%s: %s", path, "not an HMAC key (32 raw "
+		    "bytes or 64 hex digits, not all zero)");
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rc;
+}
+
+int
+crypto_dec_new(EVP_PKEY *priv, struct crypto_dec **out)
+{
+	struct crypto_dec *d;
+
+	*out = NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return SL_ESYS;
+	if ((d->ctx = EVP_PKEY_CTX_new(priv, NULL)) == NULL ||
+	    EVP_PKEY_decrypt_init(d->ctx) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(d->ctx, RSA_PKCS1_PADDING) != 1) {
+		ERR_clear_error();
+		crypto_dec_free(d);
+		return SL_ECRYPTO;
+	}
+	*out = d;
+	return 0;
+}
+
+void
+crypto_dec_free(struct crypto_dec *d)
+{
+	if (d == NULL)
+		return;
+	EVP_PKEY_CTX_free(d->ctx);
+	OPENSSL_cleanse(d->scratch, sizeof(d->scratch));
+	free(d);
+}
+
+int
+crypto_dec_knock(struct crypto_dec *d, const uint8_t ct[SL_DGRAM_LEN],
+    uint8_t pt[SL_PACKET_LEN])
+{
+	size_t outlen = sizeof(d->scratch);
+	int ok;
+
+	ok = EVP_PKEY_decrypt(d->ctx, d->scratch, &outlen, ct, SL_DGRAM_LEN) == 1;
+	ok &= outlen == SL_PACKET_LEN;
+	/*
+	 * Copy the same number of bytes either way; on failure the result is
+	 * a packet with version 0, which the parser refuses, and the caller
+	 * goes on through the same steps.
+	 */
+	memcpy(pt, d->scratch, SL_PACKET_LEN);
+	if (!ok) {
+		ERR_clear_error();
+		memset(pt, 0, SL_PACKET_LEN);
+	}
+	OPENSSL_cleanse(d->scratch, sizeof(d->scratch));
+	return ok ? 0 : SL_EDECRYPT;
+}
+
+int
+crypto_enc_knock(EVP_PKEY *pub, const uint8_t pt[SL_PACKET_LEN],
+    uint8_t ct[SL_DGRAM_LEN])
+{
+	EVP_PKEY_CTX *ctx;
+	size_t outlen = SL_DGRAM_LEN;
+	int rc = SL_ECRYPTO;
+
+	if ((ctx = EVP_PKEY_CTX_new(pub, NULL)) == NULL)
+		return SL_ECRYPTO;
+	if (EVP_PKEY_encrypt_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+	    EVP_PKEY_encrypt(ctx, ct, &outlen, pt, SL_PACKET_LEN) == 1 &&
+	    outlen == SL_DGRAM_LEN)
+		rc = 0;
+	ERR_clear_error();
+	EVP_PKEY_CTX_free(ctx);
+	return rc;
+}
+
+int
+crypto_random(void *buf, size_t len)
+{
+	if (len > INT32_MAX || RAND_bytes(buf, (int)len) != 1)
+		return SL_ECRYPTO;
+	return 0;
+}

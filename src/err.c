@@ -1,0 +1,31 @@
+/* err.c - names for the SL_E* codes. */
+#include "sl.h"
+
+const char *
+sl_strerror(int err)
+{
+	switch (err) {
+	case SL_OK:         return "success";
+	case SL_EINVAL:     return "invalid argument";
+	case SL_ELEN:       return "wrong length";
+	case SL_EDECRYPT:   return "decryption failed";
+	case SL_EPARSE:     return "malformed packet";
+	case SL_EVERSION:   return "unknown wire version";
+	case SL_EAUTH:      return "authentication failed";
+	case SL_ESTALE:     return "timestamp outside window";
+	case SL_EREPLAY:    return "replayed packet";
+	case SL_EFULL:      return "table full";
+	case SL_EDENIED:    return "not permitted";
+	case SL_ENOTASCII:  return "payload is not printable ASCII";
+	case SL_EBUSY:      return "too many scripts running";
+	case SL_ESYS:       return "system error";
+	case SL_ECRYPTO:    return "crypto library error";
+	case SL_EKEY:       return "bad key material";
+	case SL_EPERM:      return "unsafe file permissions";
+	case SL_ECONFIG:    return "bad configuration";
+	case SL_ENOENT:     return "not found";
+	case SL_ECORRUPT:   return "corrupt state";
+	case SL_ETOOBIG:    return "too big";
+	}
+	return "unknown error";
+}

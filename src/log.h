@@ -1,0 +1,72 @@
+/*
+ * log.h - log lines with stable codes ("SL201 ...").
+ *
+ * In the foreground everything goes to stderr; otherwise to syslog and/or
+ * the configured log_file.  Lines about packets use log_limited() so that a
+ * flood produces a few lines and then a periodic summary (SL290).
+ * Codes are listed in docs/LOGCODES.md.
+ */
+#ifndef SL_LOG_H
+#define SL_LOG_H
+
+#include <stdarg.h>
+#include <syslog.h>
+#include <time.h>
+
+/* Lifecycle */
+#define SLC_START          1  /* daemon starting */
+#define SLC_CONFIG_OK      2  /* configuration loaded */
+#define SLC_LISTEN         3  /* listening on an address */
+#define SLC_STOP           4  /* shutting down */
+#define SLC_CONFIG_WARN    5  /* configuration warning */
+#define SLC_STATE          6  /* replay state loaded / saved */
+#define SLC_STATE_BAD      7  /* replay state missing or corrupt */
+#define SLC_STATS          8  /* counters */
+/* Accepted knocks and scripts */
+#define SLC_ACCEPT       100  /* knock accepted, action authorized */
+#define SLC_SCRIPT_START 101  /* script started */
+#define SLC_SCRIPT_EXIT  102  /* script exited */
+#define SLC_SCRIPT_OUT   103  /* a line the script printed */
+#define SLC_SCRIPT_KILL  104  /* script timed out and was killed */
+#define SLC_PAYLOAD_DROP 105  /* payload discarded (discard_payload) */
+#define SLC_SCRIPT_FAIL  106  /* script could not be started */
+/* Rejected packets */
+#define SLC_BADLEN       200  /* datagram of the wrong length */
+#define SLC_REJECT       201  /* not authenticated (uniform class) */
+#define SLC_STALE        202  /* authenticated, timestamp outside window */
+#define SLC_REPLAY       203  /* authenticated, seen before */
+#define SLC_DENIED       204  /* authenticated, action not permitted */
+#define SLC_NOTASCII     205  /* payload refused by require_ascii */
+#define SLC_CACHE_FULL   206  /* replay cache full, packet refused */
+#define SLC_BUSY         207  /* max_scripts reached, request refused */
+#define SLC_SUPPRESSED   290  /* summary of rate-limited lines */
+/* Errors */
+#define SLC_SYSERR       300  /* system call failed */
+#define SLC_STATE_IO     301  /* replay state could not be written */
+
+#define LOG_SINKS_MAX     17  /* global file + one per server */
+
+/* fg: log to stderr only; debug: include LOG_DEBUG lines. */
+void log_init(const char *ident, int fg, int debug);
+/* Global log_file (in addition to syslog when not in the foreground). */
+int log_set_file(const char *path);
+/* Extra sink for one server's log_file; returns a sink id >= 1 or < 0. */
+int log_add_sink(const char *path);
+void log_close(void);
+
+void log_msg(int prio, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Same, also written to extra sink `sink` (0 = none). */
+void log_sink(int sink, int prio, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Rate-limited per code: a small burst, then counted and summarised. */
+void log_limited(int sink, int prio, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Call about once a second: emits SL290 summaries for suppressed lines. */
+void log_tick(time_t now);
+/* Whether a line of this priority would be written at all. */
+int log_enabled(int prio);
+/* Tunables (tests): burst lines per interval, interval seconds. */
+void log_set_limits(unsigned burst, unsigned interval);
+
+#endif

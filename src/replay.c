@@ -1,0 +1,504 @@
+/*
+ * replay.c - the replay cache: a fixed open-addressing table plus a journal.
+ *
+ * Table: capacity entries in next_pow2(2 * capacity) slots, linear probing,
+ * backward-shift deletion (no tombstones), allocated once in replay_open.
+ * The slot hash is a keyed mix of user_id and the hmac under a random
+ * 128-bit key, so nobody outside can steer entries into one probe chain.
+ *
+ * Journal: state_dir/replay.state, little-endian, no structs on disk.
+ *   header (16 bytes):  0 "SLREPLY1"  8 u32 window  12 u32 barrier (0: none)
+ *   record (48 bytes):  0 u16 user_id  2 u16 reserved (0)  4 u32 timestamp
+ *                       8 hmac[32]  40 u32 reserved (0)
+ *                      44 u32 CRC-32 (IEEE) of bytes 0..43
+ * Each accepted packet is appended with one pwrite before
+ * replay_check_and_add() returns 0, so it survives a process crash (kill -9).
+ * There is no fsync per packet: surviving power loss would need one.  When
+ * the journal holds more than max(1024, 2 * live) records it is compacted:
+ * live entries go to replay.state.tmp, fsync, rename over, fsync the
+ * directory.  A damaged journal keeps the valid records before the damage and
+ * sets a barrier (every timestamp <= open time + window is a replay), kept in
+ * the header of the rewritten journal until it has passed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "replay.h"
+
+#define REPLAY_FILE      "replay.state"
+#define REPLAY_TMP       "replay.state.tmp"
+#define REPLAY_MAGIC     "SLREPLY1"
+#define REPLAY_HDR_LEN   16
+#define REPLAY_REC_LEN   48
+#define REPLAY_CAP_MAX   (1u << 20)
+#define REPLAY_MIN_JRECS 1024
+#define REPLAY_IOBUF     (REPLAY_HDR_LEN + 128 * REPLAY_REC_LEN)
+
+struct replay_slot {
+	uint8_t hmac[SL_HMAC_LEN];
+	uint32_t ts;
+	uint32_t h;       /* hash, for backward-shift deletion */
+	uint16_t uid;
+	uint8_t used;
+};
+
+struct replay {
+	struct replay_slot *slots;
+	uint32_t mask;        /* slots - 1 */
+	uint32_t capacity;
+	uint32_t count;
+	uint32_t window;
+	time_t barrier;       /* 0: none */
+	uint64_t k0, k1;      /* hash key */
+	int dirfd, fd;        /* -1: memory only */
+	off_t jend;           /* journal length */
+	uint64_t jrecs;       /* records in the journal */
+	char path[SL_PATH_MAX + sizeof(REPLAY_FILE) + 1];
+	uint8_t iobuf[REPLAY_IOBUF];
+};
+
+static __attribute__((format(printf, 3, 4))) void
+replay_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+/* CRC-32 (IEEE 802.3, reflected), one nibble at a time. */
+static uint32_t replay_crc32(const uint8_t *p, size_t n)
+{
+	static const uint32_t t[16] = {
+		0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190,
+		0x6b6b51f4, 0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344,
+		0xd6d6a3e8, 0xcb61b38c, 0x9b64c2b0, 0x86d3d2d4, 0xa00ae278,
+		0xbdbdf21c,
+	};
+	uint32_t c = 0xffffffffu;
+
+	while (n-- > 0) {
+		c ^= *p++;
+		c = (c >> 4) ^ t[c & 15];
+		c = (c >> 4) ^ t[c & 15];
+	}
+	return ~c;
+}
+
+static uint64_t replay_fmix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint32_t replay_hash(const struct replay *r, uint16_t uid,
+    const uint8_t *hmac)
+{
+	uint64_t x = replay_fmix(get64(hmac) ^ r->k0);
+
+	x = replay_fmix(x ^ get64(hmac + 8) ^ r->k1 ^ ((uint64_t)uid << 48));
+	return (uint32_t)x;
+}
+
+static bool replay_live(uint32_t ts, uint32_t window, time_t now)
+{
+	return (int64_t)now <= (int64_t)ts + window;
+}
+
+/* The slot holding the key, or (not used) the empty one where it would go. */
+static struct replay_slot *replay_find(const struct replay *r, uint16_t uid,
+    const uint8_t *hmac, uint32_t h)
+{
+	for (uint32_t i = h & r->mask;; i = (i + 1) & r->mask) {
+		struct replay_slot *s = &r->slots[i];
+
+		if (!s->used || (s->h == h && s->uid == uid &&
+		    memcmp(s->hmac, hmac, SL_HMAC_LEN) == 0))
+			return s;
+	}
+}
+
+static void replay_put(struct replay *r, struct replay_slot *s, uint16_t uid,
+    const uint8_t *hmac, uint32_t h, uint32_t ts)
+{
+	memcpy(s->hmac, hmac, SL_HMAC_LEN);
+	s->ts = ts;
+	s->h = h;
+	s->uid = uid;
+	if (!s->used)
+		r->count++;
+	s->used = 1;
+}
+
+/* Backward-shift deletion: pull later members of the chain into the hole. */
+static void replay_del(struct replay *r, uint32_t i)
+{
+	r->count--;
+	for (uint32_t j = i, k;;) {
+		r->slots[i].used = 0;
+		do {
+			j = (j + 1) & r->mask;
+			if (!r->slots[j].used)
+				return;
+			k = r->slots[j].h & r->mask;
+			/* it stays while its home k lies cyclically in (i, j] */
+		} while (i <= j ? (i < k && k <= j) : (i < k || k <= j));
+		r->slots[i] = r->slots[j];
+		i = j;
+	}
+}
+
+static void replay_drop_expired(struct replay *r, time_t now)
+{
+	/* a deletion may shift an entry into slot i: examine it again */
+	for (uint32_t i = 0; i <= r->mask; i++)
+		while (r->slots[i].used &&
+		    !replay_live(r->slots[i].ts, r->window, now))
+			replay_del(r, i);
+}
+
+/* Read or write exactly n bytes at off (a short read is EIO). */
+static int replay_io(int fd, uint8_t *p, size_t n, off_t off, bool wr)
+{
+	while (n > 0) {
+		ssize_t k = wr ? pwrite(fd, p, n, off) : pread(fd, p, n, off);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			return SL_ESYS;
+		}
+		p += k;
+		n -= (size_t)k;
+		off += k;
+	}
+	return 0;
+}
+
+static void replay_encode(uint8_t *p, uint16_t uid, uint32_t ts,
+    const uint8_t *hmac)
+{
+	put32(p, uid);        /* user_id and the reserved u16 */
+	put32(p + 4, ts);
+	memcpy(p + 8, hmac, SL_HMAC_LEN);
+	put32(p + 40, 0);
+	put32(p + 44, replay_crc32(p, 44));
+}
+
+/* Write the live table to a new journal and rename it into place. */
+static int replay_compact(struct replay *r)
+{
+	uint8_t *b = r->iobuf;
+	size_t n = REPLAY_HDR_LEN;
+	off_t off = 0;
+	int fd, e;
+
+	if (r->dirfd < 0)
+		return 0;
+	if (unlinkat(r->dirfd, REPLAY_TMP, 0) != 0 && errno != ENOENT)
+		return SL_ESYS;
+	fd = openat(r->dirfd, REPLAY_TMP,
+	    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return SL_ESYS;
+	memcpy(b, REPLAY_MAGIC, 8);
+	put32(b + 8, r->window);
+	put32(b + 12, (uint32_t)r->barrier);
+	for (const struct replay_slot *s = r->slots; s <= &r->slots[r->mask];
+	    s++) {
+		if (!s->used)
+			continue;
+		if (n + REPLAY_REC_LEN > sizeof(r->iobuf)) {
+			if (replay_io(fd, b, n, off, true) != 0)
+				goto fail;
+			off += (off_t)n;
+			n = 0;
+		}
+		replay_encode(b + n, s->uid, s->ts, s->hmac);
+		n += REPLAY_REC_LEN;
+	}
+	if (replay_io(fd, b, n, off, true) != 0 || fsync(fd) != 0 ||
+	    renameat(r->dirfd, REPLAY_TMP, r->dirfd, REPLAY_FILE) != 0)
+		goto fail;
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = fd;
+	r->jend = off + (off_t)n;
+	r->jrecs = r->count;
+	return fsync(r->dirfd) == 0 ? 0 : SL_ESYS;
+fail:
+	e = errno;
+	close(fd);
+	unlinkat(r->dirfd, REPLAY_TMP, 0);
+	errno = e;
+	return SL_ESYS;
+}
+
+/*
+ * Load the journal in r->fd: *how is REPLAY_LOADED, or REPLAY_CORRUPT with
+ * the barrier set and err naming the damage.  Fails with SL_EFULL or SL_ESYS.
+ */
+static int replay_load(struct replay *r, time_t now, enum replay_load *how,
+    char *err, size_t errlen)
+{
+	uint8_t p[REPLAY_REC_LEN];
+	const char *why;
+	struct stat st;
+	off_t off = 0;
+
+	if (fstat(r->fd, &st) != 0)
+		goto syserr;
+	why = "file too short for the header";
+	if (st.st_size < REPLAY_HDR_LEN)
+		goto damaged;
+	if (replay_io(r->fd, p, REPLAY_HDR_LEN, 0, false) != 0)
+		goto syserr;
+	why = "bad magic";
+	if (memcmp(p, REPLAY_MAGIC, 8) != 0)
+		goto damaged;
+	/* a barrier from an earlier damaged journal stays in force */
+	if (get32(p + 12) != 0 &&
+	    (int64_t)now <= (int64_t)get32(p + 12) + r->window)
+		r->barrier = (time_t)get32(p + 12);
+	why = "bad record (checksum or reserved field)";
+	for (off = REPLAY_HDR_LEN; off + REPLAY_REC_LEN <= st.st_size;
+	    off += REPLAY_REC_LEN) {
+		struct replay_slot *s;
+		uint32_t ts, h;
+		uint16_t uid;
+
+		if (replay_io(r->fd, p, sizeof(p), off, false) != 0)
+			goto syserr;
+		ts = get32(p + 4);
+		uid = (uint16_t)get32(p);
+		if (get32(p) > 0xffff || get32(p + 40) != 0 ||
+		    get32(p + 44) != replay_crc32(p, 44))
+			goto damaged;
+		if (!replay_live(ts, r->window, now))
+			continue;
+		h = replay_hash(r, uid, p + 8);
+		s = replay_find(r, uid, p + 8, h);
+		if (s->used && s->ts >= ts)
+			continue;
+		if (!s->used && r->count >= r->capacity) {
+			replay_err(err, errlen, "%s: more than %u live "
+			    "entries: raise replay_cache_size", r->path,
+			    r->capacity);
+			return SL_EFULL;
+		}
+		replay_put(r, s, uid, p + 8, h, ts);
+	}
+	why = "partial record (length is not 16 + k*48)";
+	if (off != st.st_size)
+		goto damaged;
+	*how = REPLAY_LOADED;
+	return 0;
+damaged:
+	replay_err(err, errlen, "%s: %s at offset %lld", r->path, why,
+	    (long long)off);
+	/* anything accepted before was stamped <= now + window */
+	r->barrier = now + (time_t)r->window;
+	*how = REPLAY_CORRUPT;
+	return 0;
+syserr:
+	replay_err(err, errlen, "%s: %s", r->path, strerror(errno));
+	return SL_ESYS;
+}
+
+int replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
+    uint32_t window, time_t now, enum replay_load *how, char *err,
+    size_t errlen)
+{
+	struct replay *r;
+	uint8_t key[16];
+	uint32_t nslots = 1;
+	enum replay_load dummy;
+	int rc = SL_ESYS;
+
+	if (how == NULL)
+		how = &dummy;
+	*how = REPLAY_FRESH;
+	if (out == NULL || capacity == 0 || capacity > REPLAY_CAP_MAX) {
+		replay_err(err, errlen, "replay cache size must be 1..%u",
+		    REPLAY_CAP_MAX);
+		return SL_EINVAL;
+	}
+	*out = NULL;
+	while (nslots < 2 * capacity)
+		nslots <<= 1;
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->slots = calloc(nslots, sizeof(*r->slots))) == NULL) {
+		free(r);
+		replay_err(err, errlen, "replay cache: out of memory");
+		return SL_ESYS;
+	}
+	r->dirfd = r->fd = -1;
+	r->mask = nslots - 1;
+	r->capacity = capacity;
+	r->window = window;
+	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key)) {
+		replay_err(err, errlen, "getrandom: %s", strerror(errno));
+		goto fail;
+	}
+	r->k0 = get64(key);
+	r->k1 = get64(key + 8);
+	if (state_dir == NULL)
+		goto done;
+	if (snprintf(r->path, sizeof(r->path), "%s/%s", state_dir,
+	    REPLAY_FILE) >= (int)sizeof(r->path)) {
+		replay_err(err, errlen, "state_dir too long: %s", state_dir);
+		rc = SL_ETOOBIG;
+		goto fail;
+	}
+	r->dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->dirfd < 0) {
+		replay_err(err, errlen, "state_dir %s: %s", state_dir,
+		    strerror(errno));
+		goto fail;
+	}
+	r->fd = openat(r->dirfd, REPLAY_FILE, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (r->fd < 0 && errno != ENOENT) {
+		replay_err(err, errlen, "%s: %s", r->path, strerror(errno));
+		goto fail;
+	}
+	if (r->fd >= 0 && (rc = replay_load(r, now, how, err, errlen)) != 0)
+		goto fail;
+	/* Always start from a clean journal: this also proves we can write. */
+	if (replay_compact(r) != 0) {
+		replay_err(err, errlen, "cannot write %s/%s: %s", state_dir,
+		    REPLAY_TMP, strerror(errno));
+		rc = SL_ESYS;
+		goto fail;
+	}
+done:
+	*out = r;
+	return 0;
+fail:
+	replay_close(r);
+	return rc;
+}
+
+int replay_check_and_add(struct replay *r, uint16_t user_id,
+    const uint8_t hmac[SL_HMAC_LEN], uint32_t timestamp, time_t now)
+{
+	uint8_t rec[REPLAY_REC_LEN];
+	struct replay_slot *s;
+	uint32_t h;
+
+	if (r == NULL || hmac == NULL)
+		return SL_EINVAL;
+	if (r->barrier != 0 && (int64_t)timestamp <= (int64_t)r->barrier)
+		return SL_EREPLAY;
+	h = replay_hash(r, user_id, hmac);
+	s = replay_find(r, user_id, hmac, h);
+	if (s->used && replay_live(s->ts, r->window, now))
+		return SL_EREPLAY;
+	if (!s->used && r->count >= r->capacity) {
+		replay_drop_expired(r, now);
+		if (r->count >= r->capacity)
+			return SL_EFULL;
+		s = replay_find(r, user_id, hmac, h);
+	}
+	if (r->fd >= 0) {
+		replay_encode(rec, user_id, timestamp, hmac);
+		if (replay_io(r->fd, rec, sizeof(rec), r->jend, true) != 0) {
+			int e = errno;
+
+			/* drop a partial record (the next append would
+			 * overwrite it anyway) */
+			if (ftruncate(r->fd, r->jend) != 0)
+				log_limited(0, LOG_ERR, SLC_STATE_IO,
+				    "%s: ftruncate: %s", r->path,
+				    strerror(errno));
+			errno = e;
+			return SL_ESYS;
+		}
+		r->jend += REPLAY_REC_LEN;
+		r->jrecs++;
+	}
+	replay_put(r, s, user_id, hmac, h, timestamp);
+	return 0;
+}
+
+void replay_expire(struct replay *r, time_t now)
+{
+	uint64_t limit;
+
+	if (r == NULL)
+		return;
+	replay_drop_expired(r, now);
+	if (r->barrier != 0 && (int64_t)now > (int64_t)r->barrier + r->window)
+		r->barrier = 0;
+	limit = 2 * (uint64_t)r->count;
+	if (limit < REPLAY_MIN_JRECS)
+		limit = REPLAY_MIN_JRECS;
+	if (r->fd < 0 || r->jrecs <= limit)
+		return;
+	if (replay_compact(r) != 0)  /* retried each second: rate-limited */
+		log_limited(0, LOG_ERR, SLC_STATE_IO, "cannot compact %s: %s",
+		    r->path, strerror(errno));
+}
+
+int replay_save(struct replay *r)
+{
+	if (r == NULL)
+		return SL_EINVAL;
+	return replay_compact(r);
+}
+
+void replay_close(struct replay *r)
+{
+	if (r == NULL)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	if (r->dirfd >= 0)
+		close(r->dirfd);
+	free(r->slots);
+	free(r);
+}
+
+uint32_t replay_count(const struct replay *r)
+{
+	return r != NULL ? r->count : 0;
+}
+
+time_t replay_barrier(const struct replay *r)
+{
+	return r != NULL ? r->barrier : 0;
+}

@@ -1,0 +1,28 @@
+/*
+ * request.h - the fixed-size "authorized request" that the receive path
+ * hands to the part that runs scripts.  It holds indices and values only,
+ * no pointers, so it can later cross a socketpair to a privileged process
+ * that checks it again against its own configuration.
+ */
+#ifndef SL_REQUEST_H
+#define SL_REQUEST_H
+
+#include <stdint.h>
+#include "sl.h"
+#include "addr.h"
+
+#define SL_REQ_MAGIC 0x534c5251u /* "SLRQ" */
+
+struct sl_request {
+	uint32_t magic;
+	uint16_t server_idx;        /* index into cfg->servers */
+	uint16_t user_id;
+	uint8_t  action_id;
+	uint8_t  secure;            /* always 1 in siglatchd */
+	uint16_t payload_len;       /* 0 when discard_payload */
+	struct sl_addr src;
+	uint32_t timestamp;         /* the knock's timestamp */
+	uint8_t  payload[SL_PAYLOAD_MAX];
+};
+
+#endif

@@ -1,0 +1,683 @@
+/*
+ * runner.c - runs action scripts for authorized requests.
+ *
+ * Every request is checked again against the configuration, then the
+ * constructor is started with posix_spawn (never a shell): siglatch 1.0
+ * argv, stdin /dev/null, stdout and stderr into a pipe, no other
+ * descriptor, a fixed environment, its own process group.  Output is
+ * logged line by line (bounded), a script that outlives script_timeout gets
+ * SIGTERM and 2 s later SIGKILL, and every child is reaped.  Slots are
+ * allocated once; nothing is queued.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runner.h"
+#include "addr.h"
+#include "log.h"
+#include "util.h"
+
+#define RN_SCRIPTS_MAX   1024           /* max_scripts upper bound */
+#define RN_LINE_MAX      512            /* longest output line logged */
+#define RN_ESC_MAX       (RN_LINE_MAX + 320) /* escaped line, fits a log line */
+#define RN_LOG_MAX       4096           /* output bytes logged per run */
+#define RN_READ_MAX      (64 * 1024)    /* per slot per runner_service */
+#define RN_DRAIN_MAX     (1024 * 1024)  /* read after the child is reaped */
+#define RN_GRACE_MS      2000           /* SIGTERM -> SIGKILL */
+#define RN_TICK_MS       20             /* runner_drain poll interval */
+#define RN_ENV_N         9
+#define RN_PATH_ENV \
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+enum rn_state {
+	RN_FREE = 0,
+	RN_RUN,         /* next_ms: script_timeout deadline */
+	RN_TERM,        /* SIGTERM sent; next_ms: when SIGKILL is due */
+	RN_KILL,        /* SIGKILL sent; waiting to reap */
+};
+
+struct rn_slot {
+	enum rn_state state;
+	pid_t pid;              /* also the process group id */
+	int fd;                 /* read end of the output pipe, -1 once closed */
+	int64_t start_ms, next_ms;
+	bool skip;              /* dropping the rest of an over-long line */
+	size_t linelen, logged;
+	unsigned long long discarded;
+	char action[SL_NAME_MAX];
+	char line[RN_LINE_MAX];
+};
+
+struct runner {
+	const struct config *cfg;
+	unsigned nslots, running;
+	struct rn_slot *slots;
+	struct pollfd *pfd;     /* runner_drain */
+	posix_spawnattr_t attr;
+	struct runner_stats st;
+	/*
+	 * Scratch for the spawn in progress: posix_spawn (CLONE_VFORK) returns
+	 * only once the child has exec'd, so one set serves every slot.
+	 */
+	struct runner_argv av;
+	char env[1024];
+	char *envp[RN_ENV_N + 1];
+};
+
+static int64_t
+rn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const struct cfg_action *
+rn_action(const struct config *cfg, unsigned id)
+{
+	int i = cfg->action_by_id[id % SL_MAX_ACTIONS];
+
+	if (i < 0 || (unsigned)i >= cfg->nactions ||
+	    cfg->actions[i].id != (int)id)
+		return NULL;
+	return &cfg->actions[i];
+}
+
+static const struct cfg_user *
+rn_user(const struct config *cfg, unsigned id)
+{
+	int i = cfg->user_by_id[id & 0xffff];
+
+	if (i < 0 || (unsigned)i >= cfg->nusers || cfg->users[i].id != (int)id)
+		return NULL;
+	return &cfg->users[i];
+}
+
+/* The re-check: NULL if the request may run, else why not. */
+static const char *
+rn_check(const struct config *cfg, const struct sl_request *req,
+    const struct cfg_server **srvp, const struct cfg_action **actp)
+{
+	const struct cfg_server *srv;
+	const struct cfg_action *act;
+	const struct cfg_user *usr;
+
+	if (req->magic != SL_REQ_MAGIC)
+		return "bad request magic";
+	if (req->server_idx >= cfg->nservers)
+		return "unknown server";
+	srv = &cfg->servers[req->server_idx];
+	if (!srv->enabled)
+		return "server disabled";
+	if ((act = rn_action(cfg, req->action_id)) == NULL)
+		return "unknown action";
+	if (!act->enabled)
+		return "action disabled";
+	if ((usr = rn_user(cfg, req->user_id)) == NULL)
+		return "unknown user";
+	if (!usr->enabled)
+		return "user disabled";
+	if (!idset_has(&usr->actions, req->action_id))
+		return "action not permitted for the user";
+	if (!idset_has(&srv->actions, req->action_id))
+		return "action not permitted on the server";
+	if (!addr_in_list(&srv->allowed_ips, &req->src) ||
+	    !addr_in_list(&usr->allowed_ips, &req->src) ||
+	    !addr_in_list(&act->allowed_ips, &req->src))
+		return "source address not allowed";
+	if (req->payload_len > SL_PAYLOAD_MAX)
+		return "payload too long";
+	if (act->discard_payload && req->payload_len > 0)
+		return "payload present although discard_payload is set";
+	if (act->require_ascii &&
+	    !sl_is_printable_ascii(req->payload, req->payload_len))
+		return "payload not printable ASCII";
+	*srvp = srv;
+	*actp = act;
+	return NULL;
+}
+
+int
+runner_build_argv(const struct config *cfg, const struct sl_request *req,
+    const char *cmd, bool exec_split, struct runner_argv *out)
+{
+	const struct cfg_user *usr;
+	const struct cfg_action *act;
+	char *prog, *rest;
+	int n = 0, r;
+
+	if ((usr = rn_user(cfg, req->user_id)) == NULL ||
+	    (act = rn_action(cfg, req->action_id)) == NULL ||
+	    req->payload_len > SL_PAYLOAD_MAX)
+		return SL_EINVAL;
+	if ((r = sl_strlcpy(out->cmd, cmd, sizeof(out->cmd))) != 0)
+		return r;
+	prog = sl_trim(out->cmd);
+	if (prog[0] != '/')
+		return SL_EINVAL;
+	out->argv[n++] = prog;
+	if (exec_split && (rest = strchr(prog, ' ')) != NULL) {
+		*rest++ = '\0';
+		rest += strspn(rest, " \t");
+		out->argv[n++] = rest; /* never empty: the line is trimmed */
+	}
+	addr_to_str(&req->src, out->ip, sizeof(out->ip));
+	snprintf(out->user_id, sizeof(out->user_id), "%u",
+	    (unsigned)req->user_id);
+	snprintf(out->action_id, sizeof(out->action_id), "%u",
+	    (unsigned)req->action_id);
+	snprintf(out->secure, sizeof(out->secure), "%c",
+	    req->secure ? '1' : '0');
+	if ((r = sl_strlcpy(out->user, usr->name, sizeof(out->user))) != 0 ||
+	    (r = sl_strlcpy(out->action, act->name, sizeof(out->action))) != 0)
+		return r;
+	if ((r = b64_encode(out->payload_b64, sizeof(out->payload_b64),
+	    req->payload, req->payload_len)) < 0)
+		return r;
+	out->argv[n++] = out->ip;
+	out->argv[n++] = out->user_id;
+	out->argv[n++] = out->user;
+	out->argv[n++] = out->action_id;
+	out->argv[n++] = out->action;
+	out->argv[n++] = out->secure;
+	out->argv[n++] = out->payload_b64;
+	out->argv[n] = NULL;
+	return n;
+}
+
+/* PATH and the SIGLATCH_* variables, from rn->av, into rn->env/envp. */
+static int
+rn_build_env(struct runner *rn, const struct cfg_server *srv)
+{
+	const char *kv[RN_ENV_N - 1][2] = {
+		{ "SIGLATCH_IP", rn->av.ip },
+		{ "SIGLATCH_USER_ID", rn->av.user_id },
+		{ "SIGLATCH_USER", rn->av.user },
+		{ "SIGLATCH_ACTION_ID", rn->av.action_id },
+		{ "SIGLATCH_ACTION", rn->av.action },
+		{ "SIGLATCH_SECURE", rn->av.secure },
+		{ "SIGLATCH_PAYLOAD", rn->av.payload_b64 },
+		{ "SIGLATCH_SERVER", srv->name },
+	};
+	size_t off = sizeof(RN_PATH_ENV), i;
+	int n;
+
+	memcpy(rn->env, RN_PATH_ENV, sizeof(RN_PATH_ENV));
+	rn->envp[0] = rn->env;
+	for (i = 0; i < RN_ENV_N - 1; i++) {
+		n = snprintf(rn->env + off, sizeof(rn->env) - off, "%s=%s",
+		    kv[i][0], kv[i][1]);
+		if (n < 0 || (size_t)n >= sizeof(rn->env) - off)
+			return SL_ETOOBIG;
+		rn->envp[i + 1] = rn->env + off;
+		off += (size_t)n + 1;
+	}
+	rn->envp[RN_ENV_N] = NULL;
+	return 0;
+}
+
+/* Keep pipe ends off 0-2 (a daemon with a closed stdio). */
+static int
+rn_fd_above_stdio(int fd)
+{
+	int nfd;
+
+	if (fd > STDERR_FILENO)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	close(fd);
+	return nfd;
+}
+
+/* Start argv/envp in rn with output into a new pipe; *rfd gets its read end.
+ * Returns 0 or an errno value. */
+static int
+rn_spawn(struct runner *rn, pid_t *pid, int *rfd)
+{
+	posix_spawn_file_actions_t fa;
+	int p[2], r;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return errno;
+	if ((p[0] = rn_fd_above_stdio(p[0])) < 0 ||
+	    (p[1] = rn_fd_above_stdio(p[1])) < 0) {
+		r = errno;
+		if (p[0] >= 0)
+			close(p[0]);
+		if (p[1] >= 0)
+			close(p[1]);
+		return r;
+	}
+	if ((r = posix_spawn_file_actions_init(&fa)) == 0) {
+		if ((r = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO,
+		    "/dev/null", O_RDONLY, 0)) == 0 &&
+		    (r = posix_spawn_file_actions_adddup2(&fa, p[1],
+		    STDOUT_FILENO)) == 0 &&
+		    (r = posix_spawn_file_actions_adddup2(&fa, p[1],
+		    STDERR_FILENO)) == 0 &&
+		    (r = posix_spawn_file_actions_addclosefrom_np(&fa,
+		    STDERR_FILENO + 1)) == 0)
+			r = posix_spawn(pid, rn->av.argv[0], &fa, &rn->attr,
+			    rn->av.argv, rn->envp);
+		posix_spawn_file_actions_destroy(&fa);
+	}
+	close(p[1]);
+	if (r == 0 && fcntl(p[0], F_SETFL, O_NONBLOCK) != 0)
+		r = errno; /* cannot happen on a pipe; the child is reaped */
+	if (r != 0) {
+		close(p[0]);
+		return r;
+	}
+	*rfd = p[0];
+	return 0;
+}
+
+int
+runner_submit(struct runner *rn, const struct sl_request *req)
+{
+	const struct cfg_server *srv = NULL;
+	const struct cfg_action *act = NULL;
+	struct rn_slot *s = NULL;
+	const char *why;
+	pid_t pid = 0;
+	unsigned i;
+	int r, fd = -1;
+
+	if ((why = rn_check(rn->cfg, req, &srv, &act)) != NULL) {
+		rn->st.refused_check++;
+		log_msg(LOG_WARNING, SLC_DENIED, "script refused (action %u, "
+		    "user %u): %s", (unsigned)req->action_id,
+		    (unsigned)req->user_id, why);
+		return SL_EDENIED;
+	}
+	if (rn->running >= rn->nslots) {
+		rn->st.refused_busy++;
+		log_limited(0, LOG_WARNING, SLC_BUSY, "script %s refused for "
+		    "user %u: max_scripts (%u) already running", act->name,
+		    (unsigned)req->user_id, rn->nslots);
+		return SL_EBUSY;
+	}
+	for (i = 0; i < rn->nslots && s == NULL; i++)
+		if (rn->slots[i].state == RN_FREE)
+			s = &rn->slots[i];
+	if (s == NULL)
+		return SL_EBUSY; /* unreachable: running counts busy slots */
+
+	if ((r = runner_build_argv(rn->cfg, req, act->constructor,
+	    act->exec_split, &rn->av)) < 0 ||
+	    (r = rn_build_env(rn, srv)) < 0) {
+		rn->st.spawn_fail++;
+		log_msg(LOG_ERR, SLC_SCRIPT_FAIL, "script %s not started: "
+		    "constructor '%s' is not usable: %s", act->name,
+		    act->constructor, sl_strerror(r));
+		return r;
+	}
+	if ((r = rn_spawn(rn, &pid, &fd)) != 0) {
+		rn->st.spawn_fail++;
+		log_msg(LOG_ERR, SLC_SCRIPT_FAIL, "script %s not started: "
+		    "%s: %s", act->name, rn->av.argv[0], strerror(r));
+		errno = r;
+		return SL_ESYS;
+	}
+
+	memset(s, 0, offsetof(struct rn_slot, line));
+	s->state = RN_RUN;
+	s->pid = pid;
+	s->fd = fd;
+	s->start_ms = rn_now_ms();
+	s->next_ms = s->start_ms + (int64_t)rn->cfg->script_timeout * 1000;
+	sl_strlcpy(s->action, act->name, sizeof(s->action));
+	rn->running++;
+	rn->st.started++;
+	log_msg(LOG_INFO, SLC_SCRIPT_START, "script %s[%d] started for user "
+	    "%s (%s) from %s", s->action, (int)pid, rn->av.user,
+	    rn->av.user_id, rn->av.ip);
+	return 0;
+}
+
+/* Log the buffered line, escaped. */
+static void
+rn_emit(struct rn_slot *s, bool cut)
+{
+	char esc[RN_ESC_MAX + 1];
+	size_t i, o = 0;
+	unsigned char c;
+
+	for (i = 0; i < s->linelen; i++) {
+		c = (unsigned char)s->line[i];
+		if (o + 4 > RN_ESC_MAX) {
+			cut = true;
+			break;
+		}
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			esc[o++] = (char)c;
+		else
+			o += (size_t)snprintf(esc + o, 5, "\\x%02x", c);
+	}
+	esc[o] = '\0';
+	log_msg(LOG_INFO, SLC_SCRIPT_OUT, "script %s[%d]: %s%s", s->action,
+	    (int)s->pid, esc, cut ? " [line cut]" : "");
+	s->linelen = 0;
+}
+
+/* Split output into lines; log at most RN_LOG_MAX bytes, count the rest. */
+static void
+rn_feed(struct rn_slot *s, const char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s->logged >= RN_LOG_MAX) {
+			s->discarded += n - i;
+			return;
+		}
+		s->logged++;
+		if (buf[i] == '\n') {
+			if (!s->skip)
+				rn_emit(s, false);
+			s->skip = false;
+		} else if (s->skip) {
+			continue;
+		} else if (s->linelen == RN_LINE_MAX) {
+			rn_emit(s, true);
+			s->skip = true;
+		} else {
+			s->line[s->linelen++] = buf[i];
+		}
+	}
+}
+
+/* Read what the pipe holds, up to max bytes; closes it at EOF or error. */
+static void
+rn_read(struct rn_slot *s, size_t max)
+{
+	char buf[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	while (s->fd >= 0 && total < max) {
+		n = read(s->fd, buf, sizeof(buf));
+		if (n > 0) {
+			rn_feed(s, buf, (size_t)n);
+			total += (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && errno == EAGAIN) {
+			return;
+		} else {
+			close(s->fd);
+			s->fd = -1;
+		}
+	}
+}
+
+/* The child has been reaped (st < 0: by someone else, status unknown). */
+static void
+rn_finish(struct runner *rn, struct rn_slot *s, int st)
+{
+	long long ms = (long long)(rn_now_ms() - s->start_ms);
+
+	/* What it wrote before exiting is in the pipe now; a grandchild
+	 * holding the pipe open must not keep the slot. */
+	rn_read(s, RN_DRAIN_MAX);
+	if (s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	if (s->linelen > 0 && !s->skip)
+		rn_emit(s, false);
+	if (s->discarded > 0)
+		log_msg(LOG_INFO, SLC_SCRIPT_OUT, "script %s[%d]: output "
+		    "truncated, %llu more bytes discarded", s->action,
+		    (int)s->pid, s->discarded);
+	if (st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		rn->st.exit_ok++;
+		log_msg(LOG_INFO, SLC_SCRIPT_EXIT, "script %s[%d] exited with "
+		    "status 0 after %lld ms", s->action, (int)s->pid, ms);
+	} else if (st >= 0 && WIFEXITED(st)) {
+		rn->st.exit_fail++;
+		log_msg(LOG_WARNING, SLC_SCRIPT_EXIT, "script %s[%d] exited "
+		    "with status %d after %lld ms", s->action, (int)s->pid,
+		    WEXITSTATUS(st), ms);
+	} else if (st >= 0 && WIFSIGNALED(st)) {
+		rn->st.exit_fail++;
+		log_msg(LOG_WARNING, SLC_SCRIPT_EXIT, "script %s[%d] killed by "
+		    "signal %d (%s) after %lld ms", s->action, (int)s->pid,
+		    WTERMSIG(st), strsignal(WTERMSIG(st)), ms);
+	} else {
+		rn->st.exit_fail++;
+		log_msg(LOG_WARNING, SLC_SCRIPT_EXIT, "script %s[%d] ended "
+		    "after %lld ms, status unknown (reaped elsewhere)",
+		    s->action, (int)s->pid, ms);
+	}
+	s->state = RN_FREE;
+	s->pid = 0;
+	rn->running--;
+}
+
+/* Reap the slot's child if it has exited; true if the slot was freed. */
+static bool
+rn_reap(struct runner *rn, struct rn_slot *s)
+{
+	siginfo_t si;
+	int st = 0, r;
+
+	memset(&si, 0, sizeof(si));
+	/* Look without reaping: while the zombie exists its process group id
+	 * cannot be reused, so the group can still be signalled safely. */
+	while ((r = waitid(P_PID, (id_t)s->pid, &si,
+	    WEXITED | WNOHANG | WNOWAIT)) < 0 && errno == EINTR)
+		;
+	if (r < 0) {
+		if (errno != ECHILD)
+			return false;
+		rn_finish(rn, s, -1);
+		return true;
+	}
+	if (si.si_pid != s->pid)
+		return false;
+	/* After a timeout, nothing the script started may linger. */
+	if (s->state != RN_RUN)
+		kill(-s->pid, SIGKILL);
+	while (waitpid(s->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	rn_finish(rn, s, st);
+	return true;
+}
+
+static void
+rn_enforce_timeout(struct runner *rn, struct rn_slot *s, int64_t now)
+{
+	if (s->state == RN_RUN && now >= s->next_ms) {
+		kill(-s->pid, SIGTERM);
+		s->state = RN_TERM;
+		s->next_ms = now + RN_GRACE_MS;
+		rn->st.killed++;
+		log_msg(LOG_WARNING, SLC_SCRIPT_KILL, "script %s[%d] still "
+		    "running after %u s: SIGTERM to its process group",
+		    s->action, (int)s->pid, rn->cfg->script_timeout);
+	} else if (s->state == RN_TERM && now >= s->next_ms) {
+		kill(-s->pid, SIGKILL);
+		s->state = RN_KILL;
+		log_msg(LOG_WARNING, SLC_SCRIPT_KILL, "script %s[%d] still "
+		    "running %d ms after SIGTERM: SIGKILL to its process group",
+		    s->action, (int)s->pid, RN_GRACE_MS);
+	}
+}
+
+void
+runner_service(struct runner *rn)
+{
+	struct rn_slot *s;
+	unsigned i, busy = rn->running;
+
+	/* busy slots only: stop once all of them have been seen */
+	for (i = 0; i < rn->nslots && busy > 0; i++) {
+		s = &rn->slots[i];
+		if (s->state == RN_FREE)
+			continue;
+		busy--;
+		rn_read(s, RN_READ_MAX);
+		if (!rn_reap(rn, s))
+			rn_enforce_timeout(rn, s, rn_now_ms());
+	}
+}
+
+int
+runner_pollfds(struct runner *rn, struct pollfd *pfd, int max)
+{
+	unsigned i, busy = rn->running;
+	int n = 0;
+
+	for (i = 0; i < rn->nslots && n < max && busy > 0; i++) {
+		if (rn->slots[i].state == RN_FREE)
+			continue;
+		busy--;
+		if (rn->slots[i].fd < 0)
+			continue;
+		pfd[n].fd = rn->slots[i].fd;
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
+		n++;
+	}
+	return n;
+}
+
+int
+runner_next_timeout_ms(const struct runner *rn)
+{
+	int64_t now, best = -1, d;
+	unsigned i, busy = rn->running;
+
+	if (rn->running == 0)
+		return -1;
+	now = rn_now_ms();
+	for (i = 0; i < rn->nslots && busy > 0; i++) {
+		if (rn->slots[i].state != RN_FREE)
+			busy--;
+		if (rn->slots[i].state != RN_RUN &&
+		    rn->slots[i].state != RN_TERM)
+			continue;
+		d = rn->slots[i].next_ms - now;
+		if (d < 0)
+			d = 0;
+		if (best < 0 || d < best)
+			best = d;
+	}
+	return best > INT_MAX ? INT_MAX : (int)best;
+}
+
+unsigned
+runner_running(const struct runner *rn)
+{
+	return rn->running;
+}
+
+void
+runner_drain(struct runner *rn)
+{
+	int n, t;
+
+	while (rn->running > 0) {
+		n = runner_pollfds(rn, rn->pfd, (int)rn->nslots);
+		t = runner_next_timeout_ms(rn);
+		if (t < 0 || t > RN_TICK_MS)
+			t = RN_TICK_MS;
+		(void)poll(rn->pfd, (nfds_t)n, t); /* EINTR: just go round */
+		runner_service(rn);
+	}
+}
+
+const struct runner_stats *
+runner_get_stats(const struct runner *rn)
+{
+	return &rn->st;
+}
+
+int
+runner_new(struct runner **out, const struct config *cfg)
+{
+	struct runner *rn;
+	sigset_t set;
+	int r;
+
+	*out = NULL;
+	if (cfg->max_scripts < 1 || cfg->max_scripts > RN_SCRIPTS_MAX ||
+	    cfg->script_timeout < 1)
+		return SL_EINVAL;
+	if ((rn = calloc(1, sizeof(*rn))) == NULL)
+		return SL_ESYS;
+	rn->cfg = cfg;
+	rn->nslots = cfg->max_scripts;
+	rn->slots = calloc(rn->nslots, sizeof(*rn->slots));
+	rn->pfd = calloc(rn->nslots, sizeof(*rn->pfd));
+	if (rn->slots == NULL || rn->pfd == NULL) {
+		free(rn->slots);
+		free(rn->pfd);
+		free(rn);
+		return SL_ESYS;
+	}
+	/* Own process group, nothing blocked, every signal at its default
+	 * (also those the daemon ignores, e.g. SIGPIPE). */
+	sigemptyset(&set);
+	if ((r = posix_spawnattr_init(&rn->attr)) == 0 &&
+	    (r = posix_spawnattr_setflags(&rn->attr, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) == 0 &&
+	    (r = posix_spawnattr_setpgroup(&rn->attr, 0)) == 0 &&
+	    (r = posix_spawnattr_setsigmask(&rn->attr, &set)) == 0) {
+		sigfillset(&set);
+		sigdelset(&set, SIGKILL);
+		sigdelset(&set, SIGSTOP);
+		r = posix_spawnattr_setsigdefault(&rn->attr, &set);
+	}
+	if (r != 0) {
+		posix_spawnattr_destroy(&rn->attr);
+		free(rn->slots);
+		free(rn->pfd);
+		free(rn);
+		errno = r;
+		return SL_ESYS;
+	}
+	*out = rn;
+	return 0;
+}
+
+/* Scripts still running are killed: the daemon drains before this. */
+void
+runner_free(struct runner *rn)
+{
+	struct rn_slot *s;
+	unsigned i;
+
+	if (rn == NULL)
+		return;
+	for (i = 0; i < rn->nslots; i++) {
+		s = &rn->slots[i];
+		if (s->state == RN_FREE)
+			continue;
+		log_msg(LOG_WARNING, SLC_SCRIPT_KILL, "script %s[%d] still "
+		    "running at shutdown: SIGKILL to its process group",
+		    s->action, (int)s->pid);
+		kill(-s->pid, SIGKILL);
+		while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		if (s->fd >= 0)
+			close(s->fd);
+	}
+	posix_spawnattr_destroy(&rn->attr);
+	free(rn->slots);
+	free(rn->pfd);
+	free(rn);
+}

@@ -1,0 +1,59 @@
+/*
+ * runner.h - runs action scripts for authorized requests.
+ *
+ * Receives only fixed-size struct sl_request values and checks each again
+ * against its own configuration before running anything.  execve via
+ * posix_spawn, never a shell; siglatch 1.0 argv; stdin /dev/null; output
+ * captured to the log (bounded); clean environment; own process group,
+ * killed (TERM, then KILL) at script_timeout; at most max_scripts at once.
+ */
+#ifndef SL_RUNNER_H
+#define SL_RUNNER_H
+
+#include <poll.h>
+#include <stdint.h>
+#include "sl.h"
+#include "config.h"
+#include "request.h"
+#include "b64.h"
+
+struct runner;
+
+struct runner_stats {
+	uint64_t started, exit_ok, exit_fail, killed, refused_busy,
+	    refused_check, spawn_fail;
+};
+
+int runner_new(struct runner **out, const struct config *cfg);
+void runner_free(struct runner *rn);
+/* SL_EBUSY at max_scripts, SL_EDENIED if the request fails the re-check,
+ * SL_ESYS if the script could not be started. */
+int runner_submit(struct runner *rn, const struct sl_request *req);
+/* Add the descriptors to watch (script output) to pfd; returns the count
+ * written (<= max). */
+int runner_pollfds(struct runner *rn, struct pollfd *pfd, int max);
+/* Milliseconds until the next timeout action is due, or -1 if none. */
+int runner_next_timeout_ms(const struct runner *rn);
+/* Read output, reap exited children, enforce timeouts.  Never blocks. */
+void runner_service(struct runner *rn);
+unsigned runner_running(const struct runner *rn);
+/* Wait (up to each script's own timeout) for all scripts to finish. */
+void runner_drain(struct runner *rn);
+const struct runner_stats *runner_get_stats(const struct runner *rn);
+
+/* Build the argv for an action (exposed for tests).  Strings point into
+ * bufs; argv is NULL-terminated.  Returns argc or a negative code. */
+#define RUNNER_ARGV_MAX 10
+struct runner_argv {
+	char *argv[RUNNER_ARGV_MAX + 1];
+	char cmd[SL_CMD_MAX];
+	char ip[SL_IPSTR_MAX];
+	char user_id[8], action_id[4], secure[2];
+	char user[SL_NAME_MAX], action[SL_NAME_MAX];
+	char payload_b64[B64_ENC_LEN(SL_PAYLOAD_MAX)];
+};
+/* cmd is the action's constructor (or destructor) line. */
+int runner_build_argv(const struct config *cfg, const struct sl_request *req,
+    const char *cmd, bool exec_split, struct runner_argv *out);
+
+#endif

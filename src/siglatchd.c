@@ -1,0 +1,377 @@
+/*
+ * siglatchd - single-packet authorization daemon.
+ *
+ * Parent loop: config -> keys -> replay state -> sockets -> poll.  Each
+ * datagram goes through pipeline_process(); an authorized request goes to
+ * the runner, which is the only part that starts programs.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "config.h"
+#include "log.h"
+#include "net.h"
+#include "pipeline.h"
+#include "replay.h"
+#include "runner.h"
+#include "sl.h"
+
+#define DEFAULT_CONFIG  "/etc/siglatch/server.conf"
+#define MAX_SOCKS       SL_MAX_SERVERS
+#define RECV_BATCHES    4    /* recvmmsg batches per socket per wake-up */
+#define MAX_POLLFDS     (1 + MAX_SOCKS + 1024)
+
+struct daemon {
+	struct config *cfg;
+	struct replay *replay;
+	struct pipeline *pipe;
+	struct runner *runner;
+	struct net_sock socks[MAX_SOCKS];
+	unsigned nsocks;
+	int sigfd;
+	int sinks[SL_MAX_SERVERS];
+	struct net_batch *batch;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: siglatchd [-c FILE] [-f] [-d] [-t]\n"
+	    "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -f, --foreground   stay in the foreground, log to stderr\n"
+	    "  -d, --debug        also log debug lines\n"
+	    "  -t, --test         check the configuration and keys, then exit\n"
+	    "  -V, --version      print the version\n"
+	    "  -h, --help         this text\n");
+}
+
+static int
+ensure_state_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "state_dir %s: %s", dir, strerror(errno));
+		return SL_ESYS;
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "state_dir %s: not a directory", dir);
+		return SL_ESYS;
+	}
+	if ((st.st_mode & 002) != 0) {
+		snprintf(err, errlen, "state_dir %s: writable by others; fix "
+		    "with: chmod 700 %s", dir, dir);
+		return SL_EPERM;
+	}
+	return 0;
+}
+
+static void
+log_stats(const struct daemon *d)
+{
+	const struct pipeline_stats *p = pipeline_get_stats(d->pipe);
+	const struct runner_stats *r = runner_get_stats(d->runner);
+
+	log_msg(LOG_INFO, SLC_STATS, "received=%llu bad_length=%llu "
+	    "rejected=%llu stale=%llu replayed=%llu denied=%llu not_ascii=%llu "
+	    "cache_full=%llu state_error=%llu accepted=%llu busy=%llu "
+	    "scripts_started=%llu scripts_ok=%llu scripts_failed=%llu "
+	    "scripts_killed=%llu replay_entries=%u",
+	    (unsigned long long)p->received, (unsigned long long)p->bad_length,
+	    (unsigned long long)p->rejected, (unsigned long long)p->stale,
+	    (unsigned long long)p->replayed, (unsigned long long)p->denied,
+	    (unsigned long long)p->not_ascii, (unsigned long long)p->cache_full,
+	    (unsigned long long)p->state_error, (unsigned long long)p->accepted,
+	    (unsigned long long)r->refused_busy,
+	    (unsigned long long)r->started, (unsigned long long)r->exit_ok,
+	    (unsigned long long)r->exit_fail, (unsigned long long)r->killed,
+	    replay_count(d->replay));
+}
+
+static void
+serve_socket(struct daemon *d, const struct net_sock *s)
+{
+	struct sl_request req;
+	struct sl_addr src;
+	const uint8_t *dgram;
+	size_t len;
+	time_t now;
+	int b, i, n, rc;
+
+	for (b = 0; b < RECV_BATCHES; b++) {
+		if ((n = net_recv_batch(s->fd, d->batch)) <= 0) {
+			if (n < 0)
+				log_limited(0, LOG_WARNING, SLC_SYSERR, "receive on "
+				    "%s: %s", s->desc, strerror(errno));
+			return;
+		}
+		now = time(NULL);
+		for (i = 0; i < n; i++) {
+			dgram = net_batch_get(d->batch, i, &len, &src);
+			rc = pipeline_process(d->pipe, s->server_idx, dgram, len,
+			    &src, now, &req);
+			if (rc == 0)
+				(void)runner_submit(d->runner, &req); /* logs */
+		}
+		if (n < NET_BATCH)
+			return;
+	}
+}
+
+static int
+handle_signals(struct daemon *d, int *child)
+{
+	struct signalfd_siginfo si;
+	int stop = 0;
+
+	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_msg(LOG_NOTICE, SLC_STOP, "signal %u: shutting down",
+			    si.ssi_signo);
+			stop = 1;
+			break;
+		case SIGHUP:
+			if (d->cfg->log_file[0] != '\0' &&
+			    log_set_file(d->cfg->log_file) != 0)
+				log_msg(LOG_ERR, SLC_SYSERR, "reopen %s: %s",
+				    d->cfg->log_file, strerror(errno));
+			log_msg(LOG_NOTICE, SLC_START, "SIGHUP: log file reopened "
+			    "(restart to load a new configuration)");
+			break;
+		case SIGUSR1:
+			log_stats(d);
+			break;
+		case SIGCHLD:  /* the runner reaps below */
+			*child = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	return stop;
+}
+
+static int
+run(struct daemon *d)
+{
+	struct pollfd pfd[MAX_POLLFDS];
+	time_t last_tick = 0, now;
+	unsigned i;
+	int n, np, nrun, timeout, stop = 0, due;
+
+	while (!stop) {
+		pfd[0].fd = d->sigfd;
+		pfd[0].events = POLLIN;
+		for (i = 0; i < d->nsocks; i++) {
+			pfd[1 + i].fd = d->socks[i].fd;
+			pfd[1 + i].events = POLLIN;
+		}
+		np = 1 + (int)d->nsocks;
+		nrun = runner_pollfds(d->runner, pfd + np, MAX_POLLFDS - np);
+		timeout = runner_next_timeout_ms(d->runner);
+		/* the runner needs a look when a timeout is due, a child
+		 * exited (SIGCHLD) or a script printed something */
+		due = timeout == 0;
+		if (timeout < 0 || timeout > 1000)
+			timeout = 1000;
+		n = poll(pfd, (nfds_t)(np + nrun), timeout);
+		if (n < 0 && errno != EINTR) {
+			log_msg(LOG_ERR, SLC_SYSERR, "poll: %s", strerror(errno));
+			return 1;
+		}
+		due |= n == 0;
+		if (n > 0 && (pfd[0].revents & POLLIN))
+			stop = handle_signals(d, &due);
+		for (i = 0; !stop && n > 0 && i < d->nsocks; i++)
+			if (pfd[1 + i].revents & (POLLIN | POLLERR))
+				serve_socket(d, &d->socks[i]);
+		for (i = 0; n > 0 && !due && i < (unsigned)nrun; i++)
+			due = pfd[np + i].revents != 0;
+		if (due)
+			runner_service(d->runner);
+		now = time(NULL);
+		if (now != last_tick) {
+			last_tick = now;
+			log_tick(now);
+			replay_expire(d->replay, now);
+		}
+	}
+	return 0;
+}
+
+static int
+setup_signals(struct daemon *d)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return d->sigfd < 0 ? -1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "test", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = DEFAULT_CONFIG;
+	struct daemon d;
+	enum replay_load how;
+	char err[1024];
+	int ch, fg = 0, debug = 0, test = 0, rc = 1;
+	unsigned i;
+
+	memset(&d, 0, sizeof(d));
+	d.sigfd = -1;
+	while ((ch = getopt_long(argc, argv, "c:fdtVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'f': fg = 1; break;
+		case 'd': debug = 1; break;
+		case 't': test = 1; break;
+		case 'V': printf("siglatchd %s\n", SL_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	/* until the configuration is read, everything goes to stderr */
+	log_init("siglatchd", 1, debug);
+	if ((d.cfg = calloc(1, sizeof(*d.cfg))) == NULL) {
+		fprintf(stderr, "siglatchd: out of memory\n");
+		return 1;
+	}
+	if (config_parse(d.cfg, path, err, sizeof(err)) != 0 ||
+	    config_load_keys(d.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "siglatchd: %s\n", err);
+		goto out;
+	}
+	if (test) {
+		printf("configuration OK\n");
+		rc = 0;
+		goto out;
+	}
+	if (ensure_state_dir(d.cfg->state_dir, err, sizeof(err)) != 0) {
+		fprintf(stderr, "siglatchd: %s\n", err);
+		goto out;
+	}
+	if (d.cfg->log_file[0] != '\0' && log_set_file(d.cfg->log_file) != 0) {
+		fprintf(stderr, "siglatchd: log_file %s: %s\n", d.cfg->log_file,
+		    strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < d.cfg->nservers; i++) {
+		const struct cfg_server *s = &d.cfg->servers[i];
+
+		if (!s->enabled || s->log_file[0] == '\0')
+			continue;
+		if ((d.sinks[i] = log_add_sink(s->log_file)) < 0) {
+			fprintf(stderr, "siglatchd: server %s: log_file %s: %s\n",
+			    s->name, s->log_file, strerror(errno));
+			goto out;
+		}
+	}
+	err[0] = '\0';
+	if (replay_open(&d.replay, d.cfg->state_dir, d.cfg->replay_cache_size,
+	    d.cfg->timestamp_window, time(NULL), &how, err, sizeof(err)) != 0) {
+		fprintf(stderr, "siglatchd: replay state: %s\n", err);
+		goto out;
+	}
+	if ((d.batch = malloc(sizeof(*d.batch))) != NULL)
+		net_batch_init(d.batch);
+	if (d.batch == NULL ||
+	    pipeline_new(&d.pipe, d.cfg, d.replay, d.sinks) != 0 ||
+	    runner_new(&d.runner, d.cfg) != 0) {
+		fprintf(stderr, "siglatchd: cannot initialise\n");
+		goto out;
+	}
+	for (i = 0; i < d.cfg->nservers; i++) {
+		if (!d.cfg->servers[i].enabled)
+			continue;
+		if (net_open_server(&d.cfg->servers[i], i, d.socks, &d.nsocks,
+		    MAX_SOCKS, err, sizeof(err)) != 0) {
+			fprintf(stderr, "siglatchd: %s\n", err);
+			goto out;
+		}
+	}
+	if (!fg && daemon(0, 0) != 0) {
+		fprintf(stderr, "siglatchd: daemon: %s\n", strerror(errno));
+		goto out;
+	}
+	log_init("siglatchd", fg, debug);
+	if (setup_signals(&d) != 0) {
+		log_msg(LOG_ERR, SLC_SYSERR, "signals: %s", strerror(errno));
+		goto out;
+	}
+	log_msg(LOG_NOTICE, SLC_START, "siglatchd %s starting, pid %ld, "
+	    "config %s", SL_VERSION, (long)getpid(), path);
+	if (how == REPLAY_FRESH)
+		log_msg(LOG_NOTICE, SLC_STATE, "no replay state in %s: starting "
+		    "with an empty cache", d.cfg->state_dir);
+	else if (how == REPLAY_CORRUPT)
+		log_msg(LOG_ERR, SLC_STATE_BAD, "replay state unusable (%s): "
+		    "refusing every knock stamped at or before %lld for safety", err,
+		    (long long)replay_barrier(d.replay));
+	else
+		log_msg(LOG_INFO, SLC_STATE, "replay state loaded: %u live "
+		    "entries", replay_count(d.replay));
+	for (i = 0; i < d.nsocks; i++)
+		log_msg(LOG_NOTICE, SLC_LISTEN, "server %s listening on %s",
+		    d.cfg->servers[d.socks[i].server_idx].name, d.socks[i].desc);
+
+	rc = run(&d);
+
+	for (i = 0; i < d.nsocks; i++)
+		close(d.socks[i].fd);
+	d.nsocks = 0;
+	runner_drain(d.runner);
+	if (replay_save(d.replay) != 0)
+		log_msg(LOG_ERR, SLC_STATE_IO, "replay state not saved");
+	log_stats(&d);
+	log_msg(LOG_NOTICE, SLC_STOP, "stopped");
+out:
+	for (i = 0; i < d.nsocks; i++)
+		close(d.socks[i].fd);
+	runner_free(d.runner);
+	pipeline_free(d.pipe);
+	free(d.batch);
+	replay_close(d.replay);
+	if (d.sigfd >= 0)
+		close(d.sigfd);
+	config_free(d.cfg);
+	free(d.cfg);
+	log_close();
+	return rc;
+}

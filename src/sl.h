@@ -1,0 +1,60 @@
+/*
+ * sl.h - project-wide constants and the error codes shared by every module.
+ *
+ * Convention: functions return 0 on success and a negative SL_E* code on
+ * failure; sl_strerror() names a code.  Nothing returns "1 for success".
+ */
+#ifndef SL_H
+#define SL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SL_VERSION "2.0.0"
+
+/* Wire v1 (see docs/PROTOCOL.md). */
+#define SL_DGRAM_LEN      256 /* RSA-2048 ciphertext, the only datagram size */
+#define SL_PACKET_LEN     245 /* 256 - 11: PKCS#1 v1.5 type 2 capacity */
+#define SL_PAYLOAD_MAX    199
+#define SL_HMAC_LEN        32
+#define SL_HMAC_KEY_LEN    32
+#define SL_WIRE_VERSION     1
+
+/* Configuration limits. */
+#define SL_NAME_MAX        64 /* section names, incl. NUL */
+#define SL_PATH_MAX      1024
+#define SL_CMD_MAX       1024 /* constructor / destructor lines */
+#define SL_MAX_SERVERS     16
+#define SL_MAX_ACTIONS    256 /* action ids are u8 */
+#define SL_MAX_USERS     1024
+#define SL_MAX_CIDRS       32 /* per allowed_ips list */
+#define SL_IPSTR_MAX       46 /* INET6_ADDRSTRLEN */
+
+/* Error codes. */
+enum sl_err {
+	SL_OK = 0,
+	SL_EINVAL = -1,     /* invalid argument */
+	SL_ELEN = -2,       /* wrong length */
+	SL_EDECRYPT = -3,   /* private-key decryption failed */
+	SL_EPARSE = -4,     /* malformed packet */
+	SL_EVERSION = -5,   /* unknown wire version */
+	SL_EAUTH = -6,      /* HMAC verification failed / unknown user */
+	SL_ESTALE = -7,     /* timestamp outside the window */
+	SL_EREPLAY = -8,    /* packet seen before */
+	SL_EFULL = -9,      /* table full */
+	SL_EDENIED = -10,   /* not authorized */
+	SL_ENOTASCII = -11, /* payload not printable ASCII */
+	SL_EBUSY = -12,     /* too many scripts running */
+	SL_ESYS = -13,      /* system call failed, see errno */
+	SL_ECRYPTO = -14,   /* OpenSSL error */
+	SL_EKEY = -15,      /* bad key material */
+	SL_EPERM = -16,     /* unsafe file permissions */
+	SL_ECONFIG = -17,   /* bad configuration */
+	SL_ENOENT = -18,    /* not found */
+	SL_ECORRUPT = -19,  /* corrupt state file */
+	SL_ETOOBIG = -20,   /* does not fit */
+};
+
+const char *sl_strerror(int err);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * stages.h - the receive path, one stage per file, data flowing one way:
+ *
+ *   net_recv (net.c) -> filter_check (filter.c) -> crypto_dec_knock
+ *   (crypto.c) -> wire_decode (wire.c) -> verify_knock (verify.c) ->
+ *   replay_check_and_add (replay.c) -> authz_check (authz.c) ->
+ *   runner_submit (runner.c)
+ *
+ * pipeline.c strings them together and owns the counters and the log
+ * lines about packets.
+ */
+#ifndef SL_STAGES_H
+#define SL_STAGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "addr.h"
+#include "config.h"
+#include "request.h"
+#include "wire.h"
+
+/* Cheap checks before any cryptography: exact length.  SL_ELEN if not. */
+int filter_check(size_t len, const struct sl_addr *src);
+
+/*
+ * Steps 3-5 of the receive path.  prior is the result of decryption and
+ * decoding; whatever it is, an HMAC is computed (with dummy_key when there
+ * is no enabled user) so that every failure up to here costs the same and
+ * returns the same SL_EAUTH.  Past the HMAC, the sender is authenticated:
+ * SL_ESTALE for a timestamp outside +-window.  *user is set once the HMAC
+ * verified.
+ */
+int verify_knock(struct wire_mac *mac, const struct config *cfg,
+    const uint8_t dummy_key[SL_HMAC_KEY_LEN], int prior,
+    const struct wire_knock *k, time_t now, const struct cfg_user **user);
+
+/*
+ * Step 7: may this user run this action on this server from src?  Fills
+ * *req on success.  SL_EDENIED, or SL_ENOTASCII for require_ascii.
+ * *discarded is set when discard_payload emptied the payload.
+ */
+int authz_check(const struct config *cfg, unsigned server_idx,
+    const struct cfg_user *user, const struct wire_knock *k,
+    const struct sl_addr *src, struct sl_request *req, int *discarded);
+
+#endif

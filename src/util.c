@@ -1,0 +1,98 @@
+/* util.c - small string and parsing helpers. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sl.h"
+#include "util.h"
+
+int
+sl_strlcpy(char *dst, const char *src, size_t dstlen)
+{
+	size_t n;
+
+	if (dstlen == 0)
+		return SL_ETOOBIG;
+	n = strlen(src);
+	if (n >= dstlen) {
+		memcpy(dst, src, dstlen - 1);
+		dst[dstlen - 1] = '\0';
+		return SL_ETOOBIG;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+bool
+sl_is_printable_ascii(const uint8_t *p, size_t n)
+{
+	uint8_t bad = 0;
+	size_t i;
+
+	/* no early exit: the time taken does not depend on where a bad byte is */
+	for (i = 0; i < n; i++)
+		bad |= (uint8_t)((p[i] < 0x20) | (p[i] > 0x7e));
+	return bad == 0;
+}
+
+int
+sl_parse_num(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return SL_EINVAL;
+	/* digits only (an optional leading '-' when negatives are allowed) */
+	if (!(isdigit((unsigned char)s[0]) || (s[0] == '-' && min < 0 &&
+	    isdigit((unsigned char)s[1]))))
+		return SL_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return SL_EINVAL;
+	if (v < min || v > max)
+		return SL_ETOOBIG;
+	*out = v;
+	return 0;
+}
+
+int
+sl_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "yes", "1", "true", "on" };
+	static const char *const no[] = { "no", "0", "false", "off" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return SL_EINVAL;
+}
+
+char *
+sl_trim(char *s)
+{
+	char *start = s, *end;
+	size_t n;
+
+	while (*start == ' ' || *start == '\t')
+		start++;
+	n = strlen(start);
+	end = start + n;
+	while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*end = '\0';
+	if (start != s)
+		memmove(s, start, (size_t)(end - start) + 1);
+	return s;
+}

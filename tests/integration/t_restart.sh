@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Replay state survives kill -9; a corrupt state file is reported and fails
+# safe; a clean stop saves state.
+. "$(dirname "$0")/lib.sh"
+
+setup_keys
+pick_port
+write_config
+start_daemon || { notok "siglatchd starts"; exit 1; }
+
+craft alice --action 1 --payload before-crash --save "$T/p1.bin" >/dev/null
+check "knock before the crash runs" wait_runs 1
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+start_daemon || { notok "siglatchd restarts after kill -9"; exit 1; }
+ok "siglatchd restarts after kill -9"
+check "restart reports the loaded replay state (SL006)" log_has 'SL006 replay state loaded: 1 live'
+runs_nothing "replay after kill -9 and restart runs nothing" \
+	"$BIN/tools/slcraft" --host 127.0.0.1 --port "$PORT" --send-file "$T/p1.bin"
+check "the replay is logged (SL203)" log_has 'SL203'
+
+# clean stop, restart: still remembered
+stop_daemon
+check "clean stop exits 0" test "$DEXIT" = 0
+start_daemon || { notok "siglatchd restarts after SIGTERM"; exit 1; }
+runs_nothing "replay after a clean restart runs nothing" \
+	"$BIN/tools/slcraft" --host 127.0.0.1 --port "$PORT" --send-file "$T/p1.bin"
+
+# corrupt state: reported, and knocks that might have been seen are refused
+stop_daemon
+printf 'garbage' >>"$T/state/replay.state"
+start_daemon || { notok "siglatchd starts with a corrupt state file"; exit 1; }
+check "corrupt replay state is reported (SL007)" log_has 'SL007'
+n=$(nruns)
+"$BIN/tools/slcraft" --host 127.0.0.1 --port "$PORT" --send-file "$T/p1.bin" >/dev/null
+knock alice 1 "fresh" >/dev/null
+sleep 0.5
+check "after corrupt state, knocks inside the safety barrier run nothing" test "$(nruns)" -eq "$n"
+sleep 1.2
+craft alice --action 1 --ts-offset 120 --payload after-barrier >/dev/null
+check "a knock stamped after the barrier runs" wait_runs $((n + 1))
+stop_daemon
+check "the state file is clean again after a restart" sh -c "
+	'$BIN/siglatchd' -f -c '$T/server.conf' >'$T/d2.log' 2>&1 & p=\$!; sleep 0.5; kill \$p; wait \$p
+	! grep -q SL007 '$T/d2.log'"
