@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,24 +25,24 @@
 #include "net.h"
 #include "pipeline.h"
 #include "replay.h"
-#include "runner.h"
+#include "runproc.h"
 #include "sl.h"
 
 #define DEFAULT_CONFIG  "/etc/siglatch/server.conf"
 #define MAX_SOCKS       SL_MAX_SERVERS
 #define RECV_BATCHES    4    /* recvmmsg batches per socket per wake-up */
-#define MAX_POLLFDS     (1 + MAX_SOCKS + 1024)
 
 struct daemon {
 	struct config *cfg;
 	struct replay *replay;
 	struct pipeline *pipe;
-	struct runner *runner;
+	struct runproc *rp;
 	struct net_sock socks[MAX_SOCKS];
 	unsigned nsocks;
 	int sigfd;
 	int sinks[SL_MAX_SERVERS];
 	struct net_batch *batch;
+	uint64_t handoff_busy;      /* runner not keeping up: refused */
 };
 
 static void
@@ -79,25 +80,22 @@ ensure_state_dir(const char *dir, char *err, size_t errlen)
 }
 
 static void
-log_stats(const struct daemon *d)
+log_stats(struct daemon *d)
 {
 	const struct pipeline_stats *p = pipeline_get_stats(d->pipe);
-	const struct runner_stats *r = runner_get_stats(d->runner);
 
 	log_msg(LOG_INFO, SLC_STATS, "received=%llu bad_length=%llu "
 	    "rejected=%llu stale=%llu replayed=%llu denied=%llu not_ascii=%llu "
-	    "cache_full=%llu state_error=%llu accepted=%llu busy=%llu "
-	    "scripts_started=%llu scripts_ok=%llu scripts_failed=%llu "
-	    "scripts_killed=%llu replay_entries=%u",
+	    "cache_full=%llu state_error=%llu accepted=%llu handoff_busy=%llu "
+	    "replay_entries=%u",
 	    (unsigned long long)p->received, (unsigned long long)p->bad_length,
 	    (unsigned long long)p->rejected, (unsigned long long)p->stale,
 	    (unsigned long long)p->replayed, (unsigned long long)p->denied,
 	    (unsigned long long)p->not_ascii, (unsigned long long)p->cache_full,
 	    (unsigned long long)p->state_error, (unsigned long long)p->accepted,
-	    (unsigned long long)r->refused_busy,
-	    (unsigned long long)r->started, (unsigned long long)r->exit_ok,
-	    (unsigned long long)r->exit_fail, (unsigned long long)r->killed,
-	    replay_count(d->replay));
+	    (unsigned long long)d->handoff_busy, replay_count(d->replay));
+	if (d->rp != NULL)
+		runproc_stats(d->rp);  /* the runner logs its own line */
 }
 
 static void
@@ -122,8 +120,12 @@ serve_socket(struct daemon *d, const struct net_sock *s)
 			dgram = net_batch_get(d->batch, i, &len, &src);
 			rc = pipeline_process(d->pipe, s->server_idx, dgram, len,
 			    &src, now, &req);
-			if (rc == 0)
-				(void)runner_submit(d->runner, &req); /* logs */
+			if (rc == 0 && runproc_send(d->rp, &req) != 0) {
+				d->handoff_busy++;
+				log_limited(0, LOG_WARNING, SLC_BUSY, "runner not "
+				    "keeping up: request for action %u refused",
+				    req.action_id);
+			}
 		}
 		if (n < NET_BATCH)
 			return;
@@ -155,7 +157,7 @@ handle_signals(struct daemon *d, int *child)
 		case SIGUSR1:
 			log_stats(d);
 			break;
-		case SIGCHLD:  /* the runner reaps below */
+		case SIGCHLD:
 			*child = 1;
 			break;
 		default:
@@ -168,41 +170,39 @@ handle_signals(struct daemon *d, int *child)
 static int
 run(struct daemon *d)
 {
-	struct pollfd pfd[MAX_POLLFDS];
+	struct pollfd pfd[2 + MAX_SOCKS];
 	time_t last_tick = 0, now;
 	unsigned i;
-	int n, np, nrun, timeout, stop = 0, due;
+	int n, st = 0, stop = 0, child = 0;
 
 	while (!stop) {
 		pfd[0].fd = d->sigfd;
 		pfd[0].events = POLLIN;
+		pfd[1].fd = runproc_fd(d->rp);
+		pfd[1].events = POLLIN;
 		for (i = 0; i < d->nsocks; i++) {
-			pfd[1 + i].fd = d->socks[i].fd;
-			pfd[1 + i].events = POLLIN;
+			pfd[2 + i].fd = d->socks[i].fd;
+			pfd[2 + i].events = POLLIN;
 		}
-		np = 1 + (int)d->nsocks;
-		nrun = runner_pollfds(d->runner, pfd + np, MAX_POLLFDS - np);
-		timeout = runner_next_timeout_ms(d->runner);
-		/* the runner needs a look when a timeout is due, a child
-		 * exited (SIGCHLD) or a script printed something */
-		due = timeout == 0;
-		if (timeout < 0 || timeout > 1000)
-			timeout = 1000;
-		n = poll(pfd, (nfds_t)(np + nrun), timeout);
+		n = poll(pfd, 2 + d->nsocks, 1000);
 		if (n < 0 && errno != EINTR) {
 			log_msg(LOG_ERR, SLC_SYSERR, "poll: %s", strerror(errno));
 			return 1;
 		}
-		due |= n == 0;
 		if (n > 0 && (pfd[0].revents & POLLIN))
-			stop = handle_signals(d, &due);
+			stop = handle_signals(d, &child);
+		if (!stop && ((n > 0 && pfd[1].revents != 0) ||
+		    (child && runproc_exited(d->rp, &st)))) {
+			log_msg(LOG_ERR, SLC_SYSERR, "runner process %ld is gone "
+			    "(%s %d): stopping", (long)runproc_pid(d->rp),
+			    WIFSIGNALED(st) ? "signal" : "status",
+			    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+			return 1;
+		}
+		child = 0;
 		for (i = 0; !stop && n > 0 && i < d->nsocks; i++)
-			if (pfd[1 + i].revents & (POLLIN | POLLERR))
+			if (pfd[2 + i].revents & (POLLIN | POLLERR))
 				serve_socket(d, &d->socks[i]);
-		for (i = 0; n > 0 && !due && i < (unsigned)nrun; i++)
-			due = pfd[np + i].revents != 0;
-		if (due)
-			runner_service(d->runner);
 		now = time(NULL);
 		if (now != last_tick) {
 			last_tick = now;
@@ -211,6 +211,27 @@ run(struct daemon *d)
 		}
 	}
 	return 0;
+}
+
+/* In the runner process: let go of everything the network side owns. */
+static void
+drop_network(void *arg)
+{
+	struct daemon *d = arg;
+	unsigned i;
+
+	for (i = 0; i < d->nsocks; i++)
+		close(d->socks[i].fd);
+	d->nsocks = 0;
+	close(d->sigfd);
+	d->sigfd = -1;
+	pipeline_free(d->pipe);
+	d->pipe = NULL;
+	replay_close(d->replay);
+	d->replay = NULL;
+	free(d->batch);
+	d->batch = NULL;
+	config_free(d->cfg);  /* private keys and HMAC keys */
 }
 
 static int
@@ -312,8 +333,7 @@ main(int argc, char **argv)
 	if ((d.batch = malloc(sizeof(*d.batch))) != NULL)
 		net_batch_init(d.batch);
 	if (d.batch == NULL ||
-	    pipeline_new(&d.pipe, d.cfg, d.replay, d.sinks) != 0 ||
-	    runner_new(&d.runner, d.cfg) != 0) {
+	    pipeline_new(&d.pipe, d.cfg, d.replay, d.sinks) != 0) {
 		fprintf(stderr, "siglatchd: cannot initialise\n");
 		goto out;
 	}
@@ -335,8 +355,14 @@ main(int argc, char **argv)
 		log_msg(LOG_ERR, SLC_SYSERR, "signals: %s", strerror(errno));
 		goto out;
 	}
-	log_msg(LOG_NOTICE, SLC_START, "siglatchd %s starting, pid %ld, "
-	    "config %s", SL_VERSION, (long)getpid(), path);
+	if (runproc_start(&d.rp, d.cfg, drop_network, &d) != 0) {
+		log_msg(LOG_ERR, SLC_SYSERR, "runner process: %s",
+		    strerror(errno));
+		goto out;
+	}
+	log_msg(LOG_NOTICE, SLC_START, "siglatchd %s starting, pid %ld "
+	    "(runner %ld), config %s", SL_VERSION, (long)getpid(),
+	    (long)runproc_pid(d.rp), path);
 	if (how == REPLAY_FRESH)
 		log_msg(LOG_NOTICE, SLC_STATE, "no replay state in %s: starting "
 		    "with an empty cache", d.cfg->state_dir);
@@ -356,15 +382,18 @@ main(int argc, char **argv)
 	for (i = 0; i < d.nsocks; i++)
 		close(d.socks[i].fd);
 	d.nsocks = 0;
-	runner_drain(d.runner);
+	log_stats(&d);
+	if (runproc_stop(d.rp) != 0)  /* runs down the scripts, then exits */
+		rc = 1;
+	d.rp = NULL;
 	if (replay_save(d.replay) != 0)
 		log_msg(LOG_ERR, SLC_STATE_IO, "replay state not saved");
-	log_stats(&d);
 	log_msg(LOG_NOTICE, SLC_STOP, "stopped");
 out:
 	for (i = 0; i < d.nsocks; i++)
 		close(d.socks[i].fd);
-	runner_free(d.runner);
+	if (d.rp != NULL)
+		(void)runproc_stop(d.rp);
 	pipeline_free(d.pipe);
 	free(d.batch);
 	replay_close(d.replay);

@@ -124,7 +124,7 @@ after=$(log_count 'SL201')
 check "the flood logs at most a handful of SL201 lines ($((after - before)))" test $((after - before)) -le 5
 kill -USR1 "$DPID"
 sleep 0.3
-rejected=$(grep 'SL008' "$T/daemon.log" | tail -1 | sed -n 's/.* rejected=\([0-9]*\).*/\1/p')
+rejected=$(grep 'SL008 received=' "$T/daemon.log" | tail -1 | sed -n 's/.* rejected=\([0-9]*\).*/\1/p')
 check "the counters saw the flood (rejected=${rejected:-none} >= 400)" test "${rejected:-0}" -ge 400
 for _ in $(seq 1 60); do log_has 'SL290' && break; sleep 0.25; done
 check "a periodic summary replaces per-packet lines (SL290)" log_has 'SL290 .* SL201 lines suppressed' 

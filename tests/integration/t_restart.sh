@@ -20,6 +20,21 @@ runs_nothing "replay after kill -9 and restart runs nothing" \
 	"$BIN/tools/slcraft" --host 127.0.0.1 --port "$PORT" --send-file "$T/p1.bin"
 check "the replay is logged (SL203)" log_has 'SL203'
 
+# the runner process dies: the daemon stops with an error, state intact
+rpid=$(pgrep -P "$DPID" | head -1)
+check "a runner process runs beside the network process" test -n "$rpid"
+check "the runner holds one socket only, its channel" test "$(ls -l /proc/$rpid/fd | grep -c 'socket:')" -eq 1
+kill -KILL "$rpid"
+for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
+wait "$DPID" 2>/dev/null
+st=$?
+DPID=
+check "killing the runner stops the network process with an error" test "$st" -ne 0
+check "... and says so" log_has 'runner process .* is gone'
+start_daemon || { notok "siglatchd restarts after losing its runner"; exit 1; }
+runs_nothing "replay after the runner died and a restart runs nothing" \
+	"$BIN/tools/slcraft" --host 127.0.0.1 --port "$PORT" --send-file "$T/p1.bin"
+
 # clean stop, restart: still remembered
 stop_daemon
 check "clean stop exits 0" test "$DEXIT" = 0

@@ -27,7 +27,9 @@ knock alice 4 >/dev/null
 sleep 0.3
 check "a request over max_scripts is refused and logged (SL207)" log_has 'SL207'
 sleep 3
-check "no zombie children remain" sh -c "! ps -o stat= --ppid $DPID | grep -q Z"
+rpid=$(pgrep -P "$DPID" | head -1)
+check "the runner process exists" test -n "$rpid"
+check "no zombie children remain" sh -c "! ps -o stat= --ppid $rpid | grep -q Z"
 check "nothing from the hanging scripts lingers" sh -c "! pgrep -f '$T/[h]ang.sh' >/dev/null"
 # and the daemon still serves
 n=$(nruns)

@@ -1,0 +1,219 @@
+/*
+ * runproc.c - the runner process: fixed-size requests in, scripts run.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "runner.h"
+#include "runproc.h"
+
+#define RP_POLL_MAX (2 + 1024)
+
+struct runproc {
+	int fd;
+	pid_t pid;
+	int reaped;
+};
+
+static void
+rp_log_stats(const struct runner *rn)
+{
+	const struct runner_stats *st = runner_get_stats(rn);
+
+	log_msg(LOG_INFO, SLC_STATS, "runner: scripts_started=%llu "
+	    "scripts_ok=%llu scripts_failed=%llu scripts_killed=%llu busy=%llu "
+	    "refused=%llu spawn_failed=%llu running=%u",
+	    (unsigned long long)st->started, (unsigned long long)st->exit_ok,
+	    (unsigned long long)st->exit_fail, (unsigned long long)st->killed,
+	    (unsigned long long)st->refused_busy,
+	    (unsigned long long)st->refused_check,
+	    (unsigned long long)st->spawn_fail, runner_running(rn));
+}
+
+/* Read every waiting request: each must be exactly one struct. */
+static int
+rp_read_requests(int fd, struct runner *rn)
+{
+	struct sl_request req;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(fd, &req, sizeof(req), MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+		if (n == 0)
+			return -1;  /* the network process is gone */
+		if ((size_t)n != sizeof(req)) {
+			log_msg(LOG_ERR, SLC_SYSERR, "runner: malformed request "
+			    "(%zd bytes), ignored", n);
+			continue;
+		}
+		(void)runner_submit(rn, &req);  /* re-checks, logs */
+	}
+}
+
+static void __attribute__((noreturn))
+rp_child(int fd, const struct config *cfg)
+{
+	struct pollfd pfd[RP_POLL_MAX];
+	struct signalfd_siginfo si;
+	struct runner *rn = NULL;
+	sigset_t set;
+	int sfd, n, np, t, stop = 0, status = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if ((sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+	    runner_new(&rn, cfg) != 0) {
+		log_msg(LOG_ERR, SLC_SYSERR, "runner: cannot start: %s",
+		    strerror(errno));
+		_exit(1);
+	}
+	while (!stop) {
+		pfd[0].fd = fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = sfd;
+		pfd[1].events = POLLIN;
+		np = 2 + runner_pollfds(rn, pfd + 2, RP_POLL_MAX - 2);
+		t = runner_next_timeout_ms(rn);
+		if (t < 0 || t > 1000)
+			t = 1000;
+		n = poll(pfd, (nfds_t)np, t);
+		if (n < 0 && errno != EINTR) {
+			status = 1;
+			break;
+		}
+		if (n > 0 && (pfd[1].revents & POLLIN)) {
+			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGUSR1)
+					rp_log_stats(rn);
+				else if (si.ssi_signo == SIGTERM ||
+				    si.ssi_signo == SIGINT)
+					stop = 1;
+			}
+		}
+		/* requests already queued are served even when stopping */
+		if (n > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			stop |= rp_read_requests(fd, rn) != 0;
+		runner_service(rn);
+	}
+	close(fd);
+	runner_drain(rn);
+	rp_log_stats(rn);
+	runner_free(rn);
+	_exit(status);
+}
+
+int
+runproc_start(struct runproc **out, const struct config *cfg,
+    void (*drop)(void *), void *arg)
+{
+	struct runproc *rp;
+	int sv[2];
+	pid_t pid;
+
+	*out = NULL;
+	if ((rp = calloc(1, sizeof(*rp))) == NULL)
+		return SL_ESYS;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		free(rp);
+		return SL_ESYS;
+	}
+	if ((pid = fork()) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		free(rp);
+		return SL_ESYS;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		drop(arg);
+		rp_child(sv[1], cfg);
+	}
+	close(sv[1]);
+	rp->fd = sv[0];
+	rp->pid = pid;
+	*out = rp;
+	return 0;
+}
+
+int
+runproc_send(struct runproc *rp, const struct sl_request *req)
+{
+	ssize_t n;
+
+	do
+		n = send(rp->fd, req, sizeof(*req), MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(*req))
+		return 0;
+	return (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ?
+	    SL_EBUSY : SL_ESYS;
+}
+
+int
+runproc_fd(const struct runproc *rp)
+{
+	return rp->fd;
+}
+
+pid_t
+runproc_pid(const struct runproc *rp)
+{
+	return rp->pid;
+}
+
+void
+runproc_stats(struct runproc *rp)
+{
+	if (!rp->reaped)
+		kill(rp->pid, SIGUSR1);
+}
+
+int
+runproc_exited(struct runproc *rp, int *status)
+{
+	int st = 0;
+
+	if (rp->reaped)
+		return 1;
+	if (waitpid(rp->pid, &st, WNOHANG) != rp->pid)
+		return 0;
+	rp->reaped = 1;
+	if (status != NULL)
+		*status = st;
+	return 1;
+}
+
+int
+runproc_stop(struct runproc *rp)
+{
+	int st = 0;
+
+	if (rp == NULL)
+		return 0;
+	if (rp->fd >= 0)
+		close(rp->fd);
+	rp->fd = -1;
+	if (!rp->reaped) {
+		while (waitpid(rp->pid, &st, 0) < 0 && errno == EINTR)
+			;
+		rp->reaped = 1;
+	}
+	free(rp);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
