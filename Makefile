@@ -21,6 +21,13 @@ CFLAGS  += $(CSTD) $(OPT) $(WARN) $(WERROR) -fstack-protector-strong -fPIE -MMD 
 LDFLAGS += -pie -Wl,-z,relro,-z,now
 LIBS    := -lcrypto -linih
 
+# quiet by default; make V=1 shows the commands
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 B := build
 MAINS   := src/siglatchd.c src/knocker.c src/keygen.c
 LIBSRC  := $(filter-out $(MAINS),$(wildcard src/*.c))
@@ -37,30 +44,37 @@ all: $(PROGS)
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/libsl.a: $(LIBOBJ)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(B)/siglatchd: $(B)/obj/siglatchd.o $(B)/libsl.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(B)/knocker: $(B)/obj/knocker.o $(B)/libsl.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(B)/siglatch-keygen: $(B)/obj/keygen.o $(B)/libsl.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libsl.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS) -lcmocka
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS) -lcmocka
 
 $(B)/tools/%: tests/tools/%.c $(B)/libsl.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
 
 $(B)/bench/%: bench/%.c $(B)/libsl.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
 
 tests: $(PROGS) $(UNITBIN) $(TOOLBIN) $(BENCHBIN)
 

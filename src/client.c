@@ -21,21 +21,6 @@
 
 #define MAP_LINE_MAX 1024
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 bool
 client_valid_name(const char *s)
 {
@@ -77,7 +62,7 @@ client_host_dir(char *out, size_t outlen, const char *host, char *err,
 	int n;
 
 	if (!client_valid_host(host)) {
-		seterr(err, errlen, "invalid host '%s'", host);
+		sl_seterr(err, errlen, "invalid host '%s'", host);
 		return SL_EINVAL;
 	}
 	/* the XDG spec says to ignore a relative XDG_CONFIG_HOME */
@@ -86,12 +71,12 @@ client_host_dir(char *out, size_t outlen, const char *host, char *err,
 	else if (home != NULL && home[0] != '\0')
 		n = snprintf(out, outlen, "%s/.config/siglatch/%s", home, host);
 	else {
-		seterr(err, errlen, "HOME is not set: cannot find the "
+		sl_seterr(err, errlen, "HOME is not set: cannot find the "
 		    "configuration directory for %s", host);
 		return SL_ENOENT;
 	}
 	if (n < 0 || (size_t)n >= outlen) {
-		seterr(err, errlen, "configuration directory path for %s is too "
+		sl_seterr(err, errlen, "configuration directory path for %s is too "
 		    "long", host);
 		return SL_ETOOBIG;
 	}
@@ -132,11 +117,11 @@ client_map_lookup_buf(const char *buf, size_t len, const char *src,
 		nl = memchr(p, '\n', (size_t)(end - p));
 		n = (size_t)((nl != NULL ? nl : end) - p);
 		if (n >= sizeof(line)) {
-			seterr(err, errlen, "%s:%u: line too long", src, lineno);
+			sl_seterr(err, errlen, "%s:%u: line too long", src, lineno);
 			return SL_ECONFIG;
 		}
 		if (memchr(p, '\0', n) != NULL) {
-			seterr(err, errlen, "%s:%u: NUL byte in line", src, lineno);
+			sl_seterr(err, errlen, "%s:%u: NUL byte in line", src, lineno);
 			return SL_ECONFIG;
 		}
 		memcpy(line, p, n);
@@ -148,12 +133,12 @@ client_map_lookup_buf(const char *buf, size_t len, const char *src,
 		if (*s == '\0' || *s == '#')
 			continue;
 		if (map_split(s, &f_name, &f_host, &f_id) != 0) {
-			seterr(err, errlen, "%s:%u: expected name,host,id", src,
+			sl_seterr(err, errlen, "%s:%u: expected name,host,id", src,
 			    lineno);
 			return SL_ECONFIG;
 		}
 		if (sl_parse_num(f_id, 0, max, &v) != 0) {
-			seterr(err, errlen, "%s:%u: id '%s' is not a number in "
+			sl_seterr(err, errlen, "%s:%u: id '%s' is not a number in "
 			    "0..%u", src, lineno, f_id, (unsigned)max);
 			return SL_ECONFIG;
 		}
@@ -163,7 +148,7 @@ client_map_lookup_buf(const char *buf, size_t len, const char *src,
 			hit = v;
 	}
 	if (hit < 0) {
-		seterr(err, errlen, "not in %s (for host %s)", src, host);
+		sl_seterr(err, errlen, "not in %s (for host %s)", src, host);
 		return SL_ENOENT;
 	}
 	*id = (uint32_t)hit;
@@ -179,7 +164,7 @@ client_map_lookup(const char *path, const char *host, const char *name,
 	int rc;
 
 	if ((buf = malloc(CLIENT_MAP_MAX)) == NULL) {
-		seterr(err, errlen, "out of memory");
+		sl_seterr(err, errlen, "out of memory");
 		return SL_ESYS;
 	}
 	rc = client_read_file(path, (uint8_t *)buf, CLIENT_MAP_MAX, &len, err,
@@ -201,7 +186,7 @@ client_resolve_id(const char *arg, const char *kind, const char *map_path,
 
 	if (isdigit((unsigned char)arg[0])) {
 		if (sl_parse_num(arg, 0, max, &v) != 0) {
-			seterr(err, errlen, "%s id '%s' is not a number in 0..%u",
+			sl_seterr(err, errlen, "%s id '%s' is not a number in 0..%u",
 			    kind, arg, (unsigned)max);
 			return SL_EINVAL;
 		}
@@ -209,16 +194,16 @@ client_resolve_id(const char *arg, const char *kind, const char *map_path,
 		return 0;
 	}
 	if (arg[0] == '\0') {
-		seterr(err, errlen, "empty %s name", kind);
+		sl_seterr(err, errlen, "empty %s name", kind);
 		return SL_EINVAL;
 	}
 	if (map_path == NULL) {
-		seterr(err, errlen, "unknown %s '%s': no map file", kind, arg);
+		sl_seterr(err, errlen, "unknown %s '%s': no map file", kind, arg);
 		return SL_ENOENT;
 	}
 	rc = client_map_lookup(map_path, host, arg, max, id, why, sizeof(why));
 	if (rc != 0)
-		seterr(err, errlen, "%s %s '%s': %s", rc == SL_ENOENT ?
+		sl_seterr(err, errlen, "%s %s '%s': %s", rc == SL_ENOENT ?
 		    "unknown" : "cannot look up", kind, arg, why);
 	return rc;
 }
@@ -273,7 +258,7 @@ client_send(const char *host, uint16_t port, bool numeric_only,
 	hints.ai_flags = AI_NUMERICSERV | (numeric_only ? AI_NUMERICHOST : 0);
 	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
 	if ((gai = getaddrinfo(host, portstr, &hints, &res)) != 0) {
-		seterr(err, errlen, "cannot resolve %s: %s", host,
+		sl_seterr(err, errlen, "cannot resolve %s: %s", host,
 		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
 		return SL_ENOENT;
 	}
@@ -300,7 +285,7 @@ client_send(const char *host, uint16_t port, bool numeric_only,
 		close(fd);
 	}
 	freeaddrinfo(res);
-	seterr(err, errlen, "cannot send to %s port %u: %s", host,
+	sl_seterr(err, errlen, "cannot send to %s port %u: %s", host,
 	    (unsigned)port, strerror(saved != 0 ? saved : EADDRNOTAVAIL));
 	return SL_ESYS;
 }
@@ -351,19 +336,19 @@ client_read_file(const char *path, uint8_t *buf, size_t cap, size_t *len,
 	int fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return SL_ESYS;
 	}
 	if (fstat(fd, &st) != 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		rc = SL_ESYS;
 	} else if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
+		sl_seterr(err, errlen, "%s: not a regular file", path);
 		rc = SL_EINVAL;
 	} else if ((rc = client_read_fd(fd, buf, cap, len)) == SL_ETOOBIG)
-		seterr(err, errlen, "%s: larger than %zu bytes", path, cap);
+		sl_seterr(err, errlen, "%s: larger than %zu bytes", path, cap);
 	else if (rc != 0)
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
 	close(fd);
 	return rc;
 }
@@ -381,10 +366,10 @@ client_create_file(const char *path, mode_t mode, const void *data,
 	    mode & 0777);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			seterr(err, errlen, "%s: already exists; refusing to "
+			sl_seterr(err, errlen, "%s: already exists; refusing to "
 			    "overwrite it", path);
 		else
-			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return SL_ESYS;
 	}
 	/* the umask may have narrowed the mode: set it exactly */
@@ -410,7 +395,7 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	unlink(path);
-	seterr(err, errlen, "%s: %s", path, strerror(e));
+	sl_seterr(err, errlen, "%s: %s", path, strerror(e));
 	return SL_ESYS;
 }
 
@@ -420,15 +405,15 @@ client_check_dir(const char *path, char *err, size_t errlen)
 	struct stat st;
 
 	if (stat(path, &st) != 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return SL_ESYS;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		seterr(err, errlen, "%s: not a directory", path);
+		sl_seterr(err, errlen, "%s: not a directory", path);
 		return SL_EINVAL;
 	}
 	if (st.st_mode & S_IWOTH) {
-		seterr(err, errlen, "%s: directory is writable by others; "
+		sl_seterr(err, errlen, "%s: directory is writable by others; "
 		    "refusing to write keys there", path);
 		return SL_EPERM;
 	}

@@ -19,6 +19,7 @@
 #include <openssl/rsa.h>
 
 #include "crypto.h"
+#include "util.h"
 
 #define KEYFILE_MAX 16384
 
@@ -26,21 +27,6 @@ struct crypto_dec {
 	EVP_PKEY_CTX *ctx;
 	uint8_t scratch[SL_DGRAM_LEN];
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * Open, check and read a whole key file.  Checks are made on the open
@@ -56,21 +42,21 @@ read_keyfile(const char *path, int check_perms, uint8_t *buf, size_t cap,
 	int fd, rc = 0;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return SL_ESYS;
 	}
 	if (fstat(fd, &st) != 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		rc = SL_ESYS;
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: %s", path, "not a regular file");
+		sl_seterr(err, errlen, "%s: %s", path, "not a regular file");
 		rc = SL_EKEY;
 		goto out;
 	}
 	if (check_perms && (st.st_mode & 077) != 0) {
-		seterr(err, errlen, "%s: readable or writable by group or others; "
+		sl_seterr(err, errlen, "%s: readable or writable by group or others; "
 		    "fix with: chmod 600 %s", path, path);
 		rc = SL_EPERM;
 		goto out;
@@ -80,7 +66,7 @@ read_keyfile(const char *path, int check_perms, uint8_t *buf, size_t cap,
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
 			rc = SL_ESYS;
 			goto out;
 		}
@@ -88,7 +74,7 @@ read_keyfile(const char *path, int check_perms, uint8_t *buf, size_t cap,
 			break;
 		n += (size_t)r;
 		if (n == cap) {
-			seterr(err, errlen, "%s: %s", path, "file too large for a key");
+			sl_seterr(err, errlen, "%s: %s", path, "file too large for a key");
 			rc = SL_EKEY;
 			goto out;
 		}
@@ -105,15 +91,15 @@ crypto_check_secret_perms(const char *path, char *err, size_t errlen)
 	struct stat st;
 
 	if (stat(path, &st) != 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return SL_ESYS;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: %s", path, "not a regular file");
+		sl_seterr(err, errlen, "%s: %s", path, "not a regular file");
 		return SL_EKEY;
 	}
 	if ((st.st_mode & 077) != 0) {
-		seterr(err, errlen, "%s: readable or writable by group or others; "
+		sl_seterr(err, errlen, "%s: readable or writable by group or others; "
 		    "fix with: chmod 600 %s", path, path);
 		return SL_EPERM;
 	}
@@ -163,7 +149,7 @@ crypto_load_private(const char *path, int check_perms, EVP_PKEY **out,
 	if (rc == 0) {
 		rc = decode_rsa(buf, len, OSSL_KEYMGMT_SELECT_KEYPAIR, out);
 		if (rc != 0)
-			seterr(err, errlen, "%s: %s", path, "not a PEM RSA-2048 "
+			sl_seterr(err, errlen, "%s: %s", path, "not a PEM RSA-2048 "
 			    "private key (PKCS#8 or PKCS#1)");
 	}
 	OPENSSL_cleanse(buf, KEYFILE_MAX);
@@ -183,22 +169,10 @@ crypto_load_public(const char *path, EVP_PKEY **out, char *err, size_t errlen)
 	if (rc == 0) {
 		rc = decode_rsa(buf, len, OSSL_KEYMGMT_SELECT_PUBLIC_KEY, out);
 		if (rc != 0)
-			seterr(err, errlen, "%s: %s", path, "not a PEM RSA-2048 "
+			sl_seterr(err, errlen, "%s: %s", path, "not a PEM RSA-2048 "
 			    "public key (PUBLIC KEY or RSA PUBLIC KEY)");
 	}
 	return rc;
-}
-
-static int
-hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 int
@@ -214,7 +188,7 @@ crypto_parse_hmac_key(const uint8_t *buf, size_t len,
 		if (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' ||
 		    buf[i] == '\n')
 			continue;
-		if ((v = hexval(buf[i])) < 0 || nd >= 2 * SL_HMAC_KEY_LEN) {
+		if ((v = sl_hexval(buf[i])) < 0 || nd >= 2 * SL_HMAC_KEY_LEN) {
 			hex = 0;
 			break;
 		}
@@ -252,7 +226,7 @@ crypto_load_hmac_key(const char *path, int check_perms,
 
 	rc = read_keyfile(path, check_perms, buf, sizeof(buf), &len, err, errlen);
 	if (rc == 0 && (rc = crypto_parse_hmac_key(buf, len, key)) != 0)
-		seterr(err, errlen, "%s: %s", path, "not an HMAC key (32 raw "
+		sl_seterr(err, errlen, "%s: %s", path, "not an HMAC key (32 raw "
 		    "bytes or 64 hex digits, not all zero)");
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return rc;

@@ -33,6 +33,7 @@
 
 #include "log.h"
 #include "replay.h"
+#include "util.h"
 
 #define REPLAY_FILE      "replay.state"
 #define REPLAY_TMP       "replay.state.tmp"
@@ -65,18 +66,6 @@ struct replay {
 	char path[SL_PATH_MAX + sizeof(REPLAY_FILE) + 1];
 	uint8_t iobuf[REPLAY_IOBUF];
 };
-
-static __attribute__((format(printf, 3, 4))) void
-replay_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -316,7 +305,7 @@ static int replay_load(struct replay *r, time_t now, enum replay_load *how,
 		if (s->used && s->ts >= ts)
 			continue;
 		if (!s->used && r->count >= r->capacity) {
-			replay_err(err, errlen, "%s: more than %u live "
+			sl_seterr(err, errlen, "%s: more than %u live "
 			    "entries: raise replay_cache_size", r->path,
 			    r->capacity);
 			return SL_EFULL;
@@ -329,14 +318,14 @@ static int replay_load(struct replay *r, time_t now, enum replay_load *how,
 	*how = REPLAY_LOADED;
 	return 0;
 damaged:
-	replay_err(err, errlen, "%s: %s at offset %lld", r->path, why,
+	sl_seterr(err, errlen, "%s: %s at offset %lld", r->path, why,
 	    (long long)off);
 	/* anything accepted before was stamped <= now + window */
 	r->barrier = now + (time_t)r->window;
 	*how = REPLAY_CORRUPT;
 	return 0;
 syserr:
-	replay_err(err, errlen, "%s: %s", r->path, strerror(errno));
+	sl_seterr(err, errlen, "%s: %s", r->path, strerror(errno));
 	return SL_ESYS;
 }
 
@@ -354,7 +343,7 @@ int replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
 		how = &dummy;
 	*how = REPLAY_FRESH;
 	if (out == NULL || capacity == 0 || capacity > REPLAY_CAP_MAX) {
-		replay_err(err, errlen, "replay cache size must be 1..%u",
+		sl_seterr(err, errlen, "replay cache size must be 1..%u",
 		    REPLAY_CAP_MAX);
 		return SL_EINVAL;
 	}
@@ -364,7 +353,7 @@ int replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (r->slots = calloc(nslots, sizeof(*r->slots))) == NULL) {
 		free(r);
-		replay_err(err, errlen, "replay cache: out of memory");
+		sl_seterr(err, errlen, "replay cache: out of memory");
 		return SL_ESYS;
 	}
 	r->dirfd = r->fd = -1;
@@ -372,7 +361,7 @@ int replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
 	r->capacity = capacity;
 	r->window = window;
 	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key)) {
-		replay_err(err, errlen, "getrandom: %s", strerror(errno));
+		sl_seterr(err, errlen, "getrandom: %s", strerror(errno));
 		goto fail;
 	}
 	r->k0 = get64(key);
@@ -381,26 +370,26 @@ int replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
 		goto done;
 	if (snprintf(r->path, sizeof(r->path), "%s/%s", state_dir,
 	    REPLAY_FILE) >= (int)sizeof(r->path)) {
-		replay_err(err, errlen, "state_dir too long: %s", state_dir);
+		sl_seterr(err, errlen, "state_dir too long: %s", state_dir);
 		rc = SL_ETOOBIG;
 		goto fail;
 	}
 	r->dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r->dirfd < 0) {
-		replay_err(err, errlen, "state_dir %s: %s", state_dir,
+		sl_seterr(err, errlen, "state_dir %s: %s", state_dir,
 		    strerror(errno));
 		goto fail;
 	}
 	r->fd = openat(r->dirfd, REPLAY_FILE, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (r->fd < 0 && errno != ENOENT) {
-		replay_err(err, errlen, "%s: %s", r->path, strerror(errno));
+		sl_seterr(err, errlen, "%s: %s", r->path, strerror(errno));
 		goto fail;
 	}
 	if (r->fd >= 0 && (rc = replay_load(r, now, how, err, errlen)) != 0)
 		goto fail;
 	/* Always start from a clean journal: this also proves we can write. */
 	if (replay_compact(r) != 0) {
-		replay_err(err, errlen, "cannot write %s/%s: %s", state_dir,
+		sl_seterr(err, errlen, "cannot write %s/%s: %s", state_dir,
 		    REPLAY_TMP, strerror(errno));
 		rc = SL_ESYS;
 		goto fail;

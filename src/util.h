@@ -15,6 +15,11 @@ bool sl_is_printable_ascii(const uint8_t *p, size_t n);
 int sl_parse_num(const char *s, long long min, long long max, long long *out);
 /* yes/no/1/0 (also true/false/on/off, case-insensitive). */
 int sl_parse_bool(const char *s, bool *out);
+/* Write a message into a caller's error buffer (NULL or 0 length: none). */
+void sl_seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Value of one hex digit, or -1. */
+int sl_hexval(int c);
 /* Trim spaces and tabs at both ends, in place; returns s. */
 char *sl_trim(char *s);
 

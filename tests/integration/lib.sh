@@ -240,5 +240,19 @@ runs_nothing() { # description command...
 	fi
 }
 
+# A process is gone when it no longer exists or is only a zombie waiting
+# for whoever adopted it to reap it.
+gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+# Wait up to ~5 s for every PID given to be gone.
+wait_gone() {
+	local p
+	for _ in $(seq 1 100); do
+		for p in "$@"; do gone "$p" || break; done
+		gone "$p" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 log_has() { grep -q -- "$1" "$T/daemon.log"; }
 log_count() { grep -c -- "$1" "$T/daemon.log"; }

@@ -13,10 +13,10 @@ for _ in $(seq 1 40); do [ -s "$T/hang.child" ] && break; sleep 0.05; done
 hpid=$(cat "$T/hang.pid" 2>/dev/null)
 cpid=$(cat "$T/hang.child" 2>/dev/null)
 check "the hanging script started" test -n "$hpid"
-sleep 2.5
+for _ in $(seq 1 100); do log_has 'SL104' && break; sleep 0.05; done
 check "the hanging script was killed at script_timeout (SL104)" log_has 'SL104'
-check "the hanging script is gone" sh -c "! kill -0 $hpid 2>/dev/null"
-check "the process it started is gone too" sh -c "! kill -0 $cpid 2>/dev/null"
+check "the hanging script is gone" wait_gone "$hpid"
+check "the process it started is gone too" wait_gone "$cpid"
 
 # max_scripts = 2: a third concurrent request is refused, not queued
 rm -f "$T/hang.pid"

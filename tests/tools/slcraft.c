@@ -110,18 +110,6 @@ craft_usage(FILE *f)
 }
 
 static int
-craft_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 craft_unhex(const char *s, uint8_t *out, size_t cap, size_t *outlen)
 {
 	size_t i, n = strlen(s);
@@ -130,8 +118,8 @@ craft_unhex(const char *s, uint8_t *out, size_t cap, size_t *outlen)
 	if (n % 2 != 0 || n / 2 > cap)
 		return SL_EINVAL;
 	for (i = 0; i < n / 2; i++) {
-		if ((hi = craft_hexval(s[2 * i])) < 0 ||
-		    (lo = craft_hexval(s[2 * i + 1])) < 0)
+		if ((hi = sl_hexval(s[2 * i])) < 0 ||
+		    (lo = sl_hexval(s[2 * i + 1])) < 0)
 			return SL_EINVAL;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
