@@ -100,6 +100,7 @@ install: $(PROGS)
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/siglatch
 	install -m 0644 examples/server.conf $(DESTDIR)$(DOCDIR)/server.conf.example
+	install -m 0644 examples/siglatchd.service $(DESTDIR)$(DOCDIR)/siglatchd.service
 
 clean:
 	rm -rf $(B)
