@@ -83,6 +83,14 @@ tests: $(PROGS) $(UNITBIN) $(TOOLBIN) $(BENCHBIN)
 check: tests
 	@tests/run.sh
 
+# The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer
+# (clang or gcc), in build-asan/; any report fails the run.
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+check-asan:
+	$(MAKE) B=build-asan OPT="-O1 -g $(SAN)" LDFLAGS="$(SAN)" tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    BUILD=build-asan tests/run.sh
+
 unit: $(UNITBIN)
 	@tests/run.sh unit
 
@@ -103,7 +111,7 @@ install: $(PROGS)
 	install -m 0644 examples/siglatchd.service $(DESTDIR)$(DOCDIR)/siglatchd.service
 
 clean:
-	rm -rf $(B)
+	rm -rf build build-asan
 
-.PHONY: all tests check unit bench demo install clean
+.PHONY: all tests check check-asan unit bench demo install clean
 -include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/tools/*.d $(B)/bench/*.d)

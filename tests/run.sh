@@ -14,7 +14,7 @@ failed=0
 failures=()
 
 if [ "$mode" = all ] || [ "$mode" = unit ]; then
-	for t in build/tests/test_*; do
+	for t in "${BUILD:-build}"/tests/test_*; do
 		[ -x "$t" ] || continue
 		[ "${t##*.}" = d ] && continue
 		echo "== unit: $t"

@@ -7,7 +7,7 @@
 # tests/run.sh.  Everything is stopped and removed on exit.
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=$TOP/build
+BIN=$TOP/${BUILD:-build}
 VEC=$TOP/tests/vectors
 T=$(mktemp -d /tmp/sl-it.XXXXXX)
 chmod 755 "$T"
