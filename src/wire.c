@@ -168,8 +168,9 @@ wire_encode(uint8_t *buf, size_t len, const struct wire_knock *k)
 }
 
 struct wire_mac {
+	EVP_MD *sha256;       /* fetched once */
 	EVP_MD_CTX *md;
-	EVP_MAC_CTX *mac;
+	EVP_MAC_CTX *mac;     /* HMAC, digest set once; only the key changes */
 };
 
 void
@@ -179,6 +180,7 @@ wire_mac_free(struct wire_mac *m)
 		return;
 	EVP_MAC_CTX_free(m->mac);
 	EVP_MD_CTX_free(m->md);
+	EVP_MD_free(m->sha256);
 	free(m);
 }
 
@@ -187,15 +189,21 @@ wire_mac_new(struct wire_mac **out)
 {
 	struct wire_mac *m;
 	EVP_MAC *mac;
+	OSSL_PARAM params[2];
 
 	*out = NULL;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return SL_ESYS;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)(uintptr_t)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
 	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	m->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	m->md = EVP_MD_CTX_new();
 	m->mac = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
 	EVP_MAC_free(mac); /* the context keeps its own reference */
-	if (m->md == NULL || m->mac == NULL) {
+	if (m->sha256 == NULL || m->md == NULL || m->mac == NULL ||
+	    EVP_MAC_CTX_set_params(m->mac, params) != 1) {
 		wire_mac_free(m);
 		return SL_ECRYPTO;
 	}
@@ -213,7 +221,6 @@ wire_hmac(struct wire_mac *m, uint8_t out[SL_HMAC_LEN],
 	struct wbuf w;
 	uint16_t plen = k->payload_len <= SL_PAYLOAD_MAX ? k->payload_len : 0;
 	struct wire_mac *own = NULL;
-	OSSL_PARAM params[2];
 	int rc;
 
 	if (m == NULL) {
@@ -231,16 +238,13 @@ wire_hmac(struct wire_mac *m, uint8_t out[SL_HMAC_LEN],
 	    wbuf_put_u32le(&w, k->challenge) != 0 ||
 	    wbuf_put_u16le(&w, k->payload_len) != 0)
 		goto out;
-	if (EVP_DigestInit_ex(m->md, EVP_sha256(), NULL) != 1 ||
+	if (EVP_DigestInit_ex(m->md, m->sha256, NULL) != 1 ||
 	    EVP_DigestUpdate(m->md, hdr, sizeof(hdr)) != 1 ||
 	    EVP_DigestUpdate(m->md, k->payload, plen) != 1 ||
 	    EVP_DigestFinal_ex(m->md, digest, &dlen) != 1 ||
 	    dlen != sizeof(digest))
 		goto out;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)(uintptr_t)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(m->mac, key, SL_HMAC_KEY_LEN, params) != 1 ||
+	if (EVP_MAC_init(m->mac, key, SL_HMAC_KEY_LEN, NULL) != 1 ||
 	    EVP_MAC_update(m->mac, digest, sizeof(digest)) != 1 ||
 	    EVP_MAC_final(m->mac, out, &mlen, SL_HMAC_LEN) != 1 ||
 	    mlen != SL_HMAC_LEN)
