@@ -1,10 +1,10 @@
 #!/bin/sh
 # Install what siglatch needs to build and test on Debian 12 (run as root).
+# The package list is scripts/packages.txt, shared with .ci/run.
 set -e
+cd "$(dirname "$0")"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends \
-	gcc make pkg-config libc6-dev \
-	libssl-dev libinih-dev libcmocka-dev \
-	iproute2 procps coreutils ca-certificates >/dev/null
+# shellcheck disable=SC2046
+apt-get install -y -qq --no-install-recommends $(cat packages.txt) >/dev/null
 echo "install-deps: done"

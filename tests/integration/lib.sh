@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - sourced by the integration tests (t_*.sh).
 #
 # Each test gets a private directory with throwaway keys and config,
