@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -71,6 +72,7 @@ rp_child(int fd, const struct config *cfg)
 	sigset_t set;
 	int sfd, n, np, t, stop = 0, status = 0;
 
+	(void)prctl(PR_SET_NAME, "siglatchd-run", 0, 0, 0);  /* for ps, top */
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGUSR1);

@@ -79,8 +79,9 @@ ensure_state_dir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* Log the network process's counters; ask_runner: the runner logs its own. */
 static void
-log_stats(struct daemon *d)
+log_stats(struct daemon *d, int ask_runner)
 {
 	const struct pipeline_stats *p = pipeline_get_stats(d->pipe);
 
@@ -94,8 +95,8 @@ log_stats(struct daemon *d)
 	    (unsigned long long)p->not_ascii, (unsigned long long)p->cache_full,
 	    (unsigned long long)p->state_error, (unsigned long long)p->accepted,
 	    (unsigned long long)d->handoff_busy, replay_count(d->replay));
-	if (d->rp != NULL)
-		runproc_stats(d->rp);  /* the runner logs its own line */
+	if (ask_runner && d->rp != NULL)
+		runproc_stats(d->rp);
 }
 
 static void
@@ -155,7 +156,7 @@ handle_signals(struct daemon *d, int *child)
 			    "(restart to load a new configuration)");
 			break;
 		case SIGUSR1:
-			log_stats(d);
+			log_stats(d, 1);
 			break;
 		case SIGCHLD:
 			*child = 1;
@@ -382,7 +383,7 @@ main(int argc, char **argv)
 	for (i = 0; i < d.nsocks; i++)
 		close(d.socks[i].fd);
 	d.nsocks = 0;
-	log_stats(&d);
+	log_stats(&d, 0);  /* the runner logs its own as it exits */
 	if (runproc_stop(d.rp) != 0)  /* runs down the scripts, then exits */
 		rc = 1;
 	d.rp = NULL;
