@@ -17,9 +17,9 @@ endif
 OPT     ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Isrc
 CFLAGS  ?=
-CFLAGS  += $(CSTD) $(OPT) $(WARN) $(WERROR) -fstack-protector-strong -fPIE -MMD -MP
+CFLAGS  += $(CSTD) $(OPT) $(WARN) $(WERROR) -pthread -fstack-protector-strong -fPIE -MMD -MP
 LDFLAGS += -pie -Wl,-z,relro,-z,now
-LIBS    := -lcrypto -linih
+LIBS    := -lcrypto -linih -pthread
 
 # quiet by default; make V=1 shows the commands
 ifeq ($(V),1)
@@ -111,7 +111,10 @@ install: $(PROGS)
 	install -m 0644 examples/siglatchd.service $(DESTDIR)$(DOCDIR)/siglatchd.service
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
+
+# libFuzzer harnesses: make fuzz (see fuzz/README.md)
+-include fuzz/fuzz.mk
 
 .PHONY: all tests check check-asan unit bench demo install clean
 -include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/tools/*.d $(B)/bench/*.d)

@@ -1,10 +1,13 @@
 /*
  * flood - bounded UDP load for the benchmark: COUNT datagrams of SIZE bytes
  * to a loopback address, sent in sendmmsg batches from one socket.
- * Usage: flood ADDR PORT SIZE COUNT [FILE]
+ * Usage: flood [-s SRC] [-r RATE] ADDR PORT SIZE COUNT [FILE]
  *   without FILE: random bytes (a fresh random pool, reused round-robin);
- *   with FILE: the file's bytes, the same datagram COUNT times (replays).
- * Only 127.0.0.0/8 and ::1 are accepted as targets.
+ *   with FILE: the file's bytes, the same datagram COUNT times (replays);
+ *   SIZE 0 with no FILE: random sizes from 0 to 512 bytes;
+ *   -s SRC: send from this loopback address (e.g. 127.0.3.1), so a test
+ *   can play several sources; -r RATE: at most RATE datagrams a second.
+ * Only 127.0.0.0/8 and ::1 are accepted as targets and sources.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,76 +16,130 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
 
 #define BATCH 64
 #define POOL  256
+#define RANDMAX 512
+
+/* Fill ss from a loopback literal; 0 or -1. */
+static int
+loopback(const char *s, int port, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1) {
+		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
+			return -1;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*sl = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1) {
+		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+			return -1;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 int
 main(int argc, char **argv)
 {
-	static uint8_t pool[POOL][2048];
+	static uint8_t pool[POOL][RANDMAX];
+	static size_t plen[POOL];
 	struct mmsghdr msg[BATCH];
 	struct iovec iov[BATCH];
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	long count, sent = 0, size;
-	int fd, i, n, port;
+	struct sockaddr_storage ss, src;
+	socklen_t sl, srcl = 0;
+	const char *source = NULL;
+	long count, sent = 0, size, rate = 0;
+	double t0;
+	int fd, i, n, port, ch;
 
-	if (argc < 5) {
-		fprintf(stderr, "usage: flood ADDR PORT SIZE COUNT [FILE]\n");
+	while ((ch = getopt(argc, argv, "s:r:")) != -1) {
+		if (ch == 's')
+			source = optarg;
+		else if (ch == 'r')
+			rate = atol(optarg);
+		else
+			return 2;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 4) {
+		fprintf(stderr, "usage: flood [-s SRC] [-r RATE] ADDR PORT SIZE "
+		    "COUNT [FILE]\n");
 		return 2;
 	}
-	port = atoi(argv[2]);
-	size = atol(argv[3]);
-	count = atol(argv[4]);
-	if (size < 0 || size > (long)sizeof(pool[0]) || count < 0 ||
-	    port <= 0 || port > 65535)
+	port = atoi(argv[1]);
+	size = atol(argv[2]);
+	count = atol(argv[3]);
+	if (size < 0 || size > RANDMAX || count < 0 || port <= 0 ||
+	    port > 65535 || loopback(argv[0], port, &ss, &sl) != 0 ||
+	    (source != NULL && loopback(source, 0, &src, &srcl) != 0)) {
+		fprintf(stderr, "flood: bad arguments (loopback addresses only)\n");
 		return 2;
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, argv[1], &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127) {
-			fprintf(stderr, "flood: loopback targets only\n");
-			return 2;
-		}
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		sl = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, argv[1],
-	    &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr)) {
-			fprintf(stderr, "flood: loopback targets only\n");
-			return 2;
-		}
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		sl = sizeof(*sin6);
-	} else
-		return 2;
-	if (argc > 5) {
-		FILE *f = fopen(argv[5], "rb");
+	}
+	if (crypto_random(pool, sizeof(pool)) != 0)
+		return 1;
+	for (i = 0; i < POOL; i++)
+		plen[i] = size > 0 ? (size_t)size : (size_t)(pool[i][0] | pool[i][1] << 8) % (RANDMAX + 1);
+	if (argc > 4) {
+		FILE *f = fopen(argv[4], "rb");
 
 		if (f == NULL)
 			return 1;
-		size = (long)fread(pool[0], 1, sizeof(pool[0]), f);
+		plen[0] = fread(pool[0], 1, sizeof(pool[0]), f);
 		fclose(f);
-		for (i = 1; i < POOL; i++)
-			memcpy(pool[i], pool[0], (size_t)size);
-	} else if (crypto_random(pool, sizeof(pool)) != 0)
-		return 1;
+		for (i = 1; i < POOL; i++) {
+			memcpy(pool[i], pool[0], plen[0]);
+			plen[i] = plen[0];
+		}
+	}
 	if ((fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return 1;
+	if (source != NULL && bind(fd, (struct sockaddr *)&src, srcl) != 0) {
+		perror("flood: bind");
+		return 1;
+	}
+	t0 = now_s();
 	while (sent < count) {
 		n = count - sent < BATCH ? (int)(count - sent) : BATCH;
+		if (rate > 0) {
+			/* stay under RATE per second on average */
+			double ahead = (double)sent / (double)rate - (now_s() - t0);
+
+			if (ahead > 0) {
+				struct timespec ts = { (time_t)ahead,
+				    (long)((ahead - (double)(time_t)ahead) * 1e9) };
+
+				nanosleep(&ts, NULL);
+			}
+			if (n > rate / 100 + 1)
+				n = (int)(rate / 100 + 1);
+		}
 		for (i = 0; i < n; i++) {
 			iov[i].iov_base = pool[(sent + i) % POOL];
-			iov[i].iov_len = (size_t)size;
+			iov[i].iov_len = plen[(sent + i) % POOL];
 			memset(&msg[i], 0, sizeof(msg[i]));
 			msg[i].msg_hdr.msg_name = &ss;
 			msg[i].msg_hdr.msg_namelen = sl;
@@ -90,7 +147,8 @@ main(int argc, char **argv)
 			msg[i].msg_hdr.msg_iovlen = 1;
 		}
 		if ((n = sendmmsg(fd, msg, (unsigned)n, 0)) < 0) {
-			if (errno == ENOBUFS || errno == EAGAIN || errno == EINTR)
+			if (errno == ENOBUFS || errno == EAGAIN || errno == EINTR ||
+			    errno == ECONNREFUSED)
 				continue;
 			perror("flood: sendmmsg");
 			return 1;
@@ -98,6 +156,6 @@ main(int argc, char **argv)
 		sent += n;
 	}
 	close(fd);
-	printf("flood: sent %ld datagrams of %ld bytes\n", sent, size);
+	printf("flood: sent %ld datagrams\n", sent);
 	return 0;
 }

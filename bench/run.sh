@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# siglatch benchmark: prints figures per CPU-second of the daemon, measured
-# from /proc/PID/stat (user+system time of siglatchd itself), side by side
-# with the cost of one RSA-2048 private-key operation measured in the same
-# run.  Traffic goes to 127.0.0.1 only, bounded in count.
+# siglatch benchmark.  Prints, side by side in one run, what each kind of
+# traffic costs siglatchd per CPU-second of its own processes (user+system
+# time from /proc/PID/stat), next to the cost of one RSA-2048 private-key
+# operation measured through the daemon's own code in the same run; and,
+# when fwknopd is installed (Debian: fwknop-server), the same junk and
+# replay measures against fwknopd on loopback.  Traffic goes to loopback
+# only and is bounded in count.
 #
 #   bench/run.sh [VALID_KNOCKS] [JUNK_DATAGRAMS]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-bin=$top/build
+bin=$top/${BUILD:-build}
 nvalid=${1:-3000}
 njunk=${2:-300000}
 d=$(mktemp -d /tmp/siglatch-bench.XXXXXX)
@@ -17,15 +20,23 @@ cleanup() {
 	rm -rf "$d"
 }
 trap cleanup EXIT
+[ -n "${BENCH_KEEP:-}" ] && trap - EXIT
 tck=$(getconf CLK_TCK)
 port=$((40000 + RANDOM % 20000))
 
 cp "$top/tests/vectors/server.priv.pem" "$top/tests/vectors/server.pub.pem" "$d/"
 head -c 32 /dev/urandom >"$d/user.hmac"
 chmod 600 "$d/server.priv.pem" "$d/user.hmac"
-cat >"$d/server.conf" <<CONF
+
+# start_daemon EXTRA-TOP-LEVEL-LINES: a fresh daemon with a no-op action
+start_daemon() {
+	[ -n "$pid" ] && { kill "$pid"; wait "$pid" 2>/dev/null || true; }
+	rm -rf "$d/state"
+	cat >"$d/server.conf" <<CONF
 state_dir = $d/state
 max_scripts = 1024
+stats_interval = 0
+$1
 [server:bench]
 port = $port
 bind_ip = 127.0.0.1
@@ -40,9 +51,20 @@ enabled = yes
 hmac_file = $d/user.hmac
 actions = noop
 CONF
+	: >"$d/daemon.log"
+	"$bin/siglatchd" -f -c "$d/server.conf" 2>>"$d/daemon.log" &
+	pid=$!
+	for _ in $(seq 1 100); do grep -q SL003 "$d/daemon.log" && break; sleep 0.05; done
+	if ! grep -q SL003 "$d/daemon.log"; then
+		echo "bench: siglatchd did not start:" >&2
+		cat "$d/daemon.log" >&2
+		exit 1
+	fi
+	rpid=$(pgrep -P "$pid" | head -1)
+}
 
-# CPU ticks (user + system) of the network process, of the runner process,
-# and of the scripts the runner has reaped
+# CPU ticks (user + system) of the network process (all its threads), of
+# the runner process, and of the scripts the runner has reaped
 cpu_self() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 cpu_runner() { awk '{print $14 + $15}' "/proc/$rpid/stat"; }
 cpu_kids() { awk '{print $16 + $17}' "/proc/$rpid/stat"; }
@@ -51,7 +73,8 @@ counter() { # name [runner]: latest value from an SL008 line
 	[ $# -gt 1 ] && which="SL008 runner:"
 	kill -USR1 "$pid"
 	sleep 0.2
-	grep "$which" "$d/daemon.log" | tail -1 | sed -n "s/.* $1=\([0-9]*\).*/\1/p"
+	{ grep "$which" "$d/daemon.log" || echo; } | tail -1 |
+	    sed -n "s/.* $1=\([0-9]*\).*/\1/p;t;s/.*/0/p"
 }
 settle() { # name: wait until the counter stops moving; print it
 	local v prev=-1
@@ -63,27 +86,27 @@ settle() { # name: wait until the counter stops moving; print it
 	done
 	echo "$v"
 }
+# seconds between the first and the last SL100 line (knocks authorized)
+accept_span() {
+	grep 'SL100' "$d/daemon.log" | awk '{ split($1, a, "T"); split(a[2], b, ":");
+		t = b[1] * 3600 + b[2] * 60 + substr(b[3], 1, length(b[3]) - 1);
+		if (n++ == 0) f = t; l = t } END { printf "%.3f", l - f }'
+}
 
-"$bin/siglatchd" -f -c "$d/server.conf" 2>"$d/daemon.log" &
-pid=$!
-for _ in $(seq 1 100); do grep -q SL003 "$d/daemon.log" && break; sleep 0.05; done
-rpid=$(pgrep -P "$pid" | head -1)
-
-rsa=$("$bin/bench/rsaop" "$d/server.priv.pem" "$d/server.pub.pem" 3000)
-rsa_us=$(echo "$rsa" | sed -n 's/rsa_op_us=\([0-9.]*\).*/\1/p')
+per_cpu() { # label count ticks [extra]
+	awk -v l="$1" -v n="$2" -v c="$3" -v t="$tck" -v x="${4:-}" 'BEGIN {
+		if (n <= 0 || c <= 0) { printf "%-50s too few measured\n", l ":"; exit }
+		printf "%-50s %9.0f per CPU-second (%.2f us each)%s\n", l ":", n / (c / t), c / t / n * 1e6, x }'
+}
 
 echo "siglatch benchmark on $(nproc) CPU(s), $(uname -m); CPU time from /proc/PID/stat"
-echo "(network process $pid: receive, decrypt, verify, replay, authorize, hand-off;"
-echo " runner process $rpid: starts and reaps the action scripts)"
-printf '%-48s %s\n' "RSA-2048 private-key operation (same code path):" "$rsa_us us ($(echo "$rsa" | sed -n 's/.*ops_per_cpu_s=//p') per CPU-second)"
+rsa=$("$bin/bench/rsaop" "$d/server.priv.pem" "$d/server.pub.pem" 3000)
+rsa_us=$(echo "$rsa" | sed -n 's/rsa_op_us=\([0-9.]*\).*/\1/p')
+printf '%-50s %s\n' "RSA-2048 private-key operation (same code path):" "$rsa_us us ($(echo "$rsa" | sed -n 's/.*ops_per_cpu_s=//p') per CPU-second)"
 
-# 1. valid knocks with a no-op action (/bin/true).  "loaded": one knock
-# every 300 us, about what two cores can run scripts for (the network
-# process is then busy most of the time); "paced": one knock per
-# millisecond, so the daemon sleeps and wakes for every knock.  The line
-# after each says how many knocks ran their script and how many the runner
-# refused (max_scripts reached or hand-off queue full): on this 2-core
-# machine the scripts compete with the daemon for CPU.
+# --- valid knocks: network process cost next to the RSA operation -------------
+# "loaded": one knock every 300 us; "paced": one per millisecond, so the daemon
+# sleeps and wakes for each.  Decryption on the main thread (workers = 1).
 valid_run() { # label pace_us count
 	local a0 a1 c0 c1 r0 r1 k0 k1 s0 s1 b0 b1 h0 h1
 	a0=$(counter accepted); h0=$(counter handoff_busy)
@@ -93,36 +116,80 @@ valid_run() { # label pace_us count
 		--server-key "$d/server.pub.pem" --hmac-key "$d/user.hmac" \
 		--user 1 --action 1 --count "$3" --interval-us "$2" >/dev/null
 	a1=$(settle accepted)
-	sleep 0.5  # let the last scripts be reaped
+	sleep 0.5
 	c1=$(cpu_self); r1=$(cpu_runner); k1=$(cpu_kids)
 	h1=$(counter handoff_busy)
 	s1=$(counter scripts_started runner); b1=$(counter busy runner)
-	awk -v s="$((s1 - s0))" -v b="$((b1 - b0 + h1 - h0))" -v c="$((c1 - c0))" -v rr="$((r1 - r0))" -v k="$((k1 - k0))" \
-	    -v n="$((a1 - a0))" -v t="$tck" -v r="$rsa_us" -v l="$1" 'BEGIN {
+	awk -v s="$((s1 - s0))" -v b="$((b1 - b0 + h1 - h0))" -v c="$((c1 - c0))" \
+	    -v rr="$((r1 - r0))" -v k="$((k1 - k0))" -v n="$((a1 - a0))" \
+	    -v t="$tck" -v r="$rsa_us" -v l="$1" 'BEGIN {
 		if (n <= 0 || c <= 0) { print "valid knocks (" l "): too few measured"; exit }
 		us = c / t / n * 1e6; rus = rr / t / n * 1e6; kus = k / t / n * 1e6;
-		printf "%-48s %.0f per CPU-second (%.1f us each, %d knocks)\n", "valid knocks accepted, " l ":", n / (c / t), us, n;
-		printf "%-48s %.2f (target <= 1.20)\n", "  network process cost / RSA-2048 private op:", us / r;
-		printf "%-48s %.1f us per knock\n", "  runner process (spawn, reap, capture output):", rus;
-		printf "%-48s %.2f x RSA op, %.0f knocks per CPU-second\n", "  both siglatchd processes together:", (us + rus) / r, n / ((c + rr) / t);
-		printf "%-48s %.1f us per knock\n", "  the scripts themselves (/bin/true):", kus;
-		printf "%-48s %d run, %d refused as busy\n", "  scripts:", s, b;
+		printf "%-50s %9.0f per CPU-second (%.1f us each, %d knocks)\n", "valid knocks accepted, " l ":", n / (c / t), us, n;
+		printf "%-50s %.2f (target <= 1.20)\n", "  network process cost / RSA-2048 private op:", us / r;
+		printf "%-50s %.1f us per knock\n", "  runner process (spawn, reap, capture output):", rus;
+		printf "%-50s %.1f us per knock; %d run, %d refused as busy\n", "  the scripts themselves (/bin/true):", kus, s, b;
 	}'
 }
-valid_run "loaded 1/300us" 300 "$nvalid"
-valid_run "paced 1/ms" 1000 $((nvalid / 2))
+start_daemon "workers = 1
+ratelimit_source_budget = 100000
+ratelimit_prefix_budget = 1000000
+max_decrypts_per_sec = 0"
+valid_run "1 core, loaded 1/300us" 300 "$nvalid"
+valid_run "1 core, paced 1/ms" 1000 $((nvalid / 2))
 
-# 2. wrong-size junk: dropped before any cryptography
-b0=$(counter bad_length); c0=$(cpu_self)
-# two senders, so the daemon sees a queue (as under a real flood)
-"$bin/bench/flood" 127.0.0.1 "$port" 100 $((njunk / 2)) >/dev/null &
-fpid=$!
-"$bin/bench/flood" 127.0.0.1 "$port" 100 $((njunk / 2)) >/dev/null
-wait "$fpid"
-sleep 0.5
-c1=$(cpu_self); b1=$(counter bad_length)
-awk -v c="$((c1 - c0))" -v n="$((b1 - b0))" -v t="$tck" 'BEGIN {
-	if (n == 0 || c == 0) { print "wrong-size datagrams: too few measured"; exit }
-	printf "%-48s %.0f per CPU-second (%.2f us each, target < 2 us; %d received)\n",
-	    "wrong-size datagrams dropped:", n / (c / t), c / t / n * 1e6, n;
-}'
+# --- junk ------------------------------------------------------------------------
+# two senders, so the daemon sees a queue, as under a real flood
+junk_run() { # label counter size count [file]
+	local b0 b1 c0 c1 f
+	b0=$(counter "$2"); c0=$(cpu_self)
+	"$bin/bench/flood" -s 127.0.7.1 127.0.0.1 "$port" "$3" $(($4 / 2)) ${5:+"$5"} >/dev/null &
+	f=$!
+	"$bin/bench/flood" -s 127.0.8.1 127.0.0.1 "$port" "$3" $(($4 / 2)) ${5:+"$5"} >/dev/null
+	wait "$f"
+	sleep 0.5
+	c1=$(cpu_self); b1=$(counter "$2")
+	per_cpu "$1" $((b1 - b0)) $((c1 - c0)) "  [$((b1 - b0)) received]"
+}
+junk_run "wrong-size junk dropped (target >= 1,000,000)" bad_length 100 "$njunk"
+# duplicates: one valid knock, then the same bytes again and again (a huge
+# budget, so they stay duplicates and are not turned away as a penalised
+# source first)
+"$bin/tools/slcraft" --server-key "$d/server.pub.pem" --hmac-key "$d/user.hmac" \
+	--user 1 --action 1 --out "$d/replay.bin" >/dev/null
+junk_run "exact-duplicate replays dropped (target >= 500,000)" duplicate 0 "$njunk" "$d/replay.bin"
+
+# over budget: default budgets; the two senders go over theirs at once
+start_daemon "workers = 1"
+junk_run "256-byte junk, over-budget source (target >= 1,000,000)" rate_source 256 "$njunk"
+
+# --- all cores -------------------------------------------------------------------
+# throughput (knocks per second of wall time) with one decryption thread and
+# with one per CPU; sent as fast as the client can make them
+throughput() { # label workers
+	local a1 span
+	start_daemon "workers = $2
+ratelimit_source_budget = 100000
+ratelimit_prefix_budget = 1000000
+max_decrypts_per_sec = 0"
+	"$bin/tools/slcraft" --host 127.0.0.1 --port "$port" \
+		--server-key "$d/server.pub.pem" --hmac-key "$d/user.hmac" \
+		--user 1 --action 1 --count "$nvalid" --interval-us 0 >/dev/null
+	a1=$(settle accepted)
+	span=$(accept_span)
+	RATE=$(awk -v n="$a1" -v s="$span" 'BEGIN { print (s > 0 ? (n - 1) / s : 0) }')
+	printf '%-50s %9.0f per second (%d knocks in %s s, %s refused as busy)\n' \
+	    "$1:" "$RATE" "$a1" "$span" "$(counter handoff_busy)"
+}
+throughput "valid knocks, 1 decryption thread" 1
+one=$RATE
+throughput "valid knocks, one thread per CPU ($(nproc))" 0
+awk -v a="$one" -v b="$RATE" 'BEGIN {
+	if (a > 0) printf "%-50s %.2f (target >= 1.5)\n", "  all cores / one core:", b / a }'
+
+# --- fwknopd, when installed -----------------------------------------------------
+if command -v fwknopd >/dev/null 2>&1; then
+	bench/fwknopd.sh "$njunk" || echo "fwknopd: comparison failed"
+else
+	echo "fwknopd: not installed (apt-get install fwknop-server), no comparison"
+fi

@@ -31,7 +31,7 @@
 /* Reader buffer: a line holds at most CFG_LINE_MAX - 1 bytes, not counting
  * its "\n" or "\r\n". */
 #define CFG_LINE_MAX      4096
-#define CFG_KEYS_MAX        16  /* keys per section kind */
+#define CFG_KEYS_MAX        32  /* keys per section kind */
 #define CFG_DEADDROPS_MAX   64
 #define CFG_SHOW           100  /* longest value quoted back in a message */
 #define CFG_SPACE   " \t\r\v\f"   /* what inih skips around a line (isspace) */
@@ -41,6 +41,7 @@ enum cfg_kind { CK_TOP, CK_SERVER, CK_ACTION, CK_USER, CK_DEADDROP, CK_NKINDS };
 enum cfg_type {
 	CT_STR,     /* char[size] */
 	CT_IP,      /* char[size] holding an IPv4/IPv6 literal or "" */
+	CT_USER,    /* char[size] holding a user name; "" only if min == 0 */
 	CT_BOOL,    /* bool */
 	CT_U16,     /* uint16_t in [min, max] */
 	CT_U32,     /* uint32_t in [min, max] */
@@ -68,6 +69,19 @@ static const struct cfg_key cfg_top_keys[] = {
 	K(struct config, script_timeout, CT_U32, 1, 86400),
 	K(struct config, max_scripts, CT_U32, 1, 1024),
 	K(struct config, replay_cache_size, CT_U32, 16, 1048576),
+	K(struct config, run_as, CT_USER, 1, 0),
+	K(struct config, ratelimit_source_budget, CT_U32, 1, 100000),
+	K(struct config, ratelimit_prefix_budget, CT_U32, 1, 1000000),
+	K(struct config, ratelimit_window, CT_U32, 1, 3600),
+	K(struct config, ratelimit_penalty, CT_U32, 1, 86400),
+	K(struct config, ratelimit_penalty_max, CT_U32, 1, 604800),
+	K(struct config, ratelimit_good_time, CT_U32, 0, 86400),
+	K(struct config, max_decrypts_per_sec, CT_U32, 0, 1000000),
+	K(struct config, ratelimit_table_size, CT_U32, 64, 16777216),
+	K(struct config, dup_cache_size, CT_U32, 0, 16777216),
+	K(struct config, stats_file, CT_STR, 0, 0),
+	K(struct config, stats_interval, CT_U32, 0, 3600),
+	K(struct config, workers, CT_U32, 0, 64),
 };
 
 static const struct cfg_key cfg_server_keys[] = {
@@ -93,6 +107,7 @@ static const struct cfg_key cfg_action_keys[] = {
 	K(struct cfg_action, require_ascii, CT_BOOL, 0, 0),
 	K(struct cfg_action, discard_payload, CT_BOOL, 0, 0),
 	K(struct cfg_action, allowed_ips, CT_CIDRS, 0, 0),
+	K(struct cfg_action, run_as, CT_USER, 0, 0),
 };
 
 static const struct cfg_key cfg_user_keys[] = {
@@ -225,6 +240,22 @@ cfg_valid_name(const char *s)
 	size_t n = strlen(s);
 
 	return n > 0 && n < SL_NAME_MAX && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+/*
+ * A user name as useradd(8) takes it: A-Z a-z 0-9 _ . -, not starting with
+ * '-', optionally ending in '$'.  Whether it exists is checked at start
+ * (privsep_config_ids), not here: parsing does no system lookups.
+ */
+static bool
+cfg_valid_user(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 0 && s[n - 1] == '$')
+		n--;
+	return n > 0 && s[0] != '-' && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
 }
 
@@ -484,8 +515,25 @@ cfg_store(struct cfg_ctx *c, const struct cfg_key *k, const char *name,
 			    "IPv4 or IPv6 address", CFG_SHOW, value);
 			return -1;
 		}
-		/* FALLTHROUGH */
+		__attribute__((fallthrough));
 	case CT_STR:
+		if (sl_strlcpy(field, value, k->size) != 0) {
+			cfg_fail(c, c->line, c->label, name, "value too long "
+			    "(at most %zu characters)", k->size - 1);
+			return -1;
+		}
+		return 0;
+	case CT_USER:
+		if (*value == '\0' && k->min > 0) {
+			cfg_fail(c, c->line, c->label, name, "must name a user");
+			return -1;
+		}
+		if (*value != '\0' && !cfg_valid_user(value)) {
+			cfg_fail(c, c->line, c->label, name, "'%.*s' is not a "
+			    "user name (A-Z a-z 0-9 _ . -, not starting with "
+			    "'-')", CFG_SHOW, value);
+			return -1;
+		}
 		if (sl_strlcpy(field, value, k->size) != 0) {
 			cfg_fail(c, c->line, c->label, name, "value too long "
 			    "(at most %zu characters)", k->size - 1);
@@ -733,9 +781,11 @@ cfg_check_actions(struct cfg_ctx *c)
 	unsigned i;
 
 	for (i = 0; i < cfg->nactions; i++) {
-		const struct cfg_action *a = &cfg->actions[i];
+		struct cfg_action *a = &cfg->actions[i];
 
 		cfg_label(label, sizeof(label), CK_ACTION, a->name);
+		a->run_as_line = cfg_keyline(&c->actions[i], CK_ACTION,
+		    "run_as", 0);
 		if (a->id >= 0 && cfg->action_by_id[a->id] >= 0) {
 			const struct cfg_action *o =
 			    &cfg->actions[cfg->action_by_id[a->id]];
@@ -758,6 +808,24 @@ cfg_check_actions(struct cfg_ctx *c)
 			    "needs a constructor (or set enabled = no)");
 			return -1;
 		}
+	}
+	return 0;
+}
+
+static int
+cfg_check_top(struct cfg_ctx *c)
+{
+	struct config *cfg = c->cfg;
+	int line;
+
+	cfg->run_as_line = cfg_keyline(&c->top, CK_TOP, "run_as", 0);
+	if (cfg->ratelimit_penalty_max < cfg->ratelimit_penalty) {
+		line = cfg_keyline(&c->top, CK_TOP, "ratelimit_penalty_max",
+		    cfg_keyline(&c->top, CK_TOP, "ratelimit_penalty", 1));
+		cfg_fail(c, line, NULL, "ratelimit_penalty_max", "%u is less "
+		    "than ratelimit_penalty (%u): the penalty may only grow",
+		    cfg->ratelimit_penalty_max, cfg->ratelimit_penalty);
+		return -1;
 	}
 	return 0;
 }
@@ -815,6 +883,17 @@ cfg_init(struct config *cfg)
 	cfg->script_timeout = 30;
 	cfg->max_scripts = 16;
 	cfg->replay_cache_size = 65536;
+	sl_strlcpy(cfg->run_as, "nobody", sizeof(cfg->run_as));
+	cfg->ratelimit_source_budget = 20;
+	cfg->ratelimit_prefix_budget = 200;
+	cfg->ratelimit_window = 10;
+	cfg->ratelimit_penalty = 10;
+	cfg->ratelimit_penalty_max = 600;
+	cfg->ratelimit_good_time = 600;
+	cfg->max_decrypts_per_sec = 2000;
+	cfg->ratelimit_table_size = 65536;
+	cfg->dup_cache_size = 65536;
+	cfg->stats_interval = 5;
 	memset(cfg->action_by_id, 0xff, sizeof(cfg->action_by_id));
 	memset(cfg->user_by_id, 0xff, sizeof(cfg->user_by_id));
 }
@@ -865,8 +944,8 @@ cfg_run(struct config *cfg, const char *name, FILE *fp, const char *text,
 	else if (!c->failed && rc < 0)
 		cfg_fail(c, c->line, NULL, NULL, "parser failed (%d)", rc);
 	if (!c->failed)
-		(void)(cfg_check_servers(c) == 0 && cfg_check_actions(c) == 0 &&
-		    cfg_check_users(c) == 0);
+		(void)(cfg_check_top(c) == 0 && cfg_check_servers(c) == 0 &&
+		    cfg_check_actions(c) == 0 && cfg_check_users(c) == 0);
 
 	rc = c->failed ? SL_ECONFIG : 0;
 	for (i = 0; i < SL_MAX_SERVERS; i++)

@@ -48,7 +48,10 @@ struct cfg_action {
 	bool require_ascii;         /* default no */
 	bool discard_payload;       /* default no */
 	struct sl_cidr_list allowed_ips;
+	char run_as[SL_NAME_MAX];   /* user the script runs as; "" = the
+	                               runner's own (root) */
 	int line;
+	int run_as_line;            /* line of run_as, 0 = not given */
 };
 
 struct cfg_user {
@@ -74,6 +77,23 @@ struct config {
 	uint32_t script_timeout;    /* 1..86400 s, default 30 */
 	uint32_t max_scripts;       /* 1..1024, default 16 */
 	uint32_t replay_cache_size; /* 16..1048576 entries, default 65536 */
+	char run_as[SL_NAME_MAX];   /* network process user, default nobody */
+	int run_as_line;            /* line of run_as, 0 = default */
+	/* flood resistance (docs/CONFIG.md) */
+	uint32_t ratelimit_source_budget; /* 1..100000, default 20 */
+	uint32_t ratelimit_prefix_budget; /* 1..1000000, default 200 */
+	uint32_t ratelimit_window;        /* 1..3600 s, default 10 */
+	uint32_t ratelimit_penalty;       /* 1..86400 s, default 10 */
+	uint32_t ratelimit_penalty_max;   /* 1..604800 s, default 600;
+	                                     >= ratelimit_penalty */
+	uint32_t ratelimit_good_time;     /* 0..86400 s, default 600 */
+	uint32_t max_decrypts_per_sec;    /* 0..1000000, default 2000, 0 = no cap */
+	uint32_t ratelimit_table_size;    /* 64..16777216, default 65536 */
+	uint32_t dup_cache_size;          /* 0..16777216, default 65536, 0 = off */
+	char stats_file[SL_PATH_MAX];     /* "" = state_dir/siglatchd.stats */
+	uint32_t stats_interval;          /* 0..3600 s, default 5, 0 = never */
+	uint32_t workers;                 /* decryption threads 0..64: 0 = one
+	                                     per CPU, 1 = the main thread */
 
 	unsigned nservers, nactions, nusers;
 	struct cfg_server servers[SL_MAX_SERVERS];

@@ -26,6 +26,8 @@ sl_strerror(int err)
 	case SL_ENOENT:     return "not found";
 	case SL_ECORRUPT:   return "corrupt state";
 	case SL_ETOOBIG:    return "too big";
+	case SL_ERATE:      return "over rate budget";
+	case SL_EDUP:       return "duplicate datagram";
 	}
 	return "unknown error";
 }

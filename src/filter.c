@@ -1,10 +1,91 @@
-/* filter.c - cheap checks made before any cryptography. */
+/*
+ * filter.c - stage 1: what can be decided before any cryptography, for the
+ * price of a hash lookup.  Wrong sizes first (they touch no table), then
+ * the per-source, per-prefix and global budgets, then duplicates.
+ */
+#include <stdlib.h>
+
+#include "dupcache.h"
+#include "ratelimit.h"
 #include "sl.h"
 #include "stages.h"
 
+struct filter {
+	struct rl *rl;
+	struct dupcache *dup;   /* NULL when dup_cache_size = 0 */
+};
+
 int
-filter_check(size_t len, const struct sl_addr *src)
+filter_new(struct filter **out, const struct config *cfg)
 {
-	(void)src; /* per-source budgets belong here */
-	return len == SL_DGRAM_LEN ? 0 : SL_ELEN;
+	struct rl_config rc = {
+		.source_budget = cfg->ratelimit_source_budget,
+		.prefix_budget = cfg->ratelimit_prefix_budget,
+		.window_ms = cfg->ratelimit_window * 1000u,
+		.penalty_ms = cfg->ratelimit_penalty * 1000u,
+		.penalty_max_ms = cfg->ratelimit_penalty_max * 1000u,
+		.good_ms = cfg->ratelimit_good_time * 1000u,
+		.global_per_sec = cfg->max_decrypts_per_sec,
+		.table_entries = cfg->ratelimit_table_size,
+	};
+	struct filter *f;
+	int r;
+
+	*out = NULL;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return SL_ESYS;
+	if ((r = rl_new(&f->rl, &rc)) != 0 ||
+	    (cfg->dup_cache_size > 0 && (r = dup_new(&f->dup,
+	    cfg->dup_cache_size, cfg->timestamp_window * 1000u)) != 0)) {
+		filter_free(f);
+		return r;
+	}
+	*out = f;
+	return 0;
+}
+
+void
+filter_free(struct filter *f)
+{
+	if (f == NULL)
+		return;
+	rl_free(f->rl);
+	dup_free(f->dup);
+	free(f);
+}
+
+int
+filter_check(struct filter *f, const uint8_t *dgram, size_t len,
+    const struct sl_addr *src, uint64_t now_ms, int *why)
+{
+	enum rl_verdict v;
+
+	*why = RL_PASS;
+	if (len != SL_DGRAM_LEN)
+		return SL_ELEN;
+	if ((v = rl_check(f->rl, src, now_ms)) != RL_PASS) {
+		*why = (int)v;
+		return SL_ERATE;
+	}
+	if (f->dup != NULL && dup_seen(f->dup, dgram, len, now_ms)) {
+		rl_fail(f->rl, src, now_ms);  /* replaying counts as failing */
+		return SL_EDUP;
+	}
+	return 0;
+}
+
+void
+filter_outcome(struct filter *f, const struct sl_addr *src, int good,
+    uint64_t now_ms)
+{
+	if (good)
+		rl_good(f->rl, src, now_ms);
+	else
+		rl_fail(f->rl, src, now_ms);
+}
+
+const struct rl_stats *
+filter_rl_stats(const struct filter *f)
+{
+	return rl_get_stats(f->rl);
 }

@@ -132,6 +132,9 @@ write_all(int fd, const char *buf, size_t n)
 	}
 }
 
+static void log_emit(int sink, int prio, int code, const char *fmt,
+    va_list ap) __attribute__((format(printf, 4, 0)));
+
 static void
 log_emit(int sink, int prio, int code, const char *fmt, va_list ap)
 {

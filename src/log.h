@@ -39,6 +39,7 @@
 #define SLC_NOTASCII     205  /* payload refused by require_ascii */
 #define SLC_CACHE_FULL   206  /* replay cache full, packet refused */
 #define SLC_BUSY         207  /* max_scripts reached, request refused */
+#define SLC_RATE         208  /* dropped before crypto: budget or duplicate */
 #define SLC_SUPPRESSED   290  /* summary of rate-limited lines */
 /* Errors */
 #define SLC_SYSERR       300  /* system call failed */

@@ -11,7 +11,8 @@
 #include "sl.h"
 #include "addr.h"
 
-#define SL_REQ_MAGIC 0x534c5251u /* "SLRQ" */
+#define SL_REQ_MAGIC 0x534c5251u /* "SLRQ": run this action */
+#define SL_REQ_STATS 0x534c5354u /* "SLST": log your counters (no fields) */
 
 struct sl_request {
 	uint32_t magic;

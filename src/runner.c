@@ -2,23 +2,33 @@
  * runner.c - runs action scripts for authorized requests.
  *
  * Every request is checked again against the configuration, then the
- * constructor is started with posix_spawn (never a shell): siglatch 1.0
- * argv, stdin /dev/null, stdout and stderr into a pipe, no other
- * descriptor, a fixed environment, its own process group.  Output is
+ * constructor is started with execve (never a shell): siglatch 1.0 argv,
+ * stdin /dev/null, stdout and stderr into a pipe, no other descriptor, a
+ * fixed environment, every signal at its default and none blocked, its own
+ * process group, and the ids of the action's run_as user.  Output is
  * logged line by line (bounded), a script that outlives script_timeout gets
  * SIGTERM and 2 s later SIGKILL, and every child is reaped.  Slots are
  * allocated once; nothing is queued.
+ *
+ * posix_spawn cannot change user, so the child is started the way it does
+ * it: clone(CLONE_VM | CLONE_VFORK) on a stack of its own; the child makes
+ * only async-signal-safe calls on memory prepared by the parent, which
+ * sleeps until the child has exec'd or failed (its errno is left in
+ * rn->child.err, so a missing or unusable program is reported at once).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +36,7 @@
 #include "runner.h"
 #include "addr.h"
 #include "log.h"
+#include "privsep.h"
 #include "util.h"
 
 #define RN_SCRIPTS_MAX   1024           /* max_scripts upper bound */
@@ -37,6 +48,9 @@
 #define RN_GRACE_MS      2000           /* SIGTERM -> SIGKILL */
 #define RN_TICK_MS       20             /* runner_drain poll interval */
 #define RN_ENV_N         9
+#define RN_STACK         (64 * 1024)    /* the child's stack until execve, */
+#define RN_GUARD         4096           /* above a guard page */
+#define RN_CLOSE_MAX     65536          /* close_range fallback bound */
 #define RN_PATH_ENV \
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -59,17 +73,29 @@ struct rn_slot {
 	char line[RN_LINE_MAX];
 };
 
+/* What the child needs, prepared by the parent. */
+struct rn_child {
+	const struct runner_argv *av;
+	char *const *envp;
+	int out;                /* write end of the output pipe */
+	unsigned close_max;     /* close_range fallback */
+	struct privsep_ids ids; /* run_as */
+	int err;                /* set by the child if it fails */
+};
+
 struct runner {
 	const struct config *cfg;
 	unsigned nslots, running;
 	struct rn_slot *slots;
 	struct pollfd *pfd;     /* runner_drain */
-	posix_spawnattr_t attr;
 	struct runner_stats st;
+	struct privsep_ids ids[SL_MAX_ACTIONS]; /* by index in cfg->actions */
 	/*
-	 * Scratch for the spawn in progress: posix_spawn (CLONE_VFORK) returns
-	 * only once the child has exec'd, so one set serves every slot.
+	 * Scratch for the spawn in progress: the parent sleeps until the
+	 * child has exec'd (CLONE_VFORK), so one set serves every slot.
 	 */
+	void *stack;
+	struct rn_child child;
 	struct runner_argv av;
 	char env[1024];
 	char *envp[RN_ENV_N + 1];
@@ -241,13 +267,67 @@ rn_fd_above_stdio(int fd)
 	return nfd;
 }
 
-/* Start argv/envp in rn with output into a new pipe; *rfd gets its read end.
- * Returns 0 or an errno value. */
-static int
-rn_spawn(struct runner *rn, pid_t *pid, int *rfd)
+/*
+ * The child, sharing the parent's memory until execve: async-signal-safe
+ * calls only, and no instrumentation (it runs on rn->stack).  Signals are
+ * all blocked on entry (the parent blocked them): dispositions go back to
+ * default before anything is unblocked, so no handler of the parent can
+ * run here.
+ */
+__attribute__((no_sanitize_address)) static int
+rn_child(void *arg)
 {
-	posix_spawn_file_actions_t fa;
-	int p[2], r;
+	struct rn_child *c = arg;
+	/* the kernel's struct sigaction (handler, flags, restorer, mask):
+	 * all zero is SIG_DFL, no flags, nothing masked */
+	static const unsigned long dfl[4];
+	sigset_t none;
+	unsigned fd;
+	int sig, null;
+
+	/* raw, so that glibc's own signals (32, 33), which its sigaction()
+	 * refuses, do not stay ignored either; EINVAL for KILL and STOP */
+	for (sig = 1; sig <= 64; sig++)
+		(void)syscall(SYS_rt_sigaction, sig, dfl, NULL, 8);
+	if (setpgid(0, 0) != 0)
+		goto fail;
+	if ((null = open("/dev/null", O_RDONLY | O_NOCTTY)) < 0)
+		goto fail;
+	if (null != STDIN_FILENO && (dup2(null, STDIN_FILENO) < 0 ||
+	    close(null) != 0))
+		goto fail;
+	if (dup2(c->out, STDOUT_FILENO) < 0 || dup2(c->out, STDERR_FILENO) < 0)
+		goto fail;
+	if (close_range(STDERR_FILENO + 1, ~0U, 0) != 0) {
+		if (errno != ENOSYS)    /* Linux < 5.9 */
+			goto fail;
+		for (fd = STDERR_FILENO + 1; fd < c->close_max; fd++)
+			(void)close((int)fd);
+	}
+	/* raw system calls: the libc wrappers would try to tell other
+	 * threads, whose memory this child shares */
+	if (c->ids.set &&
+	    (syscall(SYS_setgroups, 1, &c->ids.gid) != 0 ||
+	    syscall(SYS_setresgid, c->ids.gid, c->ids.gid, c->ids.gid) != 0 ||
+	    syscall(SYS_setresuid, c->ids.uid, c->ids.uid, c->ids.uid) != 0))
+		goto fail;
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+		goto fail;
+	execve(c->av->argv[0], c->av->argv, c->envp);
+fail:
+	c->err = errno != 0 ? errno : EINVAL;
+	_exit(127);
+}
+
+/* Start rn->av/envp as action `ai` with output into a new pipe; *rfd gets
+ * its read end.  Returns 0 or an errno value. */
+static int
+rn_spawn(struct runner *rn, unsigned ai, pid_t *pid, int *rfd)
+{
+	sigset_t all, old;
+	int p[2], r = 0;
+	pid_t child;
 
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return errno;
@@ -260,26 +340,31 @@ rn_spawn(struct runner *rn, pid_t *pid, int *rfd)
 			close(p[1]);
 		return r;
 	}
-	if ((r = posix_spawn_file_actions_init(&fa)) == 0) {
-		if ((r = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO,
-		    "/dev/null", O_RDONLY, 0)) == 0 &&
-		    (r = posix_spawn_file_actions_adddup2(&fa, p[1],
-		    STDOUT_FILENO)) == 0 &&
-		    (r = posix_spawn_file_actions_adddup2(&fa, p[1],
-		    STDERR_FILENO)) == 0 &&
-		    (r = posix_spawn_file_actions_addclosefrom_np(&fa,
-		    STDERR_FILENO + 1)) == 0)
-			r = posix_spawn(pid, rn->av.argv[0], &fa, &rn->attr,
-			    rn->av.argv, rn->envp);
-		posix_spawn_file_actions_destroy(&fa);
-	}
+	rn->child.av = &rn->av;
+	rn->child.envp = rn->envp;
+	rn->child.out = p[1];
+	rn->child.ids = rn->ids[ai];
+	rn->child.err = 0;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	child = clone(rn_child, (char *)rn->stack + RN_GUARD + RN_STACK,
+	    CLONE_VM | CLONE_VFORK | SIGCHLD, &rn->child);
+	if (child < 0)
+		r = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(p[1]);
+	if (child > 0 && rn->child.err != 0) {
+		r = rn->child.err;  /* it has exited: reap it */
+		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
 	if (r == 0 && fcntl(p[0], F_SETFL, O_NONBLOCK) != 0)
 		r = errno; /* cannot happen on a pipe; the child is reaped */
 	if (r != 0) {
 		close(p[0]);
 		return r;
 	}
+	*pid = child;
 	*rfd = p[0];
 	return 0;
 }
@@ -324,7 +409,8 @@ runner_submit(struct runner *rn, const struct sl_request *req)
 		    act->constructor, sl_strerror(r));
 		return r;
 	}
-	if ((r = rn_spawn(rn, &pid, &fd)) != 0) {
+	if ((r = rn_spawn(rn, (unsigned)(act - rn->cfg->actions), &pid,
+	    &fd)) != 0) {
 		rn->st.spawn_fail++;
 		log_msg(LOG_ERR, SLC_SCRIPT_FAIL, "script %s not started: "
 		    "%s: %s", act->name, rn->av.argv[0], strerror(r));
@@ -610,7 +696,8 @@ int
 runner_new(struct runner **out, const struct config *cfg)
 {
 	struct runner *rn;
-	sigset_t set;
+	struct rlimit rl;
+	char err[SL_PATH_MAX + 256];
 	int r;
 
 	*out = NULL;
@@ -619,37 +706,32 @@ runner_new(struct runner **out, const struct config *cfg)
 		return SL_EINVAL;
 	if ((rn = calloc(1, sizeof(*rn))) == NULL)
 		return SL_ESYS;
+	/* run_as users: an unknown one stops the runner before it serves */
+	if ((r = privsep_config_ids(cfg, NULL, rn->ids, err,
+	    sizeof(err))) != 0) {
+		log_msg(LOG_ERR, SLC_SYSERR, "runner: %s", err);
+		free(rn);
+		if (r != SL_ESYS)
+			errno = EINVAL;
+		return r;
+	}
 	rn->cfg = cfg;
 	rn->nslots = cfg->max_scripts;
 	rn->slots = calloc(rn->nslots, sizeof(*rn->slots));
 	rn->pfd = calloc(rn->nslots, sizeof(*rn->pfd));
-	if (rn->slots == NULL || rn->pfd == NULL) {
+	rn->stack = mmap(NULL, RN_GUARD + RN_STACK, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (rn->slots == NULL || rn->pfd == NULL || rn->stack == MAP_FAILED ||
+	    mprotect(rn->stack, RN_GUARD, PROT_NONE) != 0) {
+		if (rn->stack != MAP_FAILED)
+			munmap(rn->stack, RN_GUARD + RN_STACK);
 		free(rn->slots);
 		free(rn->pfd);
 		free(rn);
 		return SL_ESYS;
 	}
-	/* Own process group, nothing blocked, every signal at its default
-	 * (also those the daemon ignores, e.g. SIGPIPE). */
-	sigemptyset(&set);
-	if ((r = posix_spawnattr_init(&rn->attr)) == 0 &&
-	    (r = posix_spawnattr_setflags(&rn->attr, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) == 0 &&
-	    (r = posix_spawnattr_setpgroup(&rn->attr, 0)) == 0 &&
-	    (r = posix_spawnattr_setsigmask(&rn->attr, &set)) == 0) {
-		sigfillset(&set);
-		sigdelset(&set, SIGKILL);
-		sigdelset(&set, SIGSTOP);
-		r = posix_spawnattr_setsigdefault(&rn->attr, &set);
-	}
-	if (r != 0) {
-		posix_spawnattr_destroy(&rn->attr);
-		free(rn->slots);
-		free(rn->pfd);
-		free(rn);
-		errno = r;
-		return SL_ESYS;
-	}
+	rn->child.close_max = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur < RN_CLOSE_MAX ? (unsigned)rl.rlim_cur : RN_CLOSE_MAX;
 	*out = rn;
 	return 0;
 }
@@ -676,7 +758,7 @@ runner_free(struct runner *rn)
 		if (s->fd >= 0)
 			close(s->fd);
 	}
-	posix_spawnattr_destroy(&rn->attr);
+	munmap(rn->stack, RN_GUARD + RN_STACK);
 	free(rn->slots);
 	free(rn->pfd);
 	free(rn);

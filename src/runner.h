@@ -2,8 +2,9 @@
  * runner.h - runs action scripts for authorized requests.
  *
  * Receives only fixed-size struct sl_request values and checks each again
- * against its own configuration before running anything.  execve via
- * posix_spawn, never a shell; siglatch 1.0 argv; stdin /dev/null; output
+ * against its own configuration before running anything.  execve, never a
+ * shell; siglatch 1.0 argv; as the action's run_as user (setgroups to its
+ * primary group only, setresgid, setresuid); stdin /dev/null; output
  * captured to the log (bounded); clean environment; own process group,
  * killed (TERM, then KILL) at script_timeout; at most max_scripts at once.
  */
@@ -24,6 +25,9 @@ struct runner_stats {
 	    refused_check, spawn_fail;
 };
 
+/* Resolves every enabled action's run_as (privsep_config_ids): an unknown
+ * user, or one that needs root when the runner is not root, is logged and
+ * returned (SL_ENOENT, SL_EPERM ...). */
 int runner_new(struct runner **out, const struct config *cfg);
 void runner_free(struct runner *rn);
 /* SL_EBUSY at max_scripts, SL_EDENIED if the request fails the re-check,

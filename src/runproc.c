@@ -59,7 +59,10 @@ rp_read_requests(int fd, struct runner *rn)
 			    "(%zd bytes), ignored", n);
 			continue;
 		}
-		(void)runner_submit(rn, &req);  /* re-checks, logs */
+		if (req.magic == SL_REQ_STATS)
+			rp_log_stats(rn);
+		else
+			(void)runner_submit(rn, &req);  /* re-checks, logs */
 	}
 }
 
@@ -79,12 +82,13 @@ rp_child(int fd, const struct config *cfg)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
-	if ((sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
-	    runner_new(&rn, cfg) != 0) {
-		log_msg(LOG_ERR, SLC_SYSERR, "runner: cannot start: %s",
+	if ((sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		log_msg(LOG_ERR, SLC_SYSERR, "runner: signalfd: %s",
 		    strerror(errno));
 		_exit(1);
 	}
+	if (runner_new(&rn, cfg) != 0)
+		_exit(1);  /* runner_new said why */
 	while (!stop) {
 		pfd[0].fd = fd;
 		pfd[0].events = POLLIN;
@@ -182,8 +186,13 @@ runproc_pid(const struct runproc *rp)
 void
 runproc_stats(struct runproc *rp)
 {
-	if (!rp->reaped)
-		kill(rp->pid, SIGUSR1);
+	/* a message, not a signal: the network process may no longer have
+	 * the right to signal the runner once it has given up root */
+	struct sl_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.magic = SL_REQ_STATS;
+	(void)runproc_send(rp, &req);
 }
 
 int

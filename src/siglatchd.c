@@ -25,12 +25,19 @@
 #include "net.h"
 #include "pipeline.h"
 #include "replay.h"
+#include "privsep.h"
+#include "ratelimit.h"
 #include "runproc.h"
 #include "sl.h"
+#include "stages.h"
+#include "util.h"
+#include "stats.h"
+#include "workers.h"
 
 #define DEFAULT_CONFIG  "/etc/siglatch/server.conf"
 #define MAX_SOCKS       SL_MAX_SERVERS
 #define RECV_BATCHES    4    /* recvmmsg batches per socket per wake-up */
+#define WORKER_QUEUE    1024 /* datagrams waiting for a decryption thread */
 
 struct daemon {
 	struct config *cfg;
@@ -42,7 +49,10 @@ struct daemon {
 	int sigfd;
 	int sinks[SL_MAX_SERVERS];
 	struct net_batch *batch;
+	struct workers *w;          /* NULL: decrypt on the main thread */
 	uint64_t handoff_busy;      /* runner not keeping up: refused */
+	uint64_t queue_full;        /* worker ring full: dropped */
+	char stats_path[SL_PATH_MAX + 32];
 };
 
 static void
@@ -79,35 +89,92 @@ ensure_state_dir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Every counter of the network process, as name=value lines. */
+static void
+collect_stats(const struct daemon *d, struct stats_buf *b)
+{
+	const struct pipeline_stats *p = pipeline_get_stats(d->pipe);
+	const struct rl_stats *r = filter_rl_stats(pipeline_filter(d->pipe));
+
+	stats_begin(b);
+	stats_add(b, "received", p->received);
+	stats_add(b, "bad_length", p->bad_length);
+	stats_add(b, "rate_source", p->rate_source);
+	stats_add(b, "rate_prefix", p->rate_prefix);
+	stats_add(b, "rate_global", p->rate_global);
+	stats_add(b, "duplicate", p->duplicate);
+	stats_add(b, "queue_full", d->queue_full);
+	stats_add(b, "rejected", p->rejected);
+	stats_add(b, "stale", p->stale);
+	stats_add(b, "replayed", p->replayed);
+	stats_add(b, "denied", p->denied);
+	stats_add(b, "not_ascii", p->not_ascii);
+	stats_add(b, "cache_full", p->cache_full);
+	stats_add(b, "state_error", p->state_error);
+	stats_add(b, "accepted", p->accepted);
+	stats_add(b, "handoff_busy", d->handoff_busy);
+	stats_add(b, "replay_entries", replay_count(d->replay));
+	stats_add(b, "penalties", r->penalties);
+	stats_add(b, "ratelimit_evictions", r->evictions);
+}
+
 /* Log the network process's counters; ask_runner: the runner logs its own. */
 static void
 log_stats(struct daemon *d, int ask_runner)
 {
-	const struct pipeline_stats *p = pipeline_get_stats(d->pipe);
+	struct stats_buf b;
+	char *nl;
 
-	log_msg(LOG_INFO, SLC_STATS, "received=%llu bad_length=%llu "
-	    "rejected=%llu stale=%llu replayed=%llu denied=%llu not_ascii=%llu "
-	    "cache_full=%llu state_error=%llu accepted=%llu handoff_busy=%llu "
-	    "replay_entries=%u",
-	    (unsigned long long)p->received, (unsigned long long)p->bad_length,
-	    (unsigned long long)p->rejected, (unsigned long long)p->stale,
-	    (unsigned long long)p->replayed, (unsigned long long)p->denied,
-	    (unsigned long long)p->not_ascii, (unsigned long long)p->cache_full,
-	    (unsigned long long)p->state_error, (unsigned long long)p->accepted,
-	    (unsigned long long)d->handoff_busy, replay_count(d->replay));
+	collect_stats(d, &b);
+	/* one line: "received=... bad_length=..." (skip the time= line) */
+	for (nl = b.text; (nl = strchr(nl, '\n')) != NULL; )
+		*nl = ' ';
+	log_msg(LOG_INFO, SLC_STATS, "%s", strchr(b.text, ' ') + 1);
 	if (ask_runner && d->rp != NULL)
 		runproc_stats(d->rp);
 }
 
 static void
+write_stats(struct daemon *d)
+{
+	struct stats_buf b;
+
+	collect_stats(d, &b);
+	if (stats_write(d->stats_path, &b) != 0)
+		log_limited(0, LOG_WARNING, SLC_SYSERR, "stats file %s: %s",
+		    d->stats_path, strerror(errno));
+}
+
+static void
+hand_off(struct daemon *d, const struct sl_request *req)
+{
+	if (runproc_send(d->rp, req) != 0) {
+		d->handoff_busy++;
+		log_limited(0, LOG_WARNING, SLC_BUSY, "runner not keeping up: "
+		    "request for action %u refused", req->action_id);
+	}
+}
+
+static void
 serve_socket(struct daemon *d, const struct net_sock *s)
 {
+	struct pipeline_job *j, inline_job;
 	struct sl_request req;
 	struct sl_addr src;
 	const uint8_t *dgram;
+	uint64_t ms;
 	size_t len;
 	time_t now;
-	int b, i, n, rc;
+	int b, i, n;
 
 	for (b = 0; b < RECV_BATCHES; b++) {
 		if ((n = net_recv_batch(s->fd, d->batch)) <= 0) {
@@ -117,19 +184,46 @@ serve_socket(struct daemon *d, const struct net_sock *s)
 			return;
 		}
 		now = time(NULL);
+		ms = mono_ms();
 		for (i = 0; i < n; i++) {
 			dgram = net_batch_get(d->batch, i, &len, &src);
-			rc = pipeline_process(d->pipe, s->server_idx, dgram, len,
-			    &src, now, &req);
-			if (rc == 0 && runproc_send(d->rp, &req) != 0) {
-				d->handoff_busy++;
-				log_limited(0, LOG_WARNING, SLC_BUSY, "runner not "
-				    "keeping up: request for action %u refused",
-				    req.action_id);
+			if (pipeline_admit(d->pipe, s->server_idx, dgram, len,
+			    &src, ms) != 0)
+				continue;
+			j = d->w != NULL ? workers_job(d->w) : &inline_job;
+			if (j == NULL) {
+				d->queue_full++;
+				continue;
 			}
+			j->server_idx = s->server_idx;
+			j->src = src;
+			j->now = now;
+			memcpy(j->dgram, dgram, SL_DGRAM_LEN);
+			if (d->w != NULL) {
+				workers_submit(d->w, j);
+				continue;
+			}
+			pipeline_crypto(d->pipe, NULL, j);
+			if (pipeline_finish(d->pipe, j, ms, &req) == 0)
+				hand_off(d, &req);
 		}
 		if (n < NET_BATCH)
 			return;
+	}
+}
+
+/* Finish what the workers decrypted. */
+static void
+serve_workers(struct daemon *d)
+{
+	struct pipeline_job *j;
+	struct sl_request req;
+	uint64_t ms = mono_ms();
+
+	while ((j = workers_done(d->w)) != NULL) {
+		if (pipeline_finish(d->pipe, j, ms, &req) == 0)
+			hand_off(d, &req);
+		workers_release(d->w, j);
 	}
 }
 
@@ -148,12 +242,17 @@ handle_signals(struct daemon *d, int *child)
 			stop = 1;
 			break;
 		case SIGHUP:
-			if (d->cfg->log_file[0] != '\0' &&
-			    log_set_file(d->cfg->log_file) != 0)
-				log_msg(LOG_ERR, SLC_SYSERR, "reopen %s: %s",
-				    d->cfg->log_file, strerror(errno));
-			log_msg(LOG_NOTICE, SLC_START, "SIGHUP: log file reopened "
-			    "(restart to load a new configuration)");
+			if (d->cfg->log_file[0] == '\0')
+				log_msg(LOG_NOTICE, SLC_START, "SIGHUP: no log_file "
+				    "to reopen");
+			else if (log_set_file(d->cfg->log_file) != 0)
+				log_msg(LOG_ERR, SLC_SYSERR, "SIGHUP: cannot reopen "
+				    "%s as uid %ld (%s); still writing to the old "
+				    "file", d->cfg->log_file, (long)getuid(),
+				    strerror(errno));
+			else
+				log_msg(LOG_NOTICE, SLC_START, "SIGHUP: log file "
+				    "reopened (restart to load a new configuration)");
 			break;
 		case SIGUSR1:
 			log_stats(d, 1);
@@ -171,8 +270,8 @@ handle_signals(struct daemon *d, int *child)
 static int
 run(struct daemon *d)
 {
-	struct pollfd pfd[2 + MAX_SOCKS];
-	time_t last_tick = 0, now;
+	struct pollfd pfd[3 + MAX_SOCKS];
+	time_t last_tick = 0, last_stats = 0, now;
 	unsigned i;
 	int n, st = 0, stop = 0, child = 0;
 
@@ -185,7 +284,9 @@ run(struct daemon *d)
 			pfd[2 + i].fd = d->socks[i].fd;
 			pfd[2 + i].events = POLLIN;
 		}
-		n = poll(pfd, 2 + d->nsocks, 1000);
+		pfd[2 + d->nsocks].fd = d->w != NULL ? workers_fd(d->w) : -1;
+		pfd[2 + d->nsocks].events = POLLIN;
+		n = poll(pfd, 3 + d->nsocks, 1000);
 		if (n < 0 && errno != EINTR) {
 			log_msg(LOG_ERR, SLC_SYSERR, "poll: %s", strerror(errno));
 			return 1;
@@ -204,11 +305,18 @@ run(struct daemon *d)
 		for (i = 0; !stop && n > 0 && i < d->nsocks; i++)
 			if (pfd[2 + i].revents & (POLLIN | POLLERR))
 				serve_socket(d, &d->socks[i]);
+		if (d->w != NULL && n > 0 && (pfd[2 + d->nsocks].revents & POLLIN))
+			serve_workers(d);
 		now = time(NULL);
 		if (now != last_tick) {
 			last_tick = now;
 			log_tick(now);
 			replay_expire(d->replay, now);
+		}
+		if (d->cfg->stats_interval > 0 &&
+		    now - last_stats >= (time_t)d->cfg->stats_interval) {
+			last_stats = now;
+			write_stats(d);
 		}
 	}
 	return 0;
@@ -267,10 +375,11 @@ main(int argc, char **argv)
 	};
 	const char *path = DEFAULT_CONFIG;
 	struct daemon d;
+	struct privsep_ids net_ids;
 	enum replay_load how;
 	char err[1024];
 	int ch, fg = 0, debug = 0, test = 0, rc = 1;
-	unsigned i;
+	unsigned i, nworkers;
 
 	memset(&d, 0, sizeof(d));
 	d.sigfd = -1;
@@ -296,6 +405,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (config_parse(d.cfg, path, err, sizeof(err)) != 0 ||
+	    privsep_config_ids(d.cfg, &net_ids, NULL, err, sizeof(err)) != 0 ||
 	    config_load_keys(d.cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "siglatchd: %s\n", err);
 		goto out;
@@ -325,6 +435,11 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (d.cfg->stats_file[0] != '\0')
+		sl_strlcpy(d.stats_path, d.cfg->stats_file, sizeof(d.stats_path));
+	else
+		snprintf(d.stats_path, sizeof(d.stats_path), "%s/siglatchd.stats",
+		    d.cfg->state_dir);
 	err[0] = '\0';
 	if (replay_open(&d.replay, d.cfg->state_dir, d.cfg->replay_cache_size,
 	    d.cfg->timestamp_window, time(NULL), &how, err, sizeof(err)) != 0) {
@@ -361,9 +476,30 @@ main(int argc, char **argv)
 		    strerror(errno));
 		goto out;
 	}
+	/* the runner keeps root to start scripts; this process lets go */
+	if (net_ids.set &&
+	    (privsep_chown_state(d.cfg->state_dir, net_ids.uid, net_ids.gid,
+	    err, sizeof(err)) != 0 ||
+	    privsep_drop(net_ids.uid, net_ids.gid, err, sizeof(err)) != 0)) {
+		log_msg(LOG_ERR, SLC_SYSERR, "%s", err);
+		goto out;
+	}
+	if ((nworkers = d.cfg->workers) == 0)
+		nworkers = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (nworkers > 1 &&
+	    workers_new(&d.w, d.pipe, nworkers, WORKER_QUEUE) != 0) {
+		log_msg(LOG_ERR, SLC_SYSERR, "cannot start %u decryption "
+		    "threads", nworkers);
+		goto out;
+	}
+	if (privsep_sandbox_network(err, sizeof(err)) != 0) {
+		log_msg(LOG_ERR, SLC_SYSERR, "%s", err);
+		goto out;
+	}
 	log_msg(LOG_NOTICE, SLC_START, "siglatchd %s starting, pid %ld "
-	    "(runner %ld), config %s", SL_VERSION, (long)getpid(),
-	    (long)runproc_pid(d.rp), path);
+	    "(runner %ld), config %s, running as uid %ld, %u decryption "
+	    "thread(s)", SL_VERSION, (long)getpid(), (long)runproc_pid(d.rp),
+	    path, (long)getuid(), d.w != NULL ? nworkers : 0);
 	if (how == REPLAY_FRESH)
 		log_msg(LOG_NOTICE, SLC_STATE, "no replay state in %s: starting "
 		    "with an empty cache", d.cfg->state_dir);
@@ -383,6 +519,13 @@ main(int argc, char **argv)
 	for (i = 0; i < d.nsocks; i++)
 		close(d.socks[i].fd);
 	d.nsocks = 0;
+	while (d.w != NULL && workers_inflight(d.w) > 0) {
+		struct pollfd wp = { .fd = workers_fd(d.w), .events = POLLIN };
+
+		(void)poll(&wp, 1, 100);
+		serve_workers(&d);
+	}
+	write_stats(&d);
 	log_stats(&d, 0);  /* the runner logs its own as it exits */
 	if (runproc_stop(d.rp) != 0)  /* runs down the scripts, then exits */
 		rc = 1;
@@ -395,6 +538,7 @@ out:
 		close(d.socks[i].fd);
 	if (d.rp != NULL)
 		(void)runproc_stop(d.rp);
+	workers_free(d.w);
 	pipeline_free(d.pipe);
 	free(d.batch);
 	replay_close(d.replay);

@@ -53,6 +53,8 @@ enum sl_err {
 	SL_ENOENT = -18,    /* not found */
 	SL_ECORRUPT = -19,  /* corrupt state file */
 	SL_ETOOBIG = -20,   /* does not fit */
+	SL_ERATE = -21,     /* over a rate budget */
+	SL_EDUP = -22,      /* duplicate of a recent datagram */
 };
 
 const char *sl_strerror(int err);

@@ -21,8 +21,24 @@
 #include "request.h"
 #include "wire.h"
 
-/* Cheap checks before any cryptography: exact length.  SL_ELEN if not. */
-int filter_check(size_t len, const struct sl_addr *src);
+/*
+ * Stage 1, cheap checks before any cryptography, in this order: exact
+ * length (wrong sizes never reach a table), the source's and its prefix's
+ * failure budget and the global private-key budget (ratelimit.c), then an
+ * exact duplicate of a recent datagram (dupcache.c).  0: go on;
+ * SL_ELEN, SL_ERATE (*why says which budget: enum rl_verdict) or SL_EDUP.
+ */
+struct filter;
+int filter_new(struct filter **out, const struct config *cfg);
+void filter_free(struct filter *f);
+int filter_check(struct filter *f, const uint8_t *dgram, size_t len,
+    const struct sl_addr *src, uint64_t now_ms, int *why);
+/* What became of a packet that passed: good (a fresh authenticated knock)
+ * or not (counts against the source's and its prefix's budget). */
+void filter_outcome(struct filter *f, const struct sl_addr *src, int good,
+    uint64_t now_ms);
+struct rl_stats;
+const struct rl_stats *filter_rl_stats(const struct filter *f);
 
 /*
  * Steps 3-5 of the receive path.  prior is the result of decryption and

@@ -113,7 +113,10 @@ wait_runs $((n + 1))
 check "captured knock ran once" test "$(nruns)" -eq $((n + 1))
 runs_nothing "immediate replay runs nothing" "$BIN/tools/slcraft" --host 127.0.0.1 --port "$PORT" --send-file "$T/captured.bin"
 runs_nothing "replay over IPv6 runs nothing" "$BIN/tools/slcraft" --host ::1 --port "$PORT" --send-file "$T/captured.bin"
-check "replay is logged (SL203)" log_has 'SL203'
+kill -USR1 "$DPID"
+sleep 0.3
+dups=$(grep 'SL008 received=' "$T/daemon.log" | tail -1 | sed -n 's/.* duplicate=\([0-9]*\).*/\1/p')
+check "both replays were dropped as duplicates before decryption (duplicate=${dups:-none})" test "${dups:-0}" -ge 2
 
 # --- flood logging -------------------------------------------------------------
 before=$(log_count 'SL201')

@@ -163,6 +163,19 @@ static const struct field fields[] = {
 	FLD(S_TOP, struct config, script_timeout, F_U32),
 	FLD(S_TOP, struct config, max_scripts, F_U32),
 	FLD(S_TOP, struct config, replay_cache_size, F_U32),
+	FLD(S_TOP, struct config, run_as, F_STR),
+	FLD(S_TOP, struct config, ratelimit_source_budget, F_U32),
+	FLD(S_TOP, struct config, ratelimit_prefix_budget, F_U32),
+	FLD(S_TOP, struct config, ratelimit_window, F_U32),
+	FLD(S_TOP, struct config, ratelimit_penalty, F_U32),
+	FLD(S_TOP, struct config, ratelimit_penalty_max, F_U32),
+	FLD(S_TOP, struct config, ratelimit_good_time, F_U32),
+	FLD(S_TOP, struct config, max_decrypts_per_sec, F_U32),
+	FLD(S_TOP, struct config, ratelimit_table_size, F_U32),
+	FLD(S_TOP, struct config, dup_cache_size, F_U32),
+	FLD(S_TOP, struct config, stats_file, F_STR),
+	FLD(S_TOP, struct config, stats_interval, F_U32),
+	FLD(S_TOP, struct config, workers, F_U32),
 	FLD(S_SERVER, struct cfg_server, enabled, F_BOOL),
 	FLD(S_SERVER, struct cfg_server, port, F_U16),
 	FLD(S_SERVER, struct cfg_server, bind_ip, F_STR),
@@ -182,6 +195,7 @@ static const struct field fields[] = {
 	FLD(S_ACTION, struct cfg_action, require_ascii, F_BOOL),
 	FLD(S_ACTION, struct cfg_action, discard_payload, F_BOOL),
 	FLD(S_ACTION, struct cfg_action, allowed_ips, F_CIDRS),
+	FLD(S_ACTION, struct cfg_action, run_as, F_STR),
 	FLD(S_USER, struct cfg_user, id, F_INT),
 	FLD(S_USER, struct cfg_user, enabled, F_BOOL),
 	FLD(S_USER, struct cfg_user, key_file, F_STR),
@@ -289,6 +303,19 @@ test_keys_and_defaults(void **state)
 		{ S_TOP, "script_timeout", "60", "60", "30" },
 		{ S_TOP, "max_scripts", "4", "4", "16" },
 		{ S_TOP, "replay_cache_size", "1024", "1024", "65536" },
+		{ S_TOP, "run_as", "siglatch", "siglatch", "nobody" },
+		{ S_TOP, "ratelimit_source_budget", "5", "5", "20" },
+		{ S_TOP, "ratelimit_prefix_budget", "50", "50", "200" },
+		{ S_TOP, "ratelimit_window", "60", "60", "10" },
+		{ S_TOP, "ratelimit_penalty", "30", "30", "10" },
+		{ S_TOP, "ratelimit_penalty_max", "3600", "3600", "600" },
+		{ S_TOP, "ratelimit_good_time", "0", "0", "600" },
+		{ S_TOP, "max_decrypts_per_sec", "0", "0", "2000" },
+		{ S_TOP, "ratelimit_table_size", "1024", "1024", "65536" },
+		{ S_TOP, "dup_cache_size", "0", "0", "65536" },
+		{ S_TOP, "stats_file", "/run/sl.stats", "/run/sl.stats", "" },
+		{ S_TOP, "stats_interval", "0", "0", "5" },
+		{ S_TOP, "workers", "4", "4", "0" },
 		{ S_SERVER, "enabled", "no", "no", "yes" },
 		{ S_SERVER, "enabled", "0", "no", "yes" },
 		{ S_SERVER, "enabled", "1", "yes", "yes" },
@@ -316,6 +343,8 @@ test_keys_and_defaults(void **state)
 		{ S_ACTION, "require_ascii", "yes", "yes", "no" },
 		{ S_ACTION, "discard_payload", "yes", "yes", "no" },
 		{ S_ACTION, "allowed_ips", "192.0.2.0/24", "192.0.2.0/24", "" },
+		{ S_ACTION, "run_as", "www-data", "www-data", "" },
+		{ S_ACTION, "run_as", "", "", "" },
 		{ S_USER, "id", "7", "7", "-1" },
 		{ S_USER, "enabled", "yes", "yes", "no" },
 		{ S_USER, "key_file", "/etc/u.pub", "/etc/u.pub", "" },
@@ -399,6 +428,50 @@ test_ranges(void **state)
 		{ S_TOP, "replay_cache_size", "16", 1 },
 		{ S_TOP, "replay_cache_size", "1048576", 1 },
 		{ S_TOP, "replay_cache_size", "1048577", 0 },
+		{ S_TOP, "ratelimit_source_budget", "0", 0 },
+		{ S_TOP, "ratelimit_source_budget", "1", 1 },
+		{ S_TOP, "ratelimit_source_budget", "100000", 1 },
+		{ S_TOP, "ratelimit_source_budget", "100001", 0 },
+		{ S_TOP, "ratelimit_prefix_budget", "0", 0 },
+		{ S_TOP, "ratelimit_prefix_budget", "1", 1 },
+		{ S_TOP, "ratelimit_prefix_budget", "1000000", 1 },
+		{ S_TOP, "ratelimit_prefix_budget", "1000001", 0 },
+		{ S_TOP, "ratelimit_window", "0", 0 },
+		{ S_TOP, "ratelimit_window", "1", 1 },
+		{ S_TOP, "ratelimit_window", "3600", 1 },
+		{ S_TOP, "ratelimit_window", "3601", 0 },
+		{ S_TOP, "ratelimit_penalty", "0", 0 },
+		{ S_TOP, "ratelimit_penalty", "1", 1 },
+		{ S_TOP, "ratelimit_penalty", "86401", 0 },
+		{ S_TOP, "ratelimit_penalty_max", "0", 0 },
+		{ S_TOP, "ratelimit_penalty_max", "604800", 1 },
+		{ S_TOP, "ratelimit_penalty_max", "604801", 0 },
+		{ S_TOP, "ratelimit_good_time", "-1", 0 },
+		{ S_TOP, "ratelimit_good_time", "0", 1 },
+		{ S_TOP, "ratelimit_good_time", "86400", 1 },
+		{ S_TOP, "ratelimit_good_time", "86401", 0 },
+		{ S_TOP, "max_decrypts_per_sec", "-1", 0 },
+		{ S_TOP, "max_decrypts_per_sec", "0", 1 },
+		{ S_TOP, "max_decrypts_per_sec", "1000000", 1 },
+		{ S_TOP, "max_decrypts_per_sec", "1000001", 0 },
+		{ S_TOP, "ratelimit_table_size", "63", 0 },
+		{ S_TOP, "ratelimit_table_size", "64", 1 },
+		{ S_TOP, "ratelimit_table_size", "16777216", 1 },
+		{ S_TOP, "ratelimit_table_size", "16777217", 0 },
+		{ S_TOP, "dup_cache_size", "-1", 0 },
+		{ S_TOP, "dup_cache_size", "0", 1 },
+		{ S_TOP, "dup_cache_size", "16777216", 1 },
+		{ S_TOP, "dup_cache_size", "16777217", 0 },
+		{ S_TOP, "stats_interval", "-1", 0 },
+		{ S_TOP, "stats_interval", "0", 1 },
+		{ S_TOP, "stats_interval", "3600", 1 },
+		{ S_TOP, "stats_interval", "3601", 0 },
+		{ S_TOP, "workers", "-1", 0 },
+		{ S_TOP, "workers", "0", 1 },
+		{ S_TOP, "workers", "64", 1 },
+		{ S_TOP, "workers", "65", 0 },
+		{ S_TOP, "ratelimit_window", "ten", 0 },
+		{ S_TOP, "max_decrypts_per_sec", "1e3", 0 },
 		{ S_SERVER, "port", "0", 0 },
 		{ S_SERVER, "port", "1", 1 },
 		{ S_SERVER, "port", "65535", 1 },
@@ -479,6 +552,7 @@ test_value_fits(void **state)
 		{ S_TOP, "log_file", SL_PATH_MAX },
 		{ S_TOP, "priv_key_path", SL_PATH_MAX },
 		{ S_TOP, "state_dir", SL_PATH_MAX },
+		{ S_TOP, "stats_file", SL_PATH_MAX },
 		{ S_SERVER, "priv_key_path", SL_PATH_MAX },
 		{ S_SERVER, "log_file", SL_PATH_MAX },
 		{ S_ACTION, "constructor", SL_CMD_MAX },
@@ -523,6 +597,123 @@ test_value_fits(void **state)
 #define S "[server:s]\n"             /* line 2 */
 #define A12 "[action:a]\nid = 1\nconstructor = /x\n" \
     "[action:b]\nid = 2\nconstructor = /x\n"
+
+/* run_as: a user name by syntax only (privsep looks it up at start); the
+ * top level must name one, an action may leave it empty. */
+static void
+test_run_as(void **state)
+{
+	static const struct {
+		int kind;
+		const char *value;
+		const char *problem; /* NULL: accepted */
+	} rows[] = {
+		{ S_TOP, "nobody", NULL },
+		{ S_TOP, "_siglatch", NULL },
+		{ S_TOP, "a.b-c_9", NULL },
+		{ S_TOP, "HOST$", NULL },
+		{ S_TOP, "65534", NULL },
+		{ S_TOP, "", "must name a user" },
+		{ S_TOP, "-x", "'-x' is not a user name" },
+		{ S_TOP, "a b", "'a b' is not a user name" },
+		{ S_TOP, "a/b", "'a/b' is not a user name" },
+		{ S_TOP, "$", "'$' is not a user name" },
+		{ S_TOP, "a$b", "'a$b' is not a user name" },
+		{ S_TOP, "root:0", "'root:0' is not a user name" },
+		{ S_TOP, "j\xc3\xb6rg", "'j\xc3\xb6rg' is not a user name" },
+		{ S_ACTION, "", NULL },
+		{ S_ACTION, "www-data", NULL },
+		{ S_ACTION, "-", "'-' is not a user name" },
+		{ S_ACTION, "a,b", "'a,b' is not a user name" },
+	};
+	static char longname[SL_NAME_MAX + 1];
+	char want[256], got[SL_NAME_MAX];
+	struct gen g;
+	size_t i;
+	int line;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		line = gen_config(&g, rows[i].kind, "run_as", rows[i].value);
+		if (rows[i].problem == NULL) {
+			expect_ok(g.text);
+			field_str(rows[i].kind, "run_as", got, sizeof(got));
+			assert_string_equal(got, rows[i].value);
+			continue;
+		}
+		if (rows[i].kind == S_TOP)
+			snprintf(want, sizeof(want), "t.conf:%d: key 'run_as': %s",
+			    line, rows[i].problem);
+		else
+			snprintf(want, sizeof(want), "t.conf:%d: [%s] key "
+			    "'run_as': %s", line, kind_label[rows[i].kind],
+			    rows[i].problem);
+		expect_err(g.text, want);
+	}
+	/* 63 characters fit, 64 do not */
+	memset(longname, 'u', SL_NAME_MAX - 1);
+	gen_config(&g, S_ACTION, "run_as", longname);
+	expect_ok(g.text);
+	field_str(S_ACTION, "run_as", got, sizeof(got));
+	assert_string_equal(got, longname);
+	longname[SL_NAME_MAX - 1] = 'u';
+	line = gen_config(&g, S_TOP, "run_as", longname);
+	snprintf(want, sizeof(want), "t.conf:%d: key 'run_as': value too long "
+	    "(at most %d characters)", line, SL_NAME_MAX - 1);
+	expect_err(g.text, want);
+	/* the line of each run_as is kept for privsep's messages */
+	expect_ok("run_as = daemon\n" P S "[action:a]\nid = 1\n"
+	    "constructor = /x\nrun_as = bin\n[action:b]\nid = 2\n"
+	    "constructor = /x\n");
+	assert_int_equal(cfg->run_as_line, 1);
+	assert_int_equal(cfg->actions[0].run_as_line, 7);
+	assert_int_equal(cfg->actions[1].run_as_line, 0);
+	expect_ok(P S);
+	assert_int_equal(cfg->run_as_line, 0);
+	assert_string_equal(cfg->run_as, "nobody");
+}
+
+/* ratelimit_penalty_max >= ratelimit_penalty, whichever of them is set;
+ * the error names ratelimit_penalty_max at the line of the later one. */
+static void
+test_penalty_order(void **state)
+{
+	static const struct {
+		const char *text, *want; /* want NULL: accepted */
+		uint32_t pen, max;
+	} rows[] = {
+		{ "ratelimit_penalty = 1\nratelimit_penalty_max = 1\n" P S,
+		  NULL, 1, 1 },
+		{ "ratelimit_penalty = 600\n" P S, NULL, 600, 600 },
+		{ "ratelimit_penalty = 86400\nratelimit_penalty_max = 604800\n"
+		  P S, NULL, 86400, 604800 },
+		{ "ratelimit_penalty_max = 10\n" P S, NULL, 10, 10 },
+		{ "ratelimit_penalty = 60\nratelimit_penalty_max = 59\n" P S,
+		  "t.conf:2: key 'ratelimit_penalty_max': 59 is less than "
+		  "ratelimit_penalty (60): the penalty may only grow", 0, 0 },
+		{ "ratelimit_penalty_max = 59\n\nratelimit_penalty = 60\n" P S,
+		  "t.conf:1: key 'ratelimit_penalty_max': 59 is less than "
+		  "ratelimit_penalty (60)", 0, 0 },
+		{ "\nratelimit_penalty = 601\n" P S,
+		  "t.conf:2: key 'ratelimit_penalty_max': 600 is less than "
+		  "ratelimit_penalty (601)", 0, 0 },
+		{ "ratelimit_penalty_max = 9\n" P S,
+		  "t.conf:1: key 'ratelimit_penalty_max': 9 is less than "
+		  "ratelimit_penalty (10)", 0, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (rows[i].want != NULL) {
+			expect_err(rows[i].text, rows[i].want);
+			continue;
+		}
+		expect_ok(rows[i].text);
+		assert_int_equal(cfg->ratelimit_penalty, rows[i].pen);
+		assert_int_equal(cfg->ratelimit_penalty_max, rows[i].max);
+	}
+}
 
 static void
 test_errors(void **state)
@@ -1184,6 +1375,8 @@ main(void)
 		cmocka_unit_test(test_defaults_special),
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_value_fits),
+		cmocka_unit_test(test_run_as),
+		cmocka_unit_test(test_penalty_order),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_accepted),
 		cmocka_unit_test(test_bind_conflicts),

@@ -227,6 +227,18 @@ vector_config(void)
 
 	assert_non_null(cfg);
 	cfg->timestamp_window = 120;
+	/* budgets wide enough for 2048 bad datagrams from one source; no
+	 * duplicate cache, so the same datagram can be tried at several
+	 * clocks (the filter has tests of its own below) */
+	cfg->ratelimit_source_budget = 100000;
+	cfg->ratelimit_prefix_budget = 100000;
+	cfg->ratelimit_window = 10;
+	cfg->ratelimit_penalty = 10;
+	cfg->ratelimit_penalty_max = 600;
+	cfg->ratelimit_good_time = 600;
+	cfg->max_decrypts_per_sec = 0;
+	cfg->ratelimit_table_size = 1024;
+	cfg->dup_cache_size = 0;
 	cfg->nservers = 1;
 	strcpy(cfg->servers[0].name, "test");
 	cfg->servers[0].enabled = true;
@@ -383,6 +395,59 @@ test_pipeline_denied(void **state)
 	free(cfg);
 }
 
+static void
+test_pipeline_budgets_and_duplicates(void **state)
+{
+	struct config *cfg = vector_config();
+	struct pipeline *p;
+	struct replay *rp;
+	struct sl_request req;
+	struct sl_addr bad = { .family = AF_INET, .bytes = { 192, 0, 2, 7 } };
+	struct sl_addr good = { .family = AF_INET, .bytes = { 198, 51, 100, 1 } };
+	enum replay_load how;
+	uint8_t dg[SL_DGRAM_LEN], junk[SL_DGRAM_LEN];
+	char err[256];
+	int i;
+
+	(void)state;
+	cfg->ratelimit_source_budget = 5;
+	cfg->ratelimit_prefix_budget = 1000;
+	cfg->dup_cache_size = 64;
+	slurp(vectors[0].bin, dg, sizeof(dg));
+	assert_int_equal(replay_open(&rp, NULL, 64, 120, 0, &how, err,
+	    sizeof(err)), 0);
+	assert_int_equal(pipeline_new(&p, cfg, rp, NULL), 0);
+	/* five failures pass to the crypto, the sixth is dropped before it */
+	for (i = 0; i < 5; i++) {
+		memset(junk, i + 1, sizeof(junk));
+		assert_int_equal(pipeline_process(p, 0, junk, sizeof(junk), &bad,
+		    vectors[0].timestamp, &req), SL_EAUTH);
+	}
+	memset(junk, 0x77, sizeof(junk));
+	assert_int_equal(pipeline_process(p, 0, junk, sizeof(junk), &bad,
+	    vectors[0].timestamp, &req), SL_ERATE);
+	assert_int_equal(pipeline_get_stats(p)->rejected, 5);
+	assert_int_equal(pipeline_get_stats(p)->rate_source, 1);
+	/* ...even a valid knock from that source */
+	assert_int_equal(pipeline_process(p, 0, dg, sizeof(dg), &bad,
+	    vectors[0].timestamp, &req), SL_ERATE);
+	/* another source is not affected; its copy of a datagram is dropped
+	 * as a duplicate before decryption */
+	assert_int_equal(pipeline_process(p, 0, dg, sizeof(dg), &good,
+	    vectors[0].timestamp, &req), 0);
+	assert_int_equal(pipeline_process(p, 0, dg, sizeof(dg), &good,
+	    vectors[0].timestamp, &req), SL_EDUP);
+	assert_int_equal(pipeline_get_stats(p)->duplicate, 1);
+	/* wrong sizes touch no table */
+	assert_int_equal(pipeline_process(p, 0, dg, 100, &bad,
+	    vectors[0].timestamp, &req), SL_ELEN);
+	assert_int_equal(pipeline_get_stats(p)->rate_source, 2);
+	pipeline_free(p);
+	replay_close(rp);
+	config_free(cfg);
+	free(cfg);
+}
+
 static int
 setup(void **state)
 {
@@ -406,6 +471,7 @@ main(void)
 		cmocka_unit_test(test_pipeline_vectors_and_bitflips),
 		cmocka_unit_test(test_pipeline_unknown_user_same_class),
 		cmocka_unit_test(test_pipeline_denied),
+		cmocka_unit_test(test_pipeline_budgets_and_duplicates),
 	};
 
 	return cmocka_run_group_tests_name("wire", tests, setup, NULL);

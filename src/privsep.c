@@ -1,0 +1,600 @@
+/*
+ * privsep.c - privilege separation: user lookups, dropping root, the state
+ * directory's owner, and the seccomp allow-list of the network process.
+ *
+ * The filter is a plain BPF program (no libseccomp): check the
+ * architecture, then compare the system call number against a list; a few
+ * entries also look at one argument (no executable mappings, AF_UNIX
+ * sockets only, send without a destination address).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <endian.h>
+
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+#include "privsep.h"
+#include "log.h"
+#include "util.h"
+
+#define PS_PWBUF_MAX (1024 * 1024)  /* getpwnam_r buffer, at most */
+
+/*
+ * AddressSanitizer builds (make check-asan): LeakSanitizer checks at exit
+ * by ptrace-ing the process from a helper, and its runtime makes calls of
+ * its own.  There the process stays dumpable and the filter only logs.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+# define PS_SANITIZER 1
+#elif defined(__has_feature)
+# if __has_feature(address_sanitizer)
+#  define PS_SANITIZER 1
+# endif
+#endif
+#ifndef PS_SANITIZER
+# define PS_SANITIZER 0
+#endif
+
+int
+privsep_resolve(const char *user, uid_t *uid, gid_t *gid, char *err,
+    size_t errlen)
+{
+	struct passwd pw, *res = NULL;
+	size_t len = 4096;
+	char *buf = NULL, *nbuf;
+	int r;
+
+	if (user == NULL || *user == '\0') {
+		sl_seterr(err, errlen, "no user name");
+		return SL_EINVAL;
+	}
+	for (;;) {
+		if ((nbuf = realloc(buf, len)) == NULL) {
+			free(buf);
+			sl_seterr(err, errlen, "user '%s': out of memory", user);
+			return SL_ESYS;
+		}
+		buf = nbuf;
+		r = getpwnam_r(user, &pw, buf, len, &res);
+		if (r != ERANGE || len >= PS_PWBUF_MAX)
+			break;
+		len *= 2;
+	}
+	if (r == 0 && res != NULL) {
+		*uid = pw.pw_uid;
+		*gid = pw.pw_gid;
+	}
+	free(buf);
+	if (r == 0 && res == NULL) {
+		sl_seterr(err, errlen, "no user '%s' on this system", user);
+		return SL_ENOENT;
+	}
+	if (r != 0) {
+		sl_seterr(err, errlen, "looking up user '%s': %s", user,
+		    strerror(r));
+		errno = r;
+		return SL_ESYS;
+	}
+	return 0;
+}
+
+/* The network process's user: the top-level run_as, never uid 0. */
+static int
+ps_net_ids(const struct config *cfg, struct privsep_ids *net, char *err,
+    size_t errlen)
+{
+	char where[SL_PATH_MAX + 96], e[256];
+	int r;
+
+	if (cfg->run_as_line > 0)
+		snprintf(where, sizeof(where), "%s:%d: key 'run_as'", cfg->path,
+		    cfg->run_as_line);
+	else
+		snprintf(where, sizeof(where), "%s: key 'run_as' (not set, "
+		    "default '%s')", cfg->path, cfg->run_as);
+	if ((r = privsep_resolve(cfg->run_as, &net->uid, &net->gid, e,
+	    sizeof(e))) != 0) {
+		sl_seterr(err, errlen, "%s: %s; set run_as to an unprivileged "
+		    "user", where, e);
+		return r;
+	}
+	if (net->uid == 0) {
+		sl_seterr(err, errlen, "%s: '%s' is uid 0; the network process "
+		    "must run as an unprivileged user", where, cfg->run_as);
+		return SL_ECONFIG;
+	}
+	net->set = true;
+	return 0;
+}
+
+int
+privsep_config_ids(const struct config *cfg, struct privsep_ids *net,
+    struct privsep_ids act[SL_MAX_ACTIONS], char *err, size_t errlen)
+{
+	struct privsep_ids ids;
+	char e[256];
+	uid_t me = geteuid();
+	gid_t meg = getegid();
+	unsigned i;
+	int r;
+
+	if (net != NULL && (r = ps_net_ids(cfg, net, err, errlen)) != 0)
+		return r;
+	for (i = 0; i < cfg->nactions && i < SL_MAX_ACTIONS; i++) {
+		const struct cfg_action *a = &cfg->actions[i];
+
+		memset(&ids, 0, sizeof(ids));
+		if (a->enabled && a->run_as[0] != '\0') {
+			if ((r = privsep_resolve(a->run_as, &ids.uid, &ids.gid,
+			    e, sizeof(e))) != 0) {
+				sl_seterr(err, errlen, "%s:%d: [action:%s] key "
+				    "'run_as': %s", cfg->path, a->run_as_line,
+				    a->name, e);
+				return r;
+			}
+			ids.set = me == 0 || ids.uid != me || ids.gid != meg;
+			if (ids.set && me != 0) {
+				sl_seterr(err, errlen, "%s:%d: [action:%s] key "
+				    "'run_as': running scripts as '%s' needs "
+				    "siglatchd to run as root (it runs as uid "
+				    "%u)", cfg->path, a->run_as_line, a->name,
+				    a->run_as, (unsigned)me);
+				return SL_EPERM;
+			}
+		}
+		if (act != NULL)
+			act[i] = ids;
+	}
+	return 0;
+}
+
+/* ---- dropping root ------------------------------------------------------ */
+
+/* Clear every capability set, then check that none is left. */
+static int
+ps_clear_caps(char *err, size_t errlen)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	unsigned i;
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) != 0) {
+		sl_seterr(err, errlen, "capset: %s", strerror(errno));
+		return SL_ESYS;
+	}
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	hdr.pid = 0;
+	if (syscall(SYS_capget, &hdr, data) != 0) {
+		sl_seterr(err, errlen, "capget: %s", strerror(errno));
+		return SL_ESYS;
+	}
+	for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+		if (data[i].effective != 0 || data[i].permitted != 0 ||
+		    data[i].inheritable != 0) {
+			sl_seterr(err, errlen, "capabilities left after "
+			    "dropping them");
+			return SL_EPERM;
+		}
+	}
+	return 0;
+}
+
+static int
+ps_no_new_privs(char *err, size_t errlen)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		sl_seterr(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): %s",
+		    strerror(errno));
+		return SL_ESYS;
+	}
+	return 0;
+}
+
+int
+privsep_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	int r;
+
+	if (geteuid() != 0) {
+		if ((r = ps_clear_caps(err, errlen)) != 0)
+			return r;
+		return ps_no_new_privs(err, errlen);
+	}
+	if (uid == 0) {
+		sl_seterr(err, errlen, "refusing to drop root to uid 0");
+		return SL_EINVAL;
+	}
+	/* without keep-caps, leaving uid 0 empties every capability set */
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) {
+		sl_seterr(err, errlen, "prctl(PR_SET_KEEPCAPS, 0): %s",
+		    strerror(errno));
+		return SL_ESYS;
+	}
+	if (setgroups(1, &gid) != 0) {
+		sl_seterr(err, errlen, "setgroups(%u): %s", (unsigned)gid,
+		    strerror(errno));
+		return SL_ESYS;
+	}
+	if (setresgid(gid, gid, gid) != 0) {
+		sl_seterr(err, errlen, "setresgid(%u): %s", (unsigned)gid,
+		    strerror(errno));
+		return SL_ESYS;
+	}
+	if (setresuid(uid, uid, uid) != 0) {
+		sl_seterr(err, errlen, "setresuid(%u): %s", (unsigned)uid,
+		    strerror(errno));
+		return SL_ESYS;
+	}
+	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
+	    ru != uid || eu != uid || su != uid ||
+	    rg != gid || eg != gid || sg != gid) {
+		sl_seterr(err, errlen, "user and group ids not all %u:%u after "
+		    "dropping root", (unsigned)uid, (unsigned)gid);
+		return SL_EPERM;
+	}
+	if (setuid(0) == 0 || (gid != 0 && setgid(0) == 0)) {
+		sl_seterr(err, errlen, "root could be regained after dropping "
+		    "it");
+		return SL_EPERM;
+	}
+	if ((r = ps_clear_caps(err, errlen)) != 0)
+		return r;
+	/* no core dumps and no ptrace by other processes of this user */
+	if (prctl(PR_SET_DUMPABLE, PS_SANITIZER, 0, 0, 0) != 0) {
+		sl_seterr(err, errlen, "prctl(PR_SET_DUMPABLE, 0): %s",
+		    strerror(errno));
+		return SL_ESYS;
+	}
+	return ps_no_new_privs(err, errlen);
+}
+
+/* ---- the state directory ------------------------------------------------ */
+
+/* One entry of the state directory: a regular file with one link gets
+ * uid:gid 0600; anything that is not a regular file is left alone. */
+static int
+ps_chown_entry(int dfd, const char *dir, const char *name, uid_t uid,
+    gid_t gid, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = -1;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno == ENOENT)
+			return 0;   /* gone since readdir */
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode))
+		return 0;           /* ".", "..", symbolic links, ... */
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);          /* replaced since fstatat */
+		return 0;
+	}
+	if (st.st_nlink != 1) {
+		close(fd);
+		sl_seterr(err, errlen, "%s/%s has %lu hard links: not changing "
+		    "its owner (remove the other links)", dir, name,
+		    (unsigned long)st.st_nlink);
+		return SL_EPERM;
+	}
+	if (fchown(fd, uid, gid) != 0 || fchmod(fd, 0600) != 0)
+		goto fail;
+	close(fd);
+	return 0;
+fail:
+	sl_seterr(err, errlen, "%s/%s: chown %u:%u: %s", dir, name,
+	    (unsigned)uid, (unsigned)gid, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return SL_ESYS;
+}
+
+int
+privsep_chown_state(const char *state_dir, uid_t uid, gid_t gid, char *err,
+    size_t errlen)
+{
+	struct dirent *de;
+	DIR *d = NULL;
+	int dfd, fd, e, r = 0;
+
+	if (geteuid() != 0)
+		return 0;
+	dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		e = errno;
+		sl_seterr(err, errlen, "state_dir %s: %s%s", state_dir,
+		    strerror(e), e == ELOOP || e == ENOTDIR ? " (a symbolic "
+		    "link? name the real directory)" : "");
+		return SL_ESYS;
+	}
+	if (fchown(dfd, uid, gid) != 0 || fchmod(dfd, 0700) != 0) {
+		sl_seterr(err, errlen, "state_dir %s: chown %u:%u: %s",
+		    state_dir, (unsigned)uid, (unsigned)gid, strerror(errno));
+		close(dfd);
+		return SL_ESYS;
+	}
+	if ((fd = dup(dfd)) < 0 || (d = fdopendir(fd)) == NULL) {
+		sl_seterr(err, errlen, "state_dir %s: %s", state_dir,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		close(dfd);
+		return SL_ESYS;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0) {
+				sl_seterr(err, errlen, "state_dir %s: %s",
+				    state_dir, strerror(errno));
+				r = SL_ESYS;
+			}
+			break;
+		}
+		if ((r = ps_chown_entry(dfd, state_dir, de->d_name, uid, gid,
+		    err, errlen)) != 0)
+			break;
+	}
+	closedir(d);
+	close(dfd);
+	return r;
+}
+
+/* ---- seccomp ------------------------------------------------------------ */
+
+#if defined(__x86_64__) && !defined(__ILP32__)
+# define PS_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__) && __BYTE_ORDER == __LITTLE_ENDIAN
+# define PS_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+#ifdef PS_AUDIT_ARCH
+
+#if __BYTE_ORDER == __LITTLE_ENDIAN
+# define PS_LO 0
+# define PS_HI 4
+#else
+# define PS_LO 4
+# define PS_HI 0
+#endif
+
+#define PS_NR   offsetof(struct seccomp_data, nr)
+#define PS_ARCH offsetof(struct seccomp_data, arch)
+#define PS_ARG(i, half) (offsetof(struct seccomp_data, args[(i)]) + (half))
+
+#define PS_LOAD(off)  BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
+#define PS_RET(v)     BPF_STMT(BPF_RET | BPF_K, (v))
+#define PS_FAIL       PS_RET(SECCOMP_RET_KILL_PROCESS)  /* patched for LOG */
+
+/* nr: allowed */
+#define PS_ALLOW(nr) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
+	PS_RET(SECCOMP_RET_ALLOW)
+/* nr: allowed when the low 32 bits of argument i equal v (an int) */
+#define PS_ALLOW_EQ(nr, i, v) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 3), \
+	PS_LOAD(PS_ARG(i, PS_LO)), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (v), 0, 1), \
+	PS_RET(SECCOMP_RET_ALLOW), \
+	PS_LOAD(PS_NR)
+/* nr: allowed when the low 32 bits of argument i (an int) have no bit
+ * outside mask */
+#define PS_ALLOW_MASK(nr, i, mask) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 4), \
+	PS_LOAD(PS_ARG(i, PS_LO)), \
+	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~(uint32_t)(mask)), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1), \
+	PS_RET(SECCOMP_RET_ALLOW), \
+	PS_LOAD(PS_NR)
+/* nr: allowed when argument i (a pointer) is NULL */
+#define PS_ALLOW_NULL(nr, i) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 5), \
+	PS_LOAD(PS_ARG(i, PS_LO)), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3), \
+	PS_LOAD(PS_ARG(i, PS_HI)), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1), \
+	PS_RET(SECCOMP_RET_ALLOW), \
+	PS_LOAD(PS_NR)
+
+/*
+ * The network process after start-up, main thread and decryption workers:
+ * poll, recvmmsg, decrypt (OpenSSL: malloc, getrandom; futex and an
+ * eventfd between the threads), append to and compact the replay journal
+ * (openat, pwrite, fsync, renameat, unlinkat, ftruncate), write the stats
+ * file and the logs (syslog reconnects with socket(AF_UNIX) + connect),
+ * hand requests to the runner (send), reap it, and exit.
+ * Legacy names (open, stat, poll, time ...) exist on x86_64 only.
+ */
+static const struct sock_filter ps_filter[] = {
+	PS_LOAD(PS_ARCH),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PS_AUDIT_ARCH, 1, 0),
+	PS_RET(SECCOMP_RET_KILL_PROCESS),
+	PS_LOAD(PS_NR),
+#ifdef __x86_64__
+	/* x32 system calls share AUDIT_ARCH_X86_64: refuse that ABI */
+	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u /* __X32_SYSCALL_BIT */,
+	    0, 1),
+	PS_RET(SECCOMP_RET_KILL_PROCESS),
+#endif
+	/* the receive loop first: fewest comparisons for the hot calls */
+	PS_ALLOW(__NR_recvmmsg),
+#ifdef __NR_poll
+	PS_ALLOW(__NR_poll),
+#endif
+	PS_ALLOW(__NR_ppoll),
+	PS_ALLOW(__NR_read),
+	PS_ALLOW(__NR_write),
+	PS_ALLOW(__NR_pwrite64),
+	PS_ALLOW(__NR_getrandom),
+	PS_ALLOW(__NR_futex),
+	PS_ALLOW(__NR_clock_gettime),
+	PS_ALLOW(__NR_gettimeofday),
+#ifdef __NR_time
+	PS_ALLOW(__NR_time),
+#endif
+	PS_ALLOW(__NR_getpid),
+	PS_ALLOW_NULL(__NR_sendto, 4),
+	/* files: journal, stats, logs */
+	PS_ALLOW(__NR_openat),
+#ifdef __NR_open
+	PS_ALLOW(__NR_open),
+#endif
+	PS_ALLOW(__NR_close),
+	PS_ALLOW(__NR_writev),
+	PS_ALLOW(__NR_readv),
+	PS_ALLOW(__NR_pread64),
+	PS_ALLOW(__NR_lseek),
+#ifdef __NR_fstat
+	PS_ALLOW(__NR_fstat),
+#endif
+#ifdef __NR_newfstatat
+	PS_ALLOW(__NR_newfstatat),
+#endif
+#ifdef __NR_stat
+	PS_ALLOW(__NR_stat),
+	PS_ALLOW(__NR_lstat),
+#endif
+	PS_ALLOW(__NR_statx),
+	PS_ALLOW(__NR_fsync),
+	PS_ALLOW(__NR_fdatasync),
+	PS_ALLOW(__NR_ftruncate),
+#ifdef __NR_renameat
+	PS_ALLOW(__NR_renameat),
+#endif
+	PS_ALLOW(__NR_renameat2),
+#ifdef __NR_rename
+	PS_ALLOW(__NR_rename),
+#endif
+	PS_ALLOW(__NR_unlinkat),
+#ifdef __NR_unlink
+	PS_ALLOW(__NR_unlink),
+#endif
+	PS_ALLOW(__NR_fcntl),
+	/* sockets: only receiving, and syslog's AF_UNIX socket */
+	PS_ALLOW(__NR_recvfrom),
+	PS_ALLOW(__NR_recvmsg),
+	PS_ALLOW_EQ(__NR_socket, 0, AF_UNIX),
+	PS_ALLOW(__NR_connect),
+	PS_ALLOW(__NR_getsockopt),
+	PS_ALLOW(__NR_getsockname),
+	/* memory (malloc, OpenSSL): never executable */
+	PS_ALLOW(__NR_brk),
+	PS_ALLOW_MASK(__NR_mmap, 2, PROT_READ | PROT_WRITE),
+	PS_ALLOW_MASK(__NR_mprotect, 2, PROT_READ | PROT_WRITE),
+	PS_ALLOW(__NR_munmap),
+	PS_ALLOW(__NR_mremap),
+	PS_ALLOW(__NR_madvise),
+	/* time, identity, scheduling */
+	PS_ALLOW(__NR_clock_getres),
+	PS_ALLOW(__NR_clock_nanosleep),
+	PS_ALLOW(__NR_nanosleep),
+	PS_ALLOW(__NR_gettid),
+	PS_ALLOW(__NR_getppid),
+	PS_ALLOW(__NR_getuid),
+	PS_ALLOW(__NR_geteuid),
+	PS_ALLOW(__NR_getgid),
+	PS_ALLOW(__NR_getegid),
+	PS_ALLOW(__NR_getresuid),
+	PS_ALLOW(__NR_getresgid),
+	PS_ALLOW(__NR_sched_yield),
+	/* a worker thread created just before the filter may not have run
+	 * its start-up calls yet */
+	PS_ALLOW(__NR_set_robust_list),
+#ifdef __NR_rseq
+	PS_ALLOW(__NR_rseq),
+#endif
+	PS_ALLOW(__NR_sysinfo),          /* glibc qsort */
+	/* signals: raise() and abort() only (tgkill); the runner, still
+	 * root, could not be signalled anyway, and kill() would reach every
+	 * other process of the run_as user.  Reaping the runner. */
+	PS_ALLOW(__NR_rt_sigreturn),
+	PS_ALLOW(__NR_rt_sigprocmask),
+	PS_ALLOW(__NR_restart_syscall),
+	PS_ALLOW(__NR_tgkill),
+	PS_ALLOW(__NR_wait4),
+	PS_ALLOW(__NR_waitid),
+	PS_ALLOW(__NR_exit),
+	PS_ALLOW(__NR_exit_group),
+	PS_FAIL,
+};
+
+#define PS_NFILTER (sizeof(ps_filter) / sizeof(ps_filter[0]))
+
+int
+privsep_sandbox_network(char *err, size_t errlen)
+{
+	struct sock_filter f[PS_NFILTER];
+	struct sock_fprog prog = { .len = (unsigned short)PS_NFILTER, .filter = f };
+	const char *dbg = getenv("SIGLATCH_SECCOMP_LOG");
+	int r;
+
+	memcpy(f, ps_filter, sizeof(f));
+	if (PS_SANITIZER || (dbg != NULL && strcmp(dbg, "1") == 0)) {
+		f[PS_NFILTER - 1].k = SECCOMP_RET_LOG;
+		log_msg(LOG_WARNING, SLC_SYSERR, "%s: system calls outside the "
+		    "sandbox are logged by the kernel, not refused",
+		    PS_SANITIZER ? "AddressSanitizer build" :
+		    "SIGLATCH_SECCOMP_LOG=1");
+	}
+	if ((r = ps_no_new_privs(err, errlen)) != 0)
+		return r;
+	/* TSYNC: the worker threads get the filter too (and no_new_privs) */
+	r = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+	    SECCOMP_FILTER_FLAG_TSYNC, &prog);
+	if (r > 0) {
+		sl_seterr(err, errlen, "seccomp: thread %d cannot take the "
+		    "filter", r);
+		return SL_ESYS;
+	}
+	if (r != 0) {
+		if (errno == EINVAL || errno == ENOSYS) {
+			log_msg(LOG_WARNING, SLC_SYSERR, "this kernel has no "
+			    "seccomp filters: the network process runs without "
+			    "its system call sandbox");
+			return 0;
+		}
+		sl_seterr(err, errlen, "seccomp(SECCOMP_SET_MODE_FILTER): %s",
+		    strerror(errno));
+		return SL_ESYS;
+	}
+	return 0;
+}
+
+#else /* no PS_AUDIT_ARCH */
+
+int
+privsep_sandbox_network(char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	log_msg(LOG_WARNING, SLC_SYSERR, "no seccomp allow-list for this "
+	    "architecture: the network process runs without its system call "
+	    "sandbox");
+	return 0;
+}
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * privsep.h - privilege separation.
+ *
+ * The network process (receive, decrypt, verify, authorize) gives up root
+ * once it has bound its sockets and read its keys, and is then confined to
+ * the system calls of its steady state.  The runner process stays root and
+ * starts each script as the user its action names (runner.c).
+ *
+ * Order in siglatchd:
+ *   config_parse -> privsep_config_ids (also for -t) -> config_load_keys ->
+ *   state_dir -> replay_open -> sockets -> daemon() -> runner fork ->
+ *   privsep_chown_state -> privsep_drop -> privsep_sandbox_network
+ * Every function returns 0 or a negative SL_E* code with a message in err;
+ * any failure at start is fatal.
+ */
+#ifndef SL_PRIVSEP_H
+#define SL_PRIVSEP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+/* A resolved run_as.  For an action, set is false when there is nothing to
+ * switch to; for the network process it is always true (privsep_drop
+ * decides what root-less start-up still allows). */
+struct privsep_ids {
+	bool set;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* getpwnam_r: SL_ENOENT "no user 'X' on this system", SL_ESYS otherwise. */
+int privsep_resolve(const char *user, uid_t *uid, gid_t *gid, char *err,
+    size_t errlen);
+
+/*
+ * Resolve every run_as of cfg: the top-level one into *net (it must not be
+ * uid 0; net NULL: skip it), and that of each enabled action into act[i]
+ * (i indexes cfg->actions; act NULL: check only).  An action's run_as needs
+ * the daemon to be root unless it names the daemon's own user.  Errors name
+ * file, line and key: "FILE:LINE: [action:A] key 'run_as': no user 'x' on
+ * this system".  Call it right after config_parse (and for -t), so that a
+ * bad user stops siglatchd before it listens.
+ */
+int privsep_config_ids(const struct config *cfg, struct privsep_ids *net,
+    struct privsep_ids act[SL_MAX_ACTIONS], char *err, size_t errlen);
+
+/*
+ * As root: setgroups({gid}), setresgid, setresuid to (uid, gid), then
+ * verify that root cannot be regained and that no capability is left;
+ * not dumpable.  Not root: only drops any capabilities it was given.  In
+ * both cases sets PR_SET_NO_NEW_PRIVS.  uid 0 is refused.
+ */
+int privsep_drop(uid_t uid, gid_t gid, char *err, size_t errlen);
+
+/*
+ * As root: state_dir becomes owned by uid:gid with mode 0700, and every
+ * regular file directly in it (replay.state, the stats file ...) uid:gid
+ * 0600, so that the unprivileged network process can keep and compact its
+ * journal.  Symbolic links are never followed (state_dir itself must not
+ * be one); a file with more than one hard link is refused.  Not root:
+ * nothing to do.
+ */
+int privsep_chown_state(const char *state_dir, uid_t uid, gid_t gid,
+    char *err, size_t errlen);
+
+/*
+ * Install the seccomp-BPF allow-list of the network process's steady state
+ * (after privsep_drop: nothing may be opened, bound or forked afterwards
+ * except what the list allows).  Anything else kills the process with
+ * SIGSYS; with SIGLATCH_SECCOMP_LOG=1 in the environment it is only logged
+ * by the kernel (audit, dmesg), for diagnosis, and so it is always in
+ * AddressSanitizer builds (LeakSanitizer's exit check needs ptrace; such
+ * builds also stay dumpable after privsep_drop).  A kernel without seccomp
+ * filters, or an architecture the list does not know, gets a warning and
+ * no filter.
+ */
+int privsep_sandbox_network(char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * workers.h - decryption on every core.
+ *
+ * The main thread admits datagrams (pipeline_admit) and hands each one, as
+ * a fixed-size job in a preallocated ring, to a pool of worker threads that
+ * run pipeline_crypto() (RSA, parse, HMAC, timestamp) with their own
+ * contexts.  Finished jobs come back through a second ring, and an eventfd
+ * wakes the main thread, which runs pipeline_finish() (replay, authorize,
+ * log) so that all state stays single-threaded.  A full ring drops the
+ * datagram (counted), it is never queued without bound.
+ */
+#ifndef SL_WORKERS_H
+#define SL_WORKERS_H
+
+#include "pipeline.h"
+
+struct workers;
+
+/* n threads, ring of qsize jobs (rounded up to a power of two). */
+int workers_new(struct workers **out, const struct pipeline *p, unsigned n,
+    unsigned qsize);
+void workers_free(struct workers *w);
+/* Take a free job to fill (NULL when the ring is full). */
+struct pipeline_job *workers_job(struct workers *w);
+/* Queue the job returned by workers_job(). */
+void workers_submit(struct workers *w, struct pipeline_job *j);
+/* Descriptor that becomes readable when finished jobs wait. */
+int workers_fd(const struct workers *w);
+/* Next finished job (NULL when none); give it back with workers_release(). */
+struct pipeline_job *workers_done(struct workers *w);
+void workers_release(struct workers *w, struct pipeline_job *j);
+/* Jobs submitted and not yet released. */
+unsigned workers_inflight(const struct workers *w);
+
+#endif

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Under a bounded flood from three sources (random 256-byte junk, random
+# sizes, one captured valid knock replayed), a fourth source's valid knocks
+# are all accepted, the replay runs its action once, the daemon stays small
+# and its log holds summaries, not a line per packet.  A source over its
+# budget is dropped before decryption and let back after its penalty.
+. "$(dirname "$0")/lib.sh"
+
+setup_keys
+pick_port
+RL_SOURCE=20 RL_PREFIX=200 write_config "ratelimit_window = 10
+ratelimit_penalty = 2
+ratelimit_penalty_max = 4
+stats_interval = 1"
+start_daemon || { notok "siglatchd starts"; exit 1; }
+FLOOD=$BIN/bench/flood
+
+stat_of() { # name: from the stats file (refreshed every second)
+	sed -n "s/^$1=//p" "$T/state/siglatchd.stats" 2>/dev/null
+}
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+rpid=$(pgrep -P "$DPID" | head -1)
+
+# the knock the third source will replay: made now, sent only by the flood
+craft alice --action 1 --payload replayed-knock --out "$T/replay.bin" >/dev/null
+# a valid knock the first source will send after its penalty
+l1=$(log_count 'SL201')
+
+"$FLOOD" -s 127.0.1.1 127.0.0.1 "$PORT" 256 50000 >/dev/null &
+f1=$!
+"$FLOOD" -s 127.0.2.1 127.0.0.1 "$PORT" 0 20000 >/dev/null &
+f2=$!
+"$FLOOD" -s 127.0.3.1 127.0.0.1 "$PORT" 0 20000 "$T/replay.bin" >/dev/null &
+f3=$!
+# the fourth source (127.0.0.1): 20 valid knocks while the flood runs
+n0=$(nruns)
+good=0
+for i in $(seq 1 20); do
+	knock alice 1 "valid-$i" >/dev/null && good=$((good + 1))
+	sleep 0.05
+done
+wait "$f1" "$f2" "$f3"
+check "the three floods were sent" test "$good" -eq 20
+for _ in $(seq 1 100); do
+	[ "$(grep -l '^argv\[8\]=' "$T"/runs/run.* 2>/dev/null | xargs grep -h '^argv\[8\]=' | sed 's/^argv\[8\]=//' | base64 -d 2>/dev/null | grep -c '^valid-')" -ge 20 ] 2>/dev/null && break
+	sleep 0.1
+done
+valid=0
+for f in "$T"/runs/run.*; do
+	p=$(sed -n 's/^argv\[8\]=//p' "$f" | base64 -d 2>/dev/null)
+	case $p in valid-*) valid=$((valid + 1)) ;; esac
+done
+check "all 20 valid knocks from the fourth source ran during the flood ($valid)" test "$valid" -eq 20
+replays=$(grep -l "^argv\[8\]=$(printf replayed-knock | base64 -w0)\$" "$T"/runs/run.* 2>/dev/null | wc -l)
+check "the replayed knock ran its action exactly once ($replays)" test "$replays" -eq 1
+check "the daemon is alive" daemon_alive
+r1=$(rss_kb "$DPID")
+r2=$(rss_kb "$rpid")
+if [ "${BUILD:-build}" = build-asan ]; then
+	# AddressSanitizer's shadow memory and quarantine inflate RSS
+	ok "resident memory not measured under ASan (network ${r1} kB) # SKIP"
+else
+	check "network process resident memory under 16 MiB (${r1} kB)" test "$r1" -lt 16384
+	check "runner process resident memory under 16 MiB (${r2} kB)" test "$r2" -lt 16384
+fi
+sleep 1.2
+check "junk over budget was dropped before decryption (rate_source=$(stat_of rate_source))" test "$(stat_of rate_source)" -gt 1000
+check "exact duplicates were dropped before decryption (duplicate=$(stat_of duplicate))" test "$(stat_of duplicate)" -ge 1
+check "decryptions stayed far below the datagrams received (rejected=$(stat_of rejected), received=$(stat_of received))" \
+	test "$(stat_of rejected)" -lt 1000
+l2=$(log_count 'SL201')
+check "the log holds a handful of SL201 lines, not one per packet ($((l2 - l1)))" test $((l2 - l1)) -le 10
+check "the log has no line per dropped datagram" test "$(wc -l <"$T/daemon.log")" -lt 400
+
+# the first source goes on sending junk, so it is in a penalty whatever the
+# timing: then even a valid knock from it is dropped before decryption;
+# after the penalty (at most ratelimit_penalty_max = 4 s) it is let back
+craft alice --action 1 --payload from-flooder-1 --out "$T/f1.bin" >/dev/null
+n=$(nruns)
+"$FLOOD" -s 127.0.1.1 127.0.0.1 "$PORT" 256 60 >/dev/null
+sleep 1.2
+rs=$(stat_of rate_source)
+"$FLOOD" -s 127.0.1.1 127.0.0.1 "$PORT" 0 1 "$T/f1.bin" >/dev/null
+sleep 1.2
+check "a penalised source is dropped before decryption, even with a valid knock" \
+	sh -c "[ $(nruns) -eq $n ] && [ \$(sed -n 's/^rate_source=//p' '$T/state/siglatchd.stats') -gt $rs ]"
+sleep 4.5
+craft alice --action 1 --payload from-flooder-2 --out "$T/f2.bin" >/dev/null
+"$FLOOD" -s 127.0.1.1 127.0.0.1 "$PORT" 0 1 "$T/f2.bin" >/dev/null
+check "after its penalty the source is let back" wait_runs $((n + 1))
+for _ in $(seq 1 60); do log_has 'SL290' && break; sleep 0.25; done
+check "flood summaries (SL290) replace per-packet lines" log_has 'SL290'
