@@ -9,7 +9,7 @@
 
 #include "net.h"
 
-#define NET_RCVBUF (1 << 20)
+#define NET_RCVBUF (4 << 20)
 
 static int
 net_bind(int family, const void *addr, uint16_t port, int v6only, int *fdp,
@@ -41,7 +41,11 @@ net_bind(int family, const void *addr, uint16_t port, int v6only, int *fdp,
 		return errno == EAFNOSUPPORT ? SL_ENOENT : SL_ESYS;
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	/* room for bursts: as root past net.core.rmem_max, else up to it */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+	    sizeof(rcvbuf)) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		    sizeof(rcvbuf));
 	if (family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only))) {
 		snprintf(err, errlen, "IPV6_V6ONLY: %s", strerror(errno));
