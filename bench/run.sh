@@ -2,10 +2,8 @@
 # siglatch benchmark.  Prints, side by side in one run, what each kind of
 # traffic costs siglatchd per CPU-second of its own processes (user+system
 # time from /proc/PID/stat), next to the cost of one RSA-2048 private-key
-# operation measured through the daemon's own code in the same run; and,
-# when fwknopd is installed (Debian: fwknop-server), the same junk and
-# replay measures against fwknopd on loopback.  Traffic goes to loopback
-# only and is bounded in count.
+# operation measured through the daemon's own code in the same run.
+# Traffic goes to loopback only and is bounded in count.
 #
 #   bench/run.sh [VALID_KNOCKS] [JUNK_DATAGRAMS]
 set -euo pipefail
@@ -187,9 +185,4 @@ throughput "valid knocks, one thread per CPU ($(nproc))" 0
 awk -v a="$one" -v b="$RATE" 'BEGIN {
 	if (a > 0) printf "%-50s %.2f (target >= 1.5)\n", "  all cores / one core:", b / a }'
 
-# --- fwknopd, when installed -----------------------------------------------------
-if command -v fwknopd >/dev/null 2>&1; then
-	bench/fwknopd.sh "$njunk" || echo "fwknopd: comparison failed"
-else
-	echo "fwknopd: not installed (apt-get install fwknop-server), no comparison"
-fi
+# fwknopd side by side is not measured yet (see the project's open issue)
