@@ -35,6 +35,8 @@ opts_for() {
 stat_of() { sed -n "s/^stat::$1: *//p" "$2" | tail -1; }
 
 found=0
+npass=0
+nfail=0
 for t in "$@"; do
 	bin=$B/$t
 	if [ ! -x "$bin" ]; then
@@ -59,11 +61,14 @@ for t in "$@"; do
 		for a in "$B/artifacts/$t-"*; do
 			[ -e "$a" ] && echo "  reproduce: $bin $a"
 		done
+		nfail=$((nfail + 1))
 		continue
 	fi
+	npass=$((npass + 1))
 	cov=$(grep -E '^#[0-9]+[[:space:]]+DONE ' "$log" | tail -1 | sed -n 's/.*cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\).*/cov \1, ft \2, corpus \3/p')
 	echo "  ok      $t: $(stat_of number_of_executed_units "$log") runs," \
 	    "$(stat_of average_exec_per_sec "$log")/s, ${cov:-?}," \
 	    "peak $(stat_of peak_rss_mb "$log") MB"
 done
+echo "fuzz: $npass passed, $nfail failed"
 exit "$found"
