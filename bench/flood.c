@@ -4,6 +4,9 @@
  * Usage: flood [-s SRC] [-r RATE] ADDR PORT SIZE COUNT [FILE]
  *   without FILE: random bytes (a fresh random pool, reused round-robin);
  *   with FILE: the file's bytes, the same datagram COUNT times (replays);
+ *   with FILE and SIZE > 0: FILE holds datagrams of SIZE bytes one after
+ *   another (made by slcraft --out --count), sent in turn, once each at
+ *   most: COUNT is capped at how many there are;
  *   SIZE 0 with no FILE: random sizes from 0 to 512 bytes;
  *   -s SRC: send from this loopback address (e.g. 127.0.3.1), so a test
  *   can play several sources; -r RATE: at most RATE datagrams a second.
@@ -71,6 +74,7 @@ main(int argc, char **argv)
 	struct sockaddr_storage ss, src;
 	socklen_t sl, srcl = 0;
 	const char *source = NULL;
+	uint8_t *many = NULL;
 	long count, sent = 0, size, rate = 0;
 	double t0;
 	int fd, i, n, port, ch;
@@ -103,7 +107,19 @@ main(int argc, char **argv)
 		return 1;
 	for (i = 0; i < POOL; i++)
 		plen[i] = size > 0 ? (size_t)size : (size_t)(pool[i][0] | pool[i][1] << 8) % (RANDMAX + 1);
-	if (argc > 4) {
+	if (argc > 4 && size > 0) {
+		FILE *f = fopen(argv[4], "rb");
+		long nf;
+
+		if (f == NULL || fseek(f, 0, SEEK_END) != 0 ||
+		    (nf = ftell(f) / size) <= 0 || fseek(f, 0, SEEK_SET) != 0 ||
+		    (many = malloc((size_t)(nf * size))) == NULL ||
+		    fread(many, (size_t)size, (size_t)nf, f) != (size_t)nf)
+			return 1;
+		fclose(f);
+		if (count > nf)
+			count = nf;
+	} else if (argc > 4) {
 		FILE *f = fopen(argv[4], "rb");
 
 		if (f == NULL)
@@ -138,8 +154,13 @@ main(int argc, char **argv)
 				n = (int)(rate / 100 + 1);
 		}
 		for (i = 0; i < n; i++) {
-			iov[i].iov_base = pool[(sent + i) % POOL];
-			iov[i].iov_len = plen[(sent + i) % POOL];
+			if (many != NULL) {
+				iov[i].iov_base = many + (sent + i) * size;
+				iov[i].iov_len = (size_t)size;
+			} else {
+				iov[i].iov_base = pool[(sent + i) % POOL];
+				iov[i].iov_len = plen[(sent + i) % POOL];
+			}
 			memset(&msg[i], 0, sizeof(msg[i]));
 			msg[i].msg_hdr.msg_name = &ss;
 			msg[i].msg_hdr.msg_namelen = sl;
@@ -156,6 +177,7 @@ main(int argc, char **argv)
 		sent += n;
 	}
 	close(fd);
+	free(many);
 	printf("flood: sent %ld datagrams\n", sent);
 	return 0;
 }

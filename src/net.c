@@ -128,16 +128,21 @@ net_batch_init(struct net_batch *b)
 }
 
 int
-net_recv_batch(int fd, struct net_batch *b)
+net_recv_batch(int fd, struct net_batch *b, int max)
 {
 	int i, n;
 
-	for (i = 0; i < NET_BATCH; i++)
+	if (max > NET_BATCH)
+		max = NET_BATCH;
+	if (max <= 0)
+		return 0;
+	for (i = 0; i < max; i++)
 		b->msg[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
 	for (;;) {
 		/* MSG_TRUNC: msg_len is the true length, so a 257-byte datagram
 		 * is never mistaken for a 256-byte one */
-		n = recvmmsg(fd, b->msg, NET_BATCH, MSG_TRUNC | MSG_DONTWAIT, NULL);
+		n = recvmmsg(fd, b->msg, (unsigned)max, MSG_TRUNC | MSG_DONTWAIT,
+		    NULL);
 		if (n >= 0)
 			return n;
 		if (errno == EINTR)

@@ -39,12 +39,12 @@ struct net_batch {
 };
 void net_batch_init(struct net_batch *b);
 /*
- * Receive up to NET_BATCH datagrams.  Returns how many (0 when nothing is
+ * Receive up to max (at most NET_BATCH) datagrams.  Returns how many (0 when nothing is
  * waiting) or a negative code.  net_batch_get() gives datagram i: its data,
  * its true length (it may exceed what was stored: the excess is never
  * read) and its sender, IPv4-mapped addresses unmapped.
  */
-int net_recv_batch(int fd, struct net_batch *b);
+int net_recv_batch(int fd, struct net_batch *b, int max);
 const uint8_t *net_batch_get(const struct net_batch *b, int i, size_t *len,
     struct sl_addr *src);
 

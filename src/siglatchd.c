@@ -174,10 +174,13 @@ serve_socket(struct daemon *d, const struct net_sock *s)
 	uint64_t ms;
 	size_t len;
 	time_t now;
-	int b, i, n;
+	int b, i, n, max;
 
 	for (b = 0; b < RECV_BATCHES; b++) {
-		if ((n = net_recv_batch(s->fd, d->batch)) <= 0) {
+		/* with decryption threads, read no more than they have room
+		 * for: the socket's own buffer is the queue, not a drop */
+		max = d->w != NULL ? (int)workers_room(d->w) : NET_BATCH;
+		if ((n = net_recv_batch(s->fd, d->batch, max)) <= 0) {
 			if (n < 0)
 				log_limited(0, LOG_WARNING, SLC_SYSERR, "receive on "
 				    "%s: %s", s->desc, strerror(errno));
@@ -207,7 +210,7 @@ serve_socket(struct daemon *d, const struct net_sock *s)
 			if (pipeline_finish(d->pipe, j, ms, &req) == 0)
 				hand_off(d, &req);
 		}
-		if (n < NET_BATCH)
+		if (n < max)
 			return;
 	}
 }
@@ -273,16 +276,17 @@ run(struct daemon *d)
 	struct pollfd pfd[3 + MAX_SOCKS];
 	time_t last_tick = 0, last_stats = 0, now;
 	unsigned i;
-	int n, st = 0, stop = 0, child = 0;
+	int n, st = 0, stop = 0, child = 0, full;
 
 	while (!stop) {
 		pfd[0].fd = d->sigfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = runproc_fd(d->rp);
 		pfd[1].events = POLLIN;
+		full = d->w != NULL && workers_room(d->w) == 0;
 		for (i = 0; i < d->nsocks; i++) {
 			pfd[2 + i].fd = d->socks[i].fd;
-			pfd[2 + i].events = POLLIN;
+			pfd[2 + i].events = full ? 0 : POLLIN;
 		}
 		pfd[2 + d->nsocks].fd = d->w != NULL ? workers_fd(d->w) : -1;
 		pfd[2 + d->nsocks].events = POLLIN;

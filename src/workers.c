@@ -246,3 +246,9 @@ workers_inflight(const struct workers *w)
 {
 	return w->inflight;
 }
+
+unsigned
+workers_room(const struct workers *w)
+{
+	return w->njobs - w->inflight;
+}

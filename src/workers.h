@@ -29,7 +29,8 @@ int workers_fd(const struct workers *w);
 /* Next finished job (NULL when none); give it back with workers_release(). */
 struct pipeline_job *workers_done(struct workers *w);
 void workers_release(struct workers *w, struct pipeline_job *j);
-/* Jobs submitted and not yet released. */
+/* Jobs submitted and not yet released; free ones. */
 unsigned workers_inflight(const struct workers *w);
+unsigned workers_room(const struct workers *w);
 
 #endif

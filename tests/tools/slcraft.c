@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -385,8 +386,13 @@ craft_parse(int argc, char **argv, struct craft *c)
 		craft_err("give --out or --save, not both");
 		ok = false;
 	}
-	if (ok && (c->out != NULL || c->save != NULL) && c->count != 1) {
-		craft_err("--out and --save write one datagram: drop --count");
+	if (ok && c->save != NULL && c->count != 1) {
+		craft_err("--save writes one datagram: drop --count");
+		ok = false;
+	}
+	if (ok && c->out != NULL && c->count != 1 &&
+	    (c->raw_size >= 0 || c->send_file != NULL)) {
+		craft_err("--out with --count is for crafted knocks only");
 		ok = false;
 	}
 	if (ok && c->raw_size < 0 && c->send_file == NULL &&
@@ -407,6 +413,7 @@ int
 main(int argc, char **argv)
 {
 	static uint8_t dgram[DGRAM_MAX];
+	uint8_t *many = NULL;     /* --out with --count */
 	struct craft c;
 	char err[CLIENT_ERR_LEN];
 	uint8_t key[SL_HMAC_KEY_LEN];
@@ -442,8 +449,16 @@ main(int argc, char **argv)
 				goto out;
 			len = SL_DGRAM_LEN;
 		}
-		if (c.out == NULL && client_send(c.host, c.port, true, dgram,
-		    len, NULL, 0, err, sizeof(err)) != 0) {
+		if (c.out != NULL && c.count > 1) {
+			/* --out with --count: N knocks, one after another */
+			if (many == NULL && (many = malloc((size_t)c.count *
+			    SL_DGRAM_LEN)) == NULL) {
+				craft_err("out of memory");
+				goto out;
+			}
+			memcpy(many + (size_t)i * SL_DGRAM_LEN, dgram, SL_DGRAM_LEN);
+		} else if (c.out == NULL && client_send(c.host, c.port, true,
+		    dgram, len, NULL, 0, err, sizeof(err)) != 0) {
 			craft_err("%s", err);
 			goto out;
 		}
@@ -454,13 +469,20 @@ main(int argc, char **argv)
 			nanosleep(&ts, NULL);
 		}
 	}
-	if ((c.out != NULL || c.save != NULL) && client_create_file(c.out !=
-	    NULL ? c.out : c.save, 0644, dgram, len, err, sizeof(err)) != 0) {
+	if (many != NULL && client_create_file(c.out, 0644, many,
+	    (size_t)c.count * SL_DGRAM_LEN, err, sizeof(err)) != 0) {
+		craft_err("%s", err);
+		goto out;
+	}
+	if (many == NULL && (c.out != NULL || c.save != NULL) &&
+	    client_create_file(c.out != NULL ? c.out : c.save, 0644, dgram, len,
+	    err, sizeof(err)) != 0) {
 		craft_err("%s", err);
 		goto out;
 	}
 	status = EXIT_SUCCESS;
 out:
+	free(many);
 	OPENSSL_cleanse(key, sizeof(key));
 	EVP_PKEY_free(pub);
 	if (fflush(stdout) != 0)

@@ -715,7 +715,7 @@ work_child(void *arg)
 	if (ppoll(pfd, 1, &ts, NULL) != 1)
 		return 9;
 	for (n = 0, i = 0; n < 3 && i < 100; i++) {
-		int r = net_recv_batch(w.udp_rx, &w.batch);
+		int r = net_recv_batch(w.udp_rx, &w.batch, NET_BATCH);
 
 		if (r < 0)
 			return 10;
@@ -725,7 +725,7 @@ work_child(void *arg)
 	}
 	if (n != 3)
 		return 10;
-	if (net_recv_batch(w.udp_rx, &w.batch) != 0)
+	if (net_recv_batch(w.udp_rx, &w.batch, NET_BATCH) != 0)
 		return 22;
 
 	/* the hand-off: send(), as runproc_send does */
