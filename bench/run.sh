@@ -2,8 +2,9 @@
 # siglatch benchmark.  Prints, side by side in one run, what each kind of
 # traffic costs siglatchd per CPU-second of its own processes (user+system
 # time from /proc/PID/stat), next to the cost of one RSA-2048 private-key
-# operation measured through the daemon's own code in the same run.
-# Traffic goes to loopback only and is bounded in count.
+# operation measured through the daemon's own code in the same run; and,
+# when fwknopd is installed, the same junk and replay measures against it
+# (bench/fwknopd.sh).  Traffic goes to loopback only, bounded in count.
 #
 #   bench/run.sh [VALID_KNOCKS] [JUNK_DATAGRAMS]
 set -euo pipefail
@@ -190,4 +191,9 @@ throughput "knock path, one thread per CPU ($(nproc))" 0
 awk -v a="$one" -v b="$RATE" 'BEGIN {
 	if (a > 0) printf "%-50s %.2f (target >= 1.5)\n", "  all cores / one core:", b / a }'
 
-# fwknopd side by side is not measured yet (see the project's open issue)
+# --- fwknopd, when installed (Debian: fwknop-server fwknop-client) ---------------
+if command -v fwknopd >/dev/null 2>&1 && command -v fwknop >/dev/null 2>&1; then
+	bench/fwknopd.sh "$bin/bench/flood" "$njunk" || echo "fwknopd: comparison failed"
+else
+	echo "fwknopd: not installed (apt-get install fwknop-server fwknop-client), no comparison"
+fi
