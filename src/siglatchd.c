@@ -6,6 +6,7 @@
  * the runner, which is the only part that starts programs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -52,7 +53,8 @@ struct daemon {
 	struct workers *w;          /* NULL: decrypt on the main thread */
 	uint64_t handoff_busy;      /* runner not keeping up: refused */
 	uint64_t queue_full;        /* worker ring full: dropped */
-	char stats_path[SL_PATH_MAX + 32];
+	char stats_path[SL_PATH_MAX + 32];  /* relative to stats_dirfd */
+	int stats_dirfd;            /* state_dir, or AT_FDCWD */
 };
 
 static void
@@ -149,7 +151,7 @@ write_stats(struct daemon *d)
 	struct stats_buf b;
 
 	collect_stats(d, &b);
-	if (stats_write(d->stats_path, &b) != 0)
+	if (stats_write(d->stats_dirfd, d->stats_path, &b) != 0)
 		log_limited(0, LOG_WARNING, SLC_SYSERR, "stats file %s: %s",
 		    d->stats_path, strerror(errno));
 }
@@ -338,6 +340,9 @@ drop_network(void *arg)
 	d->nsocks = 0;
 	close(d->sigfd);
 	d->sigfd = -1;
+	if (d->stats_dirfd >= 0)
+		close(d->stats_dirfd);
+	d->stats_dirfd = AT_FDCWD;
 	pipeline_free(d->pipe);
 	d->pipe = NULL;
 	replay_close(d->replay);
@@ -387,6 +392,7 @@ main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.sigfd = -1;
+	d.stats_dirfd = AT_FDCWD;
 	while ((ch = getopt_long(argc, argv, "c:fdtVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
@@ -441,9 +447,14 @@ main(int argc, char **argv)
 	}
 	if (d.cfg->stats_file[0] != '\0')
 		sl_strlcpy(d.stats_path, d.cfg->stats_file, sizeof(d.stats_path));
-	else
-		snprintf(d.stats_path, sizeof(d.stats_path), "%s/siglatchd.stats",
-		    d.cfg->state_dir);
+	else if ((d.stats_dirfd = open(d.cfg->state_dir, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) >= 0)
+		sl_strlcpy(d.stats_path, "siglatchd.stats", sizeof(d.stats_path));
+	else {
+		fprintf(stderr, "siglatchd: state_dir %s: %s\n",
+		    d.cfg->state_dir, strerror(errno));
+		goto out;
+	}
 	err[0] = '\0';
 	if (replay_open(&d.replay, d.cfg->state_dir, d.cfg->replay_cache_size,
 	    d.cfg->timestamp_window, time(NULL), &how, err, sizeof(err)) != 0) {
@@ -548,6 +559,8 @@ out:
 	replay_close(d.replay);
 	if (d.sigfd >= 0)
 		close(d.sigfd);
+	if (d.stats_dirfd >= 0)
+		close(d.stats_dirfd);
 	config_free(d.cfg);
 	free(d.cfg);
 	log_close();

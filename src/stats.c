@@ -36,7 +36,7 @@ stats_add(struct stats_buf *b, const char *name, unsigned long long v)
 }
 
 int
-stats_write(const char *path, const struct stats_buf *b)
+stats_write(int dirfd, const char *path, const struct stats_buf *b)
 {
 	char tmp[SL_PATH_MAX + 8];
 	size_t off = 0;
@@ -45,8 +45,8 @@ stats_write(const char *path, const struct stats_buf *b)
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return SL_ETOOBIG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0644);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return SL_ESYS;
 	while (off < b->len) {
@@ -55,13 +55,13 @@ stats_write(const char *path, const struct stats_buf *b)
 			continue;
 		if (n <= 0) {
 			close(fd);
-			unlink(tmp);
+			unlinkat(dirfd, tmp, 0);
 			return SL_ESYS;
 		}
 		off += (size_t)n;
 	}
-	if (close(fd) != 0 || rename(tmp, path) != 0) {
-		unlink(tmp);
+	if (close(fd) != 0 || renameat(dirfd, tmp, dirfd, path) != 0) {
+		unlinkat(dirfd, tmp, 0);
 		return SL_ESYS;
 	}
 	return 0;

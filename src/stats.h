@@ -16,7 +16,9 @@ struct stats_buf {
 
 void stats_begin(struct stats_buf *b);
 void stats_add(struct stats_buf *b, const char *name, unsigned long long v);
-/* Write b to path atomically (path.tmp, then rename); 0 or SL_ESYS. */
-int stats_write(const char *path, const struct stats_buf *b);
+/* Write b to path atomically (path.tmp, then rename); 0 or SL_ESYS.
+ * path is relative to dirfd (AT_FDCWD: the usual meaning), so a process
+ * that gave up root can still write into a directory it holds open. */
+int stats_write(int dirfd, const char *path, const struct stats_buf *b);
 
 #endif

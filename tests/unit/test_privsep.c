@@ -752,7 +752,7 @@ work_child(void *arg)
 	stats_begin(&sb);
 	stats_add(&sb, "received", 3);
 	snprintf(p1, sizeof(p1), "%s/siglatchd.stats", w.state);
-	if (stats_write(p1, &sb) != 0)
+	if (stats_write(AT_FDCWD, p1, &sb) != 0)
 		return 13;
 
 	/* other file calls: openat, pwrite/pread, lseek, ftruncate, fstat,
