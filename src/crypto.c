@@ -85,27 +85,6 @@ out:
 	return rc;
 }
 
-int
-crypto_check_secret_perms(const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (stat(path, &st) != 0) {
-		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return SL_ESYS;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		sl_seterr(err, errlen, "%s: %s", path, "not a regular file");
-		return SL_EKEY;
-	}
-	if ((st.st_mode & 077) != 0) {
-		sl_seterr(err, errlen, "%s: readable or writable by group or others; "
-		    "fix with: chmod 600 %s", path, path);
-		return SL_EPERM;
-	}
-	return 0;
-}
-
 static int
 decode_rsa(const uint8_t *buf, size_t len, int selection, EVP_PKEY **out)
 {

@@ -10,14 +10,11 @@
 #include "sl.h"
 
 /*
- * Refuse a secret file that group or others may read or write, or that is
- * not a regular file.  On failure writes a message naming the file and the
- * fix into err (if non-NULL).
+ * Load a PEM RSA-2048 private key (PKCS#8 or PKCS#1).  With check_perms, a
+ * file that group or others may read or write, or that is not a regular
+ * file, is refused; err then names the file and the fix.  Checks are made
+ * on the open descriptor, so nothing can be swapped in between.
  */
-int crypto_check_secret_perms(const char *path, char *err, size_t errlen);
-
-/* Load a PEM RSA-2048 private key (PKCS#8 or PKCS#1).  Checks permissions
- * when check_perms is set. */
 int crypto_load_private(const char *path, int check_perms, EVP_PKEY **out,
     char *err, size_t errlen);
 /* Load a PEM RSA-2048 public key ("PUBLIC KEY" or "RSA PUBLIC KEY"). */

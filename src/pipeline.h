@@ -29,7 +29,6 @@ struct pipeline_stats {
 	uint64_t rate_prefix;   /* its /24 or /64 over budget: dropped before crypto */
 	uint64_t rate_global;   /* private-key operations per second cap */
 	uint64_t duplicate;     /* exact copy of a recent datagram */
-	uint64_t queue_full;    /* worker queue full: dropped before crypto */
 	uint64_t rejected;      /* failed before the HMAC verified (uniform) */
 	uint64_t stale;         /* authenticated, timestamp outside window */
 	uint64_t replayed;      /* authenticated, seen before */

@@ -52,7 +52,6 @@ struct daemon {
 	struct net_batch *batch;
 	struct workers *w;          /* NULL: decrypt on the main thread */
 	uint64_t handoff_busy;      /* runner not keeping up: refused */
-	uint64_t queue_full;        /* worker ring full: dropped */
 	char stats_path[SL_PATH_MAX + 32];  /* relative to stats_dirfd */
 	int stats_dirfd;            /* state_dir, or AT_FDCWD */
 };
@@ -114,7 +113,6 @@ collect_stats(const struct daemon *d, struct stats_buf *b)
 	stats_add(b, "rate_prefix", p->rate_prefix);
 	stats_add(b, "rate_global", p->rate_global);
 	stats_add(b, "duplicate", p->duplicate);
-	stats_add(b, "queue_full", d->queue_full);
 	stats_add(b, "rejected", p->rejected);
 	stats_add(b, "stale", p->stale);
 	stats_add(b, "replayed", p->replayed);
@@ -195,11 +193,9 @@ serve_socket(struct daemon *d, const struct net_sock *s)
 			if (pipeline_admit(d->pipe, s->server_idx, dgram, len,
 			    &src, ms) != 0)
 				continue;
+			/* never NULL: no more was read than the ring has room
+			 * for (see max above) */
 			j = d->w != NULL ? workers_job(d->w) : &inline_job;
-			if (j == NULL) {
-				d->queue_full++;
-				continue;
-			}
 			j->server_idx = s->server_idx;
 			j->src = src;
 			j->now = now;
