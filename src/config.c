@@ -82,6 +82,9 @@ static const struct cfg_key cfg_top_keys[] = {
 	K(struct config, stats_file, CT_STR, 0, 0),
 	K(struct config, stats_interval, CT_U32, 0, 3600),
 	K(struct config, workers, CT_U32, 0, 64),
+	K(struct config, max_grants, CT_U32, 1, 65536),
+	K(struct config, grant_max_lifetime, CT_U32, 1, 2592000),
+	K(struct config, revoke_on_exit, CT_BOOL, 0, 0),
 };
 
 static const struct cfg_key cfg_server_keys[] = {
@@ -103,6 +106,7 @@ static const struct cfg_key cfg_action_keys[] = {
 	K(struct cfg_action, constructor, CT_STR, 0, 0),
 	K(struct cfg_action, destructor, CT_STR, 0, 0),
 	K(struct cfg_action, keepalive_interval, CT_U32, 0, 604800),
+	K(struct cfg_action, rerun_on_extend, CT_BOOL, 0, 0),
 	K(struct cfg_action, exec_split, CT_BOOL, 0, 0),
 	K(struct cfg_action, require_ascii, CT_BOOL, 0, 0),
 	K(struct cfg_action, discard_payload, CT_BOOL, 0, 0),
@@ -808,6 +812,24 @@ cfg_check_actions(struct cfg_ctx *c)
 			    "needs a constructor (or set enabled = no)");
 			return -1;
 		}
+		/* 1.0 accepted both keys and did nothing with them: an
+		 * old config loads, and is told what will happen now */
+		if (a->enabled && a->destructor[0] != '\0' &&
+		    a->keepalive_interval == 0)
+			log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s:%d: [%s] key "
+			    "'destructor': never runs, keepalive_interval is 0 "
+			    "(no grant is kept)", c->file, cfg_keyline(
+			    &c->actions[i], CK_ACTION, "destructor", a->line),
+			    label);
+		else if (a->enabled && action_is_timed(a) &&
+		    a->keepalive_interval > cfg->grant_max_lifetime)
+			log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s:%d: [%s] key "
+			    "'keepalive_interval': %u is more than "
+			    "grant_max_lifetime (%u): grants end at %u s",
+			    c->file, cfg_keyline(&c->actions[i], CK_ACTION,
+			    "keepalive_interval", a->line), label,
+			    a->keepalive_interval, cfg->grant_max_lifetime,
+			    cfg->grant_max_lifetime);
 	}
 	return 0;
 }
@@ -894,6 +916,8 @@ cfg_init(struct config *cfg)
 	cfg->ratelimit_table_size = 65536;
 	cfg->dup_cache_size = 65536;
 	cfg->stats_interval = 5;
+	cfg->max_grants = 1024;
+	cfg->grant_max_lifetime = 86400;
 	memset(cfg->action_by_id, 0xff, sizeof(cfg->action_by_id));
 	memset(cfg->user_by_id, 0xff, sizeof(cfg->user_by_id));
 }

@@ -43,7 +43,9 @@ struct cfg_action {
 	bool enabled;               /* default yes */
 	char constructor[SL_CMD_MAX];
 	char destructor[SL_CMD_MAX];
-	uint32_t keepalive_interval;/* seconds, 0 = none */
+	uint32_t keepalive_interval;/* seconds a grant lasts, 0 = none */
+	bool rerun_on_extend;       /* default no: run the constructor again
+	                               when a knock extends a live grant */
 	bool exec_split;            /* default yes */
 	bool require_ascii;         /* default no */
 	bool discard_payload;       /* default no */
@@ -53,6 +55,11 @@ struct cfg_action {
 	int line;
 	int run_as_line;            /* line of run_as, 0 = not given */
 };
+
+/* An action keeps a timed grant when it has a destructor (and, as the
+ * parser insists, a keepalive_interval). */
+static inline bool action_is_timed(const struct cfg_action *a)
+{ return a->destructor[0] != '\0' && a->keepalive_interval > 0; }
 
 struct cfg_user {
 	char name[SL_NAME_MAX];
@@ -94,6 +101,10 @@ struct config {
 	uint32_t stats_interval;          /* 0..3600 s, default 5, 0 = never */
 	uint32_t workers;                 /* decryption threads 0..64: 0 = one
 	                                     per CPU, 1 = the main thread */
+	/* timed grants (docs/CONFIG.md, "Timed grants") */
+	uint32_t max_grants;              /* 1..65536, default 1024 */
+	uint32_t grant_max_lifetime;      /* 1..2592000 s, default 86400 */
+	bool revoke_on_exit;              /* default no */
 
 	unsigned nservers, nactions, nusers;
 	struct cfg_server servers[SL_MAX_SERVERS];

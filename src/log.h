@@ -22,6 +22,7 @@
 #define SLC_STATE          6  /* replay state loaded / saved */
 #define SLC_STATE_BAD      7  /* replay state missing or corrupt */
 #define SLC_STATS          8  /* counters */
+#define SLC_GRANT_STATE    9  /* grants loaded at start */
 /* Accepted knocks and scripts */
 #define SLC_ACCEPT       100  /* knock accepted, action authorized */
 #define SLC_SCRIPT_START 101  /* script started */
@@ -30,6 +31,9 @@
 #define SLC_SCRIPT_KILL  104  /* script timed out and was killed */
 #define SLC_PAYLOAD_DROP 105  /* payload discarded (discard_payload) */
 #define SLC_SCRIPT_FAIL  106  /* script could not be started */
+#define SLC_GRANT        107  /* timed grant made, extended, lapsed, revoked */
+#define SLC_GRANT_RETRY  108  /* destructor failed: retry scheduled */
+#define SLC_GRANT_REFUSE 109  /* grant refused: table full, being revoked */
 /* Rejected packets */
 #define SLC_BADLEN       200  /* datagram of the wrong length */
 #define SLC_REJECT       201  /* not authenticated (uniform class) */
@@ -44,6 +48,7 @@
 /* Errors */
 #define SLC_SYSERR       300  /* system call failed */
 #define SLC_STATE_IO     301  /* replay state could not be written */
+#define SLC_GRANT_IO     302  /* grant state could not be read or written */
 
 #define LOG_SINKS_MAX     17  /* global file + one per server */
 

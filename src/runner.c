@@ -35,6 +35,7 @@
 
 #include "runner.h"
 #include "addr.h"
+#include "grants.h"
 #include "log.h"
 #include "privsep.h"
 #include "util.h"
@@ -47,7 +48,7 @@
 #define RN_DRAIN_MAX     (1024 * 1024)  /* read after the child is reaped */
 #define RN_GRACE_MS      2000           /* SIGTERM -> SIGKILL */
 #define RN_TICK_MS       20             /* runner_drain poll interval */
-#define RN_ENV_N         9
+#define RN_ENV_N         11
 #define RN_STACK         (64 * 1024)    /* the child's stack until execve, */
 #define RN_GUARD         4096           /* above a guard page */
 #define RN_CLOSE_MAX     65536          /* close_range fallback bound */
@@ -61,8 +62,19 @@ enum rn_state {
 	RN_KILL,        /* SIGKILL sent; waiting to reap */
 };
 
+/* What a slot runs. */
+enum rn_kind {
+	RK_RUN = 0,     /* constructor of an action without a grant */
+	RK_GRANT,       /* constructor making (or re-making) a grant */
+	RK_EXTEND,      /* constructor again for an extended grant */
+	RK_REVOKE,      /* destructor */
+};
+
 struct rn_slot {
 	enum rn_state state;
+	enum rn_kind kind;
+	struct grant *grant;    /* RK_GRANT, RK_REVOKE */
+	uint32_t interval;      /* RK_GRANT: keepalive_interval */
 	pid_t pid;              /* also the process group id */
 	int fd;                 /* read end of the output pipe, -1 once closed */
 	int64_t start_ms, next_ms;
@@ -85,6 +97,7 @@ struct rn_child {
 
 struct runner {
 	const struct config *cfg;
+	struct grants *gt;      /* NULL: timed actions run without grants */
 	unsigned nslots, running;
 	struct rn_slot *slots;
 	struct pollfd *pfd;     /* runner_drain */
@@ -97,9 +110,18 @@ struct runner {
 	void *stack;
 	struct rn_child child;
 	struct runner_argv av;
-	char env[1024];
+	char env[2048];
 	char *envp[RN_ENV_N + 1];
 };
+
+static int64_t
+rn_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int64_t
 rn_now_ms(void)
@@ -175,18 +197,17 @@ rn_check(const struct config *cfg, const struct sl_request *req,
 	return NULL;
 }
 
-int
-runner_build_argv(const struct config *cfg, const struct sl_request *req,
-    const char *cmd, bool exec_split, struct runner_argv *out)
+/* The 1.0 argv from values (a destructor has only what its grant kept). */
+static int
+rn_argv(const char *cmd, bool exec_split, const struct sl_addr *src,
+    unsigned user_id, const char *user, unsigned action_id,
+    const char *action, bool secure, const uint8_t *payload,
+    size_t payload_len, struct runner_argv *out)
 {
-	const struct cfg_user *usr;
-	const struct cfg_action *act;
 	char *prog, *rest;
 	int n = 0, r;
 
-	if ((usr = rn_user(cfg, req->user_id)) == NULL ||
-	    (act = rn_action(cfg, req->action_id)) == NULL ||
-	    req->payload_len > SL_PAYLOAD_MAX)
+	if (payload_len > SL_PAYLOAD_MAX)
 		return SL_EINVAL;
 	if ((r = sl_strlcpy(out->cmd, cmd, sizeof(out->cmd))) != 0)
 		return r;
@@ -199,18 +220,16 @@ runner_build_argv(const struct config *cfg, const struct sl_request *req,
 		rest += strspn(rest, " \t");
 		out->argv[n++] = rest; /* never empty: the line is trimmed */
 	}
-	addr_to_str(&req->src, out->ip, sizeof(out->ip));
-	snprintf(out->user_id, sizeof(out->user_id), "%u",
-	    (unsigned)req->user_id);
+	addr_to_str(src, out->ip, sizeof(out->ip));
+	snprintf(out->user_id, sizeof(out->user_id), "%u", user_id & 0xffff);
 	snprintf(out->action_id, sizeof(out->action_id), "%u",
-	    (unsigned)req->action_id);
-	snprintf(out->secure, sizeof(out->secure), "%c",
-	    req->secure ? '1' : '0');
-	if ((r = sl_strlcpy(out->user, usr->name, sizeof(out->user))) != 0 ||
-	    (r = sl_strlcpy(out->action, act->name, sizeof(out->action))) != 0)
+	    action_id & 0xff);
+	snprintf(out->secure, sizeof(out->secure), "%c", secure ? '1' : '0');
+	if ((r = sl_strlcpy(out->user, user, sizeof(out->user))) != 0 ||
+	    (r = sl_strlcpy(out->action, action, sizeof(out->action))) != 0)
 		return r;
 	if ((r = b64_encode(out->payload_b64, sizeof(out->payload_b64),
-	    req->payload, req->payload_len)) < 0)
+	    payload, payload_len)) < 0)
 		return r;
 	out->argv[n++] = out->ip;
 	out->argv[n++] = out->user_id;
@@ -223,10 +242,32 @@ runner_build_argv(const struct config *cfg, const struct sl_request *req,
 	return n;
 }
 
-/* PATH and the SIGLATCH_* variables, from rn->av, into rn->env/envp. */
-static int
-rn_build_env(struct runner *rn, const struct cfg_server *srv)
+int
+runner_build_argv(const struct config *cfg, const struct sl_request *req,
+    const char *cmd, bool exec_split, struct runner_argv *out)
 {
+	const struct cfg_user *usr;
+	const struct cfg_action *act;
+
+	if ((usr = rn_user(cfg, req->user_id)) == NULL ||
+	    (act = rn_action(cfg, req->action_id)) == NULL)
+		return SL_EINVAL;
+	return rn_argv(cmd, exec_split, &req->src, req->user_id, usr->name,
+	    req->action_id, act->name, req->secure != 0, req->payload,
+	    req->payload_len, out);
+}
+
+/* PATH and the SIGLATCH_* variables, from rn->av, into rn->env/envp. */
+static const char *const rn_phase[] = {
+	[RK_RUN] = "run", [RK_GRANT] = "grant", [RK_EXTEND] = "extend",
+	[RK_REVOKE] = "revoke",
+};
+
+static int
+rn_build_env(struct runner *rn, const char *server, enum rn_kind kind,
+    int64_t timeout_s)
+{
+	char tmo[24];
 	const char *kv[RN_ENV_N - 1][2] = {
 		{ "SIGLATCH_IP", rn->av.ip },
 		{ "SIGLATCH_USER_ID", rn->av.user_id },
@@ -235,11 +276,15 @@ rn_build_env(struct runner *rn, const struct cfg_server *srv)
 		{ "SIGLATCH_ACTION", rn->av.action },
 		{ "SIGLATCH_SECURE", rn->av.secure },
 		{ "SIGLATCH_PAYLOAD", rn->av.payload_b64 },
-		{ "SIGLATCH_SERVER", srv->name },
+		{ "SIGLATCH_SERVER", server },
+		{ "SIGLATCH_PHASE", rn_phase[kind] },
+		{ "SIGLATCH_GRANT_TIMEOUT", tmo },
 	};
 	size_t off = sizeof(RN_PATH_ENV), i;
 	int n;
 
+	snprintf(tmo, sizeof(tmo), "%lld", (long long)(timeout_s > 0 ?
+	    timeout_s : 0));
 	memcpy(rn->env, RN_PATH_ENV, sizeof(RN_PATH_ENV));
 	rn->envp[0] = rn->env;
 	for (i = 0; i < RN_ENV_N - 1; i++) {
@@ -369,16 +414,125 @@ rn_spawn(struct runner *rn, unsigned ai, pid_t *pid, int *rfd)
 	return 0;
 }
 
+/* A free slot, or NULL when max_scripts are running. */
+static struct rn_slot *
+rn_free_slot(struct runner *rn)
+{
+	unsigned i;
+
+	if (rn->running >= rn->nslots)
+		return NULL;
+	for (i = 0; i < rn->nslots; i++)
+		if (rn->slots[i].state == RN_FREE)
+			return &rn->slots[i];
+	return NULL; /* unreachable: running counts busy slots */
+}
+
+/*
+ * Start rn->av (already built) in slot s as action index ai.  Returns 0,
+ * or a negative code after logging why (the slot stays free).
+ */
+static int
+rn_start(struct runner *rn, struct rn_slot *s, unsigned ai, const char *server,
+    enum rn_kind kind, struct grant *g, uint32_t interval, int64_t timeout_s)
+{
+	const char *name = rn->cfg->actions[ai].name;
+	pid_t pid = 0;
+	int r, fd = -1;
+
+	if ((r = rn_build_env(rn, server, kind, timeout_s)) < 0) {
+		rn->st.spawn_fail++;
+		log_msg(LOG_ERR, SLC_SCRIPT_FAIL, "script %s not started: "
+		    "environment too large", name);
+		return r;
+	}
+	if ((r = rn_spawn(rn, ai, &pid, &fd)) != 0) {
+		rn->st.spawn_fail++;
+		log_msg(LOG_ERR, SLC_SCRIPT_FAIL, "script %s not started: "
+		    "%s: %s", name, rn->av.argv[0], strerror(r));
+		errno = r;
+		return SL_ESYS;
+	}
+	memset(s, 0, offsetof(struct rn_slot, line));
+	s->state = RN_RUN;
+	s->kind = kind;
+	s->grant = g;
+	s->interval = interval;
+	s->pid = pid;
+	s->fd = fd;
+	s->start_ms = rn_now_ms();
+	s->next_ms = s->start_ms + (int64_t)rn->cfg->script_timeout * 1000;
+	sl_strlcpy(s->action, name, sizeof(s->action));
+	rn->running++;
+	rn->st.started++;
+	log_msg(LOG_INFO, SLC_SCRIPT_START, "script %s[%d] started for user "
+	    "%s (%s) from %s%s%s", s->action, (int)pid, rn->av.user,
+	    rn->av.user_id, rn->av.ip, kind == RK_RUN ? "" : ": ",
+	    kind == RK_RUN ? "" : rn_phase[kind]);
+	return 0;
+}
+
+/* A knock for a timed action: make, extend or refuse its grant. */
+static int
+rn_submit_timed(struct runner *rn, const struct sl_request *req,
+    const struct cfg_server *srv, const struct cfg_action *act,
+    struct rn_slot *s)
+{
+	struct grants *gt = rn->gt;
+	unsigned ai = (unsigned)(act - rn->cfg->actions);
+	int64_t now = rn_wall_ms();
+	struct grant *g;
+	const char *why;
+	int r;
+
+	g = grants_find(gt, srv->name, req->user_id, req->action_id,
+	    &req->src);
+	if (g != NULL && g->state == GS_LIVE) {
+		if (grants_extend(gt, g, now, act->keepalive_interval))
+			log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s "
+			    "from %s extended: %lld s left", act->name,
+			    rn->av.user, rn->av.ip,
+			    (long long)(g->expires_ms - now + 999) / 1000);
+		else
+			log_msg(LOG_NOTICE, SLC_GRANT, "grant %s for user %s "
+			    "from %s not extended: grant_max_lifetime (%u s) "
+			    "reached, %lld s left", act->name, rn->av.user,
+			    rn->av.ip, rn->cfg->grant_max_lifetime,
+			    (long long)(g->expires_ms - now + 999) / 1000);
+		(void)grants_save(gt);
+		if (!act->rerun_on_extend)
+			return 0;
+		return rn_start(rn, s, ai, srv->name, RK_EXTEND, NULL, 0,
+		    (g->expires_ms - now + 999) / 1000);
+	}
+	if ((g = grants_begin(gt, srv->name, rn->av.user, req->user_id,
+	    act->name, req->action_id, &req->src, now, &why)) == NULL) {
+		rn->st.refused_busy++;
+		log_limited(0, LOG_WARNING, SLC_GRANT_REFUSE, "grant %s for "
+		    "user %s from %s refused: %s", act->name, rn->av.user,
+		    rn->av.ip, why);
+		return SL_EBUSY;
+	}
+	/* on disk before the constructor runs: a crash while it runs leaves
+	 * an entry that is revoked at the next start */
+	(void)grants_save(gt);
+	r = rn_start(rn, s, ai, srv->name, RK_GRANT, g,
+	    act->keepalive_interval, act->keepalive_interval);
+	if (r != 0) {
+		grants_end(gt, g, false, now, 0);
+		(void)grants_save(gt);
+	}
+	return r;
+}
+
 int
 runner_submit(struct runner *rn, const struct sl_request *req)
 {
 	const struct cfg_server *srv = NULL;
 	const struct cfg_action *act = NULL;
-	struct rn_slot *s = NULL;
+	struct rn_slot *s;
 	const char *why;
-	pid_t pid = 0;
-	unsigned i;
-	int r, fd = -1;
+	int r;
 
 	if ((why = rn_check(rn->cfg, req, &srv, &act)) != NULL) {
 		rn->st.refused_check++;
@@ -387,50 +541,146 @@ runner_submit(struct runner *rn, const struct sl_request *req)
 		    (unsigned)req->user_id, why);
 		return SL_EDENIED;
 	}
-	if (rn->running >= rn->nslots) {
+	if ((s = rn_free_slot(rn)) == NULL) {
 		rn->st.refused_busy++;
 		log_limited(0, LOG_WARNING, SLC_BUSY, "script %s refused for "
 		    "user %u: max_scripts (%u) already running", act->name,
 		    (unsigned)req->user_id, rn->nslots);
 		return SL_EBUSY;
 	}
-	for (i = 0; i < rn->nslots && s == NULL; i++)
-		if (rn->slots[i].state == RN_FREE)
-			s = &rn->slots[i];
-	if (s == NULL)
-		return SL_EBUSY; /* unreachable: running counts busy slots */
-
 	if ((r = runner_build_argv(rn->cfg, req, act->constructor,
-	    act->exec_split, &rn->av)) < 0 ||
-	    (r = rn_build_env(rn, srv)) < 0) {
+	    act->exec_split, &rn->av)) < 0) {
 		rn->st.spawn_fail++;
 		log_msg(LOG_ERR, SLC_SCRIPT_FAIL, "script %s not started: "
 		    "constructor '%s' is not usable: %s", act->name,
 		    act->constructor, sl_strerror(r));
 		return r;
 	}
-	if ((r = rn_spawn(rn, (unsigned)(act - rn->cfg->actions), &pid,
-	    &fd)) != 0) {
-		rn->st.spawn_fail++;
-		log_msg(LOG_ERR, SLC_SCRIPT_FAIL, "script %s not started: "
-		    "%s: %s", act->name, rn->av.argv[0], strerror(r));
-		errno = r;
-		return SL_ESYS;
-	}
+	if (rn->gt != NULL && action_is_timed(act))
+		return rn_submit_timed(rn, req, srv, act, s);
+	return rn_start(rn, s, (unsigned)(act - rn->cfg->actions), srv->name,
+	    RK_RUN, NULL, 0, 0);
+}
 
-	memset(s, 0, offsetof(struct rn_slot, line));
-	s->state = RN_RUN;
-	s->pid = pid;
-	s->fd = fd;
-	s->start_ms = rn_now_ms();
-	s->next_ms = s->start_ms + (int64_t)rn->cfg->script_timeout * 1000;
-	sl_strlcpy(s->action, act->name, sizeof(s->action));
-	rn->running++;
-	rn->st.started++;
-	log_msg(LOG_INFO, SLC_SCRIPT_START, "script %s[%d] started for user "
-	    "%s (%s) from %s", s->action, (int)pid, rn->av.user,
-	    rn->av.user_id, rn->av.ip);
-	return 0;
+/*
+ * Start the destructor of a grant that is due.  The action is looked up
+ * again by id and must still be the same timed action; a grant whose
+ * action is gone cannot be revoked, so it is retried (and logged) like a
+ * failed destructor until the configuration brings it back.
+ */
+static void
+rn_revoke(struct runner *rn, struct rn_slot *s, struct grant *g, int64_t now)
+{
+	const struct cfg_action *act = rn_action(rn->cfg, g->action_id);
+	char ip[SL_IPSTR_MAX];
+	int r;
+
+	addr_to_str(&g->addr, ip, sizeof(ip));
+	grants_revoking(rn->gt, g);
+	if (act == NULL || strcmp(act->name, g->action) != 0 ||
+	    !action_is_timed(act)) {
+		log_msg(LOG_ERR, SLC_GRANT_RETRY, "grant %s (id %u) for user "
+		    "%s from %s cannot be revoked: the configuration has no "
+		    "such action with a destructor any more; kept",
+		    g->action, (unsigned)g->action_id, g->user, ip);
+		grants_revoked(rn->gt, g, false, now);
+		(void)grants_save(rn->gt);
+		return;
+	}
+	if (g->attempts == 0 && g->expires_ms <= now)
+		log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s from %s "
+		    "lapsed: revoking", g->action, g->user, ip);
+	else if (g->attempts == 0)
+		log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s from %s: "
+		    "revoking %lld s before it lapses", g->action, g->user,
+		    ip, (long long)(g->expires_ms - now + 999) / 1000);
+	else
+		log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s from %s: "
+		    "destructor again (attempt %u)", g->action, g->user, ip,
+		    g->attempts + 1);
+	if ((r = rn_argv(act->destructor, act->exec_split, &g->addr,
+	    g->user_id, g->user, g->action_id, g->action, true, NULL, 0,
+	    &rn->av)) < 0) {
+		log_msg(LOG_ERR, SLC_SCRIPT_FAIL, "script %s not started: "
+		    "destructor '%s' is not usable: %s", act->name,
+		    act->destructor, sl_strerror(r));
+		r = SL_EINVAL;
+	} else {
+		r = rn_start(rn, s, (unsigned)(act - rn->cfg->actions),
+		    g->server, RK_REVOKE, g, 0, 0);
+	}
+	if (r != 0) {
+		grants_revoked(rn->gt, g, false, now);
+		log_msg(LOG_WARNING, SLC_GRANT_RETRY, "grant %s for user %s "
+		    "from %s: destructor not started; retry in %lld s",
+		    g->action, g->user, ip,
+		    (long long)grants_backoff_ms(g->attempts) / 1000);
+		(void)grants_save(rn->gt);
+	}
+}
+
+/* Start the destructors that are due, as far as slots allow. */
+static void
+rn_grants_service(struct runner *rn)
+{
+	struct rn_slot *s;
+	struct grant *g;
+	int64_t now;
+
+	if (rn->gt == NULL)
+		return;
+	grants_flush(rn->gt);
+	now = rn_wall_ms();
+	while ((g = grants_due(rn->gt, now)) != NULL) {
+		if ((s = rn_free_slot(rn)) == NULL) {
+			grants_defer(rn->gt, g, now, GRANTS_DEFER_MS);
+			continue;
+		}
+		rn_revoke(rn, s, g, now);
+	}
+}
+
+/* A constructor or destructor of a grant has ended. */
+static void
+rn_grant_done(struct runner *rn, struct rn_slot *s, bool ok)
+{
+	struct grant *g = s->grant;
+	int64_t now = rn_wall_ms();
+	char ip[SL_IPSTR_MAX], user[SL_NAME_MAX], action[SL_NAME_MAX];
+
+	if (rn->gt == NULL || g == NULL)
+		return;
+	/* the entry is cleared when it ends: keep what the log needs */
+	addr_to_str(&g->addr, ip, sizeof(ip));
+	sl_strlcpy(user, g->user, sizeof(user));
+	sl_strlcpy(action, g->action, sizeof(action));
+	if (s->kind == RK_GRANT) {
+		grants_end(rn->gt, g, ok, now, s->interval);
+		if (ok)
+			log_msg(LOG_NOTICE, SLC_GRANT, "grant %s for user %s "
+			    "from %s: open for %lld s", action, user, ip,
+			    (long long)(g->expires_ms - now + 999) / 1000);
+		else if (g->state == GS_REVOKE)
+			log_msg(LOG_WARNING, SLC_GRANT, "grant %s for user %s "
+			    "from %s: constructor failed; revoking", action,
+			    user, ip);
+		else
+			log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s "
+			    "from %s not made: constructor failed", action,
+			    user, ip);
+	} else if (s->kind == RK_REVOKE) {
+		grants_revoked(rn->gt, g, ok, now);
+		if (ok)
+			log_msg(LOG_NOTICE, SLC_GRANT, "grant %s for user %s "
+			    "from %s revoked", action, user, ip);
+		else
+			log_msg(LOG_WARNING, SLC_GRANT_RETRY, "grant %s for "
+			    "user %s from %s: destructor failed (attempt %u); "
+			    "retry in %lld s", action, user, ip,
+			    g->attempts, (long long)grants_backoff_ms(
+			    g->attempts) / 1000);
+	}
+	(void)grants_save(rn->gt);
 }
 
 /* Log the buffered line, escaped. */
@@ -514,6 +764,7 @@ static void
 rn_finish(struct runner *rn, struct rn_slot *s, int st)
 {
 	long long ms = (long long)(rn_now_ms() - s->start_ms);
+	bool ok = st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 
 	/* What it wrote before exiting is in the pipe now; a grandchild
 	 * holding the pipe open must not keep the slot. */
@@ -551,6 +802,10 @@ rn_finish(struct runner *rn, struct rn_slot *s, int st)
 	s->state = RN_FREE;
 	s->pid = 0;
 	rn->running--;
+	if (s->kind != RK_RUN)
+		rn_grant_done(rn, s, ok);
+	s->kind = RK_RUN;
+	s->grant = NULL;
 }
 
 /* Reap the slot's child if it has exited; true if the slot was freed. */
@@ -619,6 +874,7 @@ runner_service(struct runner *rn)
 		if (!rn_reap(rn, s))
 			rn_enforce_timeout(rn, s, rn_now_ms());
 	}
+	rn_grants_service(rn);
 }
 
 int
@@ -647,8 +903,13 @@ runner_next_timeout_ms(const struct runner *rn)
 	int64_t now, best = -1, d;
 	unsigned i, busy = rn->running;
 
-	if (rn->running == 0)
-		return -1;
+	if (rn->gt != NULL && (d = grants_next_ms(rn->gt)) >= 0) {
+		best = d - rn_wall_ms();
+		if (best < 0)
+			best = 0;
+	}
+	if (rn->gt != NULL && rn->gt->dirty && (best < 0 || best > 1000))
+		best = 1000;
 	now = rn_now_ms();
 	for (i = 0; i < rn->nslots && busy > 0; i++) {
 		if (rn->slots[i].state != RN_FREE)
@@ -690,6 +951,39 @@ const struct runner_stats *
 runner_get_stats(const struct runner *rn)
 {
 	return &rn->st;
+}
+
+void
+runner_set_grants(struct runner *rn, struct grants *gt)
+{
+	rn->gt = gt;
+}
+
+void
+runner_revoke_all(struct runner *rn)
+{
+	int64_t next;
+	unsigned n;
+	int t;
+
+	if (rn->gt == NULL)
+		return;
+	runner_drain(rn);  /* constructors still running settle first */
+	if ((n = grants_revoke_all(rn->gt, rn_wall_ms())) > 0)
+		log_msg(LOG_NOTICE, SLC_GRANT, "revoke_on_exit: revoking %u "
+		    "grant(s)", n);
+	(void)grants_save(rn->gt);
+	/* one attempt each: a failed destructor is retried at next start */
+	for (;;) {
+		runner_service(rn);
+		next = grants_next_ms(rn->gt);
+		if (rn->running == 0 && (next < 0 ||
+		    next > rn_wall_ms() + GRANTS_DEFER_MS))
+			break;
+		t = rn->running > 0 ? runner_pollfds(rn, rn->pfd,
+		    (int)rn->nslots) : 0;
+		(void)poll(rn->pfd, (nfds_t)t, RN_TICK_MS);
+	}
 }
 
 int

@@ -45,6 +45,22 @@ unsigned runner_running(const struct runner *rn);
 void runner_drain(struct runner *rn);
 const struct runner_stats *runner_get_stats(const struct runner *rn);
 
+/*
+ * Timed grants (grants.h): with a table set, an action that has a
+ * destructor makes a grant when its constructor exits 0, a knock for a
+ * live grant extends it (and runs the constructor again, phase "extend",
+ * if the action says rerun_on_extend), and runner_service starts the
+ * destructor of each grant that lapses, retrying failures with backoff.
+ * Scripts see SIGLATCH_PHASE (run, grant, extend, revoke) and
+ * SIGLATCH_GRANT_TIMEOUT (seconds the grant has left; 0 otherwise).  The
+ * table belongs to the caller.
+ */
+struct grants;
+void runner_set_grants(struct runner *rn, struct grants *gt);
+/* revoke_on_exit: wait for running scripts, then run every grant's
+ * destructor once; those that fail stay on disk, due at the next start. */
+void runner_revoke_all(struct runner *rn);
+
 /* Build the argv for an action (exposed for tests).  Strings point into
  * bufs; argv is NULL-terminated.  Returns argc or a negative code. */
 #define RUNNER_ARGV_MAX 10

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "grants.h"
 #include "log.h"
 #include "runner.h"
 #include "runproc.h"
@@ -25,7 +26,7 @@ struct runproc {
 };
 
 static void
-rp_log_stats(const struct runner *rn)
+rp_log_stats(const struct runner *rn, const struct grants *gt)
 {
 	const struct runner_stats *st = runner_get_stats(rn);
 
@@ -37,11 +38,28 @@ rp_log_stats(const struct runner *rn)
 	    (unsigned long long)st->refused_busy,
 	    (unsigned long long)st->refused_check,
 	    (unsigned long long)st->spawn_fail, runner_running(rn));
+	if (gt == NULL)
+		return;
+	log_msg(LOG_INFO, SLC_STATS, "grants: live=%u pending=%u revoking=%u "
+	    "granted=%llu extended=%llu capped=%llu lapsed=%llu revoked=%llu "
+	    "revoke_failed=%llu refused_full=%llu expired_at_start=%llu "
+	    "save_failed=%llu", grants_count(gt, GS_LIVE),
+	    grants_count(gt, GS_PENDING), grants_count(gt, GS_REVOKE) +
+	    grants_count(gt, GS_REVOKING),
+	    (unsigned long long)gt->st.granted,
+	    (unsigned long long)gt->st.extended,
+	    (unsigned long long)gt->st.capped,
+	    (unsigned long long)gt->st.lapsed,
+	    (unsigned long long)gt->st.revoked,
+	    (unsigned long long)gt->st.revoke_failed,
+	    (unsigned long long)gt->st.refused_full,
+	    (unsigned long long)gt->st.expired_at_start,
+	    (unsigned long long)gt->st.save_failed);
 }
 
 /* Read every waiting request: each must be exactly one struct. */
 static int
-rp_read_requests(int fd, struct runner *rn)
+rp_read_requests(int fd, struct runner *rn, struct grants *gt)
 {
 	struct sl_request req;
 	ssize_t n;
@@ -60,14 +78,14 @@ rp_read_requests(int fd, struct runner *rn)
 			continue;
 		}
 		if (req.magic == SL_REQ_STATS)
-			rp_log_stats(rn);
+			rp_log_stats(rn, gt);
 		else
 			(void)runner_submit(rn, &req);  /* re-checks, logs */
 	}
 }
 
 static void __attribute__((noreturn))
-rp_child(int fd, const struct config *cfg)
+rp_child(int fd, const struct config *cfg, struct grants *gt)
 {
 	struct pollfd pfd[RP_POLL_MAX];
 	struct signalfd_siginfo si;
@@ -89,6 +107,16 @@ rp_child(int fd, const struct config *cfg)
 	}
 	if (runner_new(&rn, cfg) != 0)
 		_exit(1);  /* runner_new said why */
+	if (gt != NULL) {
+		runner_set_grants(rn, gt);
+		log_msg(LOG_INFO, SLC_GRANT_STATE, "grants: %u live, %u to "
+		    "revoke now (%llu lapsed while stopped)%s",
+		    grants_count(gt, GS_LIVE), grants_count(gt, GS_REVOKE),
+		    (unsigned long long)gt->st.expired_at_start,
+		    gt->st.bad_lines > 0 ? "; some lines were not understood "
+		    "(see grants.bad)" : "");
+		(void)grants_save(gt);  /* as loaded: what is owed is kept */
+	}
 	while (!stop) {
 		pfd[0].fd = fd;
 		pfd[0].events = POLLIN;
@@ -106,7 +134,7 @@ rp_child(int fd, const struct config *cfg)
 		if (n > 0 && (pfd[1].revents & POLLIN)) {
 			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGUSR1)
-					rp_log_stats(rn);
+					rp_log_stats(rn, gt);
 				else if (si.ssi_signo == SIGTERM ||
 				    si.ssi_signo == SIGINT)
 					stop = 1;
@@ -114,19 +142,28 @@ rp_child(int fd, const struct config *cfg)
 		}
 		/* requests already queued are served even when stopping */
 		if (n > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
-			stop |= rp_read_requests(fd, rn) != 0;
+			stop |= rp_read_requests(fd, rn, gt) != 0;
 		runner_service(rn);
 	}
 	close(fd);
 	runner_drain(rn);
-	rp_log_stats(rn);
+	if (gt != NULL && cfg->revoke_on_exit)
+		runner_revoke_all(rn);
+	else if (gt != NULL && grants_count(gt, GS_LIVE) > 0)
+		log_msg(LOG_NOTICE, SLC_GRANT, "%u grant(s) kept for the next "
+		    "start (revoke_on_exit = no)", grants_count(gt, GS_LIVE));
+	rp_log_stats(rn, gt);
 	runner_free(rn);
+	if (gt != NULL) {
+		(void)grants_save(gt);
+		grants_free(gt);
+	}
 	_exit(status);
 }
 
 int
 runproc_start(struct runproc **out, const struct config *cfg,
-    void (*drop)(void *), void *arg)
+    struct grants *gt, void (*drop)(void *), void *arg)
 {
 	struct runproc *rp;
 	int sv[2];
@@ -148,7 +185,7 @@ runproc_start(struct runproc **out, const struct config *cfg,
 	if (pid == 0) {
 		close(sv[0]);
 		drop(arg);
-		rp_child(sv[1], cfg);
+		rp_child(sv[1], cfg, gt);
 	}
 	close(sv[1]);
 	rp->fd = sv[0];

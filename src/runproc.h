@@ -23,9 +23,12 @@ struct runproc;
  * Fork the runner process.  In the child, drop(arg) first releases what
  * belongs to the network process (sockets, replay journal, decryption
  * contexts, every key); the child then serves requests and never returns.
+ * gt (may be NULL) is the timed-grant table, loaded by the caller: the
+ * child keeps and persists it; the caller should free its own copy.
  */
+struct grants;
 int runproc_start(struct runproc **out, const struct config *cfg,
-    void (*drop)(void *), void *arg);
+    struct grants *gt, void (*drop)(void *), void *arg);
 /* Hand over one authorized request; SL_EBUSY if the runner is not keeping
  * up (the request is refused, never queued without bound). */
 int runproc_send(struct runproc *rp, const struct sl_request *req);

@@ -22,6 +22,7 @@
 #include <openssl/crypto.h>
 
 #include "config.h"
+#include "grants.h"
 #include "log.h"
 #include "net.h"
 #include "pipeline.h"
@@ -45,6 +46,7 @@ struct daemon {
 	struct replay *replay;
 	struct pipeline *pipe;
 	struct runproc *rp;
+	struct grants grants;       /* handed to the runner at fork */
 	struct net_sock socks[MAX_SOCKS];
 	unsigned nsocks;
 	int sigfd;
@@ -60,11 +62,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: siglatchd [-c FILE] [-f] [-d] [-t]\n"
+	    "usage: siglatchd [-c FILE] [-f] [-d] [-t | -g]\n"
 	    "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
 	    "  -f, --foreground   stay in the foreground, log to stderr\n"
 	    "  -d, --debug        also log debug lines\n"
 	    "  -t, --test         check the configuration and keys, then exit\n"
+	    "  -g, --grants       list the timed grants in state_dir, then exit\n"
 	    "  -V, --version      print the version\n"
 	    "  -h, --help         this text\n");
 }
@@ -348,6 +351,15 @@ drop_network(void *arg)
 	config_free(d->cfg);  /* private keys and HMAC keys */
 }
 
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int
 setup_signals(struct daemon *d)
 {
@@ -374,6 +386,7 @@ main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "test", no_argument, NULL, 't' },
+		{ "grants", no_argument, NULL, 'g' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -383,24 +396,27 @@ main(int argc, char **argv)
 	struct privsep_ids net_ids;
 	enum replay_load how;
 	char err[1024];
-	int ch, fg = 0, debug = 0, test = 0, rc = 1;
+	int ch, fg = 0, debug = 0, test = 0, list = 0, rc = 1;
 	unsigned i, nworkers;
 
 	memset(&d, 0, sizeof(d));
 	d.sigfd = -1;
 	d.stats_dirfd = AT_FDCWD;
-	while ((ch = getopt_long(argc, argv, "c:fdtVh", longopts, NULL)) != -1) {
+	d.grants.dirfd = -1;
+	while ((ch = getopt_long(argc, argv, "c:fdtgVh", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
 		case 'f': fg = 1; break;
 		case 'd': debug = 1; break;
 		case 't': test = 1; break;
+		case 'g': list = 1; break;
 		case 'V': printf("siglatchd %s\n", SL_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (test && list)) {
 		usage(stderr);
 		return 2;
 	}
@@ -409,6 +425,18 @@ main(int argc, char **argv)
 	if ((d.cfg = calloc(1, sizeof(*d.cfg))) == NULL) {
 		fprintf(stderr, "siglatchd: out of memory\n");
 		return 1;
+	}
+	if (list) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (config_parse(d.cfg, path, err, sizeof(err)) != 0 ||
+		    grants_list(d.cfg->state_dir, stdout, (int64_t)ts.tv_sec *
+		    1000 + ts.tv_nsec / 1000000, err, sizeof(err)) != 0)
+			fprintf(stderr, "siglatchd: %s\n", err);
+		else
+			rc = 0;
+		goto out;
 	}
 	if (config_parse(d.cfg, path, err, sizeof(err)) != 0 ||
 	    privsep_config_ids(d.cfg, &net_ids, NULL, err, sizeof(err)) != 0 ||
@@ -457,6 +485,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "siglatchd: replay state: %s\n", err);
 		goto out;
 	}
+	if (grants_init(&d.grants, d.cfg->max_grants,
+	    d.cfg->grant_max_lifetime) != 0 ||
+	    grants_attach(&d.grants, d.cfg->state_dir, wall_ms(), err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "siglatchd: grant state: %s\n", err[0] ? err :
+		    "out of memory");
+		goto out;
+	}
 	if ((d.batch = malloc(sizeof(*d.batch))) != NULL)
 		net_batch_init(d.batch);
 	if (d.batch == NULL ||
@@ -482,11 +518,12 @@ main(int argc, char **argv)
 		log_msg(LOG_ERR, SLC_SYSERR, "signals: %s", strerror(errno));
 		goto out;
 	}
-	if (runproc_start(&d.rp, d.cfg, drop_network, &d) != 0) {
+	if (runproc_start(&d.rp, d.cfg, &d.grants, drop_network, &d) != 0) {
 		log_msg(LOG_ERR, SLC_SYSERR, "runner process: %s",
 		    strerror(errno));
 		goto out;
 	}
+	grants_free(&d.grants);  /* the runner's now; this process lets go */
 	/* the runner keeps root to start scripts; this process lets go */
 	if (net_ids.set &&
 	    (privsep_chown_state(d.cfg->state_dir, net_ids.uid, net_ids.gid,
@@ -553,6 +590,7 @@ out:
 	pipeline_free(d.pipe);
 	free(d.batch);
 	replay_close(d.replay);
+	grants_free(&d.grants);
 	if (d.sigfd >= 0)
 		close(d.sigfd);
 	if (d.stats_dirfd >= 0)

@@ -31,8 +31,10 @@ check "payload base64 round-trips" test "$got_payload" = 'hello world, 1.0!'
 want_env="env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 env=SIGLATCH_ACTION=record
 env=SIGLATCH_ACTION_ID=1
+env=SIGLATCH_GRANT_TIMEOUT=0
 env=SIGLATCH_IP=127.0.0.1
 env=SIGLATCH_PAYLOAD=$(printf '%s' 'hello world, 1.0!' | base64 -w0)
+env=SIGLATCH_PHASE=run
 env=SIGLATCH_SECURE=1
 env=SIGLATCH_SERVER=main
 env=SIGLATCH_USER=alice

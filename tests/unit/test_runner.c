@@ -552,7 +552,9 @@ static const char want_env[] =
     "SIGLATCH_ACTION=open\n"
     "SIGLATCH_SECURE=1\n"
     "SIGLATCH_PAYLOAD=aGkgdGhlcmU=\n"
-    "SIGLATCH_SERVER=main\n";
+    "SIGLATCH_SERVER=main\n"
+    "SIGLATCH_PHASE=run\n"
+    "SIGLATCH_GRANT_TIMEOUT=0\n";
 
 /* Nothing blocked, nothing ignored (the test blocks SIGUSR1 and ignores
  * SIGPIPE and SIGUSR2 while it submits). */

@@ -1,0 +1,158 @@
+/*
+ * grants.h - timed grants: what an action with a destructor has opened,
+ * for whom, and until when.
+ *
+ * A grant is keyed by (server, user id, action id, source address).  It is
+ * made when the constructor exits 0, extended by a new valid knock before
+ * it lapses (never past created + grant_max_lifetime), and revoked by the
+ * destructor when it lapses.  A destructor that fails is retried with a
+ * growing delay and never forgotten.
+ *
+ * The table is fixed in size (max_grants) and lives in the runner process
+ * (root).  Every change is written at once to STATE_DIR/grants/grants, a
+ * text file in a directory that must belong to the runner's user and be
+ * closed to everyone else (the network process, which owns STATE_DIR
+ * itself, cannot touch it).  The file is replaced atomically (write,
+ * fsync, rename, fsync the directory).  On load, a grant that lapsed while
+ * the daemon was down, one whose constructor was still running, and one
+ * already being revoked are all due for revocation at once.
+ *
+ * All times are CLOCK_REALTIME milliseconds passed in by the caller (the
+ * table never reads a clock), so tests drive it through any history.
+ */
+#ifndef SL_GRANTS_H
+#define SL_GRANTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sl.h"
+#include "addr.h"
+
+#define GRANTS_DIR        "grants"
+#define GRANTS_FILE       "grants"
+#define GRANTS_RETRY_MS   5000     /* first retry after a failed destructor */
+#define GRANTS_RETRY_MAX  300000   /* the delay doubles up to this */
+#define GRANTS_DEFER_MS   1000     /* no free script slot: look again */
+
+enum grant_state {
+	GS_FREE = 0,
+	GS_PENDING,     /* constructor running; not yet granted */
+	GS_LIVE,        /* granted until expires_ms */
+	GS_REVOKE,      /* destructor due at next_ms (lapsed, or retrying) */
+	GS_REVOKING,    /* destructor running */
+};
+
+struct grant {
+	uint8_t state;          /* enum grant_state */
+	bool regrant;           /* PENDING over an entry that still had to be
+	                           revoked: a failed constructor puts it back */
+	uint8_t action_id;
+	uint16_t user_id;
+	struct sl_addr addr;
+	char server[SL_NAME_MAX];
+	char user[SL_NAME_MAX];
+	char action[SL_NAME_MAX];
+	int64_t created_ms;     /* when the constructor succeeded */
+	int64_t expires_ms;     /* LIVE: when it lapses */
+	int64_t next_ms;        /* REVOKE: when the destructor is due */
+	uint32_t attempts;      /* failed destructor runs so far */
+	uint32_t extensions;
+};
+
+struct grants_stats {
+	uint64_t granted, extended, capped, lapsed, revoked, revoke_failed,
+	    refused_full, expired_at_start, bad_lines, save_failed;
+};
+
+struct grants {
+	struct grant *g;
+	unsigned cap;           /* slots (>= max, if the file held more) */
+	unsigned max;           /* max_grants: new grants refused at this */
+	unsigned used;
+	uint64_t max_life_ms;   /* grant_max_lifetime */
+	int dirfd;              /* STATE_DIR/grants, -1: not persisted */
+	bool dirty;             /* a save failed: try again */
+	struct grants_stats st;
+};
+
+/* An empty table; nothing persisted until grants_attach. */
+int grants_init(struct grants *gt, unsigned max, uint32_t max_life_s);
+void grants_free(struct grants *gt);
+
+/*
+ * Open (creating it 0700 if missing) STATE_DIR/grants, check that it is a
+ * directory of the caller's own user that nobody else may enter, and load
+ * the grants file if there is one.  Lines that do not parse are counted,
+ * logged and copied to grants.bad for the operator; the rest are kept
+ * (the table grows past max if the file holds more).  Returns 0 or an SL_E*
+ * code with a message in err naming the path.
+ */
+int grants_attach(struct grants *gt, const char *state_dir, int64_t now_ms,
+    char *err, size_t errlen);
+/* Parse a grants file's text into the table (used by grants_attach and the
+ * fuzzer).  Returns the number of lines refused. */
+unsigned grants_parse(struct grants *gt, const char *text, size_t len,
+    int64_t now_ms, const char *name);
+/* Write the table (atomic replace).  0, or SL_ESYS with the table marked
+ * dirty so the next grants_flush tries again. */
+int grants_save(struct grants *gt);
+/* Save if an earlier save failed. */
+void grants_flush(struct grants *gt);
+/* The file's text for the table (for grants_save and tests). */
+int grants_format(const struct grants *gt, FILE *f);
+
+struct grant *grants_find(struct grants *gt, const char *server,
+    uint16_t user_id, uint8_t action_id, const struct sl_addr *addr);
+/*
+ * A knock's constructor is about to run.  With no entry for the key, a
+ * PENDING one is made (NULL if the table is full).  An entry waiting to be
+ * revoked (GS_REVOKE) is taken back to PENDING.  Any other state returns
+ * NULL with *why set: "being granted", "being revoked", "table full".
+ */
+struct grant *grants_begin(struct grants *gt, const char *server,
+    const char *user, uint16_t user_id, const char *action,
+    uint8_t action_id, const struct sl_addr *addr, int64_t now_ms,
+    const char **why);
+/* The constructor exited: ok makes it LIVE until now + interval (capped);
+ * failure frees the entry, or puts a regrant back to GS_REVOKE due now. */
+void grants_end(struct grants *gt, struct grant *g, bool ok, int64_t now_ms,
+    uint32_t interval_s);
+/* A knock for a LIVE grant: expires = min(now + interval, created + max
+ * lifetime).  Returns 1 if it moved later, 0 if it is already at its cap. */
+int grants_extend(struct grants *gt, struct grant *g, int64_t now_ms,
+    uint32_t interval_s);
+/* The next LIVE grant past its expiry or REVOKE entry past next_ms, or
+ * NULL.  A lapsed LIVE grant becomes GS_REVOKE on the way. */
+struct grant *grants_due(struct grants *gt, int64_t now_ms);
+/* The destructor starts (GS_REVOKING). */
+void grants_revoking(struct grants *gt, struct grant *g);
+/* The destructor ended: ok frees the entry; failure schedules a retry after
+ * GRANTS_RETRY_MS doubling per attempt, up to GRANTS_RETRY_MAX. */
+void grants_revoked(struct grants *gt, struct grant *g, bool ok,
+    int64_t now_ms);
+/* Could not start a destructor now (no free slot): look again later,
+ * without counting an attempt. */
+void grants_defer(struct grants *gt, struct grant *g, int64_t now_ms,
+    int64_t delay_ms);
+/* revoke_on_exit: every LIVE grant is due now.  Returns how many. */
+unsigned grants_revoke_all(struct grants *gt, int64_t now_ms);
+/* Earliest LIVE expiry or REVOKE time, or -1 if none. */
+int64_t grants_next_ms(const struct grants *gt);
+/* Entries in a given state (GS_FREE: all in use). */
+unsigned grants_count(const struct grants *gt, enum grant_state st);
+/* Retry delay after n failed attempts (n >= 1). */
+int64_t grants_backoff_ms(uint32_t attempts);
+
+const char *grant_state_name(enum grant_state st);
+
+/*
+ * For "siglatchd --grants": print the grants file under state_dir as a
+ * table, times in UTC and seconds left.  Returns 0, or an SL_E* code with
+ * a message in err.
+ */
+int grants_list(const char *state_dir, FILE *out, int64_t now_ms, char *err,
+    size_t errlen);
+
+#endif
