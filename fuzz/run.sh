@@ -28,6 +28,7 @@ opts_for() {
 	fuzz_config) echo "-max_len=16384 -dict=fuzz/config.dict" ;;
 	fuzz_keys) echo "-max_len=16400 -dict=fuzz/keys.dict" ;;
 	fuzz_b64) echo "-max_len=1024" ;;
+	fuzz_grants) echo "-max_len=4096" ;;
 	*) echo "" ;;
 	esac
 }
