@@ -472,12 +472,24 @@ rn_start(struct runner *rn, struct rn_slot *s, unsigned ai, const char *server,
 	return 0;
 }
 
-/* A knock for a timed action: make, extend or refuse its grant. */
+static int
+rn_refuse_busy(struct runner *rn, const struct cfg_action *act,
+    const struct sl_request *req)
+{
+	rn->st.refused_busy++;
+	log_limited(0, LOG_WARNING, SLC_BUSY, "script %s refused for user %u: "
+	    "max_scripts (%u) already running", act->name,
+	    (unsigned)req->user_id, rn->nslots);
+	return SL_EBUSY;
+}
+
+/* A knock for a timed action: make, extend or refuse its grant.  An
+ * extension that runs no script needs no free slot. */
 static int
 rn_submit_timed(struct runner *rn, const struct sl_request *req,
-    const struct cfg_server *srv, const struct cfg_action *act,
-    struct rn_slot *s)
+    const struct cfg_server *srv, const struct cfg_action *act)
 {
+	struct rn_slot *s;
 	struct grants *gt = rn->gt;
 	unsigned ai = (unsigned)(act - rn->cfg->actions);
 	int64_t now = rn_wall_ms();
@@ -502,9 +514,13 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 		(void)grants_save(gt);
 		if (!act->rerun_on_extend)
 			return 0;
+		if ((s = rn_free_slot(rn)) == NULL)
+			return rn_refuse_busy(rn, act, req);
 		return rn_start(rn, s, ai, srv->name, RK_EXTEND, NULL, 0,
 		    (g->expires_ms - now + 999) / 1000);
 	}
+	if ((s = rn_free_slot(rn)) == NULL)
+		return rn_refuse_busy(rn, act, req);
 	if ((g = grants_begin(gt, srv->name, rn->av.user, req->user_id,
 	    act->name, req->action_id, &req->src, now, &why)) == NULL) {
 		rn->st.refused_busy++;
@@ -541,13 +557,6 @@ runner_submit(struct runner *rn, const struct sl_request *req)
 		    (unsigned)req->user_id, why);
 		return SL_EDENIED;
 	}
-	if ((s = rn_free_slot(rn)) == NULL) {
-		rn->st.refused_busy++;
-		log_limited(0, LOG_WARNING, SLC_BUSY, "script %s refused for "
-		    "user %u: max_scripts (%u) already running", act->name,
-		    (unsigned)req->user_id, rn->nslots);
-		return SL_EBUSY;
-	}
 	if ((r = runner_build_argv(rn->cfg, req, act->constructor,
 	    act->exec_split, &rn->av)) < 0) {
 		rn->st.spawn_fail++;
@@ -557,7 +566,9 @@ runner_submit(struct runner *rn, const struct sl_request *req)
 		return r;
 	}
 	if (rn->gt != NULL && action_is_timed(act))
-		return rn_submit_timed(rn, req, srv, act, s);
+		return rn_submit_timed(rn, req, srv, act);
+	if ((s = rn_free_slot(rn)) == NULL)
+		return rn_refuse_busy(rn, act, req);
 	return rn_start(rn, s, (unsigned)(act - rn->cfg->actions), srv->name,
 	    RK_RUN, NULL, 0, 0);
 }
