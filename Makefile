@@ -4,6 +4,7 @@ SBINDIR ?= $(PREFIX)/sbin
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 DOCDIR  ?= $(PREFIX)/share/doc/siglatch
+LIBEXECDIR ?= $(PREFIX)/libexec
 SYSCONFDIR ?= /etc
 
 CC      ?= cc
@@ -109,6 +110,12 @@ install: $(PROGS)
 	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/siglatch
 	install -m 0644 examples/server.conf $(DESTDIR)$(DOCDIR)/server.conf.example
 	install -m 0644 examples/siglatchd.service $(DESTDIR)$(DOCDIR)/siglatchd.service
+	install -d $(DESTDIR)$(LIBEXECDIR)/siglatch $(DESTDIR)$(DOCDIR)/firewall
+	install -m 0755 firewall/nft-grant firewall/nft-revoke firewall/ipset-grant \
+	    firewall/ipset-revoke $(DESTDIR)$(LIBEXECDIR)/siglatch/
+	install -m 0644 examples/firewall/nftables.conf \
+	    examples/firewall/server.conf.snippet $(DESTDIR)$(DOCDIR)/firewall/
+	install -m 0755 examples/firewall/ipset-iptables.sh $(DESTDIR)$(DOCDIR)/firewall/
 
 clean:
 	rm -rf build build-asan build-fuzz

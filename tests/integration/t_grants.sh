@@ -69,7 +69,6 @@ wait_log() {
 	: "$i"
 	return 1
 }
-listing() { "$BIN/siglatchd" -c "$T/server.conf" --grants 2>&1; }
 kill9() {
 	local r
 	r=$(pgrep -P "$DPID" | head -1)
