@@ -320,8 +320,10 @@ static int replay_load(struct replay *r, time_t now, enum replay_load *how,
 damaged:
 	sl_seterr(err, errlen, "%s: %s at offset %lld", r->path, why,
 	    (long long)off);
-	/* anything accepted before was stamped <= now + window */
-	r->barrier = now + (time_t)r->window;
+	/* anything accepted before was stamped <= now + window; a higher
+	 * barrier still in force from an earlier damaged start is kept */
+	if (r->barrier < now + (time_t)r->window)
+		r->barrier = now + (time_t)r->window;
 	*how = REPLAY_CORRUPT;
 	return 0;
 syserr:

@@ -435,6 +435,31 @@ static void test_corrupt(void **state)
 	}
 }
 
+/* Damaged again while an earlier barrier is still in force (the clock went
+ * back, or the journal was damaged twice): the higher barrier stays. */
+static void test_barrier_never_lowered(void **state)
+{
+	const char *dir = *state;
+	struct replay *r = open_dir(dir, 16, T0, REPLAY_FRESH);
+	time_t bar = T0 + W;
+
+	for (uint32_t k = 0; k < 5; k++)
+		assert_int_equal(add(r, 2, k, T0, T0), 0);
+	replay_close(r);
+	mutate(dir, M_MAGIC);
+	r = open_dir(dir, 16, T0, REPLAY_CORRUPT);
+	assert_int_equal(replay_barrier(r), bar);
+	for (uint32_t k = 0; k < 5; k++)
+		assert_int_equal(add(r, 3, k, (uint32_t)bar + 1, T0), 0);
+	replay_close(r);
+	/* the header (with the barrier) is intact, a record is not */
+	mutate(dir, M_FLIP);
+	r = open_dir(dir, 16, T0 - 100, REPLAY_CORRUPT);
+	assert_int_equal(replay_barrier(r), bar);
+	assert_int_equal(add(r, 9, 1, (uint32_t)bar, T0 - 100), SL_EREPLAY);
+	replay_close(r);
+}
+
 static void test_barrier_clears(void **state)
 {
 	const char *dir = *state;
@@ -629,6 +654,7 @@ int main(void)
 		DIRTEST(test_missing_file),
 		DIRTEST(test_corrupt),
 		DIRTEST(test_barrier_clears),
+		DIRTEST(test_barrier_never_lowered),
 		DIRTEST(test_compaction),
 		DIRTEST(test_bad_dir),
 		DIRTEST(test_reload_over_capacity),
