@@ -85,6 +85,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	K(struct config, max_grants, CT_U32, 1, 65536),
 	K(struct config, grant_max_lifetime, CT_U32, 1, 2592000),
 	K(struct config, revoke_on_exit, CT_BOOL, 0, 0),
+	K(struct config, kernel_filter, CT_BOOL, 0, 0),
 };
 
 static const struct cfg_key cfg_server_keys[] = {
@@ -918,6 +919,7 @@ cfg_init(struct config *cfg)
 	cfg->stats_interval = 5;
 	cfg->max_grants = 1024;
 	cfg->grant_max_lifetime = 86400;
+	cfg->kernel_filter = true;
 	memset(cfg->action_by_id, 0xff, sizeof(cfg->action_by_id));
 	memset(cfg->user_by_id, 0xff, sizeof(cfg->user_by_id));
 }

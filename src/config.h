@@ -105,6 +105,7 @@ struct config {
 	uint32_t max_grants;              /* 1..65536, default 1024 */
 	uint32_t grant_max_lifetime;      /* 1..2592000 s, default 86400 */
 	bool revoke_on_exit;              /* default no */
+	bool kernel_filter;               /* default yes: eBPF pre-filter */
 
 	unsigned nservers, nactions, nusers;
 	struct cfg_server servers[SL_MAX_SERVERS];

@@ -5,15 +5,43 @@
  */
 #include <stdlib.h>
 
+#include <errno.h>
+#include <string.h>
+
 #include "dupcache.h"
+#include "log.h"
 #include "ratelimit.h"
+#include "sockfilter.h"
 #include "sl.h"
 #include "stages.h"
 
 struct filter {
 	struct rl *rl;
 	struct dupcache *dup;   /* NULL when dup_cache_size = 0 */
+	struct sockfilter *sf;  /* NULL: no kernel filter */
 };
+
+void
+filter_set_sockfilter(struct filter *f, struct sockfilter *sf)
+{
+	f->sf = sf;
+}
+
+/* A failure: charge it; a new penalty for the source goes to the kernel. */
+static void
+filter_fail(struct filter *f, const struct sl_addr *src, uint64_t now_ms)
+{
+	uint64_t until = rl_fail(f->rl, src, now_ms);
+
+	if (until == 0 || f->sf == NULL)
+		return;
+	if (sockfilter_block(f->sf, src, until * 1000000u) != 0) {
+		log_msg(LOG_WARNING, SLC_SYSERR, "kernel filter: cannot add a "
+		    "penalised source (%s); penalties are now enforced in "
+		    "user space only", strerror(errno));
+		f->sf = NULL;
+	}
+}
 
 int
 filter_new(struct filter **out, const struct config *cfg)
@@ -68,7 +96,7 @@ filter_check(struct filter *f, const uint8_t *dgram, size_t len,
 		return SL_ERATE;
 	}
 	if (f->dup != NULL && dup_seen(f->dup, dgram, len, now_ms)) {
-		rl_fail(f->rl, src, now_ms);  /* replaying counts as failing */
+		filter_fail(f, src, now_ms);  /* replaying counts as failing */
 		return SL_EDUP;
 	}
 	return 0;
@@ -81,7 +109,7 @@ filter_outcome(struct filter *f, const struct sl_addr *src, int good,
 	if (good)
 		rl_good(f->rl, src, now_ms);
 	else
-		rl_fail(f->rl, src, now_ms);
+		filter_fail(f, src, now_ms);
 }
 
 const struct rl_stats *

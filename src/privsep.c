@@ -24,6 +24,7 @@
 #include <endian.h>
 
 #include <linux/audit.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -528,6 +529,11 @@ static const struct sock_filter ps_filter[] = {
 	PS_ALLOW(__NR_rseq),
 #endif
 	PS_ALLOW(__NR_sysinfo),          /* glibc qsort */
+	/* the kernel filter's maps, through descriptors opened at start:
+	 * look up, update, delete; never create or load (0, 5) */
+	PS_ALLOW_EQ(__NR_bpf, 0, BPF_MAP_LOOKUP_ELEM),
+	PS_ALLOW_EQ(__NR_bpf, 0, BPF_MAP_UPDATE_ELEM),
+	PS_ALLOW_EQ(__NR_bpf, 0, BPF_MAP_DELETE_ELEM),
 	/* signals: raise() and abort() only (tgkill); the runner, still
 	 * root, could not be signalled anyway, and kill() would reach every
 	 * other process of the run_as user.  Reaping the runner. */

@@ -247,7 +247,9 @@ rl_decay(const struct rl *rl, struct rl_entry *e, uint64_t now)
 	e->penalty_until += n * q;
 }
 
-static void
+/* Charge one failure; returns the end of a penalty it has just started,
+ * else 0. */
+static uint64_t
 rl_charge(struct rl *rl, struct rl_table *t, const struct rl_key *k,
     uint64_t now)
 {
@@ -258,7 +260,7 @@ rl_charge(struct rl *rl, struct rl_table *t, const struct rl_key *k,
 	rl_decay(rl, e, now);
 	e->tokens = e->tokens > t->cost ? e->tokens - t->cost : 0;
 	if (e->tokens >= t->cost || now < e->penalty_until)
-		return;
+		return 0;
 	if (e->offences < RL_OFFENCES_MAX)
 		e->offences++;
 	/* penalty_ms < 2^30 and the shift <= 31: no overflow */
@@ -267,6 +269,7 @@ rl_charge(struct rl *rl, struct rl_table *t, const struct rl_key *k,
 		len = rl->c.penalty_max_ms;
 	e->penalty_until = now + len;
 	rl->st.penalties++;
+	return e->penalty_until;
 }
 
 static bool
@@ -392,16 +395,18 @@ rl_check(struct rl *rl, const struct sl_addr *src, uint64_t now)
 	return RL_PASS;
 }
 
-void
+uint64_t
 rl_fail(struct rl *rl, const struct sl_addr *src, uint64_t now)
 {
 	struct rl_key k;
+	uint64_t until;
 
 	if (!rl_key_of(src, false, &k))
-		return;
-	rl_charge(rl, &rl->src, &k, now);
+		return 0;
+	until = rl_charge(rl, &rl->src, &k, now);
 	rl_key_of(src, true, &k);
-	rl_charge(rl, &rl->pfx, &k, now);
+	(void)rl_charge(rl, &rl->pfx, &k, now);
+	return until;
 }
 
 void

@@ -60,8 +60,10 @@ void rl_free(struct rl *rl);
 enum rl_verdict rl_check(struct rl *rl, const struct sl_addr *src,
     uint64_t now_ms);
 /* After the packet failed (anything before the HMAC verified, or a
- * stale/replayed one).  Charges the source and its prefix. */
-void rl_fail(struct rl *rl, const struct sl_addr *src, uint64_t now_ms);
+ * stale/replayed one).  Charges the source and its prefix.  Returns when
+ * the penalty ends if this failure has just put the source itself in one
+ * (so that it can also be dropped in the kernel, sockfilter.h), else 0. */
+uint64_t rl_fail(struct rl *rl, const struct sl_addr *src, uint64_t now_ms);
 /* After the packet authenticated: src is known good for good_ms. */
 void rl_good(struct rl *rl, const struct sl_addr *src, uint64_t now_ms);
 const struct rl_stats *rl_get_stats(const struct rl *rl);

@@ -31,6 +31,7 @@
 #include "ratelimit.h"
 #include "runproc.h"
 #include "sl.h"
+#include "sockfilter.h"
 #include "stages.h"
 #include "util.h"
 #include "stats.h"
@@ -47,6 +48,9 @@ struct daemon {
 	struct pipeline *pipe;
 	struct runproc *rp;
 	struct grants grants;       /* handed to the runner at fork */
+	struct sockfilter *sf;      /* in-kernel pre-filter, NULL: none */
+	struct sockfilter_counts kseen; /* as of the last summary */
+	time_t ksummary;            /* when it was logged */
 	struct net_sock socks[MAX_SOCKS];
 	unsigned nsocks;
 	int sigfd;
@@ -128,6 +132,40 @@ collect_stats(const struct daemon *d, struct stats_buf *b)
 	stats_add(b, "replay_entries", replay_count(d->replay));
 	stats_add(b, "penalties", r->penalties);
 	stats_add(b, "ratelimit_evictions", r->evictions);
+	if (d->sf != NULL) {
+		struct sockfilter_counts k;
+
+		if (sockfilter_counters(d->sf, &k) == 0) {
+			stats_add(b, "kernel_bad_length", k.dropped_length);
+			stats_add(b, "kernel_rate_source", k.dropped_blocked);
+			stats_add(b, "kernel_passed", k.passed);
+		}
+	}
+}
+
+#define KSUMMARY_SECS 10
+
+/* What the kernel filter dropped since the last summary, if anything:
+ * these datagrams never reach the process, so this line is their log. */
+static void
+kernel_summary(struct daemon *d, time_t now)
+{
+	struct sockfilter_counts k;
+	uint64_t len, blk;
+
+	if (d->sf == NULL || now - d->ksummary < KSUMMARY_SECS ||
+	    sockfilter_counters(d->sf, &k) != 0)
+		return;
+	len = k.dropped_length - d->kseen.dropped_length;
+	blk = k.dropped_blocked - d->kseen.dropped_blocked;
+	if (len + blk > 0)
+		log_msg(LOG_NOTICE, SLC_SUPPRESSED, "kernel filter: dropped "
+		    "%llu datagrams of the wrong length and %llu from "
+		    "penalised sources in the last %lld s",
+		    (unsigned long long)len, (unsigned long long)blk,
+		    (long long)(now - d->ksummary));
+	d->kseen = k;
+	d->ksummary = now;
 }
 
 /* Log the network process's counters; ask_runner: the runner logs its own. */
@@ -317,6 +355,7 @@ run(struct daemon *d)
 			last_tick = now;
 			log_tick(now);
 			replay_expire(d->replay, now);
+			kernel_summary(d, now);
 		}
 		if (d->cfg->stats_interval > 0 &&
 		    now - last_stats >= (time_t)d->cfg->stats_interval) {
@@ -342,6 +381,8 @@ drop_network(void *arg)
 	if (d->stats_dirfd >= 0)
 		close(d->stats_dirfd);
 	d->stats_dirfd = AT_FDCWD;
+	sockfilter_free(d->sf);
+	d->sf = NULL;
 	pipeline_free(d->pipe);
 	d->pipe = NULL;
 	replay_close(d->replay);
@@ -349,6 +390,41 @@ drop_network(void *arg)
 	free(d->batch);
 	d->batch = NULL;
 	config_free(d->cfg);  /* private keys and HMAC keys */
+}
+
+/*
+ * The in-kernel pre-filter (kernel_filter = yes): load it while still
+ * root and attach it to every socket.  Returns 0 when it is in place, 1
+ * when it is not available (err says why: the daemon filters in user
+ * space as before), -1 when kernel_filter = no.
+ */
+static int
+start_kernel_filter(struct daemon *d, char *err, size_t errlen)
+{
+	unsigned i, j;
+
+	if (!d->cfg->kernel_filter)
+		return -1;
+	if (sockfilter_new(&d->sf, d->cfg->ratelimit_table_size, err,
+	    errlen) != 0) {
+		d->sf = NULL;
+		return 1;
+	}
+	for (i = 0; i < d->nsocks; i++) {
+		if (sockfilter_attach(d->sf, d->socks[i].fd) == 0)
+			continue;
+		snprintf(err, errlen, "attach to %s: %s", d->socks[i].desc,
+		    strerror(errno));
+		for (j = 0; j < i; j++)
+			(void)setsockopt(d->socks[j].fd, SOL_SOCKET,
+			    SO_DETACH_BPF, NULL, 0);
+		sockfilter_free(d->sf);
+		d->sf = NULL;
+		return 1;
+	}
+	filter_set_sockfilter(pipeline_filter(d->pipe), d->sf);
+	d->ksummary = time(NULL);
+	return 0;
 }
 
 static int64_t
@@ -395,8 +471,8 @@ main(int argc, char **argv)
 	struct daemon d;
 	struct privsep_ids net_ids;
 	enum replay_load how;
-	char err[1024];
-	int ch, fg = 0, debug = 0, test = 0, list = 0, rc = 1;
+	char err[1024], kerr[1024];
+	int ch, kfilter = 0, fg = 0, debug = 0, test = 0, list = 0, rc = 1;
 	unsigned i, nworkers;
 
 	memset(&d, 0, sizeof(d));
@@ -509,6 +585,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	kfilter = start_kernel_filter(&d, kerr, sizeof(kerr));
 	if (!fg && daemon(0, 0) != 0) {
 		fprintf(stderr, "siglatchd: daemon: %s\n", strerror(errno));
 		goto out;
@@ -548,6 +625,13 @@ main(int argc, char **argv)
 	    "(runner %ld), config %s, running as uid %ld, %u decryption "
 	    "thread(s)", SL_VERSION, (long)getpid(), (long)runproc_pid(d.rp),
 	    path, (long)getuid(), d.w != NULL ? nworkers : 0);
+	if (kfilter == 0)
+		log_msg(LOG_INFO, SLC_START, "kernel filter: wrong-length "
+		    "datagrams and penalised sources are dropped before they "
+		    "reach siglatchd");
+	else if (kfilter > 0)
+		log_msg(LOG_NOTICE, SLC_START, "kernel filter not available "
+		    "(%s): filtering in user space only", kerr);
 	if (how == REPLAY_FRESH)
 		log_msg(LOG_NOTICE, SLC_STATE, "no replay state in %s: starting "
 		    "with an empty cache", d.cfg->state_dir);
@@ -587,6 +671,7 @@ out:
 	if (d.rp != NULL)
 		(void)runproc_stop(d.rp);
 	workers_free(d.w);
+	sockfilter_free(d.sf);
 	pipeline_free(d.pipe);
 	free(d.batch);
 	replay_close(d.replay);

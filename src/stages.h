@@ -39,6 +39,12 @@ void filter_outcome(struct filter *f, const struct sl_addr *src, int good,
     uint64_t now_ms);
 struct rl_stats;
 const struct rl_stats *filter_rl_stats(const struct filter *f);
+/* Also drop penalised sources in the kernel (sockfilter.h): each penalty a
+ * source itself is given is copied into the socket filter's block map.
+ * sf NULL: user space only.  A failed copy is logged once, then no more
+ * are tried (the user-space check still drops the source). */
+struct sockfilter;
+void filter_set_sockfilter(struct filter *f, struct sockfilter *sf);
 
 /*
  * Steps 3-5 of the receive path.  prior is the result of decryption and

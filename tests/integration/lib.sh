@@ -90,6 +90,7 @@ max_scripts = ${MAX_SCRIPTS:-16}
 # good ones: budgets wide enough not to penalise it (t_flood.sh sets its own)
 ratelimit_source_budget = ${RL_SOURCE:-100000}
 ratelimit_prefix_budget = ${RL_PREFIX:-1000000}
+kernel_filter = ${KERNEL_FILTER:-yes}
 $extra
 
 [server:main]

@@ -18,6 +18,10 @@ FLOOD=$BIN/bench/flood
 stat_of() { # name: from the stats file (refreshed every second)
 	sed -n "s/^$1=//p" "$T/state/siglatchd.stats" 2>/dev/null
 }
+# a counter, 0 when absent (kernel_* exist only with the kernel filter)
+num_of() { local v; v=$(stat_of "$1"); echo "${v:-0}"; }
+# over-budget drops, in the kernel filter (as root) or in user space
+dropped_src() { echo $(($(num_of rate_source) + $(num_of kernel_rate_source))); }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 rpid=$(pgrep -P "$DPID" | head -1)
 
@@ -71,7 +75,14 @@ else
 	check "runner process resident memory under 16 MiB (${r2} kB)" test "$r2" -lt 16384
 fi
 sleep 1.2
-check "junk over budget was dropped before decryption (rate_source=$(stat_of rate_source))" test "$(stat_of rate_source)" -gt 1000
+check "junk over budget was dropped before decryption (rate_source=$(num_of rate_source), kernel_rate_source=$(num_of kernel_rate_source))" \
+	test "$(dropped_src)" -gt 1000
+if log_has 'SL001 kernel filter: wrong-length'; then
+	check "the kernel filter dropped the wrong-size datagrams (kernel_bad_length=$(num_of kernel_bad_length), bad_length=$(num_of bad_length))" \
+		test "$(($(num_of kernel_bad_length) + $(num_of bad_length)))" -ge 19000 -a "$(num_of bad_length)" -eq 0
+else
+	ok "kernel filter not in use here (not root?): user-space drops only # SKIP"
+fi
 check "exact duplicates were dropped before decryption (duplicate=$(stat_of duplicate))" test "$(stat_of duplicate)" -ge 1
 check "decryptions stayed far below the datagrams received (rejected=$(stat_of rejected), received=$(stat_of received))" \
 	test "$(stat_of rejected)" -lt 1000
@@ -86,14 +97,19 @@ craft alice --action 1 --payload from-flooder-1 --out "$T/f1.bin" >/dev/null
 n=$(nruns)
 "$FLOOD" -s 127.0.1.1 127.0.0.1 "$PORT" 256 60 >/dev/null
 sleep 1.2
-rs=$(stat_of rate_source)
+rs=$(dropped_src)
 "$FLOOD" -s 127.0.1.1 127.0.0.1 "$PORT" 0 1 "$T/f1.bin" >/dev/null
 sleep 1.2
 check "a penalised source is dropped before decryption, even with a valid knock" \
-	sh -c "[ $(nruns) -eq $n ] && [ \$(sed -n 's/^rate_source=//p' '$T/state/siglatchd.stats') -gt $rs ]"
+	test "$(nruns)" -eq "$n" -a "$(dropped_src)" -gt "$rs"
 sleep 4.5
 craft alice --action 1 --payload from-flooder-2 --out "$T/f2.bin" >/dev/null
 "$FLOOD" -s 127.0.1.1 127.0.0.1 "$PORT" 0 1 "$T/f2.bin" >/dev/null
 check "after its penalty the source is let back" wait_runs $((n + 1))
 for _ in $(seq 1 60); do log_has 'SL290' && break; sleep 0.25; done
 check "flood summaries (SL290) replace per-packet lines" log_has 'SL290'
+if log_has 'SL001 kernel filter: wrong-length'; then
+	for _ in $(seq 1 50); do log_has 'SL290 kernel filter: dropped' && break; sleep 0.25; done
+	check "what the kernel filter dropped is summarised in the log (SL290)" \
+		log_has 'SL290 kernel filter: dropped [0-9]* datagrams of the wrong length and [0-9]* from penalised sources'
+fi

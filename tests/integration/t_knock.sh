@@ -5,7 +5,9 @@
 
 setup_keys
 pick_port
-write_config
+# the user-space path, length stage included (t_flood.sh has the kernel
+# filter, which drops wrong lengths before they reach the process)
+KERNEL_FILTER=no write_config
 start_daemon || { notok "siglatchd starts"; exit 1; }
 ok "siglatchd starts and listens on port $PORT"
 
@@ -91,6 +93,11 @@ for v in 1 2 3; do
 	runs_nothing "siglatch 1.0 vector knock$v (stale by now) runs nothing" \
 		"$BIN/tools/slcraft" --host 127.0.0.1 --port "$PORT" --send-file "$VEC/knock$v.bin"
 done
+kill -USR1 "$DPID"
+sleep 0.3
+badlen=$(grep 'SL008 received=' "$T/daemon.log" | tail -1 | sed -n 's/.* bad_length=\([0-9]*\).*/\1/p')
+check "with kernel_filter = no the wrong lengths reach the process and are counted (bad_length=${badlen:-none})" \
+	test "${badlen:-0}" -eq 3
 check "require_ascii refusal is logged (SL205)" log_has 'SL205'
 check "stale knock is logged as such (SL202)" log_has 'SL202'
 check "pre-authentication failures share one class (SL201)" log_has 'SL201 rejected packet from 127.0.0.1'

@@ -88,12 +88,16 @@ static uint64_t
 offend(struct rl *rl, const struct sl_addr *a, uint64_t t)
 {
 	for (int i = 0; i < 1000; i++) {
-		uint64_t pu;
+		uint64_t pu, r;
 
 		assert_int_equal(rl_check(rl, a, t), RL_PASS);
-		rl_fail(rl, a, t);
-		if ((pu = rl_penalty_until(rl, a, t)) != 0)
+		r = rl_fail(rl, a, t);
+		/* rl_fail says when a penalty of the source's own starts */
+		if ((pu = rl_penalty_until(rl, a, t)) != 0) {
+			assert_true(r == 0 || r == pu);
 			return pu - t;
+		}
+		assert_int_equal(r, 0);
 	}
 	fail_msg("no penalty after 1000 failures");
 	return 0;
@@ -124,10 +128,18 @@ test_budget_edges(void **state)
 		c.prefix_budget = rows[r].pb;
 		rl = mk(&c);
 		for (uint32_t i = 0; i < n; i++) {
+			uint64_t until;
+
 			assert_int_equal(rl_check(rl, &a, T0 + i), RL_PASS);
 			if (i + 1 < n)
 				assert_int_equal(rl_penalty_until(rl, &a, T0 + i), 0);
-			rl_fail(rl, &a, T0 + i);
+			until = rl_fail(rl, &a, T0 + i);
+			/* only the failure that starts the source's own penalty
+			 * returns its end (for the kernel filter) */
+			if (i + 1 < n || rows[r].after != RL_DROP_SOURCE)
+				assert_int_equal(until, 0);
+			else
+				assert_int_equal(until, T0 + i + c.penalty_ms);
 		}
 		assert_int_equal(rl_check(rl, &a, T0 + n), rows[r].after);
 		assert_int_equal(rl_check(rl, &other, T0 + n), RL_PASS);
