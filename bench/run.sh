@@ -186,7 +186,7 @@ printf '%-50s %d datagrams reached it, %d CPU ticks for %d sent\n' \
 # instead of starting /bin/true thousands of times on the same few cores:
 # this measures siglatchd's own work, not the scripts'.
 throughput() { # label workers
-	local a1 span
+	local a1 span c0 c1
 	MAXS=1 start_daemon "workers = $2
 ratelimit_source_budget = 100000
 ratelimit_prefix_budget = 1000000
@@ -194,12 +194,19 @@ max_decrypts_per_sec = 0"
 	rm -f "$d/knocks.bin"
 	"$bin/tools/slcraft" --server-key "$d/server.pub.pem" --hmac-key "$d/user.hmac" \
 		--user 1 --action 1 --count "$nvalid" --out "$d/knocks.bin" >/dev/null
+	c0=$(cpu_self)
 	"$bin/bench/flood" -r 20000 127.0.0.1 "$port" 256 "$nvalid" "$d/knocks.bin" >/dev/null
 	a1=$(settle accepted)
+	c1=$(cpu_self)
 	span=$(accept_span)
 	RATE=$(awk -v n="$a1" -v s="$span" 'BEGIN { print (s > 0 ? (n - 1) / s : 0) }')
 	printf '%-50s %9.0f per second (%d of %d knocks in %s s)\n' \
 	    "$1:" "$RATE" "$a1" "$nvalid" "$span"
+	# CPU of the network process (all threads) per knock authorized; the
+	# settle loop's SIGUSR1 lines are in it too, a few ticks at most
+	awk -v n="$a1" -v c="$((c1 - c0))" -v t="$tck" -v r="$rsa_us" 'BEGIN {
+		if (n > 0 && c > 0) printf "%-50s %.1f us (%.2f RSA ops)\n",
+		    "  network process CPU per knock:", c / t / n * 1e6, c / t / n * 1e6 / r }'
 }
 throughput "knock path, 1 decryption thread" 1
 one=$RATE
