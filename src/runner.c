@@ -532,8 +532,12 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 	/* on disk before the constructor runs: a crash while it runs leaves
 	 * an entry that is revoked at the next start */
 	(void)grants_save(gt);
+	/* the script is told the grant's real length: grants_end caps it
+	 * at grant_max_lifetime the same way */
 	r = rn_start(rn, s, ai, srv->name, RK_GRANT, g,
-	    act->keepalive_interval, act->keepalive_interval);
+	    act->keepalive_interval, act->keepalive_interval <
+	    rn->cfg->grant_max_lifetime ? act->keepalive_interval :
+	    rn->cfg->grant_max_lifetime);
 	if (r != 0) {
 		grants_end(gt, g, false, now, 0);
 		(void)grants_save(gt);

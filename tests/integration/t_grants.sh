@@ -182,13 +182,18 @@ check "and revokes it when it lapses" test "$(lines "$T/revokes.log")" -eq $((r0
 stop_daemon
 
 # ---- revoke_on_exit, max_grants -----------------------------------------
+# keepalive_interval 60 above grant_max_lifetime 30: the grant, and what
+# the constructor is told, is 30 s
 INTERVAL=60 grant_config "revoke_on_exit = yes
-max_grants = 1"
+max_grants = 1
+grant_max_lifetime = 30"
 start_daemon || notok "siglatchd starts with revoke_on_exit"
 r0=$(lines "$T/revokes.log")
 g0=$(lines "$T/grants.log")
 knock alice 20 >/dev/null
 wait_lines "$T/grants.log" $((g0 + 1))
+check "a keepalive_interval above grant_max_lifetime: the constructor is told the capped length" \
+	test "$(tail -1 "$T/grants.log" | cut -d' ' -f1-2)" = "grant 30"
 HOST=::1 knock alice 20 >/dev/null
 wait_log "SL109" 3
 check "max_grants bounds the table: a grant beyond it is refused and logged" \
@@ -196,7 +201,7 @@ check "max_grants bounds the table: a grant beyond it is refused and logged" \
 check "and its constructor never ran" test "$(lines "$T/grants.log")" -eq $((g0 + 1))
 stop_daemon
 check "revoke_on_exit = yes: the stop revokes the grant before it lapses, and says so" \
-	log_has "grant open for user alice from 127.0.0.1: revoking 60 s before it lapses"
+	log_has "grant open for user alice from 127.0.0.1: revoking 30 s before it lapses"
 check "revoke_on_exit = yes: a clean stop runs the destructor of every live grant" \
 	test "$(lines "$T/revokes.log" "\[127.0.0.1\]")" -ge 1 -a \
 	"$(lines "$T/revokes.log")" -eq $((r0 + 1))
