@@ -239,15 +239,6 @@ cfg_keyline(const struct cfg_sect *s, enum cfg_kind kind, const char *name,
 	return i >= 0 && s->keyline[i] > 0 ? s->keyline[i] : fallback;
 }
 
-static bool
-cfg_valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n < SL_NAME_MAX && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-}
-
 /*
  * A user name as useradd(8) takes it: A-Z a-z 0-9 _ . -, not starting with
  * '-', optionally ending in '$'.  Whether it exists is checked at start
@@ -353,7 +344,7 @@ cfg_begin_section(struct cfg_ctx *c, char *inner)
 		return -1;
 	}
 	name = colon != NULL ? colon + 1 : "";
-	if (!cfg_valid_name(name)) {
+	if (!sl_valid_name(name)) {
 		cfg_fail(c, c->line, inner, NULL, "section name must be 1-%d "
 		    "characters of A-Z a-z 0-9 _ . - (as in [%s:NAME])",
 		    SL_NAME_MAX - 1, cfg_kinds[kind].name);

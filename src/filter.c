@@ -3,9 +3,8 @@
  * price of a hash lookup.  Wrong sizes first (they touch no table), then
  * the per-source, per-prefix and global budgets, then duplicates.
  */
-#include <stdlib.h>
-
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dupcache.h"

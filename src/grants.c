@@ -124,11 +124,10 @@ g_release(struct grants *gt, struct grant *g)
 struct grant *
 grants_begin(struct grants *gt, const char *server, const char *user,
     uint16_t user_id, const char *action, uint8_t action_id,
-    const struct sl_addr *addr, int64_t now_ms, const char **why)
+    const struct sl_addr *addr, const char **why)
 {
 	struct grant *g = grants_find(gt, server, user_id, action_id, addr);
 
-	(void)now_ms;
 	*why = NULL;
 	if (g != NULL) {
 		switch (g->state) {
@@ -241,6 +240,12 @@ grants_revoking(struct grants *gt, struct grant *g)
 	(void)gt;
 	if (g->state == GS_REVOKE)
 		g->state = GS_REVOKING;
+}
+
+int64_t
+grants_secs_left(int64_t t_ms, int64_t now_ms)
+{
+	return t_ms > now_ms ? (t_ms - now_ms + 999) / 1000 : 0;
 }
 
 int64_t
@@ -413,21 +418,6 @@ grants_flush(struct grants *gt)
 		(void)grants_save(gt);
 }
 
-static bool
-g_valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n < SL_NAME_MAX && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-}
-
-static int
-g_num(const char *s, long long min, long long max, long long *out)
-{
-	return sl_parse_num(s, min, max, out);
-}
-
 /* One line, NUL-terminated, without its newline.  0 if it was taken.
  * as_stored: keep states and times as written (listing only). */
 static int
@@ -451,14 +441,14 @@ g_parse_line(struct grants *gt, char *line, int64_t now_ms, bool as_stored)
 	for (i = GS_PENDING; i <= GS_REVOKING; i++)
 		if (strcmp(f[0], gs_names[i]) == 0)
 			st = (int)i;
-	if (st < 0 || !g_valid_name(f[1]) || !g_valid_name(f[3]) ||
-	    !g_valid_name(f[5]) ||
-	    g_num(f[2], 0, 65535, &uid) != 0 ||
-	    g_num(f[4], 0, 255, &aid) != 0 ||
+	if (st < 0 || !sl_valid_name(f[1]) || !sl_valid_name(f[3]) ||
+	    !sl_valid_name(f[5]) ||
+	    sl_parse_num(f[2], 0, 65535, &uid) != 0 ||
+	    sl_parse_num(f[4], 0, 255, &aid) != 0 ||
 	    strchr(f[6], '/') != NULL || addr_parse_cidr(f[6], &c) != 0)
 		return -1;
 	for (i = 0; i < 5; i++)
-		if (g_num(f[7 + i], 0, i < 3 ? INT64_MAX : UINT32_MAX,
+		if (sl_parse_num(f[7 + i], 0, i < 3 ? INT64_MAX : UINT32_MAX,
 		    &v[i]) != 0)
 			return -1;
 	memset(&tmp, 0, sizeof(tmp));
@@ -734,7 +724,7 @@ grants_list(const char *state_dir, FILE *out, int64_t now_ms, char *err,
 			sl_strlcpy(left, "lapsed", sizeof(left));
 		else if (g->state == GS_LIVE || g->state == GS_REVOKE)
 			snprintf(left, sizeof(left), "%llds", (long long)
-			    ((due > now_ms ? due - now_ms : 0) + 999) / 1000);
+			    grants_secs_left(due, now_ms));
 		else
 			sl_strlcpy(left, "-", sizeof(left));
 		fprintf(out, "%-8s %-12s %-12s %-12s %-39s %-20s %8s %u\n",

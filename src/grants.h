@@ -113,8 +113,7 @@ struct grant *grants_find(struct grants *gt, const char *server,
  */
 struct grant *grants_begin(struct grants *gt, const char *server,
     const char *user, uint16_t user_id, const char *action,
-    uint8_t action_id, const struct sl_addr *addr, int64_t now_ms,
-    const char **why);
+    uint8_t action_id, const struct sl_addr *addr, const char **why);
 /* The constructor exited: ok makes it LIVE until now + interval (capped);
  * failure frees the entry, or puts a regrant back to GS_REVOKE due now. */
 void grants_end(struct grants *gt, struct grant *g, bool ok, int64_t now_ms,
@@ -142,6 +141,8 @@ unsigned grants_revoke_all(struct grants *gt, int64_t now_ms);
 int64_t grants_next_ms(const struct grants *gt);
 /* Entries in a given state (GS_FREE: all in use). */
 unsigned grants_count(const struct grants *gt, enum grant_state st);
+/* Whole seconds from now until t, rounded up; 0 if t has passed. */
+int64_t grants_secs_left(int64_t t_ms, int64_t now_ms);
 /* Retry delay after n failed attempts (n >= 1). */
 int64_t grants_backoff_ms(uint32_t attempts);
 

@@ -14,6 +14,7 @@
 #include "pipeline.h"
 #include "ratelimit.h"
 #include "stages.h"
+#include "util.h"
 #include "wire.h"
 
 struct pipeline_crypto {
@@ -268,22 +269,13 @@ out:
 	return rc;
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 int
 pipeline_process(struct pipeline *p, unsigned server_idx,
     const uint8_t *dgram, size_t len, const struct sl_addr *src, time_t now,
     struct sl_request *req)
 {
 	struct pipeline_job j;
-	uint64_t ms = mono_ms();
+	uint64_t ms = sl_mono_ms();
 	int rc;
 
 	if ((rc = pipeline_admit(p, server_idx, dgram, len, src, ms)) != 0)

@@ -114,24 +114,6 @@ struct runner {
 	char *envp[RN_ENV_N + 1];
 };
 
-static int64_t
-rn_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-rn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const struct cfg_action *
 rn_action(const struct config *cfg, unsigned id)
 {
@@ -460,7 +442,7 @@ rn_start(struct runner *rn, struct rn_slot *s, unsigned ai, const char *server,
 	s->interval = interval;
 	s->pid = pid;
 	s->fd = fd;
-	s->start_ms = rn_now_ms();
+	s->start_ms = (int64_t)sl_mono_ms();
 	s->next_ms = s->start_ms + (int64_t)rn->cfg->script_timeout * 1000;
 	sl_strlcpy(s->action, name, sizeof(s->action));
 	rn->running++;
@@ -492,7 +474,7 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 	struct rn_slot *s;
 	struct grants *gt = rn->gt;
 	unsigned ai = (unsigned)(act - rn->cfg->actions);
-	int64_t now = rn_wall_ms();
+	int64_t now = sl_wall_ms();
 	struct grant *g;
 	const char *why;
 	int r;
@@ -500,29 +482,30 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 	g = grants_find(gt, srv->name, req->user_id, req->action_id,
 	    &req->src);
 	if (g != NULL && g->state == GS_LIVE) {
-		if (grants_extend(gt, g, now, act->keepalive_interval))
+		if (grants_extend(gt, g, now, act->keepalive_interval)) {
+			(void)grants_save(gt);
 			log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s "
 			    "from %s extended: %lld s left", act->name,
 			    rn->av.user, rn->av.ip,
-			    (long long)(g->expires_ms - now + 999) / 1000);
-		else
+			    (long long)grants_secs_left(g->expires_ms, now));
+		} else {
 			log_msg(LOG_NOTICE, SLC_GRANT, "grant %s for user %s "
 			    "from %s not extended: grant_max_lifetime (%u s) "
 			    "reached, %lld s left", act->name, rn->av.user,
 			    rn->av.ip, rn->cfg->grant_max_lifetime,
-			    (long long)(g->expires_ms - now + 999) / 1000);
-		(void)grants_save(gt);
+			    (long long)grants_secs_left(g->expires_ms, now));
+		}
 		if (!act->rerun_on_extend)
 			return 0;
 		if ((s = rn_free_slot(rn)) == NULL)
 			return rn_refuse_busy(rn, act, req);
 		return rn_start(rn, s, ai, srv->name, RK_EXTEND, NULL, 0,
-		    (g->expires_ms - now + 999) / 1000);
+		    grants_secs_left(g->expires_ms, now));
 	}
 	if ((s = rn_free_slot(rn)) == NULL)
 		return rn_refuse_busy(rn, act, req);
 	if ((g = grants_begin(gt, srv->name, rn->av.user, req->user_id,
-	    act->name, req->action_id, &req->src, now, &why)) == NULL) {
+	    act->name, req->action_id, &req->src, &why)) == NULL) {
 		rn->st.refused_busy++;
 		log_limited(0, LOG_WARNING, SLC_GRANT_REFUSE, "grant %s for "
 		    "user %s from %s refused: %s", act->name, rn->av.user,
@@ -608,7 +591,7 @@ rn_revoke(struct runner *rn, struct rn_slot *s, struct grant *g, int64_t now)
 	else if (g->attempts == 0)
 		log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s from %s: "
 		    "revoking %lld s before it lapses", g->action, g->user,
-		    ip, (long long)(g->expires_ms - now + 999) / 1000);
+		    ip, (long long)grants_secs_left(g->expires_ms, now));
 	else
 		log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s from %s: "
 		    "destructor again (attempt %u)", g->action, g->user, ip,
@@ -645,7 +628,7 @@ rn_grants_service(struct runner *rn)
 	if (rn->gt == NULL)
 		return;
 	grants_flush(rn->gt);
-	now = rn_wall_ms();
+	now = sl_wall_ms();
 	while ((g = grants_due(rn->gt, now)) != NULL) {
 		if ((s = rn_free_slot(rn)) == NULL) {
 			grants_defer(rn->gt, g, now, GRANTS_DEFER_MS);
@@ -660,7 +643,7 @@ static void
 rn_grant_done(struct runner *rn, struct rn_slot *s, bool ok)
 {
 	struct grant *g = s->grant;
-	int64_t now = rn_wall_ms();
+	int64_t now = sl_wall_ms();
 	char ip[SL_IPSTR_MAX], user[SL_NAME_MAX], action[SL_NAME_MAX];
 
 	if (rn->gt == NULL || g == NULL)
@@ -674,7 +657,7 @@ rn_grant_done(struct runner *rn, struct rn_slot *s, bool ok)
 		if (ok)
 			log_msg(LOG_NOTICE, SLC_GRANT, "grant %s for user %s "
 			    "from %s: open for %lld s", action, user, ip,
-			    (long long)(g->expires_ms - now + 999) / 1000);
+			    (long long)grants_secs_left(g->expires_ms, now));
 		else if (g->state == GS_REVOKE)
 			log_msg(LOG_WARNING, SLC_GRANT, "grant %s for user %s "
 			    "from %s: constructor failed; revoking", action,
@@ -778,7 +761,7 @@ rn_read(struct rn_slot *s, size_t max)
 static void
 rn_finish(struct runner *rn, struct rn_slot *s, int st)
 {
-	long long ms = (long long)(rn_now_ms() - s->start_ms);
+	long long ms = (long long)((int64_t)sl_mono_ms() - s->start_ms);
 	bool ok = st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 
 	/* What it wrote before exiting is in the pipe now; a grandchild
@@ -887,7 +870,7 @@ runner_service(struct runner *rn)
 		busy--;
 		rn_read(s, RN_READ_MAX);
 		if (!rn_reap(rn, s))
-			rn_enforce_timeout(rn, s, rn_now_ms());
+			rn_enforce_timeout(rn, s, (int64_t)sl_mono_ms());
 	}
 	rn_grants_service(rn);
 }
@@ -919,13 +902,13 @@ runner_next_timeout_ms(const struct runner *rn)
 	unsigned i, busy = rn->running;
 
 	if (rn->gt != NULL && (d = grants_next_ms(rn->gt)) >= 0) {
-		best = d - rn_wall_ms();
+		best = d - sl_wall_ms();
 		if (best < 0)
 			best = 0;
 	}
 	if (rn->gt != NULL && rn->gt->dirty && (best < 0 || best > 1000))
 		best = 1000;
-	now = rn_now_ms();
+	now = (int64_t)sl_mono_ms();
 	for (i = 0; i < rn->nslots && busy > 0; i++) {
 		if (rn->slots[i].state != RN_FREE)
 			busy--;
@@ -984,7 +967,7 @@ runner_revoke_all(struct runner *rn)
 	if (rn->gt == NULL)
 		return;
 	runner_drain(rn);  /* constructors still running settle first */
-	if ((n = grants_revoke_all(rn->gt, rn_wall_ms())) > 0)
+	if ((n = grants_revoke_all(rn->gt, sl_wall_ms())) > 0)
 		log_msg(LOG_NOTICE, SLC_GRANT, "revoke_on_exit: revoking %u "
 		    "grant(s)", n);
 	(void)grants_save(rn->gt);
@@ -993,7 +976,7 @@ runner_revoke_all(struct runner *rn)
 		runner_service(rn);
 		next = grants_next_ms(rn->gt);
 		if (rn->running == 0 && (next < 0 ||
-		    next > rn_wall_ms() + GRANTS_DEFER_MS))
+		    next > sl_wall_ms() + GRANTS_DEFER_MS))
 			break;
 		t = rn->running > 0 ? runner_pollfds(rn, rn->pfd,
 		    (int)rn->nslots) : 0;

@@ -97,15 +97,6 @@ ensure_state_dir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Every counter of the network process, as name=value lines. */
 static void
 collect_stats(const struct daemon *d, struct stats_buf *b)
@@ -228,7 +219,7 @@ serve_socket(struct daemon *d, const struct net_sock *s)
 			return;
 		}
 		now = time(NULL);
-		ms = mono_ms();
+		ms = sl_mono_ms();
 		for (i = 0; i < n; i++) {
 			dgram = net_batch_get(d->batch, i, &len, &src);
 			if (pipeline_admit(d->pipe, s->server_idx, dgram, len,
@@ -260,7 +251,7 @@ serve_workers(struct daemon *d)
 {
 	struct pipeline_job *j;
 	struct sl_request req;
-	uint64_t ms = mono_ms();
+	uint64_t ms = sl_mono_ms();
 
 	while ((j = workers_done(d->w)) != NULL) {
 		if (pipeline_finish(d->pipe, j, ms, &req) == 0)
@@ -427,15 +418,6 @@ start_kernel_filter(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 setup_signals(struct daemon *d)
 {
@@ -503,12 +485,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (list) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
 		if (config_parse(d.cfg, path, err, sizeof(err)) != 0 ||
-		    grants_list(d.cfg->state_dir, stdout, (int64_t)ts.tv_sec *
-		    1000 + ts.tv_nsec / 1000000, err, sizeof(err)) != 0)
+		    grants_list(d.cfg->state_dir, stdout, sl_wall_ms(), err,
+		    sizeof(err)) != 0)
 			fprintf(stderr, "siglatchd: %s\n", err);
 		else
 			rc = 0;
@@ -563,7 +542,7 @@ main(int argc, char **argv)
 	}
 	if (grants_init(&d.grants, d.cfg->max_grants,
 	    d.cfg->grant_max_lifetime) != 0 ||
-	    grants_attach(&d.grants, d.cfg->state_dir, wall_ms(), err,
+	    grants_attach(&d.grants, d.cfg->state_dir, sl_wall_ms(), err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "siglatchd: grant state: %s\n", err[0] ? err :
 		    "out of memory");
@@ -600,7 +579,7 @@ main(int argc, char **argv)
 		    strerror(errno));
 		goto out;
 	}
-	grants_free(&d.grants);  /* the runner's now; this process lets go */
+	grants_free(&d.grants);  /* the runner's now */
 	/* the runner keeps root to start scripts; this process lets go */
 	if (net_ids.set &&
 	    (privsep_chown_state(d.cfg->state_dir, net_ids.uid, net_ids.gid,

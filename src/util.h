@@ -22,5 +22,13 @@ void sl_seterr(char *err, size_t errlen, const char *fmt, ...)
 int sl_hexval(int c);
 /* Trim spaces and tabs at both ends, in place; returns s. */
 char *sl_trim(char *s);
+/* A section name of the configuration (server, action, user), as it also
+ * appears in the grants file: 1 to SL_NAME_MAX - 1 bytes of A-Z a-z 0-9
+ * _ . - */
+bool sl_valid_name(const char *s);
+/* Milliseconds of CLOCK_MONOTONIC (budgets, timeouts) and of
+ * CLOCK_REALTIME (grants, which outlive the process). */
+uint64_t sl_mono_ms(void);
+int64_t sl_wall_ms(void);
 
 #endif

@@ -57,7 +57,7 @@ make(struct grants *gt, const char *srv, uint16_t uid, uint8_t aid,
 	const char *why = "unset";
 	struct grant *g;
 
-	g = grants_begin(gt, srv, "alice", uid, "ssh", aid, &a, now, &why);
+	g = grants_begin(gt, srv, "alice", uid, "ssh", aid, &a, &why);
 	assert_non_null(g);
 	assert_null(why);
 	assert_int_equal(g->state, GS_PENDING);
@@ -118,7 +118,7 @@ test_keys(void **state)
 	make(&gt, "gw", 1, 1, c, T0);
 	assert_int_equal(grants_count(&gt, GS_LIVE), 6);
 	/* a live one is not begun again: the caller extends it */
-	assert_null(grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, T0, &why));
+	assert_null(grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why));
 	assert_string_equal(why, "it is live");
 	grants_free(&gt);
 }
@@ -167,10 +167,10 @@ test_constructor_fails(void **state)
 
 	(void)state;
 	assert_int_equal(grants_init(&gt, 4, LIFE), 0);
-	g = grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, T0, &why);
+	g = grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why);
 	assert_non_null(g);
 	/* a second knock while the constructor runs is refused */
-	assert_null(grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, T0, &why));
+	assert_null(grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why));
 	assert_string_equal(why, "its constructor is still running");
 	grants_end(&gt, g, false, T0, IVL);
 	assert_int_equal(grants_count(&gt, GS_FREE), 0);
@@ -211,21 +211,21 @@ test_destructor_retry(void **state)
 	assert_int_equal(gt.st.revoke_failed, 12);
 	/* a knock while it is owed: the constructor runs again; if that
 	 * fails it is owed as before, due at once */
-	g = grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, now, &why);
+	g = grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why);
 	assert_non_null(g);
 	assert_true(g->regrant);
 	grants_end(&gt, g, false, now, IVL);
 	assert_int_equal(g->state, GS_REVOKE);
 	assert_int_equal(g->next_ms, now);
 	/* and if it succeeds the grant is live again, attempts cleared */
-	g = grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, now, &why);
+	g = grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why);
 	grants_end(&gt, g, true, now, IVL);
 	assert_int_equal(g->state, GS_LIVE);
 	assert_int_equal(g->attempts, 0);
 	/* while a destructor runs, a knock is refused */
 	assert_ptr_equal(grants_due(&gt, now + IVL * 1000), g);
 	grants_revoking(&gt, g);
-	assert_null(grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, now, &why));
+	assert_null(grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why));
 	assert_string_equal(why, "its destructor is running; knock again");
 	/* no slot: deferred without counting an attempt */
 	grants_defer(&gt, g, now, GRANTS_DEFER_MS);
@@ -248,14 +248,14 @@ test_full(void **state)
 	assert_int_equal(grants_init(&gt, 3, LIFE), 0);
 	for (i = 0; i < 3; i++)
 		make(&gt, "gw", 1, 1, ip4(i), T0);
-	assert_null(grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, T0, &why));
+	assert_null(grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why));
 	assert_string_equal(why, "the grant table is full (max_grants)");
 	assert_int_equal(gt.st.refused_full, 1);
 	/* a revoked one frees its slot */
 	g = grants_due(&gt, T0 + IVL * 1000);
 	grants_revoking(&gt, g);
 	grants_revoked(&gt, g, true, T0 + IVL * 1000);
-	assert_non_null(grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, T0,
+	assert_non_null(grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a,
 	    &why));
 	grants_free(&gt);
 }
@@ -317,7 +317,7 @@ test_restart(void **state)
 	g->expires_ms = T0;
 	assert_ptr_equal(grants_due(&gt, T0), g);
 	grants_revoking(&gt, g);
-	assert_non_null(grants_begin(&gt, "gw", "bob", 4, "web", 2, &d, T0,
+	assert_non_null(grants_begin(&gt, "gw", "bob", 4, "web", 2, &d,
 	    &why));                                         /* pending */
 	text = format(&gt);
 	assert_non_null(strstr(text, "\nlive gw 1 alice 1 ssh 192.0.2.1 "));
@@ -427,7 +427,7 @@ test_file_larger_than_max(void **state)
 	assert_int_equal(grants_init(&back, 2, LIFE), 0);
 	assert_int_equal(grants_parse(&back, text, strlen(text), T0, "t"), 0);
 	assert_int_equal(grants_count(&back, GS_LIVE), 10);
-	assert_null(grants_begin(&back, "gw", "alice", 1, "ssh", 1, &a, T0,
+	assert_null(grants_begin(&back, "gw", "alice", 1, "ssh", 1, &a,
 	    &why));
 	free(text);
 	grants_free(&back);
