@@ -11,29 +11,7 @@
 #include <cmocka.h>
 
 #include "addr.h"
-
-/* An address as a received packet would carry it. */
-static struct sl_addr
-mkaddr(const char *s)
-{
-	struct sockaddr_in sin;
-	struct sockaddr_in6 sin6;
-	struct sl_addr a;
-
-	memset(&sin, 0, sizeof(sin));
-	memset(&sin6, 0, sizeof(sin6));
-	if (inet_pton(AF_INET, s, &sin.sin_addr) == 1) {
-		sin.sin_family = AF_INET;
-		assert_int_equal(addr_from_sockaddr(&a, (struct sockaddr *)&sin,
-		    sizeof(sin)), 0);
-	} else {
-		assert_int_equal(inet_pton(AF_INET6, s, &sin6.sin6_addr), 1);
-		sin6.sin6_family = AF_INET6;
-		assert_int_equal(addr_from_sockaddr(&a, (struct sockaddr *)&sin6,
-		    sizeof(sin6)), 0);
-	}
-	return a;
-}
+#include "testutil.h"
 
 static void
 test_parse_cidr(void **state)
@@ -170,10 +148,10 @@ test_to_str(void **state)
 	char buf[SL_IPSTR_MAX], tiny[4];
 
 	(void)state;
-	a = mkaddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe");
+	a = tu_addr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe");
 	addr_to_str(&a, buf, sizeof(buf));
 	assert_string_equal(buf, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe");
-	a = mkaddr("255.255.255.255");
+	a = tu_addr("255.255.255.255");
 	addr_to_str(&a, buf, sizeof(buf));
 	assert_string_equal(buf, "255.255.255.255");
 	addr_to_str(&a, tiny, sizeof(tiny)); /* does not fit: "?" */
@@ -246,7 +224,7 @@ test_match(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		assert_int_equal(addr_parse_list(cases[i].list, &l, bad,
 		    sizeof(bad)), 0);
-		a = mkaddr(cases[i].addr);
+		a = tu_addr(cases[i].addr);
 		if (addr_in_list(&l, &a) != cases[i].want)
 			fail_msg("'%s' in [%s]: expected %d", cases[i].addr,
 			    cases[i].list, cases[i].want);
@@ -312,9 +290,9 @@ test_list_limit(void **state)
 		    i ? ", " : "", i);
 	assert_int_equal(addr_parse_list(text, &l, bad, sizeof(bad)), 0);
 	assert_int_equal(l.n, SL_MAX_CIDRS);
-	a = mkaddr("10.0.31.77");
+	a = tu_addr("10.0.31.77");
 	assert_true(addr_in_list(&l, &a));
-	a = mkaddr("10.0.32.1");
+	a = tu_addr("10.0.32.1");
 	assert_false(addr_in_list(&l, &a));
 
 	snprintf(text + n, sizeof(text) - n, ", 10.0.%u.0/24", SL_MAX_CIDRS);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "dupcache.h"
+#include "testutil.h"
 
 #define T0 5000000u
 
@@ -204,15 +205,6 @@ test_pressure(void **state)
 	dup_free(d);
 }
 
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* Prints the cost per dup_seen (information, not a test). */
 static void
 test_cost(void **state)
@@ -225,7 +217,7 @@ test_cost(void **state)
 	(void)state;
 	for (uint32_t i = 0; i < 256; i++)
 		mkdgram(pool[i], i);
-	t0 = now_ns();
+	t0 = tu_now_ns();
 	/* every other call a copy of the previous datagram, the rest new */
 	for (uint32_t i = 0; i < 1000000; i++) {
 		uint8_t *p = pool[(i >> 1) & 255];
@@ -235,7 +227,7 @@ test_cost(void **state)
 		hits += dup_seen(d, p, SL_DGRAM_LEN, T0 + i / 100);
 	}
 	assert_int_equal(hits, 500000);
-	t1 = now_ns();
+	t1 = tu_now_ns();
 	print_message("info: dup_seen %.1f ns/call (256-byte datagrams, "
 	    "65536 entries, %u hits)\n", (t1 - t0) / 1e6, hits);
 	dup_free(d);

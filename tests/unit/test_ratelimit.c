@@ -14,31 +14,9 @@
 #include <time.h>
 
 #include "ratelimit.h"
+#include "testutil.h"
 
 #define T0 1000000u  /* an arbitrary monotonic start, ms */
-
-/* An address as a received packet would carry it (v4-mapped unmapped). */
-static struct sl_addr
-mkaddr(const char *s)
-{
-	struct sockaddr_in sin;
-	struct sockaddr_in6 sin6;
-	struct sl_addr a;
-
-	memset(&sin, 0, sizeof(sin));
-	memset(&sin6, 0, sizeof(sin6));
-	if (inet_pton(AF_INET, s, &sin.sin_addr) == 1) {
-		sin.sin_family = AF_INET;
-		assert_int_equal(addr_from_sockaddr(&a, (struct sockaddr *)&sin,
-		    sizeof(sin)), 0);
-	} else {
-		assert_int_equal(inet_pton(AF_INET6, s, &sin6.sin6_addr), 1);
-		sin6.sin6_family = AF_INET6;
-		assert_int_equal(addr_from_sockaddr(&a, (struct sockaddr *)&sin6,
-		    sizeof(sin6)), 0);
-	}
-	return a;
-}
 
 /* 10.x.y.z from a counter: distinct sources in distinct /24s when n < 2^16
  * steps by 256. */
@@ -116,7 +94,7 @@ test_budget_edges(void **state)
 		{ 5, 3, RL_DROP_PREFIX },
 		{ 4, 4, RL_DROP_SOURCE },  /* both: the source is checked first */
 	};
-	struct sl_addr a = mkaddr("192.0.2.10"), other = mkaddr("198.51.100.1");
+	struct sl_addr a = tu_addr("192.0.2.10"), other = tu_addr("198.51.100.1");
 
 	(void)state;
 	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
@@ -154,7 +132,7 @@ static void
 test_refill_below_budget(void **state)
 {
 	struct rl_config c = base_config();  /* 3 per 60 s */
-	struct sl_addr a = mkaddr("192.0.2.10");
+	struct sl_addr a = tu_addr("192.0.2.10");
 	struct rl *rl = mk(&c);
 
 	(void)state;
@@ -180,7 +158,7 @@ test_penalty_length(void **state)
 		{ 1, 1, 1 }, { 1, 1000, 8000 }, { 3, 1500, 1500 },
 		{ 2, 7u * 24 * 3600 * 1000, 7u * 24 * 3600 * 1000 },
 	};
-	struct sl_addr a = mkaddr("2001:db8::1");
+	struct sl_addr a = tu_addr("2001:db8::1");
 
 	(void)state;
 	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
@@ -217,7 +195,7 @@ test_doubling(void **state)
 		{ 1, 300, 100000, { 300, 600, 1200, 2400, 4800, 9600, 19200, 38400 } },
 		{ 1, 1000, 1000, { 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000 } },
 	};
-	struct sl_addr a = mkaddr("192.0.2.10");
+	struct sl_addr a = tu_addr("192.0.2.10");
 
 	(void)state;
 	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
@@ -260,7 +238,7 @@ test_decay(void **state)
 		{ 24000, 1000 },     /* 4 -> 0 */
 		{ 10000000, 1000 },
 	};
-	struct sl_addr a = mkaddr("2001:db8:5::77");
+	struct sl_addr a = tu_addr("2001:db8:5::77");
 
 	(void)state;
 	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
@@ -291,9 +269,9 @@ static void
 test_good_source(void **state)
 {
 	struct rl_config c = base_config();
-	struct sl_addr good = mkaddr("192.0.2.5"), n1 = mkaddr("192.0.2.7"),
-	    n2 = mkaddr("192.0.2.8"), fresh = mkaddr("192.0.2.200"),
-	    far = mkaddr("198.51.100.9");
+	struct sl_addr good = tu_addr("192.0.2.5"), n1 = tu_addr("192.0.2.7"),
+	    n2 = tu_addr("192.0.2.8"), fresh = tu_addr("192.0.2.200"),
+	    far = tu_addr("198.51.100.9");
 	struct rl *rl;
 	uint64_t t = T0;
 
@@ -356,7 +334,7 @@ static void
 test_global_bucket(void **state)
 {
 	static const uint32_t rates[] = { 1, 4, 10, 250, 1000, 20000 };
-	struct sl_addr a = mkaddr("203.0.113.1");
+	struct sl_addr a = tu_addr("203.0.113.1");
 
 	(void)state;
 	for (size_t r = 0; r < sizeof(rates) / sizeof(rates[0]); r++) {
@@ -430,7 +408,7 @@ test_grouping(void **state)
 
 	(void)state;
 	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
-		struct sl_addr a = mkaddr(rows[r].a), b = mkaddr(rows[r].b);
+		struct sl_addr a = tu_addr(rows[r].a), b = tu_addr(rows[r].b);
 		struct rl_config c = base_config();
 		struct rl *rl;
 
@@ -482,7 +460,7 @@ test_table_pressure(void **state)
 		char s[64];
 
 		snprintf(s, sizeof(s), "2001:db8:%x::1", i);
-		pen[i] = mkaddr(s);
+		pen[i] = tu_addr(s);
 		rl_fail(rl, &pen[i], t);
 		rl_fail(rl, &pen[i], t);
 		assert_int_equal(rl_check(rl, &pen[i], t), RL_DROP_SOURCE);
@@ -529,7 +507,7 @@ static void
 test_eviction_keeps_good(void **state)
 {
 	struct rl_config c = base_config();
-	struct sl_addr good = mkaddr("192.0.2.1");
+	struct sl_addr good = tu_addr("192.0.2.1");
 	struct rl *rl;
 
 	(void)state;
@@ -549,15 +527,6 @@ test_eviction_keeps_good(void **state)
 	good.bytes[3] = 10;  /* while its neighbours meet the prefix penalty */
 	assert_int_equal(rl_check(rl, &good, T0 + 10), RL_DROP_PREFIX);
 	rl_free(rl);
-}
-
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 /* rl_check allocates nothing; prints its cost (information, not a test). */
@@ -587,20 +556,20 @@ test_check_alloc_free_and_cost(void **state)
 		}
 	}
 	before = mallinfo2();
-	t0 = now_ns();
+	t0 = tu_now_ns();
 	for (uint32_t i = 0; i < 1000000; i++)
 		sum += rl_check(rl, &addrs[i & 1023], T0 + i / 8);
-	t1 = now_ns();
+	t1 = tu_now_ns();
 	after = mallinfo2();
 	assert_int_equal(before.uordblks, after.uordblks);
 	assert_int_equal(before.hblkhd, after.hblkhd);
 	assert_true(sum > 0);  /* some were dropped by the global cap */
 	print_message("info: rl_check %.1f ns/call (1e6 calls, 1024 sources, "
 	    "mixed v4/v6, known-good and global cap)\n", (t1 - t0) / 1e6);
-	t0 = now_ns();
+	t0 = tu_now_ns();
 	for (uint32_t i = 0; i < 1000000; i++)
 		rl_fail(rl, &addrs[i & 1023], T0 + i / 8);
-	t1 = now_ns();
+	t1 = tu_now_ns();
 	print_message("info: rl_fail %.1f ns/call\n", (t1 - t0) / 1e6);
 	/* a spoofed flood: every source new, the table (2 x 4.5 MB) full */
 	for (uint32_t i = 0; i < 200000; i++) {
@@ -608,13 +577,13 @@ test_check_alloc_free_and_cost(void **state)
 
 		rl_fail(rl, &a, T0 + 200000);
 	}
-	t0 = now_ns();
+	t0 = tu_now_ns();
 	for (uint32_t i = 0; i < 1000000; i++) {
 		struct sl_addr a = v4n(i * 2654435761u);
 
 		sum += rl_check(rl, &a, T0 + 200000 + i / 8);
 	}
-	t1 = now_ns();
+	t1 = tu_now_ns();
 	print_message("info: rl_check %.1f ns/call (1e6 distinct sources, "
 	    "65536-entry tables, mostly cache misses)\n", (t1 - t0) / 1e6);
 	rl_free(rl);

@@ -51,6 +51,8 @@ mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The literal as written: unlike testutil.h's tu_addr, a v4-mapped IPv6
+ * literal stays IPv6, to show the filter gives both forms one entry. */
 static struct sl_addr
 mkaddr(const char *s)
 {
