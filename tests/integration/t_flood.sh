@@ -80,6 +80,10 @@ check "junk over budget was dropped before decryption (rate_source=$(num_of rate
 if log_has 'SL001 kernel filter: wrong-length'; then
 	check "the kernel filter dropped the wrong-size datagrams (kernel_bad_length=$(num_of kernel_bad_length), bad_length=$(num_of bad_length))" \
 		test "$(($(num_of kernel_bad_length) + $(num_of bad_length)))" -ge 19000 -a "$(num_of bad_length)" -eq 0
+elif [ -n "${CI:-}" ] && [ "$(id -u)" -eq 0 ]; then
+	# CI runs as root on a kernel that takes the filter: a silent
+	# fall-back to user space there is a failure, not a skip
+	notok "the kernel filter is in place in CI as root ($(grep -o 'kernel filter not available.*' "$T/daemon.log" | head -1))"
 else
 	ok "kernel filter not in use here (not root?): user-space drops only # SKIP"
 fi
