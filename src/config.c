@@ -86,6 +86,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	K(struct config, grant_max_lifetime, CT_U32, 1, 2592000),
 	K(struct config, revoke_on_exit, CT_BOOL, 0, 0),
 	K(struct config, kernel_filter, CT_BOOL, 0, 0),
+	K(struct config, ratelimit_user_budget, CT_U32, 1, 100000),
 };
 
 static const struct cfg_key cfg_server_keys[] = {
@@ -99,6 +100,11 @@ static const struct cfg_key cfg_server_keys[] = {
 	K(struct cfg_server, log_file, CT_STR, 0, 0),
 	K(struct cfg_server, allowed_ips, CT_CIDRS, 0, 0),
 	{ "deaddrops", CT_IGNORED, 0, 0, 0, 0 },
+	K(struct cfg_server, format1, CT_BOOL, 0, 0),
+	K(struct cfg_server, format2, CT_BOOL, 0, 0),
+	K(struct cfg_server, receipt, CT_BOOL, 0, 0),
+	K(struct cfg_server, grant_named_address, CT_BOOL, 0, 0),
+	K(struct cfg_server, require_named_address, CT_BOOL, 0, 0),
 };
 
 static const struct cfg_key cfg_action_keys[] = {
@@ -113,6 +119,7 @@ static const struct cfg_key cfg_action_keys[] = {
 	K(struct cfg_action, discard_payload, CT_BOOL, 0, 0),
 	K(struct cfg_action, allowed_ips, CT_CIDRS, 0, 0),
 	K(struct cfg_action, run_as, CT_USER, 0, 0),
+	K(struct cfg_action, grant_named_address, CT_BOOL, 0, 0),
 };
 
 static const struct cfg_key cfg_user_keys[] = {
@@ -264,6 +271,8 @@ cfg_server_defaults(struct cfg_server *s)
 	s->port = 50000;
 	s->secure = true;
 	s->logging = true;
+	s->format1 = true;
+	s->format2 = true;
 }
 
 static void
@@ -740,6 +749,13 @@ cfg_check_servers(struct cfg_ctx *c)
 			    "enabled = no)");
 			return -1;
 		}
+		if (!s->format1 && !s->format2) {
+			cfg_fail(c, cfg_keyline(cs, CK_SERVER, "format2",
+			    s->line), label, "format2", "format1 and format2 "
+			    "are both off: the server would accept nothing "
+			    "(turn one on, or set enabled = no)");
+			return -1;
+		}
 		if (s->priv_key_path[0] == '\0' && cfg->priv_key_path[0] == '\0') {
 			cfg_fail(c, s->line, label, NULL, "no priv_key_path "
 			    "(set one here or at the top level)");
@@ -911,6 +927,7 @@ cfg_init(struct config *cfg)
 	cfg->max_grants = 1024;
 	cfg->grant_max_lifetime = 86400;
 	cfg->kernel_filter = true;
+	cfg->ratelimit_user_budget = 20;
 	memset(cfg->action_by_id, 0xff, sizeof(cfg->action_by_id));
 	memset(cfg->user_by_id, 0xff, sizeof(cfg->user_by_id));
 }

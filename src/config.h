@@ -35,6 +35,16 @@ struct cfg_server {
 	int line;                   /* line of the section header */
 	int priv_key_line;          /* line of the priv_key_path in use (own
 	                               or top-level), 0 = none */
+	/* knock formats (docs/PROTOCOL.md) */
+	bool format1;               /* default yes: 256-byte siglatch 1.0 knocks */
+	bool format2;               /* default yes: 559-byte format-2 knocks */
+	bool receipt;               /* default no: answer format-2 knocks that
+	                               ask for it with a receipt */
+	bool grant_named_address;   /* default no: a format-2 knock naming an
+	                               address other than its source grants
+	                               that address (else it is refused) */
+	bool require_named_address; /* default no: refuse format-2 knocks
+	                               that name no address */
 };
 
 struct cfg_action {
@@ -54,6 +64,8 @@ struct cfg_action {
 	                               runner's own (root) */
 	int line;
 	int run_as_line;            /* line of run_as, 0 = not given */
+	bool grant_named_address;   /* default no: as the server's, for this
+	                               action only */
 };
 
 /* An action keeps a timed grant when it has a destructor (and, as the
@@ -106,6 +118,10 @@ struct config {
 	uint32_t grant_max_lifetime;      /* 1..2592000 s, default 86400 */
 	bool revoke_on_exit;              /* default no */
 	bool kernel_filter;               /* default yes: eBPF pre-filter */
+	uint32_t ratelimit_user_budget;   /* 1..100000, default 20: private-key
+	                                     operations per ratelimit_window
+	                                     for one user's authenticated
+	                                     format-2 knocks */
 
 	unsigned nservers, nactions, nusers;
 	struct cfg_server servers[SL_MAX_SERVERS];

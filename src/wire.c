@@ -72,6 +72,45 @@ rbuf_get_u32le(struct rbuf *r, uint32_t *v)
 	return 0;
 }
 
+int
+rbuf_get_u16be(struct rbuf *r, uint16_t *v)
+{
+	if (rbuf_left(r) < 2)
+		return SL_ELEN;
+	*v = (uint16_t)((uint16_t)r->p[r->off] << 8 | r->p[r->off + 1]);
+	r->off += 2;
+	return 0;
+}
+
+int
+rbuf_get_u32be(struct rbuf *r, uint32_t *v)
+{
+	const uint8_t *p;
+
+	if (rbuf_left(r) < 4)
+		return SL_ELEN;
+	p = r->p + r->off;
+	*v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+	    (uint32_t)p[3];
+	r->off += 4;
+	return 0;
+}
+
+int
+rbuf_get_u64be(struct rbuf *r, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	if (rbuf_left(r) < 8)
+		return SL_ELEN;
+	for (i = 0; i < 8; i++)
+		x = x << 8 | r->p[r->off + i];
+	*v = x;
+	r->off += 8;
+	return 0;
+}
+
 void
 wbuf_init(struct wbuf *w, void *p, size_t len)
 {
@@ -110,6 +149,34 @@ wbuf_put_u32le(struct wbuf *w, uint32_t v)
 	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
 	    (uint8_t)(v >> 24) };
 
+	return wbuf_put_bytes(w, b, sizeof(b));
+}
+
+int
+wbuf_put_u16be(struct wbuf *w, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	return wbuf_put_bytes(w, b, sizeof(b));
+}
+
+int
+wbuf_put_u32be(struct wbuf *w, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
+	    (uint8_t)(v >> 8), (uint8_t)v };
+
+	return wbuf_put_bytes(w, b, sizeof(b));
+}
+
+int
+wbuf_put_u64be(struct wbuf *w, uint64_t v)
+{
+	uint8_t b[8];
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		b[i] = (uint8_t)v;
 	return wbuf_put_bytes(w, b, sizeof(b));
 }
 

@@ -31,6 +31,10 @@ int rbuf_get_u8(struct rbuf *r, uint8_t *v);
 int rbuf_get_u16le(struct rbuf *r, uint16_t *v);
 int rbuf_get_u32le(struct rbuf *r, uint32_t *v);
 int rbuf_get_bytes(struct rbuf *r, void *dst, size_t n);
+/* Big-endian (network order) forms, for format 2. */
+int rbuf_get_u16be(struct rbuf *r, uint16_t *v);
+int rbuf_get_u32be(struct rbuf *r, uint32_t *v);
+int rbuf_get_u64be(struct rbuf *r, uint64_t *v);
 size_t rbuf_left(const struct rbuf *r);
 
 /* Bounds-checked writer. */
@@ -44,6 +48,9 @@ int wbuf_put_u8(struct wbuf *w, uint8_t v);
 int wbuf_put_u16le(struct wbuf *w, uint16_t v);
 int wbuf_put_u32le(struct wbuf *w, uint32_t v);
 int wbuf_put_bytes(struct wbuf *w, const void *src, size_t n);
+int wbuf_put_u16be(struct wbuf *w, uint16_t v);
+int wbuf_put_u32be(struct wbuf *w, uint32_t v);
+int wbuf_put_u64be(struct wbuf *w, uint64_t v);
 
 /*
  * Decode exactly SL_PACKET_LEN bytes.  Fails with SL_ELEN on any other
