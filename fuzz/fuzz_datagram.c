@@ -119,6 +119,7 @@ add_server(const char *name, bool enabled, EVP_PKEY *priv, const char *allowed,
 	s->enabled = enabled;
 	s->secure = true;
 	s->logging = true;
+	s->format1 = true;
 	s->port = 50000;
 	s->priv = priv;
 	set_list(&s->allowed_ips, allowed);

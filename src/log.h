@@ -34,6 +34,7 @@
 #define SLC_GRANT        107  /* timed grant made, extended, lapsed, revoked */
 #define SLC_GRANT_RETRY  108  /* destructor failed: retry scheduled */
 #define SLC_GRANT_REFUSE 109  /* grant refused: table full, being revoked */
+#define SLC_RECEIPT      110  /* format-2 receipt sent */
 /* Rejected packets */
 #define SLC_BADLEN       200  /* datagram of the wrong length */
 #define SLC_REJECT       201  /* not authenticated (uniform class) */
@@ -44,6 +45,10 @@
 #define SLC_CACHE_FULL   206  /* replay cache full, packet refused */
 #define SLC_BUSY         207  /* max_scripts reached, request refused */
 #define SLC_RATE         208  /* dropped before crypto: budget or duplicate */
+#define SLC_K2_DROP      210  /* format 2: unknown tag or wrong MAC (debug) */
+#define SLC_K2_ADDRESS   211  /* format 2: knock names another address */
+#define SLC_K2_OPEN      212  /* format 2: MAC good, does not open */
+#define SLC_K2_BUDGET    213  /* format 2: user's decryption budget spent */
 #define SLC_SUPPRESSED   290  /* summary of rate-limited lines */
 /* Errors */
 #define SLC_SYSERR       300  /* system call failed */

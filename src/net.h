@@ -10,6 +10,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "knock2.h"
 
 struct net_sock {
 	int fd;
@@ -28,14 +29,15 @@ int net_open_server(const struct cfg_server *srv, unsigned server_idx,
 /*
  * Datagrams are received in batches (recvmmsg) into buffers allocated once:
  * one system call for up to NET_BATCH datagrams.  Each buffer holds one
- * byte more than a knock, so an oversized datagram is seen as oversized.
+ * byte more than the larger knock, so an oversized datagram is seen as
+ * oversized.
  */
 #define NET_BATCH 64
 struct net_batch {
 	struct mmsghdr msg[NET_BATCH];
 	struct iovec iov[NET_BATCH];
 	struct sockaddr_storage from[NET_BATCH];
-	uint8_t buf[NET_BATCH][SL_DGRAM_LEN + 1];
+	uint8_t buf[NET_BATCH][K2_DGRAM_LEN + 1];  /* the larger format */
 };
 void net_batch_init(struct net_batch *b);
 /*

@@ -10,15 +10,19 @@
 #include <openssl/crypto.h>
 
 #include "crypto.h"
+#include "gate2.h"
+#include "knock2.h"
 #include "log.h"
 #include "pipeline.h"
 #include "ratelimit.h"
 #include "stages.h"
+#include "tags.h"
 #include "util.h"
 #include "wire.h"
 
 struct pipeline_crypto {
 	struct crypto_dec *dec[SL_MAX_SERVERS];
+	struct k2_open *k2[SL_MAX_SERVERS];
 	struct wire_mac *mac;
 };
 
@@ -26,6 +30,9 @@ struct pipeline {
 	const struct config *cfg;
 	struct replay *replay;
 	struct filter *filter;
+	struct tags *tags;               /* format 2: tag -> candidate users */
+	struct gate2 *gate2;             /* format 2: copies, user budgets */
+	struct k2_hmac *k2h;             /* format 2: MAC checks */
 	struct pipeline_crypto *crypto;  /* for pipeline_process() */
 	int sink[SL_MAX_SERVERS];
 	uint8_t dummy_key[SL_HMAC_KEY_LEN];
@@ -49,6 +56,9 @@ pipeline_crypto_new(const struct pipeline *p, struct pipeline_crypto **out)
 			continue;
 		if ((rc = crypto_dec_new(p->cfg->servers[i].priv, &c->dec[i])) != 0)
 			goto fail;
+		if (p->cfg->servers[i].format2 &&
+		    (rc = k2_open_new(p->cfg->servers[i].priv, &c->k2[i])) != 0)
+			goto fail;
 	}
 	*out = c;
 	return 0;
@@ -64,8 +74,10 @@ pipeline_crypto_free(struct pipeline_crypto *c)
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < SL_MAX_SERVERS; i++)
+	for (i = 0; i < SL_MAX_SERVERS; i++) {
 		crypto_dec_free(c->dec[i]);
+		k2_open_free(c->k2[i]);
+	}
 	wire_mac_free(c->mac);
 	free(c);
 }
@@ -87,6 +99,11 @@ pipeline_new(struct pipeline **out, const struct config *cfg,
 		p->sink[i] = log_sinks != NULL ? log_sinks[i] : 0;
 	if ((rc = crypto_random(p->dummy_key, sizeof(p->dummy_key))) != 0 ||
 	    (rc = filter_new(&p->filter, cfg)) != 0 ||
+	    (rc = tags_new(&p->tags, cfg)) != 0 ||
+	    (rc = k2_hmac_new(&p->k2h)) != 0 ||
+	    (rc = gate2_new(&p->gate2, cfg->nusers, cfg->ratelimit_user_budget,
+	    cfg->ratelimit_window * 1000u,
+	    (2 * cfg->timestamp_window + K2_EPOCH_SECS) * 1000u)) != 0 ||
 	    (rc = pipeline_crypto_new(p, &p->crypto)) != 0) {
 		pipeline_free(p);
 		return rc;
@@ -102,6 +119,9 @@ pipeline_free(struct pipeline *p)
 		return;
 	pipeline_crypto_free(p->crypto);
 	filter_free(p->filter);
+	tags_free(p->tags);
+	gate2_free(p->gate2);
+	k2_hmac_free(p->k2h);
 	OPENSSL_cleanse(p->dummy_key, sizeof(p->dummy_key));
 	free(p);
 }
@@ -118,20 +138,136 @@ pipeline_filter(const struct pipeline *p)
 	return p->filter;
 }
 
+const struct tags *
+pipeline_tags(const struct pipeline *p)
+{
+	return p->tags;
+}
+
+const struct gate2 *
+pipeline_gate2(const struct pipeline *p)
+{
+	return p->gate2;
+}
+
+void
+pipeline_tick(struct pipeline *p, time_t now,
+    void (*sync)(void *, const uint8_t *, bool), void *arg)
+{
+	(void)tags_update(p->tags, now, sync, arg);
+}
+
+/*
+ * Format 2 before any private-key work (docs/PROTOCOL.md, "Order of
+ * checks"): the tag finds candidate users (one lookup), the MAC picks one
+ * (one HMAC each), then replays, copies and the user's budget.  Nothing
+ * here charges the source: a forger can spoof any address, so what fails
+ * here must not count against the address it forged.
+ */
+static int
+admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
+    const struct sl_addr *src, time_t now, uint64_t now_ms,
+    struct pipeline_pre *pre)
+{
+	const struct cfg_server *srv = &p->cfg->servers[server_idx];
+	const struct k2_userkeys *uk;
+	const struct cfg_user *user;
+	struct tag_hit hits[TAGS_HITS_MAX];
+	char ip[SL_IPSTR_MAX];
+	unsigned n, i;
+	int debug = srv->logging && log_enabled(LOG_DEBUG);
+
+	if ((n = tags_lookup(p->tags, dgram + K2_OFF_TAG, hits,
+	    TAGS_HITS_MAX)) == 0) {
+		p->st.k2_unknown_tag++;
+		if (debug) {
+			addr_to_str(src, ip, sizeof(ip));
+			log_limited(p->sink[server_idx], LOG_DEBUG, SLC_K2_DROP,
+			    "dropped format-2 datagram from %s on %s: no user's "
+			    "current tag", ip, srv->name);
+		}
+		return SL_EAUTH;
+	}
+	for (i = 0; i < n; i++)
+		if ((uk = tags_keys(p->tags, hits[i].user)) != NULL &&
+		    k2_mac_verify(p->k2h, uk->mac_key, dgram) == 0)
+			break;
+	if (i == n) {
+		p->st.k2_bad_mac++;
+		if (debug) {
+			addr_to_str(src, ip, sizeof(ip));
+			log_limited(p->sink[server_idx], LOG_DEBUG, SLC_K2_DROP,
+			    "dropped format-2 datagram from %s on %s: wrong "
+			    "MAC", ip, srv->name);
+		}
+		return SL_EAUTH;
+	}
+	/* authenticated by a key holder from here on (a copy may come from
+	 * anyone, though) */
+	user = &p->cfg->users[hits[i].user];
+	addr_to_str(src, ip, sizeof(ip));
+	if (replay_seen(p->replay, (uint16_t)user->id, dgram + K2_OFF_MAC,
+	    now)) {
+		p->st.replayed++;
+		if (srv->logging)
+			log_limited(p->sink[server_idx], LOG_WARNING, SLC_REPLAY,
+			    "user %s from %s: replayed format-2 knock refused",
+			    user->name, ip);
+		return SL_EREPLAY;
+	}
+	switch (gate2_admit(p->gate2, hits[i].user, dgram + K2_OFF_MAC, src,
+	    now_ms)) {
+	case G2_PASS:
+		break;
+	case G2_COPY:
+		p->st.k2_copy++;
+		if (debug)
+			log_limited(p->sink[server_idx], LOG_DEBUG, SLC_RATE,
+			    "user %s from %s: copy of a format-2 knock in "
+			    "flight or refused, dropped", user->name, ip);
+		return SL_EDUP;
+	case G2_ELSEWHERE:
+		p->st.k2_elsewhere++;
+		if (srv->logging)
+			log_limited(p->sink[server_idx], LOG_NOTICE,
+			    SLC_K2_ADDRESS, "user %s: copy of a refused "
+			    "format-2 knock from %s, dropped", user->name, ip);
+		return SL_EDUP;
+	case G2_BUDGET:
+		p->st.k2_user_budget++;
+		log_limited(p->sink[server_idx], LOG_WARNING, SLC_K2_BUDGET,
+		    "user %s from %s: more than %u format-2 knocks in %u s, "
+		    "dropped (ratelimit_user_budget)", user->name, ip,
+		    p->cfg->ratelimit_user_budget, p->cfg->ratelimit_window);
+		return SL_ERATE;
+	}
+	pre->format = 2;
+	pre->user = hits[i].user;
+	pre->epoch = hits[i].epoch;
+	return 0;
+}
+
 int
 pipeline_admit(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
-    size_t len, const struct sl_addr *src, uint64_t now_ms)
+    size_t len, const struct sl_addr *src, time_t now, uint64_t now_ms,
+    struct pipeline_pre *pre)
 {
 	const struct cfg_server *srv;
 	char ip[SL_IPSTR_MAX];
 	int rc, why;
 
 	p->st.received++;
+	memset(pre, 0, sizeof(*pre));
 	if (server_idx >= p->cfg->nservers || p->crypto->dec[server_idx] == NULL)
 		return SL_EINVAL;
-	if ((rc = filter_check(p->filter, dgram, len, src, now_ms, &why)) == 0)
-		return 0;
 	srv = &p->cfg->servers[server_idx];
+	if (len == K2_DGRAM_LEN && srv->format2)
+		return admit2(p, server_idx, dgram, src, now, now_ms, pre);
+	pre->format = 1;
+	/* a server without format 1 takes 256 bytes as a wrong size */
+	if ((rc = filter_check(p->filter, dgram, srv->format1 ? len : 0, src,
+	    now_ms, &why)) == 0)
+		return 0;
 	if (rc == SL_ELEN)
 		p->st.bad_length++;
 	else if (rc == SL_EDUP)
@@ -153,6 +289,31 @@ pipeline_admit(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 	return rc;
 }
 
+/* Format 2, the expensive part: unwrap, open, decode; then the fields
+ * the tag and the window promised. */
+static void
+crypto2(const struct pipeline *p, struct pipeline_crypto *c,
+    struct pipeline_job *j)
+{
+	const struct cfg_user *u = &p->cfg->users[j->pre.user];
+	int64_t skew;
+	int rc;
+
+	j->user = u;
+	rc = k2_open(c->k2[j->server_idx], j->dgram, &j->in, j->rcpt_key);
+	if (rc == 0 && (j->in.user_id != (uint16_t)u->id ||
+	    k2_epoch(j->in.timestamp) != j->pre.epoch))
+		rc = SL_EPARSE;
+	if (rc == 0) {
+		skew = (int64_t)j->in.timestamp - (int64_t)j->now;
+		if (j->in.timestamp > (uint64_t)INT64_MAX ||
+		    skew > (int64_t)p->cfg->timestamp_window ||
+		    skew < -(int64_t)p->cfg->timestamp_window)
+			rc = SL_ESTALE;
+	}
+	j->rc = rc;
+}
+
 void
 pipeline_crypto(const struct pipeline *p, struct pipeline_crypto *c,
     struct pipeline_job *j)
@@ -162,6 +323,10 @@ pipeline_crypto(const struct pipeline *p, struct pipeline_crypto *c,
 
 	if (c == NULL)
 		c = p->crypto;
+	if (j->pre.format == 2) {
+		crypto2(p, c, j);
+		return;
+	}
 	/* 2-5. decrypt, parse, HMAC, timestamp: uniform failure */
 	prior = crypto_dec_knock(c->dec[j->server_idx], j->dgram, pt);
 	rc = wire_decode(&j->k, pt, sizeof(pt));
@@ -172,9 +337,193 @@ pipeline_crypto(const struct pipeline *p, struct pipeline_crypto *c,
 	OPENSSL_cleanse(pt, sizeof(pt));
 }
 
+static bool
+same_addr(const struct sl_addr *a, const struct sl_addr *b)
+{
+	return a->family == b->family && memcmp(a->bytes, b->bytes,
+	    a->family == AF_INET ? 4 : 16) == 0;
+}
+
+static void
+reply_now(struct pipeline_reply *rep, uint8_t status, uint8_t reason,
+    time_t now)
+{
+	if (rep->when == PR_NONE)
+		return;
+	rep->when = PR_NOW;
+	rep->r.status = status;
+	rep->r.reason = reason;
+	rep->r.value = 0;
+	rep->r.server_time = (uint64_t)now;
+}
+
+/*
+ * Format 2 after decryption: address, authorization, record, in that
+ * order.  A refusal that depends on where this copy came from (it names
+ * another address; it names none and its source fails allowed_ips) is not
+ * recorded, so the same knock can still work, once, from the right
+ * address; gate2 keeps such copies from costing more decryptions.  Every
+ * other outcome is recorded before anything runs.
+ */
+static int
+finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
+    struct sl_request *req, struct pipeline_reply *rep)
+{
+	const struct cfg_server *srv = &p->cfg->servers[j->server_idx];
+	const struct cfg_user *user = j->user;
+	const struct cfg_action *act = config_action_by_id(p->cfg,
+	    j->in.action_id);
+	const uint8_t *mac = j->dgram + K2_OFF_MAC;
+	struct sl_addr granted = j->src;
+	struct wire_knock k;
+	char ip[SL_IPSTR_MAX], named[SL_IPSTR_MAX];
+	int rc = j->rc, rc2, discarded = 0, sink = p->sink[j->server_idx];
+	int verbose = srv->logging;
+	bool bound = j->in.has_addr;
+
+	addr_to_str(&j->src, ip, sizeof(ip));
+	if (rc == SL_ESTALE) {
+		p->st.stale++;
+		if (verbose)
+			log_limited(sink, LOG_NOTICE, SLC_STALE, "user %s from %s: "
+			    "format-2 timestamp %+lld s off (window %u s), "
+			    "refused", user->name, ip,
+			    (long long)((int64_t)j->in.timestamp -
+			    (int64_t)j->now), p->cfg->timestamp_window);
+		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
+		return rc;
+	}
+	if (rc != 0) {
+		p->st.k2_unopened++;
+		log_limited(sink, LOG_WARNING, SLC_K2_OPEN, "user %s from %s: "
+		    "format-2 knock with a good MAC does not open (%s): made "
+		    "for another server key, or by a broken client", user->name,
+		    ip, sl_strerror(rc));
+		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
+		return rc;
+	}
+	if (bound && !same_addr(&j->in.addr, &j->src)) {
+		addr_to_str(&j->in.addr, named, sizeof(named));
+		if (!srv->grant_named_address &&
+		    (act == NULL || !act->grant_named_address)) {
+			p->st.k2_wrong_address++;
+			if (verbose)
+				log_limited(sink, LOG_WARNING, SLC_K2_ADDRESS,
+				    "user %s: knock for %s came from %s, refused "
+				    "(grant_named_address = no)", user->name,
+				    named, ip);
+			gate2_done(p->gate2, mac, G2_BOUND, &j->in.addr, now_ms);
+			return SL_EDENIED;
+		}
+		granted = j->in.addr;
+	} else if (!bound && srv->require_named_address) {
+		p->st.k2_no_address++;
+		if (verbose)
+			log_limited(sink, LOG_WARNING, SLC_K2_ADDRESS, "user %s "
+			    "from %s: knock names no address, refused "
+			    "(require_named_address = yes)", user->name, ip);
+		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
+		return SL_EDENIED;
+	}
+
+	/* authorize, for the granted address */
+	memset(&k, 0, sizeof(k));
+	k.version = K2_VERSION;
+	k.timestamp = (uint32_t)j->in.timestamp;
+	k.user_id = j->in.user_id;
+	k.action_id = j->in.action_id;
+	k.payload_len = j->in.payload_len;
+	memcpy(k.payload, j->in.payload, j->in.payload_len);
+	rc = authz_check(p->cfg, j->server_idx, user, &k, &granted, req,
+	    &discarded);
+	OPENSSL_cleanse(&k, sizeof(k));
+	if (rc == SL_EDENIED && !bound) {
+		/* allowed_ips may say yes from elsewhere: not recorded */
+		p->st.denied++;
+		if (verbose)
+			log_limited(sink, LOG_WARNING, SLC_DENIED, "user %s from "
+			    "%s: action %u not permitted on %s", user->name, ip,
+			    j->in.action_id, srv->name);
+		gate2_done(p->gate2, mac, G2_FROM, &j->src, now_ms);
+		return rc;
+	}
+	if (rep != NULL && srv->receipt && (j->in.flags & K2_F_RECEIPT)) {
+		rep->when = PR_LATER;
+		memcpy(rep->key, j->rcpt_key, K2_KEY_LEN);
+		memcpy(rep->mac, mac, K2_MAC_LEN);
+	}
+
+	/* record before anything runs */
+	rc2 = replay_check_and_add(p->replay, j->in.user_id, mac,
+	    (uint32_t)j->in.timestamp, j->now);
+	if (rc2 == SL_EREPLAY) {
+		/* recorded meanwhile (a copy decrypted in parallel) */
+		p->st.replayed++;
+		if (verbose)
+			log_limited(sink, LOG_WARNING, SLC_REPLAY, "user %s from "
+			    "%s: replayed format-2 knock refused", user->name, ip);
+		gate2_done(p->gate2, mac, G2_RECORDED, NULL, now_ms);
+		if (rep != NULL)
+			rep->when = PR_NONE;
+		return rc2;
+	}
+	if (rc2 != 0) {
+		if (rc2 == SL_EFULL)
+			p->st.cache_full++;
+		else
+			p->st.state_error++;
+		log_limited(sink, LOG_ERR, rc2 == SL_EFULL ? SLC_CACHE_FULL :
+		    SLC_STATE_IO, "user %s from %s: format-2 knock not recorded "
+		    "(%s), refused", user->name, ip, rc2 == SL_EFULL ?
+		    "replay cache full; raise replay_cache_size" :
+		    sl_strerror(rc2));
+		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
+		if (rep != NULL)
+			reply_now(rep, K2_ST_REFUSED, K2_R_SERVER, j->now);
+		return rc2;
+	}
+	gate2_done(p->gate2, mac, G2_RECORDED, NULL, now_ms);
+	/* a fresh authenticated knock: this source keeps its own budget */
+	filter_outcome(p->filter, &j->src, 1, now_ms);
+	if (rc == SL_ENOTASCII) {
+		p->st.not_ascii++;
+		if (verbose)
+			log_limited(sink, LOG_WARNING, SLC_NOTASCII, "user %s from "
+			    "%s: action %s requires a printable ASCII payload, "
+			    "refused", user->name, ip, act ? act->name : "?");
+		if (rep != NULL)
+			reply_now(rep, K2_ST_REFUSED, K2_R_PAYLOAD, j->now);
+		return rc;
+	}
+	if (rc != 0) {
+		p->st.denied++;
+		if (verbose)
+			log_limited(sink, LOG_WARNING, SLC_DENIED, "user %s from "
+			    "%s: action %u not permitted on %s", user->name, ip,
+			    j->in.action_id, srv->name);
+		if (rep != NULL)
+			reply_now(rep, K2_ST_REFUSED, K2_R_DENIED, j->now);
+		return rc;
+	}
+	if (discarded && verbose)
+		log_sink(sink, LOG_INFO, SLC_PAYLOAD_DROP, "user %s: action %s "
+		    "discards payloads, %u bytes dropped", user->name,
+		    act->name, j->in.payload_len);
+	p->st.accepted++;
+	p->st.k2_accepted++;
+	if (verbose) {
+		addr_to_str(&granted, named, sizeof(named));
+		log_sink(sink, LOG_NOTICE, SLC_ACCEPT, "user %s from %s on %s: "
+		    "action %s authorized (format 2, for %s%s)", user->name, ip,
+		    srv->name, act->name, named, bound ? "" :
+		    ", no address named");
+	}
+	return 0;
+}
+
 int
 pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
-    struct sl_request *req)
+    struct sl_request *req, struct pipeline_reply *rep)
 {
 	const struct cfg_server *srv = &p->cfg->servers[j->server_idx];
 	const struct cfg_user *user = j->user;
@@ -184,6 +533,14 @@ pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 	int rc = j->rc, discarded = 0, sink = p->sink[j->server_idx];
 	int verbose = srv->logging;
 
+	if (rep != NULL)
+		memset(rep, 0, sizeof(*rep));
+	if (j->pre.format == 2) {
+		rc = finish2(p, j, now_ms, req, rep);
+		OPENSSL_cleanse(&j->in, sizeof(j->in));
+		OPENSSL_cleanse(j->rcpt_key, sizeof(j->rcpt_key));
+		return rc;
+	}
 	addr_to_str(&j->src, ip, sizeof(ip));
 	if (rc == SL_EAUTH) {
 		p->st.rejected++;
@@ -278,12 +635,15 @@ pipeline_process(struct pipeline *p, unsigned server_idx,
 	uint64_t ms = sl_mono_ms();
 	int rc;
 
-	if ((rc = pipeline_admit(p, server_idx, dgram, len, src, ms)) != 0)
+	pipeline_tick(p, now, NULL, NULL);
+	memset(&j, 0, sizeof(j));
+	if ((rc = pipeline_admit(p, server_idx, dgram, len, src, now, ms,
+	    &j.pre)) != 0)
 		return rc;
 	j.server_idx = server_idx;
 	j.src = *src;
 	j.now = now;
-	memcpy(j.dgram, dgram, SL_DGRAM_LEN);
+	memcpy(j.dgram, dgram, len);
 	pipeline_crypto(p, p->crypto, &j);
-	return pipeline_finish(p, &j, ms, req);
+	return pipeline_finish(p, &j, ms, req, NULL);
 }

@@ -551,14 +551,23 @@ static const struct sock_filter ps_filter[] = {
 #define PS_NFILTER (sizeof(ps_filter) / sizeof(ps_filter[0]))
 
 int
-privsep_sandbox_network(char *err, size_t errlen)
+privsep_sandbox_network(bool send_to, char *err, size_t errlen)
 {
 	struct sock_filter f[PS_NFILTER];
 	struct sock_fprog prog = { .len = (unsigned short)PS_NFILTER, .filter = f };
 	const char *dbg = getenv("SIGLATCH_SECCOMP_LOG");
+	size_t i;
 	int r;
 
 	memcpy(f, ps_filter, sizeof(f));
+	/* receipts: sendto with an address too (PS_ALLOW_NULL's first jump
+	 * goes straight to its RET ALLOW, four instructions on) */
+	for (i = 0; send_to && i < PS_NFILTER; i++)
+		if (f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) &&
+		    f[i].k == __NR_sendto) {
+			f[i].jt = 4;
+			break;
+		}
 	if (PS_SANITIZER || (dbg != NULL && strcmp(dbg, "1") == 0)) {
 		f[PS_NFILTER - 1].k = SECCOMP_RET_LOG;
 		log_msg(LOG_WARNING, SLC_SYSERR, "%s: system calls outside the "
@@ -593,8 +602,9 @@ privsep_sandbox_network(char *err, size_t errlen)
 #else /* no PS_AUDIT_ARCH */
 
 int
-privsep_sandbox_network(char *err, size_t errlen)
+privsep_sandbox_network(bool send_to, char *err, size_t errlen)
 {
+	(void)send_to;
 	(void)err;
 	(void)errlen;
 	log_msg(LOG_WARNING, SLC_SYSERR, "no seccomp allow-list for this "

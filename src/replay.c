@@ -404,6 +404,19 @@ fail:
 	return rc;
 }
 
+bool replay_seen(const struct replay *r, uint16_t user_id,
+    const uint8_t hmac[SL_HMAC_LEN], time_t now)
+{
+	const struct replay_slot *s;
+	uint32_t h;
+
+	if (r == NULL || hmac == NULL)
+		return false;
+	h = replay_hash(r, user_id, hmac);
+	s = replay_find(r, user_id, hmac, h);
+	return s->used && replay_live(s->ts, r->window, now);
+}
+
 int replay_check_and_add(struct replay *r, uint16_t user_id,
     const uint8_t hmac[SL_HMAC_LEN], uint32_t timestamp, time_t now)
 {

@@ -11,6 +11,7 @@
 #ifndef SL_REPLAY_H
 #define SL_REPLAY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 #include "sl.h"
@@ -40,6 +41,11 @@ int replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
  */
 int replay_check_and_add(struct replay *r, uint16_t user_id,
     const uint8_t hmac[SL_HMAC_LEN], uint32_t timestamp, time_t now);
+/* Read-only: is this key recorded and live?  (Format 2 asks before any
+ * private-key work; the barrier needs the timestamp, so it is left to
+ * replay_check_and_add.) */
+bool replay_seen(const struct replay *r, uint16_t user_id,
+    const uint8_t hmac[SL_HMAC_LEN], time_t now);
 /* Drop expired entries (now > timestamp + window); compacts the journal
  * when it has grown well past the live set. */
 void replay_expire(struct replay *r, time_t now);

@@ -23,7 +23,22 @@ struct sl_request {
 	uint16_t payload_len;       /* 0 when discard_payload */
 	struct sl_addr src;
 	uint32_t timestamp;         /* the knock's timestamp */
+	uint32_t ticket;            /* 0, or the runner answers with an
+	                               sl_result carrying it (receipts) */
 	uint8_t  payload[SL_PAYLOAD_MAX];
+};
+
+#define SL_RES_MAGIC 0x534c5253u /* "SLRS": what became of a request */
+
+/* Runner to network process, for a request that had a ticket: one
+ * struct k2_receipt's worth of news (status, reason, value: knock2.h). */
+struct sl_result {
+	uint32_t magic;
+	uint32_t ticket;
+	uint8_t  status;
+	uint8_t  reason;
+	uint16_t reserved;
+	uint32_t value;
 };
 
 #endif

@@ -36,6 +36,7 @@
 #include "runner.h"
 #include "addr.h"
 #include "grants.h"
+#include "knock2.h"
 #include "log.h"
 #include "privsep.h"
 #include "util.h"
@@ -81,6 +82,8 @@ struct rn_slot {
 	bool skip;              /* dropping the rest of an over-long line */
 	size_t linelen, logged;
 	unsigned long long discarded;
+	uint32_t ticket;        /* someone waits for the outcome (receipt) */
+	uint32_t rvalue;        /* RK_EXTEND: seconds the grant has left */
 	char action[SL_NAME_MAX];
 	char line[RN_LINE_MAX];
 };
@@ -102,6 +105,8 @@ struct runner {
 	struct rn_slot *slots;
 	struct pollfd *pfd;     /* runner_drain */
 	struct runner_stats st;
+	void (*report)(void *, const struct sl_result *);
+	void *report_arg;
 	struct privsep_ids ids[SL_MAX_ACTIONS]; /* by index in cfg->actions */
 	/*
 	 * Scratch for the spawn in progress: the parent sleeps until the
@@ -397,6 +402,32 @@ rn_spawn(struct runner *rn, unsigned ai, pid_t *pid, int *rfd)
 }
 
 /* A free slot, or NULL when max_scripts are running. */
+/* Tell whoever waits for ticket (nobody when 0) what became of it. */
+static void
+rn_report(struct runner *rn, uint32_t ticket, uint8_t status, uint8_t reason,
+    uint32_t value)
+{
+	struct sl_result res;
+
+	if (ticket == 0 || rn->report == NULL)
+		return;
+	memset(&res, 0, sizeof(res));
+	res.magic = SL_RES_MAGIC;
+	res.ticket = ticket;
+	res.status = status;
+	res.reason = reason;
+	res.value = value;
+	rn->report(rn->report_arg, &res);
+}
+
+void
+runner_set_reporter(struct runner *rn,
+    void (*report)(void *, const struct sl_result *), void *arg)
+{
+	rn->report = report;
+	rn->report_arg = arg;
+}
+
 static struct rn_slot *
 rn_free_slot(struct runner *rn)
 {
@@ -462,6 +493,7 @@ rn_refuse_busy(struct runner *rn, const struct cfg_action *act,
 	log_limited(0, LOG_WARNING, SLC_BUSY, "script %s refused for user %u: "
 	    "max_scripts (%u) already running", act->name,
 	    (unsigned)req->user_id, rn->nslots);
+	rn_report(rn, req->ticket, K2_ST_BUSY, K2_R_NONE, 0);
 	return SL_EBUSY;
 }
 
@@ -477,6 +509,7 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 	int64_t now = sl_wall_ms();
 	struct grant *g;
 	const char *why;
+	long long left;
 	int r;
 
 	g = grants_find(gt, srv->name, req->user_id, req->action_id,
@@ -495,12 +528,23 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 			    rn->av.ip, rn->cfg->grant_max_lifetime,
 			    (long long)grants_secs_left(g->expires_ms, now));
 		}
-		if (!act->rerun_on_extend)
+		left = grants_secs_left(g->expires_ms, now);
+		if (!act->rerun_on_extend) {
+			rn_report(rn, req->ticket, K2_ST_DONE, K2_R_NONE,
+			    (uint32_t)left);
 			return 0;
+		}
 		if ((s = rn_free_slot(rn)) == NULL)
 			return rn_refuse_busy(rn, act, req);
-		return rn_start(rn, s, ai, srv->name, RK_EXTEND, NULL, 0,
-		    grants_secs_left(g->expires_ms, now));
+		if ((r = rn_start(rn, s, ai, srv->name, RK_EXTEND, NULL, 0,
+		    left)) != 0) {
+			rn_report(rn, req->ticket, K2_ST_FAILED, K2_R_NONE,
+			    K2_VAL_NOT_STARTED);
+			return r;
+		}
+		s->ticket = req->ticket;
+		s->rvalue = (uint32_t)left;
+		return 0;
 	}
 	if ((s = rn_free_slot(rn)) == NULL)
 		return rn_refuse_busy(rn, act, req);
@@ -510,6 +554,7 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 		log_limited(0, LOG_WARNING, SLC_GRANT_REFUSE, "grant %s for "
 		    "user %s from %s refused: %s", act->name, rn->av.user,
 		    rn->av.ip, why);
+		rn_report(rn, req->ticket, K2_ST_BUSY, K2_R_NONE, 0);
 		return SL_EBUSY;
 	}
 	/* on disk before the constructor runs: a crash while it runs leaves
@@ -524,8 +569,12 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 	if (r != 0) {
 		grants_end(gt, g, false, now, 0);
 		(void)grants_save(gt);
+		rn_report(rn, req->ticket, K2_ST_FAILED, K2_R_NONE,
+		    K2_VAL_NOT_STARTED);
+		return r;
 	}
-	return r;
+	s->ticket = req->ticket;
+	return 0;
 }
 
 int
@@ -542,6 +591,7 @@ runner_submit(struct runner *rn, const struct sl_request *req)
 		log_msg(LOG_WARNING, SLC_DENIED, "script refused (action %u, "
 		    "user %u): %s", (unsigned)req->action_id,
 		    (unsigned)req->user_id, why);
+		rn_report(rn, req->ticket, K2_ST_REFUSED, K2_R_DENIED, 0);
 		return SL_EDENIED;
 	}
 	if ((r = runner_build_argv(rn->cfg, req, act->constructor,
@@ -550,14 +600,22 @@ runner_submit(struct runner *rn, const struct sl_request *req)
 		log_msg(LOG_ERR, SLC_SCRIPT_FAIL, "script %s not started: "
 		    "constructor '%s' is not usable: %s", act->name,
 		    act->constructor, sl_strerror(r));
+		rn_report(rn, req->ticket, K2_ST_FAILED, K2_R_NONE,
+		    K2_VAL_NOT_STARTED);
 		return r;
 	}
 	if (rn->gt != NULL && action_is_timed(act))
 		return rn_submit_timed(rn, req, srv, act);
 	if ((s = rn_free_slot(rn)) == NULL)
 		return rn_refuse_busy(rn, act, req);
-	return rn_start(rn, s, (unsigned)(act - rn->cfg->actions), srv->name,
-	    RK_RUN, NULL, 0, 0);
+	if ((r = rn_start(rn, s, (unsigned)(act - rn->cfg->actions),
+	    srv->name, RK_RUN, NULL, 0, 0)) != 0) {
+		rn_report(rn, req->ticket, K2_ST_FAILED, K2_R_NONE,
+		    K2_VAL_NOT_STARTED);
+		return r;
+	}
+	s->ticket = req->ticket;
+	return 0;
 }
 
 /*
@@ -757,6 +815,32 @@ rn_read(struct rn_slot *s, size_t max)
 	}
 }
 
+/* Done (with the seconds a grant has left) or failed (with the exit
+ * status, 256 + the signal, or "not known"). */
+static void
+rn_report_finish(struct runner *rn, const struct rn_slot *s, int st, bool ok)
+{
+	uint32_t value = 0;
+
+	if (!ok) {
+		if (st >= 0 && WIFEXITED(st))
+			value = (uint32_t)WEXITSTATUS(st);
+		else if (st >= 0 && WIFSIGNALED(st))
+			value = 256u + (uint32_t)WTERMSIG(st);
+		else
+			value = K2_VAL_NOT_STARTED;
+		rn_report(rn, s->ticket, K2_ST_FAILED, K2_R_NONE, value);
+		return;
+	}
+	if (s->kind == RK_GRANT && s->grant != NULL &&
+	    s->grant->state == GS_LIVE)
+		value = (uint32_t)grants_secs_left(s->grant->expires_ms,
+		    sl_wall_ms());
+	else if (s->kind == RK_EXTEND)
+		value = s->rvalue;
+	rn_report(rn, s->ticket, K2_ST_DONE, K2_R_NONE, value);
+}
+
 /* The child has been reaped (st < 0: by someone else, status unknown). */
 static void
 rn_finish(struct runner *rn, struct rn_slot *s, int st)
@@ -802,8 +886,11 @@ rn_finish(struct runner *rn, struct rn_slot *s, int st)
 	rn->running--;
 	if (s->kind != RK_RUN)
 		rn_grant_done(rn, s, ok);
+	if (s->ticket != 0)
+		rn_report_finish(rn, s, st, ok);
 	s->kind = RK_RUN;
 	s->grant = NULL;
+	s->ticket = 0;
 }
 
 /* Reap the slot's child if it has exited; true if the slot was freed. */

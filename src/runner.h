@@ -57,6 +57,15 @@ const struct runner_stats *runner_get_stats(const struct runner *rn);
  */
 struct grants;
 void runner_set_grants(struct runner *rn, struct grants *gt);
+/*
+ * Receipts: for a request with a ticket, report(arg, &res) is called once
+ * with what became of it: refused, busy or not started at once; done or
+ * failed when the script exits (for a new grant, when its constructor
+ * exits; an extension that runs nothing is done at once).
+ */
+struct sl_result;
+void runner_set_reporter(struct runner *rn,
+    void (*report)(void *, const struct sl_result *), void *arg);
 /* revoke_on_exit: wait for running scripts, then run every grant's
  * destructor once; those that fail stay on disk, due at the next start. */
 void runner_revoke_all(struct runner *rn);

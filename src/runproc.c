@@ -84,6 +84,23 @@ rp_read_requests(int fd, struct runner *rn, struct grants *gt)
 	}
 }
 
+/* Runner side of a receipt: one message back; if the network process is
+ * not reading (full buffer), the news is dropped, never waited for. */
+static void
+rp_report(void *arg, const struct sl_result *res)
+{
+	int fd = *(int *)arg;
+	ssize_t n;
+
+	do
+		n = send(fd, res, sizeof(*res), MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(*res))
+		log_limited(0, LOG_WARNING, SLC_SYSERR, "runner: outcome of "
+		    "request %u not passed on (%s)", (unsigned)res->ticket,
+		    n < 0 ? strerror(errno) : "short write");
+}
+
 static void __attribute__((noreturn))
 rp_child(int fd, const struct config *cfg, struct grants *gt)
 {
@@ -107,6 +124,7 @@ rp_child(int fd, const struct config *cfg, struct grants *gt)
 	}
 	if (runner_new(&rn, cfg) != 0)
 		_exit(1);  /* runner_new said why */
+	runner_set_reporter(rn, rp_report, &fd);
 	if (gt != NULL) {
 		runner_set_grants(rn, gt);
 		log_msg(LOG_INFO, SLC_GRANT_STATE, "grants: %u live, %u to "
@@ -206,6 +224,30 @@ runproc_send(struct runproc *rp, const struct sl_request *req)
 		return 0;
 	return (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ?
 	    SL_EBUSY : SL_ESYS;
+}
+
+int
+runproc_read(struct runproc *rp,
+    void (*cb)(void *, const struct sl_result *), void *arg)
+{
+	struct sl_result res;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(rp->fd, &res, sizeof(res), MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+		if (n == 0)
+			return -1;  /* the runner is gone */
+		if ((size_t)n != sizeof(res) || res.magic != SL_RES_MAGIC) {
+			log_msg(LOG_ERR, SLC_SYSERR, "malformed message from the "
+			    "runner (%zd bytes), ignored", n);
+			continue;
+		}
+		cb(arg, &res);
+	}
 }
 
 int

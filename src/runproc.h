@@ -32,8 +32,14 @@ int runproc_start(struct runproc **out, const struct config *cfg,
 /* Hand over one authorized request; SL_EBUSY if the runner is not keeping
  * up (the request is refused, never queued without bound). */
 int runproc_send(struct runproc *rp, const struct sl_request *req);
-/* Descriptor to poll: readable or hung up means the runner is gone. */
+/* Descriptor to poll: readable means news (runproc_read), hung up means
+ * the runner is gone. */
 int runproc_fd(const struct runproc *rp);
+/* Pass each waiting outcome (struct sl_result) to cb.  0, or -1 when the
+ * runner is gone. */
+struct sl_result;
+int runproc_read(struct runproc *rp,
+    void (*cb)(void *, const struct sl_result *), void *arg);
 pid_t runproc_pid(const struct runproc *rp);
 /* Ask the runner to log its counters (SL008). */
 void runproc_stats(struct runproc *rp);

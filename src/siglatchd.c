@@ -29,18 +29,21 @@
 #include "replay.h"
 #include "privsep.h"
 #include "ratelimit.h"
+#include "receipt.h"
 #include "runproc.h"
 #include "sl.h"
 #include "sockfilter.h"
 #include "stages.h"
 #include "util.h"
 #include "stats.h"
+#include "gate2.h"
+#include "tags.h"
 #include "workers.h"
 
 #define DEFAULT_CONFIG  "/etc/siglatch/server.conf"
 #define MAX_SOCKS       SL_MAX_SERVERS
 #define RECV_BATCHES    4    /* recvmmsg batches per socket per wake-up */
-#define WORKER_QUEUE    1024 /* datagrams waiting for a decryption thread */
+#define WORKER_QUEUE    512  /* datagrams waiting for a decryption thread */
 
 struct daemon {
 	struct config *cfg;
@@ -57,6 +60,7 @@ struct daemon {
 	int sinks[SL_MAX_SERVERS];
 	struct net_batch *batch;
 	struct workers *w;          /* NULL: decrypt on the main thread */
+	struct receipts *rcpt;      /* format-2 receipts */
 	uint64_t handoff_busy;      /* runner not keeping up: refused */
 	char stats_path[SL_PATH_MAX + 32];  /* relative to stats_dirfd */
 	int stats_dirfd;            /* state_dir, or AT_FDCWD */
@@ -119,6 +123,24 @@ collect_stats(const struct daemon *d, struct stats_buf *b)
 	stats_add(b, "cache_full", p->cache_full);
 	stats_add(b, "state_error", p->state_error);
 	stats_add(b, "accepted", p->accepted);
+	stats_add(b, "k2_accepted", p->k2_accepted);
+	stats_add(b, "k2_unknown_tag", p->k2_unknown_tag);
+	stats_add(b, "k2_bad_mac", p->k2_bad_mac);
+	stats_add(b, "k2_copy", p->k2_copy);
+	stats_add(b, "k2_elsewhere", p->k2_elsewhere);
+	stats_add(b, "k2_user_budget", p->k2_user_budget);
+	stats_add(b, "k2_unopened", p->k2_unopened);
+	stats_add(b, "k2_wrong_address", p->k2_wrong_address);
+	stats_add(b, "k2_no_address", p->k2_no_address);
+	stats_add(b, "k2_tags", tags_count(pipeline_tags(d->pipe)));
+	if (d->rcpt != NULL) {
+		const struct receipt_stats *rs = receipts_get_stats(d->rcpt);
+
+		stats_add(b, "receipts_sent", rs->sent);
+		stats_add(b, "receipts_failed", rs->send_failed);
+		stats_add(b, "receipts_expired", rs->expired);
+		stats_add(b, "receipts_full", rs->full);
+	}
 	stats_add(b, "handoff_busy", d->handoff_busy);
 	stats_add(b, "replay_entries", replay_count(d->replay));
 	stats_add(b, "penalties", r->penalties);
@@ -186,21 +208,56 @@ write_stats(struct daemon *d)
 		    d->stats_path, strerror(errno));
 }
 
-static void
+static int
 hand_off(struct daemon *d, const struct sl_request *req)
 {
 	if (runproc_send(d->rp, req) != 0) {
 		d->handoff_busy++;
 		log_limited(0, LOG_WARNING, SLC_BUSY, "runner not keeping up: "
 		    "request for action %u refused", req->action_id);
+		return SL_EBUSY;
 	}
+	return 0;
+}
+
+/* The last step of a datagram: replay, authorize, hand the request to the
+ * runner, and send or park the receipt the pipeline asks for. */
+static void
+finish_job(struct daemon *d, struct pipeline_job *j, uint64_t ms)
+{
+	struct pipeline_reply rep;
+	struct receipt_dest dest;
+	struct sl_request req;
+	uint32_t ticket = 0;
+	int rc;
+
+	rc = pipeline_finish(d->pipe, j, ms, &req, &rep);
+	if (rep.when != PR_NONE && d->rcpt != NULL) {
+		dest.fd = j->fd;
+		dest.peer = j->peer;
+		dest.peerlen = (socklen_t)j->peerlen;
+		memcpy(dest.key, rep.key, sizeof(dest.key));
+		memcpy(dest.mac, rep.mac, sizeof(dest.mac));
+		if (rep.when == PR_NOW)
+			(void)receipts_send(d->rcpt, &dest, &rep.r);
+		else if (rc == 0)
+			ticket = receipts_park(d->rcpt, &dest, ms);
+		OPENSSL_cleanse(&dest, sizeof(dest));
+	}
+	OPENSSL_cleanse(&rep, sizeof(rep));
+	if (rc != 0)
+		return;
+	req.ticket = ticket;
+	if (hand_off(d, &req) != 0 && ticket != 0)
+		receipts_cancel(d->rcpt, ticket, K2_ST_BUSY, j->now);
+	OPENSSL_cleanse(&req, sizeof(req));
 }
 
 static void
 serve_socket(struct daemon *d, const struct net_sock *s)
 {
 	struct pipeline_job *j, inline_job;
-	struct sl_request req;
+	struct pipeline_pre pre;
 	struct sl_addr src;
 	const uint8_t *dgram;
 	uint64_t ms;
@@ -211,7 +268,7 @@ serve_socket(struct daemon *d, const struct net_sock *s)
 	for (b = 0; b < RECV_BATCHES; b++) {
 		/* with decryption threads, read no more than they have room
 		 * for: the socket's own buffer is the queue, not a drop */
-		max = d->w != NULL ? (int)workers_room(d->w) : NET_BATCH;
+		max = d->w != NULL ? (int)workers_room_v1(d->w) : NET_BATCH;
 		if ((n = net_recv_batch(s->fd, d->batch, max)) <= 0) {
 			if (n < 0)
 				log_limited(0, LOG_WARNING, SLC_SYSERR, "receive on "
@@ -223,7 +280,7 @@ serve_socket(struct daemon *d, const struct net_sock *s)
 		for (i = 0; i < n; i++) {
 			dgram = net_batch_get(d->batch, i, &len, &src);
 			if (pipeline_admit(d->pipe, s->server_idx, dgram, len,
-			    &src, ms) != 0)
+			    &src, now, ms, &pre) != 0)
 				continue;
 			/* never NULL: no more was read than the ring has room
 			 * for (see max above) */
@@ -231,14 +288,17 @@ serve_socket(struct daemon *d, const struct net_sock *s)
 			j->server_idx = s->server_idx;
 			j->src = src;
 			j->now = now;
-			memcpy(j->dgram, dgram, SL_DGRAM_LEN);
+			j->pre = pre;
+			j->fd = s->fd;
+			j->peer = d->batch->from[i];
+			j->peerlen = d->batch->msg[i].msg_hdr.msg_namelen;
+			memcpy(j->dgram, dgram, len);
 			if (d->w != NULL) {
 				workers_submit(d->w, j);
 				continue;
 			}
 			pipeline_crypto(d->pipe, NULL, j);
-			if (pipeline_finish(d->pipe, j, ms, &req) == 0)
-				hand_off(d, &req);
+			finish_job(d, j, ms);
 		}
 		if (n < max)
 			return;
@@ -250,14 +310,22 @@ static void
 serve_workers(struct daemon *d)
 {
 	struct pipeline_job *j;
-	struct sl_request req;
 	uint64_t ms = sl_mono_ms();
 
 	while ((j = workers_done(d->w)) != NULL) {
-		if (pipeline_finish(d->pipe, j, ms, &req) == 0)
-			hand_off(d, &req);
+		finish_job(d, j, ms);
 		workers_release(d->w, j);
 	}
+}
+
+/* The runner's news about a request with a ticket: its receipt. */
+static void
+on_result(void *arg, const struct sl_result *res)
+{
+	struct daemon *d = arg;
+
+	if (d->rcpt != NULL)
+		receipts_result(d->rcpt, res, time(NULL));
 }
 
 static int
@@ -313,7 +381,7 @@ run(struct daemon *d)
 		pfd[0].events = POLLIN;
 		pfd[1].fd = runproc_fd(d->rp);
 		pfd[1].events = POLLIN;
-		full = d->w != NULL && workers_room(d->w) == 0;
+		full = d->w != NULL && workers_room_v1(d->w) == 0;
 		for (i = 0; i < d->nsocks; i++) {
 			pfd[2 + i].fd = d->socks[i].fd;
 			pfd[2 + i].events = full ? 0 : POLLIN;
@@ -327,7 +395,10 @@ run(struct daemon *d)
 		}
 		if (n > 0 && (pfd[0].revents & POLLIN))
 			stop = handle_signals(d, &child);
-		if (!stop && ((n > 0 && pfd[1].revents != 0) ||
+		if (!stop && n > 0 && (pfd[1].revents & POLLIN) &&
+		    runproc_read(d->rp, on_result, d) != 0)
+			pfd[1].revents |= POLLHUP;
+		if (!stop && ((n > 0 && (pfd[1].revents & ~POLLIN) != 0) ||
 		    (child && runproc_exited(d->rp, &st)))) {
 			log_msg(LOG_ERR, SLC_SYSERR, "runner process %ld is gone "
 			    "(%s %d): stopping", (long)runproc_pid(d->rp),
@@ -346,6 +417,9 @@ run(struct daemon *d)
 			last_tick = now;
 			log_tick(now);
 			replay_expire(d->replay, now);
+			pipeline_tick(d->pipe, now, NULL, NULL);
+			if (d->rcpt != NULL)
+				receipts_expire(d->rcpt, sl_mono_ms());
 			kernel_summary(d, now);
 		}
 		if (d->cfg->stats_interval > 0 &&
@@ -376,6 +450,8 @@ drop_network(void *arg)
 	d->sf = NULL;
 	pipeline_free(d->pipe);
 	d->pipe = NULL;
+	receipts_free(d->rcpt);
+	d->rcpt = NULL;
 	replay_close(d->replay);
 	d->replay = NULL;
 	free(d->batch);
@@ -396,6 +472,12 @@ start_kernel_filter(struct daemon *d, char *err, size_t errlen)
 
 	if (!d->cfg->kernel_filter)
 		return -1;
+	for (i = 0; i < d->nsocks; i++)
+		if (d->cfg->servers[d->socks[i].server_idx].format2) {
+			snprintf(err, errlen, "it does not pass format-2 "
+			    "datagrams yet");
+			return 1;
+		}
 	if (sockfilter_new(&d->sf, d->cfg->ratelimit_table_size, err,
 	    errlen) != 0) {
 		d->sf = NULL;
@@ -500,6 +582,17 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (test) {
+		for (i = 0; i < d.cfg->nservers; i++) {
+			const struct cfg_server *s = &d.cfg->servers[i];
+
+			if (!s->enabled)
+				continue;
+			printf("server %s: port %u, knock formats %s%s%s, "
+			    "receipts %s\n", s->name, (unsigned)s->port,
+			    s->format1 ? "1" : "", s->format1 && s->format2 ?
+			    " and " : "", s->format2 ? "2" : "",
+			    s->format2 && s->receipt ? "on" : "off");
+		}
 		printf("configuration OK\n");
 		rc = 0;
 		goto out;
@@ -555,6 +648,18 @@ main(int argc, char **argv)
 		fprintf(stderr, "siglatchd: cannot initialise\n");
 		goto out;
 	}
+	pipeline_tick(d.pipe, time(NULL), NULL, NULL);
+	for (i = 0; i < d.cfg->nservers; i++)
+		if (d.cfg->servers[i].enabled && d.cfg->servers[i].format2 &&
+		    d.cfg->servers[i].receipt)
+			break;
+	/* a parked receipt waits for the script (and its kill) at most */
+	if (i < d.cfg->nservers && receipts_new(&d.rcpt,
+	    2 * d.cfg->max_scripts + 64,
+	    (d.cfg->script_timeout + 5) * 1000u) != 0) {
+		fprintf(stderr, "siglatchd: cannot initialise receipts\n");
+		goto out;
+	}
 	for (i = 0; i < d.cfg->nservers; i++) {
 		if (!d.cfg->servers[i].enabled)
 			continue;
@@ -596,7 +701,7 @@ main(int argc, char **argv)
 		    "threads", nworkers);
 		goto out;
 	}
-	if (privsep_sandbox_network(err, sizeof(err)) != 0) {
+	if (privsep_sandbox_network(d.rcpt != NULL, err, sizeof(err)) != 0) {
 		log_msg(LOG_ERR, SLC_SYSERR, "%s", err);
 		goto out;
 	}
@@ -652,6 +757,7 @@ out:
 	workers_free(d.w);
 	sockfilter_free(d.sf);
 	pipeline_free(d.pipe);
+	receipts_free(d.rcpt);
 	free(d.batch);
 	replay_close(d.replay);
 	grants_free(&d.grants);

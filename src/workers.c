@@ -1,10 +1,13 @@
 /*
  * workers.c - a fixed pool of threads running pipeline_crypto().
  *
- * Jobs live in one array allocated at start.  Three index queues move them
- * around: free -> todo (main thread to workers) -> done (workers to the
- * main thread) -> free.  A mutex and a condition variable guard todo; done
- * has its own mutex and an eventfd for the main thread's poll().
+ * Jobs live in one array allocated at start.  Index queues move them
+ * around: free -> todo or urgent (main thread to workers) -> done (workers
+ * to the main thread) -> free.  Format-2 knocks go to urgent, which the
+ * workers empty first: they have passed their MAC, so they never wait
+ * behind format-1 datagrams that have not.  A mutex and a condition
+ * variable guard todo and urgent; done has its own mutex and an eventfd
+ * for the main thread's poll().
  */
 #include <errno.h>
 #include <pthread.h>
@@ -28,7 +31,7 @@ struct workers {
 	const struct pipeline *p;
 	struct pipeline_job *jobs;
 	uint32_t njobs;
-	struct ring free, todo, done;  /* free: main thread only */
+	struct ring free, todo, urgent, done;  /* free: main thread only */
 	pthread_mutex_t todo_mu, done_mu;
 	pthread_cond_t todo_cv;
 	int stop;
@@ -80,7 +83,8 @@ worker_main(void *arg)
 	free(arg);
 	for (;;) {
 		pthread_mutex_lock(&w->todo_mu);
-		while (!w->stop && !ring_get(&w->todo, &i))
+		while (!w->stop && !ring_get(&w->urgent, &i) &&
+		    !ring_get(&w->todo, &i))
 			pthread_cond_wait(&w->todo_cv, &w->todo_mu);
 		if (w->stop) {
 			pthread_mutex_unlock(&w->todo_mu);
@@ -124,6 +128,7 @@ workers_new(struct workers **out, const struct pipeline *p, unsigned n,
 	pthread_cond_init(&w->todo_cv, NULL);
 	if ((w->jobs = calloc(sz, sizeof(*w->jobs))) == NULL ||
 	    ring_init(&w->free, sz) != 0 || ring_init(&w->todo, sz) != 0 ||
+	    ring_init(&w->urgent, sz) != 0 ||
 	    ring_init(&w->done, sz) != 0 ||
 	    (w->threads = calloc(n, sizeof(*w->threads))) == NULL ||
 	    (w->crypto = calloc(n, sizeof(*w->crypto))) == NULL ||
@@ -173,6 +178,7 @@ workers_free(struct workers *w)
 	free(w->jobs);
 	free(w->free.idx);
 	free(w->todo.idx);
+	free(w->urgent.idx);
 	free(w->done.idx);
 	free(w->threads);
 	free(w->crypto);
@@ -199,7 +205,8 @@ void
 workers_submit(struct workers *w, struct pipeline_job *j)
 {
 	pthread_mutex_lock(&w->todo_mu);
-	ring_put(&w->todo, (uint32_t)(j - w->jobs));
+	ring_put(j->pre.format == 2 ? &w->urgent : &w->todo,
+	    (uint32_t)(j - w->jobs));
 	pthread_cond_signal(&w->todo_cv);
 	pthread_mutex_unlock(&w->todo_mu);
 }
@@ -251,4 +258,12 @@ unsigned
 workers_room(const struct workers *w)
 {
 	return w->njobs - w->inflight;
+}
+
+unsigned
+workers_room_v1(const struct workers *w)
+{
+	unsigned room = w->njobs - w->inflight;
+
+	return room > WORKERS_RESERVE ? room - WORKERS_RESERVE : 0;
 }

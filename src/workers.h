@@ -32,5 +32,11 @@ void workers_release(struct workers *w, struct pipeline_job *j);
 /* Jobs submitted and not yet released; free ones. */
 unsigned workers_inflight(const struct workers *w);
 unsigned workers_room(const struct workers *w);
+/* Free jobs format-1 datagrams may take: WORKERS_RESERVE are kept for
+ * format-2 knocks, so that a format-1 flood cannot take them all. */
+#define WORKERS_RESERVE 64
+unsigned workers_room_v1(const struct workers *w);
+/* Queue a format-2 job (j->pre.format == 2) ahead of format-1 ones:
+ * workers_submit does this by itself. */
 
 #endif

@@ -659,7 +659,7 @@ work_child(void *arg)
 		return 2;
 	if (privsep_drop(work_uid, work_gid, err, sizeof(err)) != 0)
 		return 3;
-	if (privsep_sandbox_network(err, sizeof(err)) != 0)
+	if (privsep_sandbox_network(false, err, sizeof(err)) != 0)
 		return 4;
 
 	/* malloc: small, large (mmap), growing (mremap) */
@@ -1001,7 +1001,7 @@ bad_child(void *arg)
 	snprintf(fw.state, sizeof(fw.state), "%s/bad", tmpdir);
 	if (work_setup(&fw, b->threads) != 0)
 		return 1;
-	if (privsep_sandbox_network(err, sizeof(err)) != 0)
+	if (privsep_sandbox_network(false, err, sizeof(err)) != 0)
 		return 2;
 	if (write(bad_ready, "R", 1) != 1)
 		return 3;
@@ -1044,7 +1044,7 @@ log_mode_child(void *arg)
 
 	(void)arg;
 	setenv("SIGLATCH_SECCOMP_LOG", "1", 1);
-	if (privsep_sandbox_network(err, sizeof(err)) != 0)
+	if (privsep_sandbox_network(false, err, sizeof(err)) != 0)
 		return 1;
 	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
 		return 2;

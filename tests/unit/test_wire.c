@@ -242,6 +242,7 @@ vector_config(void)
 	cfg->nservers = 1;
 	strcpy(cfg->servers[0].name, "test");
 	cfg->servers[0].enabled = true;
+	cfg->servers[0].format1 = true;
 	cfg->servers[0].logging = true;
 	assert_int_equal(crypto_load_private("tests/vectors/server.priv.pem", 0,
 	    &cfg->servers[0].priv, err, sizeof(err)), 0);
