@@ -5,6 +5,8 @@
 #   make fuzz [FUZZ_SECONDS=60]   run each harness that long; any crash,
 #                                 leak, sanitizer report or failed invariant
 #                                 fails the run
+#   make fuzz-knock2              one harness (fuzz/fuzz_knock2.c), the same
+#                                 way; FUZZ_SECONDS applies
 #   make fuzz-clean               remove build-fuzz/
 # Objects are built apart from build/ and build-asan/, with clang, ASan,
 # UBSan and libFuzzer's coverage instrumentation.  CI=1 makes warnings in
@@ -51,6 +53,11 @@ fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_B)/%)
 # committed.  FUZZ_TARGETS="fuzz_b64" runs one.
 fuzz: fuzz-build
 	@FUZZ_B=$(FUZZ_B) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
+
+# One harness by its short name: make fuzz-knock2, make fuzz-datagram.
+# (fuzz-build and fuzz-clean are rules of their own, not harnesses.)
+fuzz-%: $(FUZZ_B)/fuzz_%
+	@FUZZ_B=$(FUZZ_B) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh fuzz_$*
 
 fuzz-clean:
 	rm -rf $(FUZZ_B)

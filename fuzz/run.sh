@@ -29,6 +29,7 @@ opts_for() {
 	fuzz_keys) echo "-max_len=16400 -dict=fuzz/keys.dict" ;;
 	fuzz_b64) echo "-max_len=1024" ;;
 	fuzz_grants) echo "-max_len=4096" ;;
+	fuzz_knock2) echo "-max_len=1024" ;;
 	*) echo "" ;;
 	esac
 }
