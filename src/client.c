@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <openssl/crypto.h>
 
@@ -20,6 +22,7 @@
 #include "util.h"
 
 #define MAP_LINE_MAX 1024
+#define FORMATS_LIST_MAX 256
 
 bool
 client_valid_name(const char *s)
@@ -291,6 +294,299 @@ client_send(const char *host, uint16_t port, bool numeric_only,
 }
 
 int
+client_connect(const char *host, uint16_t port, bool numeric_only, int *fd,
+    struct sl_addr *server, struct sl_addr *local, char *addr,
+    size_t addrlen, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char portstr[8], text[NI_MAXHOST];
+	struct sl_addr srv, loc;
+	int s, gai, saved = 0;
+
+	*fd = -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICSERV | (numeric_only ? AI_NUMERICHOST : 0);
+	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
+	if ((gai = getaddrinfo(host, portstr, &hints, &res)) != 0) {
+		sl_seterr(err, errlen, "cannot resolve %s: %s", host,
+		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+		return SL_ENOENT;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (s < 0) {
+			saved = errno;
+			continue;
+		}
+		sslen = sizeof(ss);
+		if (connect(s, ai->ai_addr, ai->ai_addrlen) != 0 ||
+		    getsockname(s, (struct sockaddr *)&ss, &sslen) != 0) {
+			saved = errno;
+			close(s);
+			continue;
+		}
+		if (addr_from_sockaddr(&srv, ai->ai_addr, ai->ai_addrlen) != 0 ||
+		    addr_from_sockaddr(&loc, (struct sockaddr *)&ss,
+		    sslen) != 0) {
+			saved = EAFNOSUPPORT;
+			close(s);
+			continue;
+		}
+		if (server != NULL)
+			*server = srv;
+		if (local != NULL)
+			*local = loc;
+		if (addr != NULL && getnameinfo(ai->ai_addr, ai->ai_addrlen,
+		    text, sizeof(text), NULL, 0, NI_NUMERICHOST) == 0)
+			sl_strlcpy(addr, text, addrlen);
+		else if (addr != NULL)
+			sl_strlcpy(addr, host, addrlen);
+		freeaddrinfo(res);
+		*fd = s;
+		return 0;
+	}
+	freeaddrinfo(res);
+	sl_seterr(err, errlen, "cannot reach %s port %u: %s", host,
+	    (unsigned)port, strerror(saved != 0 ? saved : EADDRNOTAVAIL));
+	return SL_ESYS;
+}
+
+int
+client_parse_formats(const char *s, uint32_t *mask)
+{
+	char buf[FORMATS_LIST_MAX], *p, *item, *comma;
+	uint32_t m = 0;
+	long long v;
+
+	if (sl_strlcpy(buf, s, sizeof(buf)) != 0)
+		return SL_EINVAL;
+	for (p = buf;; p = comma + 1) {
+		if ((comma = strchr(p, ',')) != NULL)
+			*comma = '\0';
+		item = sl_trim(p);
+		if (sl_parse_num(item, 1, CLIENT_FMT_NUM_MAX, &v) != 0 ||
+		    (m & CLIENT_FMT(v)) != 0)
+			return SL_EINVAL;
+		m |= CLIENT_FMT(v);
+		if (comma == NULL)
+			break;
+	}
+	*mask = m;
+	return 0;
+}
+
+int
+client_read_formats(const char *path, uint32_t *mask, char *err,
+    size_t errlen)
+{
+	char buf[CLIENT_FORMATS_MAX], line[FORMATS_LIST_MAX], *s;
+	const char *p, *end, *nl;
+	struct stat st;
+	unsigned lineno = 0, found = 0;
+	uint32_t m = 0;
+	size_t len = 0, n;
+	int rc;
+
+	if (stat(path, &st) != 0 && errno == ENOENT) {
+		sl_seterr(err, errlen, "%s: no such file", path);
+		return SL_ENOENT;
+	}
+	if ((rc = client_read_file(path, (uint8_t *)buf, sizeof(buf), &len,
+	    err, errlen)) != 0)
+		return rc;
+	for (p = buf, end = buf + len; p < end; p += n + (nl != NULL)) {
+		lineno++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = (size_t)((nl != NULL ? nl : end) - p);
+		if (n >= sizeof(line) || memchr(p, '\0', n) != NULL) {
+			sl_seterr(err, errlen, "%s:%u: not a list of formats",
+			    path, lineno);
+			return SL_ECONFIG;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		if (n > 0 && line[n - 1] == '\r')
+			line[n - 1] = '\0';
+		s = sl_trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		if (found++ > 0 || client_parse_formats(s, &m) != 0) {
+			sl_seterr(err, errlen, "%s:%u: expected one list of "
+			    "formats such as 1,2", path, lineno);
+			return SL_ECONFIG;
+		}
+	}
+	if (found == 0) {
+		sl_seterr(err, errlen, "%s: lists no format", path);
+		return SL_ECONFIG;
+	}
+	*mask = m;
+	return 0;
+}
+
+int
+client_parse_ip(const char *s, struct sl_addr *a)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, s, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		return addr_from_sockaddr(a, (struct sockaddr *)&sin,
+		    sizeof(sin));
+	}
+	if (inet_pton(AF_INET6, s, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		return addr_from_sockaddr(a, (struct sockaddr *)&sin6,
+		    sizeof(sin6));
+	}
+	return SL_EINVAL;
+}
+
+/* a's first bits bits equal those of prefix */
+static bool
+client_prefix(const struct sl_addr *a, const uint8_t *prefix, unsigned bits)
+{
+	unsigned full = bits / 8, rest = bits % 8;
+	uint8_t mask;
+
+	if (memcmp(a->bytes, prefix, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	mask = (uint8_t)(0xff << (8 - rest));
+	return ((a->bytes[full] ^ prefix[full]) & mask) == 0;
+}
+
+enum client_scope
+client_addr_scope(const struct sl_addr *a)
+{
+	static const struct {
+		uint8_t family, bits;
+		uint8_t prefix[16];
+		enum client_scope scope;
+	} t[] = {
+		{ AF_INET, 8, { 127 }, CLIENT_SCOPE_LOOPBACK },
+		{ AF_INET, 8, { 10 }, CLIENT_SCOPE_PRIVATE },
+		{ AF_INET, 12, { 172, 16 }, CLIENT_SCOPE_PRIVATE },
+		{ AF_INET, 16, { 192, 168 }, CLIENT_SCOPE_PRIVATE },
+		{ AF_INET, 10, { 100, 64 }, CLIENT_SCOPE_SHARED },
+		{ AF_INET, 16, { 169, 254 }, CLIENT_SCOPE_LINKLOCAL },
+		{ AF_INET, 8, { 0 }, CLIENT_SCOPE_OTHER },
+		{ AF_INET, 4, { 224 }, CLIENT_SCOPE_OTHER },   /* multicast */
+		{ AF_INET, 4, { 240 }, CLIENT_SCOPE_OTHER },   /* reserved */
+		{ AF_INET6, 128, { [15] = 1 }, CLIENT_SCOPE_LOOPBACK },
+		{ AF_INET6, 128, { 0 }, CLIENT_SCOPE_OTHER },  /* :: */
+		{ AF_INET6, 7, { 0xfc }, CLIENT_SCOPE_PRIVATE },
+		{ AF_INET6, 10, { 0xfe, 0xc0 }, CLIENT_SCOPE_PRIVATE },
+		{ AF_INET6, 10, { 0xfe, 0x80 }, CLIENT_SCOPE_LINKLOCAL },
+		{ AF_INET6, 8, { 0xff }, CLIENT_SCOPE_OTHER },
+		{ AF_INET6, 96, { 0, 0x64, 0xff, 0x9b }, CLIENT_SCOPE_NAT64 },
+		{ AF_INET6, 48, { 0, 0x64, 0xff, 0x9b, 0, 1 },
+		  CLIENT_SCOPE_NAT64 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (a->family == t[i].family &&
+		    client_prefix(a, t[i].prefix, t[i].bits))
+			return t[i].scope;
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return CLIENT_SCOPE_OTHER;
+	return CLIENT_SCOPE_PUBLIC;
+}
+
+const char *
+client_scope_name(enum client_scope s)
+{
+	switch (s) {
+	case CLIENT_SCOPE_PUBLIC:    return "public";
+	case CLIENT_SCOPE_LOOPBACK:  return "loopback";
+	case CLIENT_SCOPE_PRIVATE:   return "private";
+	case CLIENT_SCOPE_SHARED:    return "shared (carrier-grade NAT)";
+	case CLIENT_SCOPE_LINKLOCAL: return "link-local";
+	case CLIENT_SCOPE_NAT64:     return "NAT64";
+	case CLIENT_SCOPE_OTHER:     return "special-purpose";
+	}
+	return "?";
+}
+
+bool
+client_name_local(const struct sl_addr *server, const struct sl_addr *local)
+{
+	enum client_scope ss = client_addr_scope(server);
+
+	if (server->family != local->family)
+		return false;
+	switch (ss) {
+	case CLIENT_SCOPE_LOOPBACK:
+	case CLIENT_SCOPE_PRIVATE:
+	case CLIENT_SCOPE_SHARED:
+	case CLIENT_SCOPE_LINKLOCAL:
+		return true;
+	case CLIENT_SCOPE_PUBLIC:
+		return client_addr_scope(local) == CLIENT_SCOPE_PUBLIC;
+	case CLIENT_SCOPE_NAT64:
+	case CLIENT_SCOPE_OTHER:
+		break;
+	}
+	return false;
+}
+
+int
+client_receipt_outcome(const struct k2_receipt *r, char *msg, size_t msglen)
+{
+	static const char *const reasons[] = {
+		[K2_R_NONE] = "no reason given",
+		[K2_R_DENIED] = "not permitted",
+		[K2_R_PAYLOAD] = "payload refused",
+		[K2_R_SERVER] = "the server could not record the knock",
+	};
+
+	switch (r->status) {
+	case K2_ST_DONE:
+		if (r->value > 0)
+			sl_seterr(msg, msglen, "done: access granted for %lu s",
+			    (unsigned long)r->value);
+		else
+			sl_seterr(msg, msglen, "done: the action ran");
+		return CLIENT_EXIT_OK;
+	case K2_ST_FAILED:
+		if (r->value <= 255)
+			sl_seterr(msg, msglen, "the action failed (exit status "
+			    "%lu)", (unsigned long)r->value);
+		else if (r->value == K2_VAL_NOT_STARTED)
+			sl_seterr(msg, msglen, "the action failed (the server "
+			    "could not start it)");
+		else if (r->value <= 256 + 127)
+			sl_seterr(msg, msglen, "the action failed (killed by "
+			    "signal %lu)", (unsigned long)(r->value - 256));
+		else
+			sl_seterr(msg, msglen, "the action failed (status value "
+			    "%lu)", (unsigned long)r->value);
+		return CLIENT_EXIT_FAILED;
+	case K2_ST_REFUSED:
+		sl_seterr(msg, msglen, "refused by the server: %s",
+		    r->reason < sizeof(reasons) / sizeof(reasons[0]) ?
+		    reasons[r->reason] : "unknown reason");
+		return CLIENT_EXIT_REFUSED;
+	case K2_ST_BUSY:
+		sl_seterr(msg, msglen, "server busy, try again");
+		return CLIENT_EXIT_BUSY;
+	}
+	/* k2_receipt_open accepts no other status */
+	sl_seterr(msg, msglen, "unknown receipt status %u", (unsigned)r->status);
+	return CLIENT_EXIT_ERROR;
+}
+
+int
 client_parse_port(const char *s, uint16_t *port)
 {
 	long long v;
@@ -395,6 +691,75 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	unlink(path);
+	sl_seterr(err, errlen, "%s: %s", path, strerror(e));
+	return SL_ESYS;
+}
+
+int
+client_save_file(const char *path, mode_t mode, const void *data,
+    size_t len, char *err, size_t errlen)
+{
+	const uint8_t *p = data;
+	struct stat st;
+	bool created = true;
+	size_t off = 0;
+	ssize_t w;
+	int fd, e;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    mode & 0777);
+	if (fd < 0 && errno == EEXIST) {
+		/* an existing file: never through a symlink, and never a
+		 * FIFO or device (checked again on the descriptor below;
+		 * O_NONBLOCK: never wait for a FIFO's reader) */
+		created = false;
+		if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+		    !S_ISLNK(st.st_mode)) {
+			sl_seterr(err, errlen, "%s: not a regular file; "
+			    "refusing to write to it", path);
+			return SL_EINVAL;
+		}
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+		    O_CLOEXEC);
+	}
+	if (fd < 0) {
+		if (errno == ELOOP)
+			sl_seterr(err, errlen, "%s: is a symlink; refusing to "
+			    "write through it", path);
+		else
+			sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return SL_ESYS;
+	}
+	if (fstat(fd, &st) != 0)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		sl_seterr(err, errlen, "%s: not a regular file; refusing to "
+		    "write to it", path);
+		return SL_EINVAL;
+	}
+	if ((created && fchmod(fd, mode & 0777) != 0) ||
+	    (!created && ftruncate(fd, 0) != 0))
+		goto fail;
+	while (off < len) {
+		w = write(fd, p + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (created)
+		unlink(path);
 	sl_seterr(err, errlen, "%s: %s", path, strerror(e));
 	return SL_ESYS;
 }

@@ -1,7 +1,8 @@
 /*
  * client.h - what knocker, siglatch-keygen and the test tools share: the
- * per-host configuration directory, siglatch 1.0 map files, building and
- * sealing a knock, sending one datagram, and careful file I/O.
+ * per-host configuration directory, siglatch 1.0 map files, the bundle's
+ * formats file, building and sealing a knock, sending one datagram, which
+ * address a format-2 knock names, reading a receipt, and careful file I/O.
  *
  * Every function returns 0 or a negative SL_E* code; where it takes err and
  * errlen, a failure leaves one line of explanation there (no "prog:" prefix).
@@ -14,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <openssl/evp.h>
+#include "addr.h"
+#include "knock2.h"
 #include "sl.h"
 #include "wire.h"
 
@@ -23,6 +26,20 @@
 #define CLIENT_HOST_MAX      255         /* longest HOST argument */
 #define CLIENT_MAP_MAX       (256 * 1024) /* largest map file read */
 #define CLIENT_ERR_LEN       (SL_PATH_MAX + 256)
+#define CLIENT_FORMATS_MAX   4096        /* largest formats file read */
+
+/* knocker's exit statuses (docs/knocker.md) */
+#define CLIENT_EXIT_OK        0   /* sent (no --wait), or receipt "done" */
+#define CLIENT_EXIT_ERROR     1   /* a local error */
+#define CLIENT_EXIT_USAGE     2
+#define CLIENT_EXIT_FAILED    3   /* receipt: the action failed */
+#define CLIENT_EXIT_REFUSED   4   /* receipt: refused */
+#define CLIENT_EXIT_BUSY      5   /* receipt: no script slot */
+#define CLIENT_EXIT_NORECEIPT 6   /* no receipt within the deadline */
+
+/* Knock formats, as bits of a mask: CLIENT_FMT(1) | CLIENT_FMT(2). */
+#define CLIENT_FMT(n)        (1u << (n))
+#define CLIENT_FMT_NUM_MAX   31
 
 /* A user or action name: [A-Za-z0-9_.-]{1,63}. */
 bool client_valid_name(const char *s);
@@ -88,6 +105,66 @@ int client_send(const char *host, uint16_t port, bool numeric_only,
     const void *buf, size_t len, char *addr, size_t addrlen, char *err,
     size_t errlen);
 
+/*
+ * The formats a server takes, as the bundle's file `formats` records them:
+ * one list such as "1,2" (format numbers 1..31, commas, spaces and tabs
+ * around them; none twice).  client_parse_formats parses one such list
+ * into a mask of CLIENT_FMT() bits (SL_EINVAL if it is not one).
+ * client_read_formats reads the file: blank lines and lines starting with
+ * '#' are skipped, a CR before the LF is dropped, and exactly one list
+ * must remain (SL_ECONFIG otherwise, naming the line).  SL_ENOENT when the
+ * file does not exist (a bundle from before format 2: format 1 only).
+ */
+int client_parse_formats(const char *s, uint32_t *mask);
+int client_read_formats(const char *path, uint32_t *mask, char *err,
+    size_t errlen);
+
+/* An IPv4 or IPv6 literal, no prefix or zone; a v4-mapped IPv6 address
+ * comes out as IPv4 (as format 2 writes it). */
+int client_parse_ip(const char *s, struct sl_addr *a);
+
+/* What kind of address this is, for deciding what a knock names. */
+enum client_scope {
+	CLIENT_SCOPE_PUBLIC = 0,    /* anything not listed below */
+	CLIENT_SCOPE_LOOPBACK,      /* 127/8, ::1 */
+	CLIENT_SCOPE_PRIVATE,       /* 10/8, 172.16/12, 192.168/16, fc00::/7,
+	                               fec0::/10 */
+	CLIENT_SCOPE_SHARED,        /* 100.64/10 (carrier-grade NAT) */
+	CLIENT_SCOPE_LINKLOCAL,     /* 169.254/16, fe80::/10 */
+	CLIENT_SCOPE_NAT64,         /* 64:ff9b::/96, 64:ff9b:1::/48 */
+	CLIENT_SCOPE_OTHER,         /* unspecified, multicast, 0/8, 240/4 */
+};
+enum client_scope client_addr_scope(const struct sl_addr *a);
+const char *client_scope_name(enum client_scope s);
+/*
+ * Whether a format-2 knock from a socket whose local address is local,
+ * connected to server, should name local: when the server will see that
+ * address, that is when the server's address is loopback, private, shared
+ * (100.64/10) or link-local, or when both addresses are public.  Not when
+ * the local address is private and the server's public (a NAT is on the
+ * way), nor for a NAT64 server address, nor when the families differ.
+ */
+bool client_name_local(const struct sl_addr *server,
+    const struct sl_addr *local);
+
+/*
+ * Resolve host (as client_send does) and connect a UDP socket to the first
+ * address that takes it; nothing is sent.  *fd is the socket; server and
+ * local (either may be NULL) receive its peer and local addresses, addr
+ * (if non-NULL) the peer as text.
+ */
+int client_connect(const char *host, uint16_t port, bool numeric_only,
+    int *fd, struct sl_addr *server, struct sl_addr *local, char *addr,
+    size_t addrlen, char *err, size_t errlen);
+
+/*
+ * What a receipt says, as one line for the user (no "knocker:" prefix) in
+ * msg, and knocker's exit status for it (CLIENT_EXIT_OK, _FAILED,
+ * _REFUSED, _BUSY).
+ */
+int client_receipt_outcome(const struct k2_receipt *r, char *msg,
+    size_t msglen);
+
 /* Parse a port number 1..65535. */
 int client_parse_port(const char *s, uint16_t *port);
 
@@ -106,6 +183,13 @@ int client_read_file(const char *path, uint8_t *buf, size_t cap,
  * data to it.  If writing fails the half-written file is removed.
  */
 int client_create_file(const char *path, mode_t mode, const void *data,
+    size_t len, char *err, size_t errlen);
+/*
+ * Write data to path: a new file gets exactly mode; an existing regular
+ * file is truncated and rewritten (its mode kept).  A symlink is never
+ * followed (refused), nor is anything but a regular file written.
+ */
+int client_save_file(const char *path, mode_t mode, const void *data,
     size_t len, char *err, size_t errlen);
 /* Refuse a directory that others may write to (S_IWOTH), or a non-directory. */
 int client_check_dir(const char *path, char *err, size_t errlen);

@@ -5,6 +5,7 @@
  *   siglatch-keygen server [-o DIR]
  *   siglatch-keygen user NAME --id N --server-pub FILE --host HOST
  *                   [--key-dir DIR] [--bundle DIR] [--action NAME=ID]...
+ *                   [--formats 1|2|1,2]
  *
  * Files are only ever created (O_EXCL, O_NOFOLLOW), never replaced; if any
  * step fails, the files this run created are removed again.
@@ -70,6 +71,7 @@ keygen_usage(FILE *f)
 "usage: siglatch-keygen server [-o DIR]\n"
 "       siglatch-keygen user NAME --id N --server-pub FILE --host HOST\n"
 "                       [--key-dir DIR] [--bundle DIR] [--action NAME=ID]...\n"
+"                       [--formats 1|2|1,2]\n"
 "       siglatch-keygen --help | --version\n"
 "\n"
 "server  writes DIR/server.priv.pem (RSA-2048, PKCS#8, mode 0600) and\n"
@@ -81,6 +83,9 @@ keygen_usage(FILE *f)
 "          --server-pub FILE the server public key to put in the bundle\n"
 "          --host HOST       the name the client will knock (map files)\n"
 "          --action NAME=ID  an action the user may run (repeatable)\n"
+"          --formats LIST    the knock formats the server takes, written to\n"
+"                            the bundle's file formats (default 1,2); knocker\n"
+"                            sends format 2 when the list has it\n"
 "        then prints the [user:NAME] section for the server config.\n"
 "        Copy the bundle's files to ~/.config/siglatch/HOST/ on the client.\n"
 "\n"
@@ -352,11 +357,32 @@ keygen_maps(struct keygen_run *r, const char *bundle, const char *name,
 	return rc;
 }
 
+/* "1,2", "1" or "2": the formats file's line, without the newline. */
+static void
+keygen_formats_text(uint32_t formats, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s%s%s", (formats & CLIENT_FMT(1)) ? "1" : "",
+	    (formats & CLIENT_FMT(1)) && (formats & CLIENT_FMT(2)) ? "," : "",
+	    (formats & CLIENT_FMT(2)) ? "2" : "");
+}
+
 static void
 keygen_stanza(const char *name, unsigned id, const char *keypath,
-    const struct keygen_action *acts, unsigned nacts)
+    const struct keygen_action *acts, unsigned nacts, uint32_t formats)
 {
+	char list[8];
 	unsigned i;
+
+	keygen_formats_text(formats, list, sizeof(list));
+	if (formats & CLIENT_FMT(2))
+		printf("# %s's knocker sends format 2 (bundle file formats = %s):"
+		    "\n# the [server:...] sections it knocks need format2 = yes "
+		    "(the default),\n# and receipt = yes there to answer "
+		    "knocker --wait\n", name, list);
+	else
+		printf("# %s's knocker sends format 1 (bundle file formats = %s):"
+		    "\n# the [server:...] sections it knocks need format1 = yes "
+		    "(the default)\n", name, list);
 
 	printf("[user:%s]\nid = %u\nenabled = yes\nhmac_file = %s\n", name, id,
 	    keypath);
@@ -371,10 +397,24 @@ keygen_stanza(const char *name, unsigned id, const char *keypath,
 	printf("\n");
 }
 
+/* The bundle's formats file: one line, "1,2" by default. */
+static int
+keygen_formats_file(struct keygen_run *r, const char *bundle,
+    uint32_t formats)
+{
+	char list[8], line[10];
+	int n;
+
+	keygen_formats_text(formats, list, sizeof(list));
+	n = snprintf(line, sizeof(line), "%s\n", list);
+	return keygen_file(r, bundle, "formats", 0644, line, (size_t)n);
+}
+
 struct keygen_user_opts {
 	const char *name, *server_pub, *host, *key_dir, *bundle;
 	long long id;
 	bool have_id;
+	uint32_t formats;           /* CLIENT_FMT() bits: 1, 2 or both */
 	struct keygen_action acts[SL_MAX_ACTIONS];
 	unsigned nacts;
 };
@@ -383,7 +423,8 @@ struct keygen_user_opts {
 static int
 keygen_user_parse(int argc, char **argv, struct keygen_user_opts *u)
 {
-	enum { O_ID = 256, O_PUB, O_HOST, O_KEYDIR, O_BUNDLE, O_ACTION };
+	enum { O_ID = 256, O_PUB, O_HOST, O_KEYDIR, O_BUNDLE, O_ACTION,
+	    O_FORMATS };
 	static const struct option opts[] = {
 		{ "id",         required_argument, NULL, O_ID },
 		{ "server-pub", required_argument, NULL, O_PUB },
@@ -391,6 +432,7 @@ keygen_user_parse(int argc, char **argv, struct keygen_user_opts *u)
 		{ "key-dir",    required_argument, NULL, O_KEYDIR },
 		{ "bundle",     required_argument, NULL, O_BUNDLE },
 		{ "action",     required_argument, NULL, O_ACTION },
+		{ "formats",    required_argument, NULL, O_FORMATS },
 		{ "help",       no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -398,6 +440,7 @@ keygen_user_parse(int argc, char **argv, struct keygen_user_opts *u)
 
 	memset(u, 0, sizeof(*u));
 	u->key_dir = ".";
+	u->formats = CLIENT_FMT(1) | CLIENT_FMT(2);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_ID:
@@ -424,6 +467,14 @@ keygen_user_parse(int argc, char **argv, struct keygen_user_opts *u)
 		case O_ACTION:
 			if (keygen_parse_action(optarg, u->acts, &u->nacts) != 0)
 				return EXIT_USAGE;
+			break;
+		case O_FORMATS:
+			if (client_parse_formats(optarg, &u->formats) != 0 ||
+			    (u->formats & ~(CLIENT_FMT(1) | CLIENT_FMT(2))) != 0) {
+				keygen_err("--formats '%s': expected 1, 2 or 1,2",
+				    optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			keygen_usage(stdout);
@@ -531,7 +582,8 @@ keygen_user(int argc, char **argv)
 	    keygen_file(&run, bundle, "hmac.key", 0600, hex,
 	    2 * SL_HMAC_KEY_LEN + 1) != 0 ||
 	    keygen_maps(&run, bundle, u->name, u->host, (unsigned)u->id,
-	    u->acts, u->nacts) != 0)
+	    u->acts, u->nacts) != 0 ||
+	    keygen_formats_file(&run, bundle, u->formats) != 0)
 		goto out;
 	/* read the server's copy back the way siglatchd will */
 	if (crypto_load_hmac_key(keypath, 1, check, err, sizeof(err)) != 0 ||
@@ -542,7 +594,8 @@ keygen_user(int argc, char **argv)
 	fprintf(stderr, "siglatch-keygen: copy the files in %s to "
 	    "~/.config/siglatch/%s/ on the client; add this to the server "
 	    "config:\n", bundle, u->host);
-	keygen_stanza(u->name, (unsigned)u->id, keypath, u->acts, u->nacts);
+	keygen_stanza(u->name, (unsigned)u->id, keypath, u->acts, u->nacts,
+	    u->formats);
 	status = EXIT_SUCCESS;
 out:
 	if (status == EXIT_FAILURE)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # siglatch-keygen and knocker end to end: keys and a client bundle, the
-# 1.0 command line with aliases from the per-host directory, --stdin, and
-# client-side refusals that send nothing.
+# 1.0 command line with aliases from the per-host directory (a bundle
+# without a formats file: format 1), --stdin, and client-side refusals
+# that send nothing.
 . "$(dirname "$0")/lib.sh"
 
 setup_keys
@@ -28,6 +29,11 @@ check "keygen user prints the [user:dave] stanza" sh -c "printf '%s' \"\$1\" | g
 check "the server-side HMAC key is mode 0600" test "$(stat -c %a "$T/keys/dave.hmac.key")" = 600
 check "the bundle's HMAC key is mode 0600" test "$(stat -c %a "$T/home/.config/siglatch/127.0.0.1/hmac.key")" = 600
 check "the bundle's user.map has the 1.0 name,host,id line" grep -qx 'dave,127.0.0.1,20' "$T/home/.config/siglatch/127.0.0.1/user.map"
+check "the bundle says the server takes formats 1,2" test "$(cat "$T/home/.config/siglatch/127.0.0.1/formats")" = 1,2
+check "... and the stanza hint says format 2 needs format2 = yes" sh -c "printf '%s' \"\$1\" | grep -q '^# .*format2 = yes'" _ "$stanza"
+# What follows is the siglatch 1.0 command line with a 1.0 bundle, which has
+# no formats file: knocker then sends format 1 (t_knocker2.sh covers format 2)
+rm "$T/home/.config/siglatch/127.0.0.1/formats"
 # the stanza goes into the config as printed
 printf '\n%s\n' "$stanza" >>"$T/server.conf"
 check "the config with the pasted stanza passes -t" "$BIN/siglatchd" -t -c "$T/server.conf"

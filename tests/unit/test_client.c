@@ -2,7 +2,10 @@
  * test_client.c - the client helpers: names, map files, id resolution,
  * the per-host directory, file creation, and a knock that goes through
  * client_build_knock/client_seal_knock and comes back out of the daemon's
- * decrypt/decode/verify functions with the same fields.
+ * decrypt/decode/verify functions with the same fields; for format 2 the
+ * bundle's formats file, address literals and scopes, which address a
+ * knock names, a connected socket's addresses, receipt outcomes and
+ * --save.
  *
  * Test vectors are read from $SL_VECTORS, default tests/vectors (run from
  * the top of the tree).
@@ -30,8 +33,10 @@
 
 #include "client.h"
 #include "crypto.h"
+#include "knock2.h"
 #include "sl.h"
 #include "wire.h"
+#include "testutil.h"
 
 static char tmpdir[64];
 
@@ -567,6 +572,436 @@ test_send_loopback(void **state)
 	assert_non_null(strstr(err, "cannot resolve localhost"));
 }
 
+static void
+test_parse_formats(void **state)
+{
+	static const struct { const char *s; int rc; uint32_t mask; } t[] = {
+		{ "1", 0, CLIENT_FMT(1) },
+		{ "2", 0, CLIENT_FMT(2) },
+		{ "1,2", 0, CLIENT_FMT(1) | CLIENT_FMT(2) },
+		{ "2,1", 0, CLIENT_FMT(1) | CLIENT_FMT(2) },
+		{ " 1 ,\t2 ", 0, CLIENT_FMT(1) | CLIENT_FMT(2) },
+		{ "1,2,3", 0, CLIENT_FMT(1) | CLIENT_FMT(2) | CLIENT_FMT(3) },
+		{ "31", 0, CLIENT_FMT(31) },
+		{ "", SL_EINVAL, 0 }, { " ", SL_EINVAL, 0 },
+		{ "0", SL_EINVAL, 0 }, { "32", SL_EINVAL, 0 },
+		{ "1,", SL_EINVAL, 0 }, { ",2", SL_EINVAL, 0 },
+		{ "1,,2", SL_EINVAL, 0 }, { "1,1", SL_EINVAL, 0 },
+		{ "1 2", SL_EINVAL, 0 }, { "v2", SL_EINVAL, 0 },
+		{ "-1", SL_EINVAL, 0 }, { "1;2", SL_EINVAL, 0 },
+	};
+	uint32_t mask;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		mask = 0xdead;
+		if (client_parse_formats(t[i].s, &mask) != t[i].rc)
+			fail_msg("case %zu '%s'", i, t[i].s);
+		assert_int_equal(mask, t[i].rc == 0 ? t[i].mask : 0xdead);
+	}
+}
+
+static void
+test_read_formats(void **state)
+{
+	static const struct {
+		const char *text;
+		size_t len;             /* 0: strlen(text) */
+		int rc;
+		uint32_t mask;
+		const char *errpart;
+	} t[] = {
+		{ "1,2\n", 0, 0, CLIENT_FMT(1) | CLIENT_FMT(2), NULL },
+		{ "2", 0, 0, CLIENT_FMT(2), NULL },
+		{ "1\r\n", 0, 0, CLIENT_FMT(1), NULL },
+		{ "# made by siglatch-keygen\n\n  2 , 1  \n\n", 0, 0,
+		  CLIENT_FMT(1) | CLIENT_FMT(2), NULL },
+		{ "", 0, SL_ECONFIG, 0, "lists no format" },
+		{ "# only a comment\n", 0, SL_ECONFIG, 0, "lists no format" },
+		{ "1\n2\n", 0, SL_ECONFIG, 0, ":2:" },
+		{ "1,x\n", 0, SL_ECONFIG, 0, ":1:" },
+		{ "\n1\0\n", 4, SL_ECONFIG, 0, ":2:" },
+	};
+	char err[CLIENT_ERR_LEN];
+	uint32_t mask;
+	size_t i, len;
+	int fd;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		unlink(tmp("formats"));
+		fd = open(tmp("formats"), O_WRONLY | O_CREAT | O_EXCL, 0644);
+		assert_true(fd >= 0);
+		len = t[i].len != 0 ? t[i].len : strlen(t[i].text);
+		assert_int_equal(write(fd, t[i].text, len), (ssize_t)len);
+		close(fd);
+		mask = 0xdead;
+		err[0] = '\0';
+		if (client_read_formats(tmp("formats"), &mask, err,
+		    sizeof(err)) != t[i].rc)
+			fail_msg("case %zu: %s", i, err);
+		assert_int_equal(mask, t[i].rc == 0 ? t[i].mask : 0xdead);
+		if (t[i].errpart != NULL && strstr(err, t[i].errpart) == NULL)
+			fail_msg("case %zu: error '%s' lacks '%s'", i, err,
+			    t[i].errpart);
+	}
+	unlink(tmp("formats"));
+	/* no file: a bundle from before format 2 */
+	assert_int_equal(client_read_formats(tmp("formats"), &mask, err,
+	    sizeof(err)), SL_ENOENT);
+	/* not a regular file */
+	assert_int_equal(client_read_formats(tmpdir, &mask, err, sizeof(err)),
+	    SL_EINVAL);
+}
+
+static void
+test_parse_ip(void **state)
+{
+	static const struct { const char *s; int rc; const char *as; } t[] = {
+		{ "127.0.0.1", 0, "127.0.0.1" },
+		{ "203.0.113.7", 0, "203.0.113.7" },
+		{ "::1", 0, "::1" },
+		{ "2001:db8::1", 0, "2001:db8::1" },
+		{ "::ffff:198.51.100.2", 0, "198.51.100.2" },  /* as IPv4 */
+		{ "::ffff:c633:6402", 0, "198.51.100.2" },
+		{ "", SL_EINVAL, NULL }, { "localhost", SL_EINVAL, NULL },
+		{ "1.2.3", SL_EINVAL, NULL }, { "1.2.3.4/32", SL_EINVAL, NULL },
+		{ "fe80::1%lo", SL_EINVAL, NULL }, { " 1.2.3.4", SL_EINVAL, NULL },
+		{ "256.1.1.1", SL_EINVAL, NULL }, { "[::1]", SL_EINVAL, NULL },
+	};
+	struct sl_addr a, want;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(&a, 0, sizeof(a));
+		if (client_parse_ip(t[i].s, &a) != t[i].rc)
+			fail_msg("case %zu '%s'", i, t[i].s);
+		if (t[i].rc != 0)
+			continue;
+		want = tu_addr(t[i].as);
+		assert_int_equal(a.family, want.family);
+		assert_memory_equal(a.bytes, want.bytes, sizeof(a.bytes));
+	}
+}
+
+static void
+test_addr_scope(void **state)
+{
+	static const struct { const char *s; enum client_scope scope; } t[] = {
+		{ "127.0.0.1", CLIENT_SCOPE_LOOPBACK },
+		{ "127.255.255.254", CLIENT_SCOPE_LOOPBACK },
+		{ "::1", CLIENT_SCOPE_LOOPBACK },
+		{ "10.0.0.1", CLIENT_SCOPE_PRIVATE },
+		{ "10.255.255.255", CLIENT_SCOPE_PRIVATE },
+		{ "172.16.0.1", CLIENT_SCOPE_PRIVATE },
+		{ "172.31.255.255", CLIENT_SCOPE_PRIVATE },
+		{ "172.15.255.255", CLIENT_SCOPE_PUBLIC },
+		{ "172.32.0.0", CLIENT_SCOPE_PUBLIC },
+		{ "192.168.1.1", CLIENT_SCOPE_PRIVATE },
+		{ "192.169.0.1", CLIENT_SCOPE_PUBLIC },
+		{ "fc00::1", CLIENT_SCOPE_PRIVATE },
+		{ "fd12:3456::1", CLIENT_SCOPE_PRIVATE },
+		{ "fec0::1", CLIENT_SCOPE_PRIVATE },
+		{ "fe00::1", CLIENT_SCOPE_PUBLIC },
+		{ "100.64.0.1", CLIENT_SCOPE_SHARED },
+		{ "100.127.255.255", CLIENT_SCOPE_SHARED },
+		{ "100.63.255.255", CLIENT_SCOPE_PUBLIC },
+		{ "100.128.0.0", CLIENT_SCOPE_PUBLIC },
+		{ "169.254.1.1", CLIENT_SCOPE_LINKLOCAL },
+		{ "fe80::1", CLIENT_SCOPE_LINKLOCAL },
+		{ "febf::1", CLIENT_SCOPE_LINKLOCAL },
+		{ "64:ff9b::203.0.113.1", CLIENT_SCOPE_NAT64 },
+		{ "64:ff9b:1::1", CLIENT_SCOPE_NAT64 },
+		{ "0.0.0.0", CLIENT_SCOPE_OTHER },
+		{ "::", CLIENT_SCOPE_OTHER },
+		{ "224.0.0.1", CLIENT_SCOPE_OTHER },
+		{ "255.255.255.255", CLIENT_SCOPE_OTHER },
+		{ "ff02::1", CLIENT_SCOPE_OTHER },
+		{ "8.8.8.8", CLIENT_SCOPE_PUBLIC },
+		{ "203.0.113.1", CLIENT_SCOPE_PUBLIC },
+		{ "2001:db8::1", CLIENT_SCOPE_PUBLIC },
+		{ "2a00:1450::1", CLIENT_SCOPE_PUBLIC },
+		{ "::ffff:10.1.2.3", CLIENT_SCOPE_PRIVATE },    /* unmapped */
+	};
+	struct sl_addr a;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		a = tu_addr(t[i].s);
+		if (client_addr_scope(&a) != t[i].scope)
+			fail_msg("%s: scope %d, want %d", t[i].s,
+			    client_addr_scope(&a), t[i].scope);
+		assert_non_null(client_scope_name(t[i].scope));
+	}
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(client_addr_scope(&a), CLIENT_SCOPE_OTHER);
+}
+
+static void
+test_name_local(void **state)
+{
+	static const struct {
+		const char *server, *local;
+		bool named;
+	} t[] = {
+		/* the server will see this address */
+		{ "127.0.0.1", "127.0.0.1", true },
+		{ "::1", "::1", true },
+		{ "192.168.1.10", "192.168.1.20", true },
+		{ "10.0.0.1", "10.9.9.9", true },
+		{ "172.20.0.1", "172.20.0.2", true },
+		{ "100.64.0.1", "100.100.1.2", true },      /* tailnet */
+		{ "169.254.0.1", "169.254.0.2", true },
+		{ "fe80::1", "fe80::2", true },
+		{ "fd00::1", "fd00::2", true },
+		{ "203.0.113.1", "198.51.100.7", true },     /* both public */
+		{ "2001:db8::1", "2001:db8:1::7", true },
+		{ "10.0.0.1", "203.0.113.5", true },         /* private server */
+		/* NAT: a private (or shared) source to a public server */
+		{ "203.0.113.1", "192.168.1.20", false },
+		{ "203.0.113.1", "10.0.0.2", false },
+		{ "203.0.113.1", "100.64.1.2", false },
+		{ "2001:db8::1", "fd00::2", false },
+		{ "2001:db8::1", "fe80::2", false },
+		/* NAT64: the server sees the translator's IPv4 address */
+		{ "64:ff9b::cb00:7101", "2001:db8::7", false },
+		/* nonsense */
+		{ "0.0.0.0", "127.0.0.1", false },
+		{ "224.0.0.1", "192.168.1.2", false },
+		{ "127.0.0.1", "::1", false },               /* families differ */
+	};
+	struct sl_addr s, l;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		s = tu_addr(t[i].server);
+		l = tu_addr(t[i].local);
+		if (client_name_local(&s, &l) != t[i].named)
+			fail_msg("server %s local %s: want %s", t[i].server,
+			    t[i].local, t[i].named ? "named" : "none");
+	}
+}
+
+static void
+test_receipt_outcome(void **state)
+{
+	static const struct {
+		uint8_t status, reason;
+		uint32_t value;
+		int exit;
+		const char *msg;
+	} t[] = {
+		{ K2_ST_DONE, 0, 300, CLIENT_EXIT_OK,
+		  "done: access granted for 300 s" },
+		{ K2_ST_DONE, 0, 0, CLIENT_EXIT_OK, "done: the action ran" },
+		{ K2_ST_FAILED, 0, 0, CLIENT_EXIT_FAILED,
+		  "the action failed (exit status 0)" },
+		{ K2_ST_FAILED, 0, 3, CLIENT_EXIT_FAILED,
+		  "the action failed (exit status 3)" },
+		{ K2_ST_FAILED, 0, 255, CLIENT_EXIT_FAILED,
+		  "the action failed (exit status 255)" },
+		{ K2_ST_FAILED, 0, 256 + 9, CLIENT_EXIT_FAILED,
+		  "the action failed (killed by signal 9)" },
+		{ K2_ST_FAILED, 0, 0xffffffffu, CLIENT_EXIT_FAILED,
+		  "the action failed (the server could not start it)" },
+		{ K2_ST_FAILED, 0, 100000, CLIENT_EXIT_FAILED,
+		  "the action failed (status value 100000)" },
+		{ K2_ST_REFUSED, K2_R_DENIED, 0, CLIENT_EXIT_REFUSED,
+		  "refused by the server: not permitted" },
+		{ K2_ST_REFUSED, K2_R_PAYLOAD, 0, CLIENT_EXIT_REFUSED,
+		  "refused by the server: payload refused" },
+		{ K2_ST_REFUSED, K2_R_SERVER, 0, CLIENT_EXIT_REFUSED,
+		  "refused by the server: the server could not record the "
+		  "knock" },
+		{ K2_ST_REFUSED, K2_R_NONE, 0, CLIENT_EXIT_REFUSED,
+		  "refused by the server: no reason given" },
+		{ K2_ST_BUSY, 0, 0, CLIENT_EXIT_BUSY, "server busy, try again" },
+		{ 9, 0, 0, CLIENT_EXIT_ERROR, "unknown receipt status 9" },
+	};
+	struct k2_receipt r;
+	char msg[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		r.status = t[i].status;
+		r.reason = t[i].reason;
+		r.value = t[i].value;
+		assert_int_equal(client_receipt_outcome(&r, msg, sizeof(msg)),
+		    t[i].exit);
+		assert_string_equal(msg, t[i].msg);
+	}
+}
+
+static void
+test_save_file(void **state)
+{
+	char err[CLIENT_ERR_LEN], buf[16], target[SL_PATH_MAX];
+	struct stat st;
+	mode_t old;
+	size_t len;
+
+	(void)state;
+	old = umask(077);
+	/* new: exactly the mode */
+	assert_int_equal(client_save_file(tmp("knock"), 0644, "first", 5, err,
+	    sizeof(err)), 0);
+	assert_int_equal(stat(tmp("knock"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	umask(old);
+	/* existing regular file: replaced, shorter content, mode kept */
+	assert_int_equal(chmod(tmp("knock"), 0600), 0);
+	assert_int_equal(client_save_file(tmp("knock"), 0644, "2nd", 3, err,
+	    sizeof(err)), 0);
+	assert_int_equal(client_read_file(tmp("knock"), (uint8_t *)buf,
+	    sizeof(buf), &len, err, sizeof(err)), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(buf, "2nd", 3);
+	assert_int_equal(stat(tmp("knock"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* a symlink is never followed, to a file or dangling (tmp() has
+	 * one buffer: copy the target first) */
+	snprintf(target, sizeof(target), "%s", tmp("knock"));
+	assert_int_equal(symlink(target, tmp("knock.link")), 0);
+	assert_int_equal(client_save_file(tmp("knock.link"), 0644, "x", 1, err,
+	    sizeof(err)), SL_ESYS);
+	assert_non_null(strstr(err, "symlink"));
+	assert_int_equal(client_read_file(tmp("knock"), (uint8_t *)buf,
+	    sizeof(buf), &len, err, sizeof(err)), 0);
+	assert_int_equal(len, 3);
+	snprintf(target, sizeof(target), "%s", tmp("nowhere"));
+	assert_int_equal(symlink(target, tmp("dangling")), 0);
+	assert_int_equal(client_save_file(tmp("dangling"), 0644, "x", 1, err,
+	    sizeof(err)), SL_ESYS);
+	assert_int_equal(access(target, F_OK), -1);
+	/* nor anything but a regular file (a FIFO does not block) */
+	assert_int_equal(mkfifo(tmp("fifo"), 0600), 0);
+	assert_int_equal(client_save_file(tmp("fifo"), 0644, "x", 1, err,
+	    sizeof(err)), SL_EINVAL);
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_int_equal(client_save_file(tmpdir, 0644, "x", 1, err,
+	    sizeof(err)), SL_EINVAL);
+	assert_int_equal(client_save_file(tmp("no/such/dir"), 0644, "x", 1,
+	    err, sizeof(err)), SL_ESYS);
+}
+
+static void
+test_connect_loopback(void **state)
+{
+	struct sockaddr_in sin;
+	socklen_t slen = sizeof(sin);
+	struct sl_addr server, local, lo = tu_addr("127.0.0.1");
+	char err[CLIENT_ERR_LEN], addr[64];
+	uint8_t out[K2_DGRAM_LEN], in[K2_DGRAM_LEN + 1];
+	struct timeval tv = { 5, 0 };
+	int fd, cfd = -1;
+
+	(void)state;
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &slen), 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)), 0);
+
+	assert_int_equal(client_connect("127.0.0.1", ntohs(sin.sin_port), true,
+	    &cfd, &server, &local, addr, sizeof(addr), err, sizeof(err)), 0);
+	assert_true(cfd >= 0);
+	assert_string_equal(addr, "127.0.0.1");
+	assert_memory_equal(&server, &lo, sizeof(lo));
+	assert_memory_equal(&local, &lo, sizeof(lo));
+	assert_true(client_name_local(&server, &local));
+	/* connecting sent nothing; sending does */
+	assert_int_equal(recv(fd, in, sizeof(in), MSG_DONTWAIT), -1);
+	memset(out, 0x5a, sizeof(out));
+	assert_int_equal(send(cfd, out, sizeof(out), 0), (ssize_t)sizeof(out));
+	assert_int_equal(recv(fd, in, sizeof(in), 0), K2_DGRAM_LEN);
+	assert_memory_equal(in, out, sizeof(out));
+	close(cfd);
+	close(fd);
+
+	assert_int_equal(client_connect("localhost", 9, true, &cfd, NULL, NULL,
+	    NULL, 0, err, sizeof(err)), SL_ENOENT);
+	assert_int_equal(cfd, -1);
+	assert_non_null(strstr(err, "cannot resolve localhost"));
+}
+
+/* What knocker builds for format 2 opens on the server side, with the
+ * receipt key and mac it keeps. */
+static void
+test_round_trip_v2(void **state)
+{
+	uint8_t key[SL_HMAC_KEY_LEN], dgram[K2_DGRAM_LEN];
+	uint8_t rk[K2_KEY_LEN], rk2[K2_KEY_LEN], mac[K2_MAC_LEN];
+	uint8_t rcpt[K2_RECEIPT_LEN];
+	struct k2_userkeys uk;
+	struct k2_inner in, out;
+	struct k2_receipt r = { K2_ST_DONE, 0, 300, 1780000000u }, got;
+	struct k2_open *o = NULL;
+	EVP_PKEY *pub = NULL, *priv = NULL;
+	char err[CLIENT_ERR_LEN], msg[128];
+
+	(void)state;
+	assert_int_equal(crypto_load_hmac_key(vec("user1.hmac.key"), 0, key,
+	    err, sizeof(err)), 0);
+	assert_int_equal(crypto_load_public(vec("server.pub.pem"), &pub, err,
+	    sizeof(err)), 0);
+	assert_int_equal(crypto_load_private(vec("server.priv.pem"), 0, &priv,
+	    err, sizeof(err)), 0);
+	memset(&in, 0, sizeof(in));
+	in.flags = K2_F_RECEIPT;
+	in.user_id = 10;
+	in.action_id = 4;
+	in.timestamp = 1780000000u;
+	assert_int_equal(client_parse_ip("::ffff:192.0.2.9", &in.addr), 0);
+	in.has_addr = true;
+	in.payload_len = 5;
+	memcpy(in.payload, "hello", 5);
+	assert_int_equal(crypto_random(in.nonce, sizeof(in.nonce)), 0);
+	assert_int_equal(k2_derive_user(key, &uk), 0);
+	assert_int_equal(k2_seal(pub, &uk, &in, NULL, dgram, rk, mac), 0);
+	assert_memory_equal(mac, dgram + K2_OFF_MAC, K2_MAC_LEN);
+
+	assert_int_equal(k2_mac_verify(NULL, uk.mac_key, dgram), 0);
+	assert_int_equal(k2_open_new(priv, &o), 0);
+	assert_int_equal(k2_open(o, dgram, &out, rk2), 0);
+	assert_memory_equal(rk, rk2, sizeof(rk));
+	assert_int_equal(out.flags, K2_F_RECEIPT);
+	assert_int_equal(out.user_id, 10);
+	assert_int_equal(out.action_id, 4);
+	assert_true(out.has_addr);
+	assert_int_equal(out.addr.family, AF_INET);    /* written as IPv4 */
+	assert_memory_equal(out.addr.bytes, "\xc0\x00\x02\x09", 4);
+	assert_int_equal(out.payload_len, 5);
+	assert_memory_equal(out.payload, "hello", 5);
+	assert_memory_equal(out.nonce, in.nonce, sizeof(in.nonce));
+
+	/* the server's receipt opens with what knocker kept */
+	assert_int_equal(k2_receipt_seal(NULL, rk2, dgram + K2_OFF_MAC, &r,
+	    rcpt), 0);
+	assert_int_equal(k2_receipt_open(NULL, rk, mac, rcpt, sizeof(rcpt),
+	    &got), 0);
+	assert_int_equal(client_receipt_outcome(&got, msg, sizeof(msg)),
+	    CLIENT_EXIT_OK);
+	assert_string_equal(msg, "done: access granted for 300 s");
+	/* and not for another knock */
+	mac[0] ^= 1;
+	assert_int_not_equal(k2_receipt_open(NULL, rk, mac, rcpt, sizeof(rcpt),
+	    &got), 0);
+
+	k2_open_free(o);
+	EVP_PKEY_free(priv);
+	EVP_PKEY_free(pub);
+}
+
 int
 main(void)
 {
@@ -584,6 +1019,15 @@ main(void)
 		cmocka_unit_test(test_check_dir),
 		cmocka_unit_test(test_small_parsers),
 		cmocka_unit_test(test_send_loopback),
+		cmocka_unit_test(test_parse_formats),
+		cmocka_unit_test(test_read_formats),
+		cmocka_unit_test(test_parse_ip),
+		cmocka_unit_test(test_addr_scope),
+		cmocka_unit_test(test_name_local),
+		cmocka_unit_test(test_receipt_outcome),
+		cmocka_unit_test(test_save_file),
+		cmocka_unit_test(test_connect_loopback),
+		cmocka_unit_test(test_round_trip_v2),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
