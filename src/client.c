@@ -547,7 +547,6 @@ client_receipt_outcome(const struct k2_receipt *r, char *msg, size_t msglen)
 		[K2_R_NONE] = "no reason given",
 		[K2_R_DENIED] = "not permitted",
 		[K2_R_PAYLOAD] = "payload refused",
-		[K2_R_SERVER] = "the server could not record the knock",
 	};
 
 	switch (r->status) {

@@ -182,6 +182,25 @@ k2_content_keys(struct k2_hmac *h, const uint8_t ck[K2_CK_LEN],
 	return rc;
 }
 
+static const uint8_t k2_v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0xff, 0xff };
+
+bool
+k2_addr_grantable(const struct sl_addr *a)
+{
+	static const uint8_t zero[16];
+	const uint8_t *b = a->bytes;
+
+	if (a->family == AF_INET6 && memcmp(b, k2_v4mapped, 12) == 0)
+		b += 12;  /* judged as the IPv4 address it is */
+	else if (a->family == AF_INET6)
+		return memcmp(b, zero, 16) != 0 && b[0] != 0xff;
+	else if (a->family != AF_INET)
+		return false;
+	/* not 0.0.0.0/8, multicast 224/4, reserved 240/4 or broadcast */
+	return b[0] != 0 && b[0] < 224;
+}
+
 int
 k2_inner_encode(uint8_t out[K2_INNER_LEN], const struct k2_inner *in)
 {
@@ -192,7 +211,14 @@ k2_inner_encode(uint8_t out[K2_INNER_LEN], const struct k2_inner *in)
 	if (in->payload_len > K2_PAYLOAD_MAX || (in->flags & ~K2_F_KNOWN) != 0)
 		return SL_EINVAL;
 	memset(addr, 0, sizeof(addr));
-	if (in->has_addr && in->addr.family == AF_INET) {
+	if (in->has_addr && !k2_addr_grantable(&in->addr))
+		return SL_EINVAL;
+	if (in->has_addr && in->addr.family == AF_INET6 &&
+	    memcmp(in->addr.bytes, k2_v4mapped, 12) == 0) {
+		/* an IPv4-mapped IPv6 address is always written as IPv4 */
+		fam = K2_FAM_IPV4;
+		memcpy(addr, in->addr.bytes + 12, 4);
+	} else if (in->has_addr && in->addr.family == AF_INET) {
 		fam = K2_FAM_IPV4;
 		memcpy(addr, in->addr.bytes, 4);
 	} else if (in->has_addr && in->addr.family == AF_INET6) {
@@ -270,7 +296,7 @@ k2_inner_decode(struct k2_inner *out, const uint8_t in[K2_INNER_LEN])
 		break;
 	case K2_FAM_IPV6:
 		/* an IPv4-mapped IPv6 address is written as IPv4, always */
-		if (memcmp(addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
+		if (memcmp(addr, k2_v4mapped, 12) == 0)
 			goto bad;
 		out->has_addr = true;
 		out->addr.family = AF_INET6;
@@ -497,6 +523,19 @@ out:
 	return rc;
 }
 
+/* status 2 carries a reason 1..K2_R_MAX and no value; every other
+ * status reason 0; busy no value either. */
+static bool
+k2_receipt_valid(const struct k2_receipt *r)
+{
+	if (r->status > K2_ST_MAX)
+		return false;
+	if (r->status == K2_ST_REFUSED)
+		return r->reason >= 1 && r->reason <= K2_R_MAX && r->value == 0;
+	return r->reason == K2_R_NONE &&
+	    (r->status != K2_ST_BUSY || r->value == 0);
+}
+
 int
 k2_receipt_seal(EVP_CIPHER_CTX *c, const uint8_t rcpt_key[K2_KEY_LEN],
     const uint8_t knock_mac[K2_MAC_LEN], const struct k2_receipt *r,
@@ -505,7 +544,7 @@ k2_receipt_seal(EVP_CIPHER_CTX *c, const uint8_t rcpt_key[K2_KEY_LEN],
 	uint8_t pt[K2_RECEIPT_PT_LEN];
 	struct wbuf w;
 
-	if (r->status > K2_ST_MAX || r->reason > K2_R_MAX)
+	if (!k2_receipt_valid(r))
 		return SL_EINVAL;
 	wbuf_init(&w, pt, sizeof(pt));
 	if (wbuf_put_u8(&w, K2_VERSION) != 0 ||
@@ -542,8 +581,7 @@ k2_receipt_open(EVP_CIPHER_CTX *c, const uint8_t rcpt_key[K2_KEY_LEN],
 	    rbuf_get_u8(&rb, &reserved) == 0 &&
 	    rbuf_get_u32be(&rb, &r->value) == 0 &&
 	    rbuf_get_u64be(&rb, &r->server_time) == 0 && rbuf_left(&rb) == 0 &&
-	    version == K2_VERSION && reserved == 0 && r->status <= K2_ST_MAX &&
-	    r->reason <= K2_R_MAX)
+	    version == K2_VERSION && reserved == 0 && k2_receipt_valid(r))
 		rc = 0;
 	else
 		memset(r, 0, sizeof(*r));

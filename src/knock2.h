@@ -83,9 +83,8 @@ enum k2_reason {
 	K2_R_NONE = 0,
 	K2_R_DENIED = 1,    /* action not permitted (lists, allowed_ips) */
 	K2_R_PAYLOAD = 2,   /* payload refused (require_ascii) */
-	K2_R_SERVER = 3,    /* the server could not record the knock */
 };
-#define K2_R_MAX K2_R_SERVER
+#define K2_R_MAX K2_R_PAYLOAD
 
 /* The two keys a user's HMAC key gives format 2. */
 struct k2_userkeys {
@@ -115,6 +114,9 @@ struct k2_receipt {
 /* HKDF-SHA256(salt "siglatch knock v2", ikm key, info "tag" / "mac"). */
 int k2_derive_user(const uint8_t key[SL_HMAC_KEY_LEN], struct k2_userkeys *out);
 uint64_t k2_epoch(uint64_t timestamp);
+/* May a knock name this address?  Not an unspecified, multicast,
+ * reserved (240/4) or broadcast one. */
+bool k2_addr_grantable(const struct sl_addr *a);
 
 /*
  * A reusable HMAC-SHA256 context (tags, MACs, key expansion).  Functions
@@ -136,8 +138,11 @@ int k2_mac_verify(struct k2_hmac *h, const uint8_t mac_key[K2_KEY_LEN],
 int k2_content_keys(struct k2_hmac *h, const uint8_t ck[K2_CK_LEN],
     uint8_t body_key[K2_KEY_LEN], uint8_t rcpt_key[K2_KEY_LEN]);
 
-/* The inner plaintext.  decode: SL_EVERSION, SL_EPARSE (unknown flag,
- * family, non-zero reserved or padding bytes, payload_len > 199). */
+/* The inner plaintext.  encode: SL_EINVAL for an unknown flag, a payload
+ * over 199 bytes or an address k2_addr_grantable refuses (an IPv4-mapped
+ * IPv6 address is written as IPv4).  decode: SL_EVERSION, SL_EPARSE
+ * (unknown flag or family, non-zero unused address or padding bytes, an
+ * IPv4-mapped IPv6 address, payload_len > 199). */
 int k2_inner_encode(uint8_t out[K2_INNER_LEN], const struct k2_inner *in);
 int k2_inner_decode(struct k2_inner *out, const uint8_t in[K2_INNER_LEN]);
 
@@ -175,7 +180,10 @@ int k2_receipt_seal(EVP_CIPHER_CTX *c, const uint8_t rcpt_key[K2_KEY_LEN],
     const uint8_t knock_mac[K2_MAC_LEN], const struct k2_receipt *r,
     uint8_t out[K2_RECEIPT_LEN]);
 /* SL_ELEN for a wrong size, SL_EAUTH if it does not open under this key
- * and knock, SL_EPARSE if it opens but is malformed. */
+ * and knock, SL_EPARSE if it opens but is malformed (version, reserved
+ * byte, a status above 3, a reason with a status other than refused or
+ * none with refused, a value with refused or busy).  seal: SL_EINVAL for
+ * such a receipt. */
 int k2_receipt_open(EVP_CIPHER_CTX *c, const uint8_t rcpt_key[K2_KEY_LEN],
     const uint8_t knock_mac[K2_MAC_LEN], const uint8_t *buf, size_t len,
     struct k2_receipt *r);

@@ -456,7 +456,7 @@ knocker_save(const struct knocker_opts *o, const uint8_t *dgram, size_t len)
 
 	if (o->save == NULL)
 		return 0;
-	if (client_save_file(o->save, 0644, dgram, len, err,
+	if (client_save_file(o->save, 0600, dgram, len, err,
 	    sizeof(err)) != 0) {
 		knocker_err("--save: %s", err);
 		return SL_ESYS;

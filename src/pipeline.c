@@ -402,6 +402,16 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
 		return rc;
 	}
+	if (bound && !k2_addr_grantable(&j->in.addr)) {
+		addr_to_str(&j->in.addr, named, sizeof(named));
+		p->st.k2_wrong_address++;
+		if (verbose)
+			log_limited(sink, LOG_WARNING, SLC_K2_ADDRESS, "user %s "
+			    "from %s: knock names %s, which cannot be granted, "
+			    "refused", user->name, ip, named);
+		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
+		return SL_EDENIED;
+	}
 	if (bound && !same_addr(&j->in.addr, &j->src)) {
 		addr_to_str(&j->in.addr, named, sizeof(named));
 		if (!srv->grant_named_address &&
@@ -478,8 +488,10 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		    "replay cache full; raise replay_cache_size" :
 		    sl_strerror(rc2));
 		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
+		/* no receipt: an unrecorded knock may be recorded later, and
+		 * a second receipt under the same key must never exist */
 		if (rep != NULL)
-			reply_now(rep, K2_ST_REFUSED, K2_R_SERVER, j->now);
+			rep->when = PR_NONE;
 		return rc2;
 	}
 	gate2_done(p->gate2, mac, G2_RECORDED, NULL, now_ms);

@@ -52,7 +52,7 @@ rkill() {
 # --- what a format-2 knock carries --------------------------------------------
 out=$(kn --format 2 -n --save "$T/k1" 127.0.0.1 10 1 hello)
 check "--format 2 --dry-run --save writes a 559-byte datagram" test "$(stat -c %s "$T/k1")" = 559
-check "... a new file, mode 0644" test "$(stat -c %a "$T/k1")" = 644
+check "... a new file, mode 0600" test "$(stat -c %a "$T/k1")" = 600
 check "... which the server key and alice's key open" opened "$T/k1"
 check "... user 10, action 1, payload 'hello'" sh -c "[ '$(field "$T/k1.txt" user_id)' = 10 ] && [ '$(field "$T/k1.txt" action_id)' = 1 ] && [ '$(field "$T/k1.txt" payload_hex)' = '$(hexof hello)' ]"
 check "... naming the loopback address by default" test "$(field "$T/k1.txt" address)" = 127.0.0.1
@@ -151,7 +151,6 @@ outcome "the action failed: exit 3" 3 "the action failed (exit status 3)" --stat
 outcome "the action was killed: exit 3" 3 "the action failed (killed by signal 9)" --status failed --value 265
 outcome "refused, not permitted: exit 4" 4 "refused by the server: not permitted" --status refused --reason 1
 outcome "refused, payload: exit 4" 4 "refused by the server: payload refused" --status refused --reason 2
-outcome "refused, not recorded: exit 4" 4 "refused by the server: the server could not record the knock" --status refused --reason 3
 outcome "server busy: exit 5" 5 "server busy, try again" --status busy
 outcome "datagrams that are not the receipt are ignored" 0 "done: access granted for 60 s" --status done --value 60 --junk
 outcome "a server clock 100 s ahead is reported" 0 "note: the server's clock is 100 s ahead of this machine's" --status done --value 1 --clock-offset 100

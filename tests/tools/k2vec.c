@@ -5,8 +5,9 @@
  *   k2vec SERVER_PUB HMAC_KEY OUTDIR
  *
  * Every input is fixed except the RSA-OAEP randomness, so each run gives a
- * different wrap (and so a different body, body tag and mac); the vectors
- * record the wrap that was made, and everything else follows from it.
+ * different wrap (and so a different body tag, mac and receipt: the wrap is
+ * associated data of the body, and the mac covers it); the vectors record
+ * the wrap that was made, and everything else follows from it.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -814,9 +814,6 @@ test_receipt_outcome(void **state)
 		  "refused by the server: not permitted" },
 		{ K2_ST_REFUSED, K2_R_PAYLOAD, 0, CLIENT_EXIT_REFUSED,
 		  "refused by the server: payload refused" },
-		{ K2_ST_REFUSED, K2_R_SERVER, 0, CLIENT_EXIT_REFUSED,
-		  "refused by the server: the server could not record the "
-		  "knock" },
 		{ K2_ST_REFUSED, K2_R_NONE, 0, CLIENT_EXIT_REFUSED,
 		  "refused by the server: no reason given" },
 		{ K2_ST_BUSY, 0, 0, CLIENT_EXIT_BUSY, "server busy, try again" },

@@ -897,13 +897,51 @@ test_receipt_rules(void **state)
 	assert_int_equal(k2_receipt_seal(NULL, v->k_receipt, v->mac, &r, out),
 	    SL_EINVAL);
 
-	/* every status and reason round-trips; values at the extremes */
+	/* a reason belongs to "refused" only, a value not to refused or busy */
+	r = v->r;
+	r.reason = K2_R_DENIED;
+	assert_int_equal(k2_receipt_seal(NULL, v->k_receipt, v->mac, &r, out),
+	    SL_EINVAL);
+	r.status = K2_ST_REFUSED;
+	r.reason = K2_R_NONE;
+	r.value = 0;
+	assert_int_equal(k2_receipt_seal(NULL, v->k_receipt, v->mac, &r, out),
+	    SL_EINVAL);
+	r.reason = K2_R_DENIED;
+	r.value = 1;
+	assert_int_equal(k2_receipt_seal(NULL, v->k_receipt, v->mac, &r, out),
+	    SL_EINVAL);
+	r.status = K2_ST_BUSY;
+	r.reason = K2_R_NONE;
+	assert_int_equal(k2_receipt_seal(NULL, v->k_receipt, v->mac, &r, out),
+	    SL_EINVAL);
+
+	/* every valid status and reason round-trips; values at the extremes;
+	 * every invalid combination is refused by seal and open alike */
 	for (st = 0; st <= K2_ST_MAX; st++)
 		for (rs = 0; rs <= K2_R_MAX; rs++) {
+			int valid = st == K2_ST_REFUSED ? rs != K2_R_NONE :
+			    rs == K2_R_NONE;
+
 			r.status = (uint8_t)st;
 			r.reason = (uint8_t)rs;
-			r.value = st == K2_ST_FAILED ? K2_VAL_NOT_STARTED : 86400;
+			r.value = st == K2_ST_FAILED ? K2_VAL_NOT_STARTED :
+			    st == K2_ST_DONE ? 86400 : 0;
 			r.server_time = UINT64_MAX - st;
+			if (!valid) {
+				assert_int_equal(k2_receipt_seal(NULL,
+				    v->k_receipt, v->mac, &r, out), SL_EINVAL);
+				memcpy(pt, "\x02\x00\x00\x00\x00\x00\x00\x00"
+				    "\x00\x00\x00\x00\x6a\x18\xa5\x01",
+				    sizeof(pt));
+				pt[1] = (uint8_t)st;
+				pt[2] = (uint8_t)rs;
+				raw_receipt(v->k_receipt, v->mac, pt, out);
+				assert_int_equal(k2_receipt_open(NULL,
+				    v->k_receipt, v->mac, out, sizeof(out),
+				    &got), SL_EPARSE);
+				continue;
+			}
 			assert_int_equal(k2_receipt_seal(NULL, v->k_receipt,
 			    v->mac, &r, out), 0);
 			assert_int_equal(k2_receipt_open(NULL, v->k_receipt,
