@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# What dropping junk costs in all, per datagram, three ways:
-#   A  user   today's path: siglatchd's socket, recvmmsg, length check and
-#             the real rate limiter in user space (bench/sfsink user)
+# What dropping junk costs in all, per datagram, these ways:
+#   A  user   the user-space path: siglatchd's socket, recvmmsg, length
+#             check, then the real rate limiter (256 bytes) or a tag
+#             lookup (559 bytes) in user space (bench/sfsink user)
 #   B  ebpf   the sockfilter eBPF program (src/sockfilter.c) attached, the
-#             senders' addresses blocked (bench/sfsink ebpf)
+#             senders' addresses blocked, tag filtering on with 10240 tags
+#             in the map (bench/sfsink ebpf)
+#   P  pair   B on the two sockets of a server that takes both formats
+#             (one reuseport group, a classic BPF program steering 559-byte
+#             datagrams to the second): B plus the steering
 #   C  cbpf   a classic BPF "ret #0" attached: the cheapest in-kernel drop,
 #             i.e. the unavoidable cost of sending and receiving
-# for COUNT wrong-size (100-byte) datagrams and for COUNT 256-byte
-# datagrams from a penalised (A) / blocked (B) source.
+# for COUNT wrong-size (100-byte) datagrams, for COUNT 256-byte datagrams
+# from a penalised (A) / blocked (B) source, and for COUNT 559-byte
+# (format-2) datagrams of random bytes, so of unknown tags.  bench/flood
+# sends the first two; it stops at 512 bytes, so bench/sfsink send (the
+# same loop) sends the 559-byte ones, and their S row too.
 #
 # With a filter the receiver never wakes for a dropped datagram: the cost
 # moves into the kernel's receive path, which on loopback runs in softirq
@@ -83,11 +91,19 @@ ksoft() {
 busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
 # field NAME of the sink's result line
 field() { sed -n "s/.*\\b$1=\\([0-9]*\\).*/\\1/p" "$d/sink.out" | tail -1; }
+# flood SRC DST PORT SIZE COUNT (inside the namespace)
+flood() {
+	if [ "$4" -gt 512 ]; then
+		ip netns exec "$ns" "$bin/bench/sfsink" send "$@" >/dev/null
+	else
+		ip netns exec "$ns" "$bin/bench/flood" -s "$1" "$2" "$3" "$4" "$5" >/dev/null
+	fi
+}
 
 # one_run MODE SIZE: prints "total_us send_us recv_us ksoft_us busy_us
 # received sock_drops filter_drops"
 one_run() {
-	local mode=$1 size=$2 port k0 k1 b0 b1 snd rc fl fb dst=127.0.0.1
+	local mode=$1 size=$2 port k0 k1 b0 b1 snd rc fl fb ft dst=127.0.0.1
 	port=$((40000 + RANDOM % 20000))
 	: >"$d/sink.out"
 	if [ "$mode" = send ]; then
@@ -116,8 +132,8 @@ one_run() {
 	b0=$(busy)
 	# the two floods' CPU: the subshell's children's times (2nd line)
 	snd=$( (
-		ip netns exec "$ns" "$bin/bench/flood" -s 127.0.7.1 "$dst" "$port" "$size" $((n / 2)) >/dev/null &
-		ip netns exec "$ns" "$bin/bench/flood" -s 127.0.8.1 "$dst" "$port" "$size" $((n - n / 2)) >/dev/null
+		flood 127.0.7.1 "$dst" "$port" "$size" $((n / 2)) &
+		flood 127.0.8.1 "$dst" "$port" "$size" $((n - n / 2))
 		wait
 		times
 	) | tail -1)
@@ -131,10 +147,11 @@ one_run() {
 	b1=$(busy)
 	fl=$(field f_length)
 	fb=$(field f_blocked)
+	ft=$(field f_tag)
 	awk -v s="$snd" -v r="$(field cpu_us)" -v k="$((k1 - k0))" \
 	    -v b="$((b1 - b0))" -v t="$tck" -v rx="$(field received)" \
 	    -v dr="$(field sock_drops)" \
-	    -v f="$((${fl:-0} + ${fb:-0}))" 'BEGIN {
+	    -v f="$((${fl:-0} + ${fb:-0} + ${ft:-0}))" 'BEGIN {
 		split(s, a, /[ ms]+/)   # "0m1.234s 0m0.567s"
 		su = (a[1] * 60 + a[2] + a[3] * 60 + a[4]) * 1e6
 		ku = k / t * 1e6; bu = b / t * 1e6
@@ -147,15 +164,22 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 echo "sockfilter benchmark: $(nproc) CPU(s), kernel $(uname -r), bpf_jit_enable=$(cat /proc/sys/net/core/bpf_jit_enable 2>/dev/null || echo '?'), $n datagrams per run, median of $reps"
 echo "CPU per datagram = senders + receiver + ksoftirqd; system-wide busy shown as a cross-check"
 declare -A res
-for kind in length blocked; do
-	size=100
-	[ "$kind" = blocked ] && size=256
+kinds=${KINDS:-length blocked k2tag}
+for kind in $kinds; do
+	case $kind in
+	length) size=100 ;;
+	blocked) size=256 ;;
+	k2tag) size=559 ;;
+	*) echo "sockfilter.sh: unknown kind $kind (KINDS: length blocked k2tag)" >&2; exit 2 ;;
+	esac
 	for ((i = 1; i <= reps; i++)); do
-		for mode in send user ebpf cbpf; do
+		for mode in send user ebpf pair cbpf; do
 			line=$(one_run "$mode" "$size")
 			case $line in FAIL*)
 				echo "$mode: $line"
-				[ "$mode" = ebpf ] && echo "  (the kernel refused the eBPF program: no CAP_BPF or too old)"
+				case $mode in ebpf | pair)
+					echo "  (the kernel refused the eBPF program: no CAP_BPF or too old)" ;;
+				esac
 				continue ;;
 			esac
 			res[$kind.$mode]+="$line"$'\n'
@@ -194,21 +218,28 @@ summary() { # kind mode label
 	}'
 }
 
-for kind in length blocked; do
-	if [ "$kind" = length ]; then
-		echo "wrong-size (100-byte) junk:"
-	else
-		echo "256-byte junk from a penalised/blocked source:"
-	fi
+for kind in $kinds; do
+	case $kind in
+	length) echo "wrong-size (100-byte) junk:" ;;
+	blocked) echo "256-byte junk from a penalised/blocked source:" ;;
+	k2tag) echo "559-byte (format-2) junk of unknown tags, tag filtering on:" ;;
+	esac
 	summary "$kind" send "S send only (no receive path)"
 	summary "$kind" user "A user space (recvmmsg + checks)"
 	summary "$kind" ebpf "B eBPF sockfilter"
+	summary "$kind" pair "P eBPF sockfilter, format pair"
 	summary "$kind" cbpf "C classic BPF ret #0 (floor)"
 	if [ -s "$d/tot.$kind.ebpf" ] && [ -s "$d/tot.$kind.cbpf" ] && [ -s "$d/tot.$kind.user" ]; then
 		awk -v a="$(cat "$d/tot.$kind.user")" -v b="$(cat "$d/tot.$kind.ebpf")" \
 		    -v c="$(cat "$d/tot.$kind.cbpf")" -v n="$n" 'BEGIN {
 			printf "  %-36s B - C = %+.3f us per datagram; A - C = %+.3f us; A / B (all in) = %.2f\n",
 			    "marginal cost:", (b - c) / n, (a - c) / n, a / b }'
+	fi
+	if [ -s "$d/tot.$kind.ebpf" ] && [ -s "$d/tot.$kind.pair" ]; then
+		awk -v b="$(cat "$d/tot.$kind.ebpf")" -v p="$(cat "$d/tot.$kind.pair")" \
+		    -v n="$n" 'BEGIN {
+			printf "  %-36s P - B = %+.3f us per datagram\n",
+			    "reuseport steering:", (p - b) / n }'
 	fi
 done
 

@@ -1,6 +1,10 @@
-/* net.c - UDP sockets. */
+/*
+ * net.c - UDP sockets: the knock sockets of each server (one, or a pair
+ * steered by datagram length, see net.h) and batched receiving.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,46 +13,88 @@
 
 #include "net.h"
 
+#ifndef SO_ATTACH_REUSEPORT_CBPF
+# define SO_ATTACH_REUSEPORT_CBPF 51
+#endif
+
 #define NET_RCVBUF (4 << 20)
 
+/*
+ * The reuseport group's program: the index, in the group, of the socket
+ * a datagram is queued on.  For UDP the kernel runs it
+ * (reuseport_select_sock, run_bpf_filter) with the UDP header pulled, so
+ * "len" is the payload's length (tests/unit/test_net.c checks with 551,
+ * 559 and 567-byte datagrams).  Index 0 is the first socket bound (format
+ * 1), 1 the second (format 2); the program never returns anything else.
+ */
+static const struct sock_filter steer_insns[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, K2_DGRAM_LEN, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, 0),
+	BPF_STMT(BPF_RET | BPF_K, 1),
+};
+
+/* One address of a server: where, and how it reads in logs. */
+struct net_where {
+	int family;
+	union {
+		struct in_addr a4;
+		struct in6_addr a6;
+	} u;
+	int v6only;
+	uint16_t port;
+	char desc[80];
+};
+
+/*
+ * A socket bound to w.  reuseport: set SO_REUSEPORT before binding (the
+ * second socket of a pair).  No SO_REUSEADDR: with it on both, any local
+ * user's socket could bind the same port (on a more specific address, so
+ * taking its datagrams).  SL_ENOENT when the family is not supported.
+ */
 static int
-net_bind(int family, const void *addr, uint16_t port, int v6only, int *fdp,
-    char *err, size_t errlen)
+net_bind(const struct net_where *w, int reuseport, int *fdp, char *err,
+    size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int fd, on = 1, rcvbuf = NET_RCVBUF;
 
 	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
+	if (w->family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
 		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		memcpy(&sin->sin_addr, addr, sizeof(sin->sin_addr));
+		sin->sin_port = htons(w->port);
+		sin->sin_addr = w->u.a4;
 		sl = sizeof(*sin);
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		memcpy(&sin6->sin6_addr, addr, sizeof(sin6->sin6_addr));
+		sin6->sin6_port = htons(w->port);
+		sin6->sin6_addr = w->u.a6;
 		sl = sizeof(*sin6);
 	}
-	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(w->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return errno == EAFNOSUPPORT ? SL_ENOENT : SL_ESYS;
 	}
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	/* room for bursts: as root past net.core.rmem_max, else up to it */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
 	    sizeof(rcvbuf)) != 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 		    sizeof(rcvbuf));
-	if (family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only))) {
+	if (w->family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &w->v6only, sizeof(w->v6only)) != 0) {
 		snprintf(err, errlen, "IPV6_V6ONLY: %s", strerror(errno));
+		close(fd);
+		return SL_ESYS;
+	}
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+	    sizeof(on)) != 0) {
+		snprintf(err, errlen, "SO_REUSEPORT: %s", strerror(errno));
 		close(fd);
 		return SL_ESYS;
 	}
@@ -61,44 +107,113 @@ net_bind(int family, const void *addr, uint16_t port, int v6only, int *fdp,
 	return 0;
 }
 
+/*
+ * fds[0] bound to w, alone; then, if split, fds[1] in a reuseport group
+ * with it and the length program on the group.  A negative code (why
+ * says why) only when fds[0] cannot be had; when the pair cannot be made,
+ * 0 with fds[1] = -1, fds[0] by itself again (SO_REUSEPORT off), and the
+ * reason in note.
+ */
+static int
+net_bind_pair(const struct net_where *w, int split, int fds[2], char *why,
+    size_t whylen, char *note, size_t notelen)
+{
+	struct sock_fprog prog = {
+		.len = sizeof(steer_insns) / sizeof(steer_insns[0]),
+		.filter = (struct sock_filter *)(uintptr_t)steer_insns,
+	};
+	int rc, on = 1, off = 0;
+
+	fds[0] = fds[1] = -1;
+	if ((rc = net_bind(w, 0, &fds[0], why, whylen)) != 0 || !split)
+		return rc;
+	/* after bind: fds[0] made the port its own, and starts the group
+	 * (index 0) when fds[1] joins */
+	if (setsockopt(fds[0], SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) {
+		snprintf(note, notelen, "SO_REUSEPORT: %s", strerror(errno));
+		return 0;
+	}
+	if (net_bind(w, 1, &fds[1], note, notelen) != 0) {
+		fds[1] = -1;
+		goto single;
+	}
+	if (setsockopt(fds[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
+	    sizeof(prog)) != 0) {
+		snprintf(note, notelen, "SO_ATTACH_REUSEPORT_CBPF: %s",
+		    strerror(errno));
+		close(fds[1]);
+		fds[1] = -1;
+		goto single;
+	}
+	return 0;
+single:
+	(void)setsockopt(fds[0], SOL_SOCKET, SO_REUSEPORT, &off, sizeof(off));
+	return 0;
+}
+
+/* w from the server's bind_ip and port; SL_EINVAL for a bad bind_ip */
+static int
+net_where(const struct cfg_server *srv, struct net_where *w, char *why,
+    size_t whylen)
+{
+	memset(w, 0, sizeof(*w));
+	w->port = srv->port;
+	if (srv->bind_ip[0] == '\0') {
+		w->family = AF_INET6;
+		w->u.a6 = in6addr_any;
+		w->v6only = 0;
+		snprintf(w->desc, sizeof(w->desc), "[::]:%u", srv->port);
+	} else if (inet_pton(AF_INET, srv->bind_ip, &w->u.a4) == 1) {
+		w->family = AF_INET;
+		snprintf(w->desc, sizeof(w->desc), "%s:%u", srv->bind_ip,
+		    srv->port);
+	} else if (inet_pton(AF_INET6, srv->bind_ip, &w->u.a6) == 1) {
+		w->family = AF_INET6;
+		w->v6only = 1;
+		snprintf(w->desc, sizeof(w->desc), "[%s]:%u", srv->bind_ip,
+		    srv->port);
+	} else {
+		snprintf(why, whylen, "bad bind_ip '%s'", srv->bind_ip);
+		return SL_EINVAL;
+	}
+	return 0;
+}
+
 int
 net_open_server(const struct cfg_server *srv, unsigned server_idx,
     struct net_sock *socks, unsigned *nsocks, unsigned maxsocks, char *err,
     size_t errlen)
 {
-	struct in6_addr a6;
-	struct in_addr a4;
+	struct net_where w;
 	struct net_sock *s;
-	char why[160];
-	int rc, fd = -1;
+	char why[160], note[160];
+	int rc, split, fds[2];
+	unsigned i, n;
 
+	if (errlen > 0)
+		err[0] = '\0';
+	note[0] = '\0';
 	if (*nsocks >= maxsocks) {
 		snprintf(err, errlen, "server %s: too many sockets", srv->name);
 		return SL_EFULL;
 	}
-	s = &socks[*nsocks];
-	if (srv->bind_ip[0] == '\0') {
-		rc = net_bind(AF_INET6, &in6addr_any, srv->port, 0, &fd, why,
-		    sizeof(why));
-		if (rc == SL_ENOENT) {  /* no IPv6 on this host */
-			a4.s_addr = htonl(INADDR_ANY);
-			rc = net_bind(AF_INET, &a4, srv->port, 0, &fd, why,
-			    sizeof(why));
-			snprintf(s->desc, sizeof(s->desc), "0.0.0.0:%u",
+	split = srv->format1 && srv->format2;
+	if (split && maxsocks - *nsocks < 2) {
+		snprintf(note, sizeof(note), "no room for a second socket");
+		split = 0;
+	}
+	if ((rc = net_where(srv, &w, why, sizeof(why))) == 0) {
+		rc = net_bind_pair(&w, split, fds, why, sizeof(why), note,
+		    sizeof(note));
+		if (rc == SL_ENOENT && srv->bind_ip[0] == '\0') {
+			/* no IPv6 on this host */
+			w.family = AF_INET;
+			w.u.a4.s_addr = htonl(INADDR_ANY);
+			snprintf(w.desc, sizeof(w.desc), "0.0.0.0:%u",
 			    srv->port);
-		} else
-			snprintf(s->desc, sizeof(s->desc), "[::]:%u", srv->port);
-	} else if (inet_pton(AF_INET, srv->bind_ip, &a4) == 1) {
-		rc = net_bind(AF_INET, &a4, srv->port, 0, &fd, why, sizeof(why));
-		snprintf(s->desc, sizeof(s->desc), "%s:%u", srv->bind_ip,
-		    srv->port);
-	} else if (inet_pton(AF_INET6, srv->bind_ip, &a6) == 1) {
-		rc = net_bind(AF_INET6, &a6, srv->port, 1, &fd, why, sizeof(why));
-		snprintf(s->desc, sizeof(s->desc), "[%s]:%u", srv->bind_ip,
-		    srv->port);
-	} else {
-		snprintf(why, sizeof(why), "bad bind_ip '%s'", srv->bind_ip);
-		rc = SL_EINVAL;
+			rc = net_bind_pair(&w, split, fds, why, sizeof(why),
+			    note, sizeof(note));
+		}
 	}
 	if (rc != 0) {
 		snprintf(err, errlen, "server %s: cannot listen on %s port %u: %s",
@@ -106,9 +221,26 @@ net_open_server(const struct cfg_server *srv, unsigned server_idx,
 		    srv->port, why);
 		return rc;
 	}
-	s->fd = fd;
-	s->server_idx = server_idx;
-	(*nsocks)++;
+	n = fds[1] >= 0 ? 2 : 1;
+	for (i = 0; i < n; i++) {
+		s = &socks[*nsocks + i];
+		memset(s, 0, sizeof(*s));
+		s->fd = fds[i];
+		s->server_idx = server_idx;
+		if (n == 2) {
+			s->format = i == 0 ? NET_FMT_1 : NET_FMT_2;
+			snprintf(s->desc, sizeof(s->desc), "%s (format %u)",
+			    w.desc, (unsigned)s->format);
+		} else {
+			s->format = srv->format1 == srv->format2 ? NET_FMT_ANY :
+			    srv->format1 ? NET_FMT_1 : NET_FMT_2;
+			snprintf(s->desc, sizeof(s->desc), "%s", w.desc);
+		}
+	}
+	*nsocks += n;
+	if (srv->format1 && srv->format2 && n == 1)
+		snprintf(err, errlen, "server %s: formats 1 and 2 share one "
+		    "receive queue on %s: %s", srv->name, w.desc, note);
 	return 0;
 }
 

@@ -12,16 +12,44 @@
 #include "config.h"
 #include "knock2.h"
 
+/* struct net_sock.format */
+#define NET_FMT_ANY 0           /* both formats (and junk) on this socket */
+#define NET_FMT_1   1           /* format-1 knocks, and junk of any length
+                                 * but 559 */
+#define NET_FMT_2   2           /* format-2 knocks: 559-byte datagrams */
+
 struct net_sock {
 	int fd;
 	unsigned server_idx;
-	char desc[80];          /* "[::]:50000" for logs */
+	uint8_t format;         /* NET_FMT_*: which knocks arrive here */
+	char desc[96];          /* "[::]:50000", "[::]:50000 (format 2)" */
 };
 
 /*
  * Open the socket(s) of one enabled server: bind_ip "" means all
- * addresses, IPv4 and IPv6 (one dual-stack socket, or IPv4 only where the
- * host has no IPv6).  Non-blocking, close-on-exec.  Appends to socks.
+ * addresses, IPv4 and IPv6 (dual-stack, or IPv4 only where the host has
+ * no IPv6).  Non-blocking, close-on-exec.  Appends to socks.
+ *
+ * Which: srv->format1 and srv->format2.  Only one of them: one socket,
+ * format NET_FMT_1 or NET_FMT_2 (every datagram for the port arrives on
+ * it, junk too).  Neither (a cfg_server not made by config_parse): one
+ * socket, NET_FMT_ANY.  Both: two sockets on the same address and port
+ * in one SO_REUSEPORT group, format NET_FMT_1 then NET_FMT_2, and a
+ * classic BPF program (SO_ATTACH_REUSEPORT_CBPF) on the group that queues
+ * 559-byte datagrams on the second and everything else on the first, so a
+ * flood of 256-byte junk that fills the first's receive queue costs no
+ * format-2 knock.  The first socket is bound before SO_REUSEPORT is set on
+ * it, so it never joins a group someone else made, and it is index 0;
+ * a later socket can join the group only with the same owner (root at
+ * start) and the same address, and the program never hands it anything.
+ * No socket has SO_REUSEADDR, and one alone has no SO_REUSEPORT: nobody
+ * else can bind the port, on its address or a more specific one.
+ *
+ * If the pair cannot be made (SO_REUSEPORT or the program refused, the
+ * second bind failed, or fewer than two free entries in socks) the
+ * server gets one socket, NET_FMT_ANY, and 0 is returned with err saying
+ * why, for a log line; otherwise err is "" on success.  A negative code
+ * with err set when the server cannot listen at all.
  */
 int net_open_server(const struct cfg_server *srv, unsigned server_idx,
     struct net_sock *socks, unsigned *nsocks, unsigned maxsocks, char *err,

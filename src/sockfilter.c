@@ -13,6 +13,7 @@
  *                                   tests/unit/test_sockfilter.c with 248,
  *                                   255, 257 and 264-byte datagrams)
  *   c = counters[0]                 per-CPU; never NULL, but checked
+ *   if len == 8 + K2_DGRAM_LEN:     format 2, below
  *   if len != 8 + SL_DGRAM_LEN:     c->dropped_length++, return 0 (drop)
  *   h = 24 bytes at the network header (bpf_skb_load_bytes_relative,
  *       BPF_HDR_START_NET; the IP header is always linear there)
@@ -25,13 +26,27 @@
  *   if e and *e > bpf_ktime_get_ns():  c->dropped_blocked++, return 0
  *   c->passed++, return len
  *
+ * Format 2 (559-byte payload; never looked up in blocked: its junk is
+ * cheap to drop, and a source's v1 penalty must not lock out its user):
+ *
+ *   f = config[0]                   an array entry, SF_CFG_* bits
+ *   if !f or !(*f & SF_CFG_TAGS):   c->passed_k2++, return len
+ *   t = 8 bytes at offset 8         bpf_skb_load_bytes: the first 8 bytes
+ *                                   of the UDP payload, the knock's tag,
+ *                                   as they are in the datagram
+ *   if that fails:                  c->passed_noaddr++, return len
+ *   if !tags[t]:                    c->dropped_tag++, return 0
+ *   c->passed_k2++, return len
+ *
  * The counters are bumped with atomic adds: each CPU has its own copy, but
  * on PREEMPT_RT two runs on one CPU can interleave; an uncontended locked
  * add on a CPU-local line costs a few ns.
  *
- * Helpers used: map_lookup_elem, skb_load_bytes_relative (Linux >= 4.18),
- * ktime_get_ns; none is GPL-only, so the license string is free.  Map
- * types: BPF_MAP_TYPE_PERCPU_ARRAY (>= 4.6), BPF_MAP_TYPE_LRU_HASH (>= 4.10).
+ * Helpers used: map_lookup_elem, skb_load_bytes, skb_load_bytes_relative
+ * (Linux >= 4.18), ktime_get_ns; none is GPL-only, so the license string
+ * is free.  Map types: BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH (with
+ * BPF_F_NO_PREALLOC: memory for the tags present, not for max_entries),
+ * BPF_MAP_TYPE_PERCPU_ARRAY (>= 4.6), BPF_MAP_TYPE_LRU_HASH (>= 4.10).
  * BPF_ATOMIC add with a 64-bit operand is BPF_XADD, accepted since 4.x.
  */
 #include <errno.h>
@@ -45,6 +60,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "knock2.h"
 #include "sockfilter.h"
 #include "util.h"
 
@@ -53,8 +69,13 @@
 #endif
 
 #define SF_LEN_SEEN (8 + SL_DGRAM_LEN) /* UDP header + payload */
+#define SF_LEN_K2   (8 + K2_DGRAM_LEN)
+#define SF_OFF_TAG  (8 + K2_OFF_TAG)   /* from the UDP header */
 #define SF_LOG_SIZE (64 * 1024)
-#define SF_MAX_INSNS 64
+#define SF_MAX_INSNS 96
+
+/* config[0]: what user space has switched on */
+#define SF_CFG_TAGS 0x1u        /* drop 559-byte datagrams of unknown tag */
 
 /* offsets of the counters in the map value (struct sockfilter_counts) */
 #define SF_OFF(f) ((short)offsetof(struct sockfilter_counts, f))
@@ -62,6 +83,8 @@
 struct sockfilter {
 	int counters_fd;
 	int blocked_fd;
+	int config_fd;          /* array, 1 x u32: SF_CFG_* */
+	int tags_fd;            /* hash, u64 tag -> u8 (unused) */
 	int prog_fd;
 	unsigned ncpu;          /* possible CPUs: per-CPU values per lookup */
 	struct sockfilter_counts *percpu;  /* ncpu of them, for lookups */
@@ -75,7 +98,10 @@ sf_bpf(int cmd, union bpf_attr *attr)
 
 /* ---- a tiny assembler with forward labels --------------------------------- */
 
-enum { L_KEEP, L_DROP_LEN, L_NOADDR, L_LOOKUP, L_PASS, L_DROP_BLOCKED, L_N };
+enum {
+	L_KEEP, L_DROP_LEN, L_NOADDR, L_LOOKUP, L_PASS, L_DROP_BLOCKED,
+	L_K2, L_PASS_K2, L_DROP_TAG, L_N
+};
 
 struct sf_asm {
 	struct bpf_insn in[SF_MAX_INSNS];
@@ -101,6 +127,7 @@ emit(struct sf_asm *a, uint8_t code, uint8_t dst, uint8_t src, int16_t off,
 #define MOV64_REG(a, d, s)    emit(a, BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
 #define MOV64_IMM(a, d, k)    emit(a, BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, k)
 #define ADD64_IMM(a, d, k)    emit(a, BPF_ALU64 | BPF_ADD | BPF_K, d, 0, 0, k)
+#define AND64_IMM(a, d, k)    emit(a, BPF_ALU64 | BPF_AND | BPF_K, d, 0, 0, k)
 #define RSH64_IMM(a, d, k)    emit(a, BPF_ALU64 | BPF_RSH | BPF_K, d, 0, 0, k)
 #define LDX(a, sz, d, s, o)   emit(a, BPF_LDX | BPF_MEM | (sz), d, s, o, 0)
 #define ST(a, sz, d, o, k)    emit(a, BPF_ST | BPF_MEM | (sz), d, 0, o, k)
@@ -161,8 +188,9 @@ count_and_return(struct sf_asm *a, short field, int keep)
 	EXIT(a);
 }
 
+/* The program (see the top of this file); the map fds become pointers. */
 static void
-sf_build(struct sf_asm *a, int counters_fd, int blocked_fd)
+sf_build(struct sf_asm *a, const struct sockfilter *sf)
 {
 	memset(a, 0, sizeof(*a));
 	/* r6 = ctx, r7 = skb->len */
@@ -170,14 +198,15 @@ sf_build(struct sf_asm *a, int counters_fd, int blocked_fd)
 	LDX(a, BPF_W, BPF_REG_7, BPF_REG_6,
 	    (int16_t)offsetof(struct __sk_buff, len));
 	/* r8 = counters[0] */
-	ST(a, BPF_W, BPF_REG_10, -4, 0);
-	ld_map(a, BPF_REG_1, counters_fd);
+	ST(a, BPF_W, BPF_REG_10, -4, 0);     /* fp-4: array key 0, kept */
+	ld_map(a, BPF_REG_1, sf->counters_fd);
 	MOV64_REG(a, BPF_REG_2, BPF_REG_10);
 	ADD64_IMM(a, BPF_REG_2, -4);
 	CALL(a, BPF_FUNC_map_lookup_elem);
 	JEQ_IMM(a, BPF_REG_0, 0, L_KEEP);
 	MOV64_REG(a, BPF_REG_8, BPF_REG_0);
 	/* size */
+	JEQ_IMM(a, BPF_REG_7, SF_LEN_K2, L_K2);
 	JNE_IMM(a, BPF_REG_7, SF_LEN_SEEN, L_DROP_LEN);
 	/* fp-32 .. fp-9: the first 24 bytes of the IP header */
 	MOV64_REG(a, BPF_REG_1, BPF_REG_6);
@@ -202,7 +231,7 @@ sf_build(struct sf_asm *a, int counters_fd, int blocked_fd)
 	MOV64_REG(a, BPF_REG_2, BPF_REG_10);
 	ADD64_IMM(a, BPF_REG_2, -32);
 	here(a, L_LOOKUP);
-	ld_map(a, BPF_REG_1, blocked_fd);
+	ld_map(a, BPF_REG_1, sf->blocked_fd);
 	CALL(a, BPF_FUNC_map_lookup_elem);
 	JEQ_IMM(a, BPF_REG_0, 0, L_PASS);
 	LDX(a, BPF_DW, BPF_REG_9, BPF_REG_0, 0);
@@ -216,6 +245,33 @@ sf_build(struct sf_asm *a, int counters_fd, int blocked_fd)
 	count_and_return(a, SF_OFF(dropped_length), 0);
 	here(a, L_DROP_BLOCKED);
 	count_and_return(a, SF_OFF(dropped_blocked), 0);
+	/* format 2: tags switched on? (fp-4 still holds key 0) */
+	here(a, L_K2);
+	ld_map(a, BPF_REG_1, sf->config_fd);
+	MOV64_REG(a, BPF_REG_2, BPF_REG_10);
+	ADD64_IMM(a, BPF_REG_2, -4);
+	CALL(a, BPF_FUNC_map_lookup_elem);
+	JEQ_IMM(a, BPF_REG_0, 0, L_PASS_K2);
+	LDX(a, BPF_W, BPF_REG_1, BPF_REG_0, 0);
+	AND64_IMM(a, BPF_REG_1, SF_CFG_TAGS);
+	JEQ_IMM(a, BPF_REG_1, 0, L_PASS_K2);
+	/* fp-40 .. fp-33: the tag, the payload's first 8 bytes */
+	MOV64_REG(a, BPF_REG_1, BPF_REG_6);
+	MOV64_IMM(a, BPF_REG_2, SF_OFF_TAG);
+	MOV64_REG(a, BPF_REG_3, BPF_REG_10);
+	ADD64_IMM(a, BPF_REG_3, -40);
+	MOV64_IMM(a, BPF_REG_4, K2_TAG_LEN);
+	CALL(a, BPF_FUNC_skb_load_bytes);
+	JNE_IMM(a, BPF_REG_0, 0, L_NOADDR);
+	ld_map(a, BPF_REG_1, sf->tags_fd);
+	MOV64_REG(a, BPF_REG_2, BPF_REG_10);
+	ADD64_IMM(a, BPF_REG_2, -40);
+	CALL(a, BPF_FUNC_map_lookup_elem);
+	JEQ_IMM(a, BPF_REG_0, 0, L_DROP_TAG);
+	here(a, L_PASS_K2);
+	count_and_return(a, SF_OFF(passed_k2), 1);
+	here(a, L_DROP_TAG);
+	count_and_return(a, SF_OFF(dropped_tag), 0);
 	here(a, L_KEEP);
 	MOV64_REG(a, BPF_REG_0, BPF_REG_7);
 	EXIT(a);
@@ -293,7 +349,7 @@ sf_fail(const char *what, int e, char *err, size_t errlen)
 
 static int
 map_create(uint32_t type, const char *name, uint32_t key_size,
-    uint32_t value_size, uint32_t max_entries)
+    uint32_t value_size, uint32_t max_entries, uint32_t flags)
 {
 	union bpf_attr attr;
 
@@ -302,6 +358,7 @@ map_create(uint32_t type, const char *name, uint32_t key_size,
 	attr.key_size = key_size;
 	attr.value_size = value_size;
 	attr.max_entries = max_entries;
+	attr.map_flags = flags;
 	(void)sl_strlcpy(attr.map_name, name, sizeof(attr.map_name));
 	return (int)sf_bpf(BPF_MAP_CREATE, &attr);
 }
@@ -371,8 +428,8 @@ prog_load(struct sf_asm *a, char *err, size_t errlen)
 }
 
 int
-sockfilter_new(struct sockfilter **out, uint32_t block_entries, char *err,
-    size_t errlen)
+sockfilter_new_k2(struct sockfilter **out, uint32_t block_entries,
+    uint32_t tag_entries, char *err, size_t errlen)
 {
 	struct sockfilter *sf;
 	struct sf_asm a;
@@ -384,11 +441,18 @@ sockfilter_new(struct sockfilter **out, uint32_t block_entries, char *err,
 		    "least one entry");
 		return SL_EINVAL;
 	}
+	if (tag_entries == 0 || tag_entries > SOCKFILTER_TAGS_MAX) {
+		sl_seterr(err, errlen, "sockfilter: the tag map takes 1 to %u "
+		    "entries, not %u", (unsigned)SOCKFILTER_TAGS_MAX,
+		    (unsigned)tag_entries);
+		return SL_EINVAL;
+	}
 	if ((sf = calloc(1, sizeof(*sf))) == NULL) {
 		sl_seterr(err, errlen, "sockfilter: out of memory");
 		return SL_ESYS;
 	}
 	sf->counters_fd = sf->blocked_fd = sf->prog_fd = -1;
+	sf->config_fd = sf->tags_fd = -1;
 	if ((sf->ncpu = possible_cpus()) == 0) {
 		sl_seterr(err, errlen, "sockfilter: cannot read "
 		    "/sys/devices/system/cpu/possible");
@@ -401,18 +465,31 @@ sockfilter_new(struct sockfilter **out, uint32_t block_entries, char *err,
 		goto fail;
 	}
 	sf->counters_fd = map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "sl_counts",
-	    sizeof(uint32_t), sizeof(struct sockfilter_counts), 1);
+	    sizeof(uint32_t), sizeof(struct sockfilter_counts), 1, 0);
 	if (sf->counters_fd < 0) {
 		r = sf_fail("BPF_MAP_CREATE(percpu array)", errno, err, errlen);
 		goto fail;
 	}
 	sf->blocked_fd = map_create(BPF_MAP_TYPE_LRU_HASH, "sl_blocked", 16,
-	    sizeof(uint64_t), block_entries);
+	    sizeof(uint64_t), block_entries, 0);
 	if (sf->blocked_fd < 0) {
 		r = sf_fail("BPF_MAP_CREATE(LRU hash)", errno, err, errlen);
 		goto fail;
 	}
-	sf_build(&a, sf->counters_fd, sf->blocked_fd);
+	/* all zero at creation: tags off */
+	sf->config_fd = map_create(BPF_MAP_TYPE_ARRAY, "sl_config",
+	    sizeof(uint32_t), sizeof(uint32_t), 1, 0);
+	if (sf->config_fd < 0) {
+		r = sf_fail("BPF_MAP_CREATE(array)", errno, err, errlen);
+		goto fail;
+	}
+	sf->tags_fd = map_create(BPF_MAP_TYPE_HASH, "sl_tags", K2_TAG_LEN,
+	    sizeof(uint8_t), tag_entries, BPF_F_NO_PREALLOC);
+	if (sf->tags_fd < 0) {
+		r = sf_fail("BPF_MAP_CREATE(hash)", errno, err, errlen);
+		goto fail;
+	}
+	sf_build(&a, sf);
 	if ((sf->prog_fd = prog_load(&a, err, errlen)) < 0) {
 		r = sf->prog_fd;
 		sf->prog_fd = -1;
@@ -423,6 +500,13 @@ sockfilter_new(struct sockfilter **out, uint32_t block_entries, char *err,
 fail:
 	sockfilter_free(sf);
 	return r;
+}
+
+int
+sockfilter_new(struct sockfilter **out, uint32_t block_entries, char *err,
+    size_t errlen)
+{
+	return sockfilter_new_k2(out, block_entries, 1, err, errlen);
 }
 
 int
@@ -500,6 +584,36 @@ sockfilter_unblock(struct sockfilter *sf, const struct sl_addr *a)
 }
 
 int
+sockfilter_tag_add(struct sockfilter *sf, const uint8_t tag[K2_TAG_LEN])
+{
+	uint8_t one = 1;
+
+	if (map_elem(BPF_MAP_UPDATE_ELEM, sf->tags_fd, tag, &one,
+	    BPF_ANY) != 0)
+		return errno == E2BIG ? SL_EFULL : SL_ESYS;
+	return 0;
+}
+
+int
+sockfilter_tag_del(struct sockfilter *sf, const uint8_t tag[K2_TAG_LEN])
+{
+	if (map_elem(BPF_MAP_DELETE_ELEM, sf->tags_fd, tag, NULL, 0) != 0)
+		return errno == ENOENT ? SL_ENOENT : SL_ESYS;
+	return 0;
+}
+
+int
+sockfilter_tags_enable(struct sockfilter *sf, bool on)
+{
+	uint32_t key = 0, v = on ? SF_CFG_TAGS : 0;
+
+	if (map_elem(BPF_MAP_UPDATE_ELEM, sf->config_fd, &key, &v,
+	    BPF_ANY) != 0)
+		return SL_ESYS;
+	return 0;
+}
+
+int
 sockfilter_counters(struct sockfilter *sf, struct sockfilter_counts *out)
 {
 	uint32_t key = 0;
@@ -516,6 +630,8 @@ sockfilter_counters(struct sockfilter *sf, struct sockfilter_counts *out)
 		out->dropped_blocked += sf->percpu[i].dropped_blocked;
 		out->passed += sf->percpu[i].passed;
 		out->passed_noaddr += sf->percpu[i].passed_noaddr;
+		out->dropped_tag += sf->percpu[i].dropped_tag;
+		out->passed_k2 += sf->percpu[i].passed_k2;
 	}
 	return 0;
 }
@@ -527,6 +643,10 @@ sockfilter_free(struct sockfilter *sf)
 		return;
 	if (sf->prog_fd >= 0)
 		close(sf->prog_fd);
+	if (sf->tags_fd >= 0)
+		close(sf->tags_fd);
+	if (sf->config_fd >= 0)
+		close(sf->config_fd);
 	if (sf->blocked_fd >= 0)
 		close(sf->blocked_fd);
 	if (sf->counters_fd >= 0)

@@ -3,9 +3,11 @@
  * root; skipped otherwise, or when the kernel refuses the program): wrong
  * sizes (seen by the filter as UDP header + payload) are dropped and
  * counted, 256-byte datagrams pass, blocked sources (IPv4 on a dual-stack
- * and on an IPv4 socket, IPv6) are dropped until their expiry or unblock,
- * and the map can still be updated through the open descriptors by a
- * process that has given up root.
+ * and on an IPv4 socket, IPv6) are dropped until their expiry or unblock;
+ * 559-byte (format-2) datagrams pass untested until tag filtering is on,
+ * then only with a tag in the map, and never count against a blocked
+ * source; and the maps can still be updated through the open descriptors
+ * by a process that has given up root.
  */
 #include <errno.h>
 #include <grp.h>
@@ -29,9 +31,11 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
+#include "knock2.h"
 #include "sockfilter.h"
 
 #define BLOCK_NS 1000000000ull  /* the brief's "now + 1 s" */
+#define TAGS     16             /* the fixture's tag map */
 
 struct fx {
 	struct sockfilter *sf;
@@ -130,7 +134,7 @@ setup(void **state)
 		snprintf(f->why, sizeof(f->why), "not root");
 		return 0;
 	}
-	r = sockfilter_new(&f->sf, 64, f->why, sizeof(f->why));
+	r = sockfilter_new_k2(&f->sf, 64, TAGS, f->why, sizeof(f->why));
 	/* the verifier refusing our program where every helper and map
 	 * type it uses exists is a bug in the program, not a reason to skip */
 	if (r == SOCKFILTER_ENOTSUP && strstr(f->why, "verifier") != NULL &&
@@ -182,19 +186,17 @@ fx_or_skip(void **state)
 	return f;
 }
 
-/* send size bytes of tag from tx to the receiver rx (its own family's
+/* send size bytes of buf from tx to the receiver rx (its own family's
  * loopback address) */
 static void
-send_to(struct fx *f, int tx, int rx, size_t size, uint8_t tag)
+send_buf(struct fx *f, int tx, int rx, const uint8_t *buf, size_t size)
 {
-	static uint8_t buf[2048];
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	const struct sockaddr *sa;
 	socklen_t sl;
 	uint16_t port = rx == f->ds ? f->ds_port : f->v4_port;
 
-	memset(buf, tag, sizeof(buf));
 	memset(&sin, 0, sizeof(sin));
 	memset(&sin6, 0, sizeof(sin6));
 	if (tx == f->tx6) {
@@ -213,6 +215,28 @@ send_to(struct fx *f, int tx, int rx, size_t size, uint8_t tag)
 	assert_int_equal(sendto(tx, buf, size, 0, sa, sl), (ssize_t)size);
 }
 
+/* send size bytes of tag */
+static void
+send_to(struct fx *f, int tx, int rx, size_t size, uint8_t tag)
+{
+	static uint8_t buf[2048];
+
+	memset(buf, tag, sizeof(buf));
+	send_buf(f, tx, rx, buf, size);
+}
+
+/* a format-2 datagram: k2tag, then mark to the end */
+static void
+send_k2(struct fx *f, int tx, int rx, const uint8_t k2tag[K2_TAG_LEN],
+    uint8_t mark)
+{
+	uint8_t buf[K2_DGRAM_LEN];
+
+	memset(buf, mark, sizeof(buf));
+	memcpy(buf, k2tag, K2_TAG_LEN);
+	send_buf(f, tx, rx, buf, sizeof(buf));
+}
+
 /* Wait (up to 3 s) until the counters are f->want; fail if they are not. */
 static void
 expect_counts(struct fx *f)
@@ -227,21 +251,26 @@ expect_counts(struct fx *f)
 		usleep(10000);
 	}
 	fprintf(stderr, "# counters: length %llu/%llu blocked %llu/%llu "
-	    "passed %llu/%llu noaddr %llu/%llu (got/want)\n",
+	    "passed %llu/%llu noaddr %llu/%llu tag %llu/%llu k2 %llu/%llu "
+	    "(got/want)\n",
 	    (unsigned long long)c.dropped_length,
 	    (unsigned long long)f->want.dropped_length,
 	    (unsigned long long)c.dropped_blocked,
 	    (unsigned long long)f->want.dropped_blocked,
 	    (unsigned long long)c.passed, (unsigned long long)f->want.passed,
 	    (unsigned long long)c.passed_noaddr,
-	    (unsigned long long)f->want.passed_noaddr);
+	    (unsigned long long)f->want.passed_noaddr,
+	    (unsigned long long)c.dropped_tag,
+	    (unsigned long long)f->want.dropped_tag,
+	    (unsigned long long)c.passed_k2,
+	    (unsigned long long)f->want.passed_k2);
 	fail_msg("filter counters differ");
 }
 
-/* The next datagram on rx is a 256-byte one of tag; then nothing more is
- * queued. */
+/* The next datagram on rx is size bytes ending in tag; then nothing more
+ * is queued. */
 static void
-expect_recv(int rx, uint8_t tag)
+expect_recv_len(int rx, size_t size, uint8_t tag)
 {
 	uint8_t buf[2048];
 	struct pollfd p = { .fd = rx, .events = POLLIN };
@@ -249,12 +278,18 @@ expect_recv(int rx, uint8_t tag)
 
 	assert_int_equal(poll(&p, 1, 2000), 1);
 	n = recv(rx, buf, sizeof(buf), MSG_TRUNC | MSG_DONTWAIT);
-	assert_int_equal(n, SL_DGRAM_LEN);
-	assert_int_equal(buf[0], tag);
-	assert_int_equal(buf[SL_DGRAM_LEN - 1], tag);
+	assert_int_equal(n, (ssize_t)size);
+	assert_int_equal(buf[size - 1], tag);
 	n = recv(rx, buf, sizeof(buf), MSG_TRUNC | MSG_DONTWAIT);
 	assert_int_equal(n, -1);
 	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* The next datagram on rx is a 256-byte one of tag, and the only one. */
+static void
+expect_recv(int rx, uint8_t tag)
+{
+	expect_recv_len(rx, SL_DGRAM_LEN, tag);
 }
 
 /* a 256-byte datagram from tx that must pass and arrive */
@@ -276,13 +311,37 @@ expect_blocked(struct fx *f, int tx, int rx, uint8_t tag)
 	expect_counts(f);
 }
 
+/* a format-2 datagram from tx that must pass (passed_k2) and arrive */
+static void
+expect_k2_pass(struct fx *f, int tx, int rx, const uint8_t k2tag[K2_TAG_LEN],
+    uint8_t mark)
+{
+	send_k2(f, tx, rx, k2tag, mark);
+	f->want.passed_k2++;
+	expect_counts(f);
+	expect_recv_len(rx, K2_DGRAM_LEN, mark);
+}
+
+/* a format-2 datagram from tx that must be dropped for its tag */
+static void
+expect_k2_dropped(struct fx *f, int tx, int rx,
+    const uint8_t k2tag[K2_TAG_LEN], uint8_t mark)
+{
+	send_k2(f, tx, rx, k2tag, mark);
+	f->want.dropped_tag++;
+	expect_counts(f);
+}
+
 /* Wrong sizes from each sender to each receiver: dropped, counted, and a
  * 256-byte datagram sent after them is the only thing that arrives.  248
- * and 264 catch a filter off by the 8-byte UDP header either way. */
+ * and 264 catch a filter off by the 8-byte UDP header either way, as 551
+ * and 567 do for format 2. */
 static void
 test_wrong_sizes_dropped(void **state)
 {
-	static const size_t sizes[] = { 0, 1, 248, 255, 257, 264, 1000 };
+	static const size_t sizes[] = {
+		0, 1, 248, 255, 257, 264, 551, 558, 560, 567, 1000,
+	};
 	struct fx *f = fx_or_skip(state);
 	struct { int tx, rx; } path[] = {
 		{ f->tx1, f->ds }, { f->tx2, f->ds }, { f->tx6, f->ds },
@@ -385,7 +444,7 @@ test_lru_full(void **state)
 	char err[256];
 	int i;
 
-	assert_int_equal(sockfilter_new(&small, 2, err, sizeof(err)), 0);
+	assert_int_equal(sockfilter_new_k2(&small, 2, 1, err, sizeof(err)), 0);
 	assert_int_equal(sockfilter_attach(small, f->ds), 0);  /* replaces */
 	for (i = 0; i < 100; i++) {
 		a.bytes[3] = (uint8_t)i;
@@ -410,9 +469,161 @@ test_lru_full(void **state)
 	/* the first filter no longer sees the dual-stack socket's traffic */
 	expect_counts(f);
 	sockfilter_free(small);
-	assert_int_equal(sockfilter_new(&small, 0, err, sizeof(err)),
+	assert_int_equal(sockfilter_new_k2(&small, 0, 1, err, sizeof(err)),
 	    SL_EINVAL);
 	assert_null(small);
+}
+
+/* Tags off (the start): 559-byte datagrams pass untested, whatever their
+ * tag, on every path; the 256-byte ones are unaffected. */
+static void
+test_k2_untested_when_off(void **state)
+{
+	static const uint8_t t[K2_TAG_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct fx *f = fx_or_skip(state);
+
+	expect_k2_pass(f, f->tx1, f->ds, t, 1);
+	expect_k2_pass(f, f->tx2, f->ds, t, 2);
+	expect_k2_pass(f, f->tx6, f->ds, t, 3);
+	expect_k2_pass(f, f->tx1, f->v4, t, 4);
+	expect_pass(f, f->tx1, f->ds, 5);
+	/* a tag in the map changes nothing while filtering is off */
+	assert_int_equal(sockfilter_tag_add(f->sf, t), 0);
+	assert_int_equal(sockfilter_tags_enable(f->sf, false), 0);
+	expect_k2_pass(f, f->tx2, f->v4, (const uint8_t *)"\xff\xff\xff"
+	    "\xff\xff\xff\xff\xff", 6);
+}
+
+/* Tags on: a known tag passes, an unknown one is dropped and counted, on
+ * the dual-stack (IPv4 and IPv6) and the IPv4 socket; deleting a tag
+ * drops it; an empty map drops every 559-byte datagram; off again, they
+ * all pass.  Tags are compared as the bytes they are on the wire, so a
+ * tag that differs in its first or last byte only is unknown. */
+static void
+test_k2_tags(void **state)
+{
+	static const uint8_t t1[K2_TAG_LEN] = {
+		0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
+	static const uint8_t t2[K2_TAG_LEN] = {
+		0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87 };
+	uint8_t first[K2_TAG_LEN], last[K2_TAG_LEN];
+	struct fx *f = fx_or_skip(state);
+
+	memcpy(first, t1, sizeof(first));
+	first[0] ^= 1;
+	memcpy(last, t1, sizeof(last));
+	last[K2_TAG_LEN - 1] ^= 0x80;
+	assert_int_equal(sockfilter_tag_add(f->sf, t1), 0);
+	assert_int_equal(sockfilter_tag_add(f->sf, t1), 0);  /* again: fine */
+	assert_int_equal(sockfilter_tags_enable(f->sf, true), 0);
+	expect_k2_pass(f, f->tx1, f->ds, t1, 1);
+	expect_k2_pass(f, f->tx6, f->ds, t1, 2);
+	expect_k2_pass(f, f->tx2, f->v4, t1, 3);
+	expect_k2_dropped(f, f->tx1, f->ds, t2, 4);
+	expect_k2_dropped(f, f->tx6, f->ds, t2, 5);
+	expect_k2_dropped(f, f->tx2, f->v4, t2, 6);
+	expect_k2_dropped(f, f->tx1, f->ds, first, 7);
+	expect_k2_dropped(f, f->tx1, f->ds, last, 8);
+	/* format 1 is not affected by the tags */
+	expect_pass(f, f->tx1, f->ds, 9);
+	/* wrong sizes still count as such, whatever their first bytes */
+	send_to(f, f->tx1, f->ds, K2_DGRAM_LEN - 1, t1[0]);
+	f->want.dropped_length++;
+	expect_counts(f);
+
+	assert_int_equal(sockfilter_tag_add(f->sf, t2), 0);
+	expect_k2_pass(f, f->tx1, f->ds, t2, 10);
+	assert_int_equal(sockfilter_tag_del(f->sf, t1), 0);
+	assert_int_equal(sockfilter_tag_del(f->sf, t1), SL_ENOENT);
+	expect_k2_dropped(f, f->tx1, f->ds, t1, 11);
+	expect_k2_pass(f, f->tx6, f->ds, t2, 12);
+	assert_int_equal(sockfilter_tag_del(f->sf, t2), 0);
+	expect_k2_dropped(f, f->tx6, f->ds, t2, 13);   /* empty map */
+
+	assert_int_equal(sockfilter_tags_enable(f->sf, false), 0);
+	expect_k2_pass(f, f->tx1, f->ds, t1, 14);
+	expect_k2_pass(f, f->tx6, f->ds, t2, 15);
+}
+
+/* A blocked source's 256-byte datagrams are dropped, its 559-byte ones
+ * are not: with tags off they pass, with tags on only the tag decides. */
+static void
+test_k2_ignores_blocks(void **state)
+{
+	static const uint8_t t[K2_TAG_LEN] = { 'k', 'n', 'o', 'w', 'n', 0, 0, 1 };
+	static const uint8_t u[K2_TAG_LEN] = { 'u', 'n', 'k', 'n', 'o', 'w', 'n', 0 };
+	struct fx *f = fx_or_skip(state);
+	struct sl_addr a2 = mkaddr("127.0.0.2"), a6 = mkaddr("::1");
+	uint64_t far = mono_ns() + 3600 * BLOCK_NS;
+
+	assert_int_equal(sockfilter_block(f->sf, &a2, far), 0);
+	assert_int_equal(sockfilter_block(f->sf, &a6, far), 0);
+	expect_blocked(f, f->tx2, f->ds, 1);
+	expect_blocked(f, f->tx2, f->v4, 2);
+	expect_blocked(f, f->tx6, f->ds, 3);
+	expect_k2_pass(f, f->tx2, f->ds, u, 4);
+	expect_k2_pass(f, f->tx2, f->v4, u, 5);
+	expect_k2_pass(f, f->tx6, f->ds, u, 6);
+
+	assert_int_equal(sockfilter_tag_add(f->sf, t), 0);
+	assert_int_equal(sockfilter_tags_enable(f->sf, true), 0);
+	expect_k2_pass(f, f->tx2, f->ds, t, 7);
+	expect_k2_pass(f, f->tx6, f->ds, t, 8);
+	expect_k2_pass(f, f->tx2, f->v4, t, 9);
+	/* unknown: dropped for the tag, not counted as blocked */
+	expect_k2_dropped(f, f->tx2, f->ds, u, 10);
+	expect_k2_dropped(f, f->tx6, f->ds, u, 11);
+	/* still blocked for format 1 */
+	expect_blocked(f, f->tx2, f->ds, 12);
+	expect_pass(f, f->tx1, f->ds, 13);
+}
+
+/* The tag map holds tag_entries tags: one more is SL_EFULL, replacing one
+ * that is there is fine, a freed slot can be used again; the bounds of
+ * tag_entries. */
+static void
+test_tag_map_full(void **state)
+{
+	struct fx *f = fx_or_skip(state);
+	struct sockfilter *small = NULL;
+	uint8_t t[K2_TAG_LEN];
+	char err[256];
+	unsigned i;
+
+	(void)f;
+	assert_int_equal(sockfilter_new_k2(&small, 4, 3, err, sizeof(err)), 0);
+	memset(t, 0x5a, sizeof(t));
+	for (i = 0; i < 3; i++) {
+		t[0] = (uint8_t)i;
+		assert_int_equal(sockfilter_tag_add(small, t), 0);
+	}
+	t[0] = 3;
+	assert_int_equal(sockfilter_tag_add(small, t), SL_EFULL);
+	t[0] = 1;
+	assert_int_equal(sockfilter_tag_add(small, t), 0);   /* replaced */
+	assert_int_equal(sockfilter_tag_del(small, t), 0);
+	t[0] = 3;
+	assert_int_equal(sockfilter_tag_add(small, t), 0);
+	sockfilter_free(small);
+	small = NULL;
+
+	assert_int_equal(sockfilter_new_k2(&small, 4, 0, err, sizeof(err)),
+	    SL_EINVAL);
+	assert_null(small);
+	assert_int_equal(sockfilter_new_k2(&small, 4, SOCKFILTER_TAGS_MAX + 1,
+	    err, sizeof(err)), SL_EINVAL);
+	assert_null(small);
+	/* the largest map the daemon may ask for: the kernel takes it */
+	assert_int_equal(sockfilter_new_k2(&small, 4, SOCKFILTER_TAGS_MAX,
+	    err, sizeof(err)), 0);
+	sockfilter_free(small);
+	/* the format-1 constructor: a filter whose tag map is one entry */
+	assert_int_equal(sockfilter_new(&small, 4, err, sizeof(err)), 0);
+	memset(t, 1, sizeof(t));
+	assert_int_equal(sockfilter_tag_add(small, t), 0);
+	t[0] = 2;
+	assert_int_equal(sockfilter_tag_add(small, t), SL_EFULL);
+	sockfilter_free(small);
 }
 
 /* Child of test_after_dropping_root: give up root (nobody, no groups, no
@@ -462,6 +673,13 @@ unprivileged_child(struct sockfilter *sf)
 	}
 	if (c.passed != 2)   /* what the parent sent */
 		return 23;
+	if ((r = sockfilter_tag_add(sf, (const uint8_t *)"unprivtg")) != 0 ||
+	    (r = sockfilter_tag_del(sf, (const uint8_t *)"droptag!")) != 0 ||
+	    (r = sockfilter_tags_enable(sf, true)) != 0) {
+		fprintf(stderr, "# unprivileged tag map update: %s (%s)\n",
+		    sl_strerror(r), strerror(errno));
+		return 24;
+	}
 	/* with unprivileged BPF disabled, a new filter is refused, clearly */
 	if ((fp = fopen("/proc/sys/kernel/unprivileged_bpf_disabled", "r")) !=
 	    NULL) {
@@ -492,6 +710,8 @@ test_after_dropping_root(void **state)
 	    BLOCK_NS), 0);
 	expect_blocked(f, f->tx6, f->ds, 2);
 	expect_pass(f, f->tx1, f->ds, 3);
+	assert_int_equal(sockfilter_tag_add(f->sf,
+	    (const uint8_t *)"droptag!"), 0);
 
 	pid = fork();
 	assert_true(pid >= 0);
@@ -507,6 +727,8 @@ test_after_dropping_root(void **state)
 	/* what the child did took effect */
 	expect_blocked(f, f->tx2, f->ds, 4);
 	expect_pass(f, f->tx6, f->ds, 5);
+	expect_k2_pass(f, f->tx1, f->ds, (const uint8_t *)"unprivtg", 6);
+	expect_k2_dropped(f, f->tx1, f->ds, (const uint8_t *)"droptag!", 7);
 }
 
 int
@@ -520,6 +742,13 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unblock_and_mapped, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_lru_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_k2_untested_when_off, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_k2_tags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_k2_ignores_blocks, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_tag_map_full, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_after_dropping_root, setup,
 		    teardown),
 	};
