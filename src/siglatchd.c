@@ -41,7 +41,7 @@
 #include "workers.h"
 
 #define DEFAULT_CONFIG  "/etc/siglatch/server.conf"
-#define MAX_SOCKS       SL_MAX_SERVERS
+#define MAX_SOCKS       (2 * SL_MAX_SERVERS) /* a socket per format */
 #define RECV_BATCHES    4    /* recvmmsg batches per socket per wake-up */
 #define WORKER_QUEUE    512  /* datagrams waiting for a decryption thread */
 
@@ -52,6 +52,7 @@ struct daemon {
 	struct runproc *rp;
 	struct grants grants;       /* handed to the runner at fork */
 	struct sockfilter *sf;      /* in-kernel pre-filter, NULL: none */
+	bool ktags;                 /* its tag map follows the tag table */
 	struct sockfilter_counts kseen; /* as of the last summary */
 	time_t ksummary;            /* when it was logged */
 	struct net_sock socks[MAX_SOCKS];
@@ -65,6 +66,8 @@ struct daemon {
 	char stats_path[SL_PATH_MAX + 32];  /* relative to stats_dirfd */
 	int stats_dirfd;            /* state_dir, or AT_FDCWD */
 };
+
+static void kernel_tag_sync(void *arg, const uint8_t *tag, bool add);
 
 static void
 usage(FILE *f)
@@ -152,6 +155,8 @@ collect_stats(const struct daemon *d, struct stats_buf *b)
 			stats_add(b, "kernel_bad_length", k.dropped_length);
 			stats_add(b, "kernel_rate_source", k.dropped_blocked);
 			stats_add(b, "kernel_passed", k.passed);
+			stats_add(b, "kernel_k2_unknown_tag", k.dropped_tag);
+			stats_add(b, "kernel_k2_passed", k.passed_k2);
 		}
 	}
 }
@@ -164,19 +169,21 @@ static void
 kernel_summary(struct daemon *d, time_t now)
 {
 	struct sockfilter_counts k;
-	uint64_t len, blk;
+	uint64_t len, blk, tag;
 
 	if (d->sf == NULL || now - d->ksummary < KSUMMARY_SECS ||
 	    sockfilter_counters(d->sf, &k) != 0)
 		return;
 	len = k.dropped_length - d->kseen.dropped_length;
 	blk = k.dropped_blocked - d->kseen.dropped_blocked;
-	if (len + blk > 0)
+	tag = k.dropped_tag - d->kseen.dropped_tag;
+	if (len + blk + tag > 0)
 		log_msg(LOG_NOTICE, SLC_SUPPRESSED, "kernel filter: dropped "
 		    "%llu datagrams of the wrong length and %llu from "
-		    "penalised sources in the last %lld s",
+		    "penalised sources, and %llu format-2 datagrams with no "
+		    "user's tag, in the last %lld s",
 		    (unsigned long long)len, (unsigned long long)blk,
-		    (long long)(now - d->ksummary));
+		    (unsigned long long)tag, (long long)(now - d->ksummary));
 	d->kseen = k;
 	d->ksummary = now;
 }
@@ -253,6 +260,21 @@ finish_job(struct daemon *d, struct pipeline_job *j, uint64_t ms)
 	OPENSSL_cleanse(&req, sizeof(req));
 }
 
+/* How many datagrams s may be read now: no more than the decryption
+ * threads have jobs for, keeping WORKERS_RESERVE of them for format-2
+ * knocks, which a socket of format-1 datagrams may not take. */
+static int
+sock_room(const struct daemon *d, const struct net_sock *s)
+{
+	unsigned room;
+
+	if (d->w == NULL)
+		return NET_BATCH;
+	room = s->format == NET_FMT_2 ? workers_room(d->w) :
+	    workers_room_v1(d->w);
+	return room < NET_BATCH ? (int)room : NET_BATCH;
+}
+
 static void
 serve_socket(struct daemon *d, const struct net_sock *s)
 {
@@ -268,7 +290,7 @@ serve_socket(struct daemon *d, const struct net_sock *s)
 	for (b = 0; b < RECV_BATCHES; b++) {
 		/* with decryption threads, read no more than they have room
 		 * for: the socket's own buffer is the queue, not a drop */
-		max = d->w != NULL ? (int)workers_room_v1(d->w) : NET_BATCH;
+		max = sock_room(d, s);
 		if ((n = net_recv_batch(s->fd, d->batch, max)) <= 0) {
 			if (n < 0)
 				log_limited(0, LOG_WARNING, SLC_SYSERR, "receive on "
@@ -374,17 +396,17 @@ run(struct daemon *d)
 	struct pollfd pfd[3 + MAX_SOCKS];
 	time_t last_tick = 0, last_stats = 0, now;
 	unsigned i;
-	int n, st = 0, stop = 0, child = 0, full;
+	int n, st = 0, stop = 0, child = 0;
 
 	while (!stop) {
 		pfd[0].fd = d->sigfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = runproc_fd(d->rp);
 		pfd[1].events = POLLIN;
-		full = d->w != NULL && workers_room_v1(d->w) == 0;
 		for (i = 0; i < d->nsocks; i++) {
 			pfd[2 + i].fd = d->socks[i].fd;
-			pfd[2 + i].events = full ? 0 : POLLIN;
+			pfd[2 + i].events = sock_room(d, &d->socks[i]) > 0 ?
+			    POLLIN : 0;
 		}
 		pfd[2 + d->nsocks].fd = d->w != NULL ? workers_fd(d->w) : -1;
 		pfd[2 + d->nsocks].events = POLLIN;
@@ -407,8 +429,14 @@ run(struct daemon *d)
 			return 1;
 		}
 		child = 0;
+		/* format-2 queues first: their knocks have the least to lose */
 		for (i = 0; !stop && n > 0 && i < d->nsocks; i++)
-			if (pfd[2 + i].revents & (POLLIN | POLLERR))
+			if (d->socks[i].format == NET_FMT_2 &&
+			    (pfd[2 + i].revents & (POLLIN | POLLERR)))
+				serve_socket(d, &d->socks[i]);
+		for (i = 0; !stop && n > 0 && i < d->nsocks; i++)
+			if (d->socks[i].format != NET_FMT_2 &&
+			    (pfd[2 + i].revents & (POLLIN | POLLERR)))
 				serve_socket(d, &d->socks[i]);
 		if (d->w != NULL && n > 0 && (pfd[2 + d->nsocks].revents & POLLIN))
 			serve_workers(d);
@@ -417,7 +445,7 @@ run(struct daemon *d)
 			last_tick = now;
 			log_tick(now);
 			replay_expire(d->replay, now);
-			pipeline_tick(d->pipe, now, NULL, NULL);
+			pipeline_tick(d->pipe, now, kernel_tag_sync, d);
 			if (d->rcpt != NULL)
 				receipts_expire(d->rcpt, sl_mono_ms());
 			kernel_summary(d, now);
@@ -459,6 +487,65 @@ drop_network(void *arg)
 	config_free(d->cfg);  /* private keys and HMAC keys */
 }
 
+/* Room in the kernel's tag map: every enabled user's tags for every epoch
+ * the window allows, and one epoch more (the next one goes in before the
+ * oldest comes out); 1 when no server takes format 2. */
+static uint32_t
+kernel_tag_entries(const struct config *cfg)
+{
+	uint64_t users = 0, n;
+	unsigned i;
+	bool k2 = false;
+
+	for (i = 0; i < cfg->nservers; i++)
+		k2 |= cfg->servers[i].enabled && cfg->servers[i].format2;
+	for (i = 0; i < cfg->nusers; i++)
+		users += cfg->users[i].enabled;
+	if (!k2 || users == 0)
+		return 1;
+	n = users * (2 * cfg->timestamp_window / K2_EPOCH_SECS + 3);
+	return n > SOCKFILTER_TAGS_MAX ? SOCKFILTER_TAGS_MAX : (uint32_t)n;
+}
+
+/* tags_sync_fn: the kernel's copy of the tag table follows the daemon's.
+ * (Two users with one tag, a 2^-64 event per pair and epoch, would lose
+ * it from the map when the first of them leaves the window: their
+ * datagrams would then be dropped in the kernel for the rest of it.) */
+static void
+kernel_tag_sync(void *arg, const uint8_t *tag, bool add)
+{
+	struct daemon *d = arg;
+	int r;
+
+	if (d->sf == NULL || !d->ktags)
+		return;
+	r = add ? sockfilter_tag_add(d->sf, tag) : sockfilter_tag_del(d->sf, tag);
+	if (r != 0 && r != SL_ENOENT) {
+		(void)sockfilter_tags_enable(d->sf, false);
+		d->ktags = false;
+		log_msg(LOG_WARNING, SLC_SYSERR, "kernel filter: the tag map "
+		    "cannot follow the users' tags (%s); format-2 datagrams "
+		    "are now checked in user space only", sl_strerror(r));
+	}
+}
+
+/* Fill the kernel's tag map from the table, then let it drop format-2
+ * datagrams with an unknown tag. */
+static void
+kernel_tags_start(struct daemon *d)
+{
+	if (d->sf == NULL || kernel_tag_entries(d->cfg) <= 1)
+		return;
+	d->ktags = true;
+	tags_each(pipeline_tags(d->pipe), kernel_tag_sync, d);
+	if (d->ktags && sockfilter_tags_enable(d->sf, true) != 0) {
+		d->ktags = false;
+		log_msg(LOG_WARNING, SLC_SYSERR, "kernel filter: cannot switch "
+		    "the tag check on; format-2 datagrams are checked in user "
+		    "space only");
+	}
+}
+
 /*
  * The in-kernel pre-filter (kernel_filter = yes): load it while still
  * root and attach it to every socket.  Returns 0 when it is in place, 1
@@ -472,14 +559,8 @@ start_kernel_filter(struct daemon *d, char *err, size_t errlen)
 
 	if (!d->cfg->kernel_filter)
 		return -1;
-	for (i = 0; i < d->nsocks; i++)
-		if (d->cfg->servers[d->socks[i].server_idx].format2) {
-			snprintf(err, errlen, "it does not pass format-2 "
-			    "datagrams yet");
-			return 1;
-		}
-	if (sockfilter_new(&d->sf, d->cfg->ratelimit_table_size, err,
-	    errlen) != 0) {
+	if (sockfilter_new_k2(&d->sf, d->cfg->ratelimit_table_size,
+	    kernel_tag_entries(d->cfg), err, errlen) != 0) {
 		d->sf = NULL;
 		return 1;
 	}
@@ -535,7 +616,7 @@ main(int argc, char **argv)
 	struct daemon d;
 	struct privsep_ids net_ids;
 	enum replay_load how;
-	char err[1024], kerr[1024];
+	char err[1024], kerr[1024], sockwarn[1200] = "";
 	int ch, kfilter = 0, fg = 0, debug = 0, test = 0, list = 0, rc = 1;
 	unsigned i, nworkers;
 
@@ -668,8 +749,15 @@ main(int argc, char **argv)
 			fprintf(stderr, "siglatchd: %s\n", err);
 			goto out;
 		}
+		if (err[0] != '\0' && sockwarn[0] == '\0')
+			snprintf(sockwarn, sizeof(sockwarn), "server %s: formats "
+			    "1 and 2 share one receive queue (%s): a format-1 "
+			    "flood can crowd out format-2 knocks", d.cfg->servers[i].name,
+			    err);
 	}
 	kfilter = start_kernel_filter(&d, kerr, sizeof(kerr));
+	if (kfilter == 0)
+		kernel_tags_start(&d);
 	if (!fg && daemon(0, 0) != 0) {
 		fprintf(stderr, "siglatchd: daemon: %s\n", strerror(errno));
 		goto out;
@@ -711,8 +799,11 @@ main(int argc, char **argv)
 	    path, (long)getuid(), d.w != NULL ? nworkers : 0);
 	if (kfilter == 0)
 		log_msg(LOG_INFO, SLC_START, "kernel filter: wrong-length "
-		    "datagrams and penalised sources are dropped before they "
-		    "reach siglatchd");
+		    "datagrams, penalised sources%s are dropped before they "
+		    "reach siglatchd", d.ktags ? " and format-2 datagrams "
+		    "with no user's tag" : "");
+	if (sockwarn[0] != '\0')
+		log_msg(LOG_NOTICE, SLC_LISTEN, "%s", sockwarn);
 	else if (kfilter > 0)
 		log_msg(LOG_NOTICE, SLC_START, "kernel filter not available "
 		    "(%s): filtering in user space only", kerr);
