@@ -237,6 +237,18 @@ net_open_server(const struct cfg_server *srv, unsigned server_idx,
 			snprintf(s->desc, sizeof(s->desc), "%s", w.desc);
 		}
 	}
+	/* receipts go out from the address the knock came to */
+	for (i = 0; srv->format2 && srv->receipt && i < n; i++)
+		if (socks[*nsocks + i].format != NET_FMT_1 &&
+		    net_want_local(fds[i], w.family) != 0) {
+			snprintf(err, errlen, "server %s: cannot learn where "
+			    "datagrams were sent (%s): %s", srv->name,
+			    w.family == AF_INET ? "IP_PKTINFO" :
+			    "IPV6_RECVPKTINFO", strerror(errno));
+			for (i = 0; i < n; i++)
+				close(fds[i]);
+			return SL_ESYS;
+		}
 	*nsocks += n;
 	if (srv->format1 && srv->format2 && n == 1)
 		snprintf(err, errlen, "server %s: formats 1 and 2 share one "
@@ -256,7 +268,102 @@ net_batch_init(struct net_batch *b)
 		b->msg[i].msg_hdr.msg_iov = &b->iov[i];
 		b->msg[i].msg_hdr.msg_iovlen = 1;
 		b->msg[i].msg_hdr.msg_name = &b->from[i];
+		b->msg[i].msg_hdr.msg_control = b->ctl[i];
 	}
+}
+
+int
+net_want_local(int fd, int family)
+{
+	int on = 1;
+
+	if (family == AF_INET)
+		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on,
+		    sizeof(on)) == 0 ? 0 : SL_ESYS;
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+	    sizeof(on)) == 0 ? 0 : SL_ESYS;
+}
+
+void
+net_batch_local(const struct net_batch *b, int i, struct net_local *l)
+{
+	const struct msghdr *h = &b->msg[i].msg_hdr;
+	const struct cmsghdr *c;
+	struct in_pktinfo p4;
+	struct in6_pktinfo p6;
+
+	memset(l, 0, sizeof(*l));
+	for (c = CMSG_FIRSTHDR(h); c != NULL;
+	    c = CMSG_NXTHDR((struct msghdr *)(uintptr_t)h,
+	    (struct cmsghdr *)(uintptr_t)c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(p4))) {
+			memcpy(&p4, CMSG_DATA(c), sizeof(p4));
+			l->family = AF_INET;
+			l->ifindex = p4.ipi_ifindex;
+			memcpy(l->addr, &p4.ipi_addr, 4);
+		} else if (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(p6))) {
+			memcpy(&p6, CMSG_DATA(c), sizeof(p6));
+			l->family = AF_INET6;
+			l->ifindex = (int)p6.ipi6_ifindex;
+			memcpy(l->addr, &p6.ipi6_addr, 16);
+		}
+	}
+}
+
+int
+net_send_from(int fd, const void *buf, size_t len,
+    const struct sockaddr *peer, socklen_t peerlen, const struct net_local *l)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t b[NET_CTL_LEN];
+	} ctl;
+	struct iovec iov = { (void *)(uintptr_t)buf, len };
+	struct msghdr m;
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&m, 0, sizeof(m));
+	memset(&ctl, 0, sizeof(ctl));
+	m.msg_name = (void *)(uintptr_t)peer;
+	m.msg_namelen = peerlen;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	if (l != NULL && l->family == AF_INET) {
+		struct in_pktinfo p4;
+
+		memset(&p4, 0, sizeof(p4));
+		memcpy(&p4.ipi_spec_dst, l->addr, 4);
+		m.msg_control = ctl.b;
+		m.msg_controllen = CMSG_SPACE(sizeof(p4));
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(p4));
+		memcpy(CMSG_DATA(c), &p4, sizeof(p4));
+	} else if (l != NULL && l->family == AF_INET6) {
+		struct in6_pktinfo p6;
+
+		memset(&p6, 0, sizeof(p6));
+		memcpy(&p6.ipi6_addr, l->addr, 16);
+		/* a link-local address means something on its link only */
+		if (l->addr[0] == 0xfe && (l->addr[1] & 0xc0) == 0x80)
+			p6.ipi6_ifindex = (unsigned)l->ifindex;
+		m.msg_control = ctl.b;
+		m.msg_controllen = CMSG_SPACE(sizeof(p6));
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(p6));
+		memcpy(CMSG_DATA(c), &p6, sizeof(p6));
+	}
+	do
+		n = sendmsg(fd, &m, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)len ? 0 : SL_ESYS;
 }
 
 int
@@ -268,8 +375,10 @@ net_recv_batch(int fd, struct net_batch *b, int max)
 		max = NET_BATCH;
 	if (max <= 0)
 		return 0;
-	for (i = 0; i < max; i++)
+	for (i = 0; i < max; i++) {
 		b->msg[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
+		b->msg[i].msg_hdr.msg_controllen = sizeof(b->ctl[i]);
+	}
 	for (;;) {
 		/* MSG_TRUNC: msg_len is the true length, so a 257-byte datagram
 		 * is never mistaken for a 256-byte one */

@@ -61,11 +61,22 @@ int net_open_server(const struct cfg_server *srv, unsigned server_idx,
  * oversized.
  */
 #define NET_BATCH 64
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message. */
+#define NET_CTL_LEN 64
 struct net_batch {
 	struct mmsghdr msg[NET_BATCH];
 	struct iovec iov[NET_BATCH];
 	struct sockaddr_storage from[NET_BATCH];
+	uint8_t ctl[NET_BATCH][NET_CTL_LEN];       /* where each was sent to */
 	uint8_t buf[NET_BATCH][K2_DGRAM_LEN + 1];  /* the larger format */
+};
+
+/* The address a datagram was sent to, as the kernel reports it on a
+ * socket with net_want_local(): the source to answer it from. */
+struct net_local {
+	int family;             /* 0: not known; AF_INET or AF_INET6 */
+	int ifindex;
+	uint8_t addr[16];       /* network order; IPv4 in the first 4 */
 };
 void net_batch_init(struct net_batch *b);
 /*
@@ -77,5 +88,16 @@ void net_batch_init(struct net_batch *b);
 int net_recv_batch(int fd, struct net_batch *b, int max);
 const uint8_t *net_batch_get(const struct net_batch *b, int i, size_t *len,
     struct sl_addr *src);
+/* Ask the kernel to report each datagram's destination address on fd (a
+ * socket that may have to answer: format-2 receipts). */
+int net_want_local(int fd, int family);
+/* Datagram i's destination, from its control message (family 0 if none). */
+void net_batch_local(const struct net_batch *b, int i, struct net_local *l);
+/* Send buf to peer from the address in l (sendmsg with IP_PKTINFO or
+ * IPV6_PKTINFO), so that the answer comes from where the question went
+ * even on a socket bound to every address; plain sendto when l is not
+ * known.  0, or SL_ESYS with errno. */
+int net_send_from(int fd, const void *buf, size_t len,
+    const struct sockaddr *peer, socklen_t peerlen, const struct net_local *l);
 
 #endif

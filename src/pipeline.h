@@ -21,6 +21,7 @@
 #include "addr.h"
 #include "config.h"
 #include "knock2.h"
+#include "net.h"
 #include "replay.h"
 #include "request.h"
 #include "wire.h"
@@ -88,6 +89,7 @@ struct pipeline_job {
 	int fd;
 	struct sockaddr_storage peer;
 	uint32_t peerlen;
+	struct net_local local;         /* where it was sent to */
 };
 
 struct pipeline;

@@ -459,6 +459,9 @@ static const struct sock_filter ps_filter[] = {
 #endif
 	PS_ALLOW(__NR_getpid),
 	PS_ALLOW_NULL(__NR_sendto, 4),
+	/* sendmsg on fd -1 only, which means never, unless receipts are on
+	 * (privsep_sandbox_network then jumps straight to its RET ALLOW) */
+	PS_ALLOW_EQ(__NR_sendmsg, 0, 0xffffffffu),
 	/* files: journal, stats, logs */
 	PS_ALLOW(__NR_openat),
 #ifdef __NR_open
@@ -560,14 +563,16 @@ privsep_sandbox_network(bool send_to, char *err, size_t errlen)
 	int r;
 
 	memcpy(f, ps_filter, sizeof(f));
-	/* receipts: sendto with an address too (PS_ALLOW_NULL's first jump
-	 * goes straight to its RET ALLOW, four instructions on) */
+	/* receipts: sendto with an address, and sendmsg (to choose the
+	 * source address), too: the first jump of their blocks goes straight
+	 * to the block's RET ALLOW */
 	for (i = 0; send_to && i < PS_NFILTER; i++)
 		if (f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) &&
-		    f[i].k == __NR_sendto) {
+		    f[i].k == __NR_sendto)
 			f[i].jt = 4;
-			break;
-		}
+		else if (f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) &&
+		    f[i].k == __NR_sendmsg)
+			f[i].jt = 2;  /* PS_ALLOW_EQ: two on is RET ALLOW */
 	if (PS_SANITIZER || (dbg != NULL && strcmp(dbg, "1") == 0)) {
 		f[PS_NFILTER - 1].k = SECCOMP_RET_LOG;
 		log_msg(LOG_WARNING, SLC_SYSERR, "%s: system calls outside the "

@@ -75,8 +75,9 @@ int privsep_chown_state(const char *state_dir, uid_t uid, gid_t gid,
  * AddressSanitizer builds (LeakSanitizer's exit check needs ptrace; such
  * builds also stay dumpable after privsep_drop).  A kernel without seccomp
  * filters, or an architecture the list does not know, gets a warning and
- * no filter.  send_to: also allow sendto(2) with a destination (format-2
- * receipts); without it sendto is allowed only on a connected socket.
+ * no filter.  send_to: also allow sendto(2) with a destination and
+ * sendmsg(2) (format-2 receipts); without it sendto is allowed only on a
+ * connected socket, and sendmsg not at all.
  */
 int privsep_sandbox_network(bool send_to, char *err, size_t errlen);
 

@@ -62,7 +62,6 @@ receipts_send(struct receipts *rs, struct receipt_dest *d,
     const struct k2_receipt *r)
 {
 	uint8_t buf[K2_RECEIPT_LEN];
-	ssize_t n;
 	int rc;
 
 	rc = k2_receipt_seal(rs->aead, d->key, d->mac, r, buf);
@@ -71,14 +70,11 @@ receipts_send(struct receipts *rs, struct receipt_dest *d,
 		rs->st.send_failed++;
 		return rc;
 	}
-	do
-		n = sendto(d->fd, buf, sizeof(buf), MSG_DONTWAIT,
-		    (const struct sockaddr *)&d->peer, d->peerlen);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(buf)) {
+	if (net_send_from(d->fd, buf, sizeof(buf),
+	    (const struct sockaddr *)&d->peer, d->peerlen, &d->local) != 0) {
 		rs->st.send_failed++;
 		log_limited(0, LOG_WARNING, SLC_SYSERR, "receipt not sent: %s",
-		    n < 0 ? strerror(errno) : "short write");
+		    strerror(errno));
 		return SL_ESYS;
 	}
 	rs->st.sent++;

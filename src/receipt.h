@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "knock2.h"
+#include "net.h"
 #include "request.h"
 
 struct receipts;
@@ -29,6 +30,7 @@ struct receipt_dest {
 	int fd;
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
+	struct net_local local;     /* the knock's destination: the source */
 	uint8_t key[K2_KEY_LEN];
 	uint8_t mac[K2_MAC_LEN];
 };

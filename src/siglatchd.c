@@ -243,6 +243,7 @@ finish_job(struct daemon *d, struct pipeline_job *j, uint64_t ms)
 		dest.fd = j->fd;
 		dest.peer = j->peer;
 		dest.peerlen = (socklen_t)j->peerlen;
+		dest.local = j->local;
 		memcpy(dest.key, rep.key, sizeof(dest.key));
 		memcpy(dest.mac, rep.mac, sizeof(dest.mac));
 		if (rep.when == PR_NOW)
@@ -314,6 +315,7 @@ serve_socket(struct daemon *d, const struct net_sock *s)
 			j->fd = s->fd;
 			j->peer = d->batch->from[i];
 			j->peerlen = d->batch->msg[i].msg_hdr.msg_namelen;
+			net_batch_local(d->batch, i, &j->local);
 			memcpy(j->dgram, dgram, len);
 			if (d->w != NULL) {
 				workers_submit(d->w, j);

@@ -114,6 +114,11 @@ check "a knock naming no address grants its source ($r)" \
 	test "$(arg_of "$(latest_run)" 2)" = "127.0.0.9"
 
 # 5. receipts: failed, refused (not permitted, payload), busy, grant
+r=$(k2 alice --action 1 --host 127.0.0.2 --bind 127.0.0.1 --receipt --wait 3000)
+check "a knock sent to 127.0.0.2 gets its receipt from 127.0.0.2 (server on every address) ($r)" \
+	test "$r" = "receipt status=0 reason=0 value=0 skew=0"
+r=$(k2 alice --action 1 --host ::1 --bind ::1 --receipt --wait 3000)
+check "over IPv6 too ($r)" test "$r" = "receipt status=0 reason=0 value=0 skew=0"
 r=$(k2 alice --action 7 --receipt --wait 3000)
 check "a failing action: receipt 'failed' with its exit status ($r)" test "$r" = "receipt status=1 reason=0 value=3 skew=0"
 r=$(k2 alice --action 5 --receipt --wait 3000)
