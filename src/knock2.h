@@ -134,6 +134,10 @@ int k2_mac(struct k2_hmac *h, const uint8_t mac_key[K2_KEY_LEN],
 /* Constant-time check of dgram's mac: 0, or SL_EAUTH. */
 int k2_mac_verify(struct k2_hmac *h, const uint8_t mac_key[K2_KEY_LEN],
     const uint8_t dgram[K2_DGRAM_LEN]);
+/* The same check with a context bound to one K_mac (made once per user:
+ * the receive path's hot loop). */
+int k2_mac_keyed_new(const uint8_t mac_key[K2_KEY_LEN], struct k2_hmac **out);
+int k2_mac_verify_keyed(struct k2_hmac *h, const uint8_t dgram[K2_DGRAM_LEN]);
 /* K_body and K_rcpt from the content key (HKDF-Expand, CK as the PRK). */
 int k2_content_keys(struct k2_hmac *h, const uint8_t ck[K2_CK_LEN],
     uint8_t body_key[K2_KEY_LEN], uint8_t rcpt_key[K2_KEY_LEN]);

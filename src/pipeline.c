@@ -32,7 +32,6 @@ struct pipeline {
 	struct filter *filter;
 	struct tags *tags;               /* format 2: tag -> candidate users */
 	struct gate2 *gate2;             /* format 2: copies, user budgets */
-	struct k2_hmac *k2h;             /* format 2: MAC checks */
 	struct pipeline_crypto *crypto;  /* for pipeline_process() */
 	int sink[SL_MAX_SERVERS];
 	uint8_t dummy_key[SL_HMAC_KEY_LEN];
@@ -100,7 +99,6 @@ pipeline_new(struct pipeline **out, const struct config *cfg,
 	if ((rc = crypto_random(p->dummy_key, sizeof(p->dummy_key))) != 0 ||
 	    (rc = filter_new(&p->filter, cfg)) != 0 ||
 	    (rc = tags_new(&p->tags, cfg)) != 0 ||
-	    (rc = k2_hmac_new(&p->k2h)) != 0 ||
 	    (rc = gate2_new(&p->gate2, cfg->nusers, cfg->ratelimit_user_budget,
 	    cfg->ratelimit_window * 1000u,
 	    (2 * cfg->timestamp_window + K2_EPOCH_SECS) * 1000u)) != 0 ||
@@ -121,7 +119,6 @@ pipeline_free(struct pipeline *p)
 	filter_free(p->filter);
 	tags_free(p->tags);
 	gate2_free(p->gate2);
-	k2_hmac_free(p->k2h);
 	OPENSSL_cleanse(p->dummy_key, sizeof(p->dummy_key));
 	free(p);
 }
@@ -170,7 +167,6 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
     struct pipeline_pre *pre)
 {
 	const struct cfg_server *srv = &p->cfg->servers[server_idx];
-	const struct k2_userkeys *uk;
 	const struct cfg_user *user;
 	struct tag_hit hits[TAGS_HITS_MAX];
 	char ip[SL_IPSTR_MAX];
@@ -189,8 +185,7 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 		return SL_EAUTH;
 	}
 	for (i = 0; i < n; i++)
-		if ((uk = tags_keys(p->tags, hits[i].user)) != NULL &&
-		    k2_mac_verify(p->k2h, uk->mac_key, dgram) == 0)
+		if (tags_mac_verify(p->tags, hits[i].user, dgram) == 0)
 			break;
 	if (i == n) {
 		p->st.k2_bad_mac++;

@@ -32,6 +32,7 @@ struct tags {
 	bool *live;                 /* [nusers]: enabled, key loaded */
 	unsigned nlive;
 	struct k2_userkeys *keys;   /* [nusers] */
+	struct k2_hmac **macs;      /* [nusers]: HMAC bound to each K_mac */
 	uint64_t *ring;             /* [nusers * nep], by epoch % nep */
 	struct tag_slot *slots;
 	uint32_t mask;
@@ -58,6 +59,7 @@ tags_new(struct tags **out, const struct config *cfg)
 	if (t->nusers > 0 &&
 	    ((t->live = calloc(t->nusers, sizeof(*t->live))) == NULL ||
 	    (t->keys = calloc(t->nusers, sizeof(*t->keys))) == NULL ||
+	    (t->macs = calloc(t->nusers, sizeof(*t->macs))) == NULL ||
 	    (t->ring = calloc((size_t)t->nusers * t->nep,
 	    sizeof(*t->ring))) == NULL))
 		goto fail;
@@ -68,7 +70,9 @@ tags_new(struct tags **out, const struct config *cfg)
 
 		if (!u->enabled || u->id < 0)
 			continue;
-		if ((rc = k2_derive_user(u->hmac_key, &t->keys[i])) != 0)
+		if ((rc = k2_derive_user(u->hmac_key, &t->keys[i])) != 0 ||
+		    (rc = k2_mac_keyed_new(t->keys[i].mac_key,
+		    &t->macs[i])) != 0)
 			goto fail;
 		t->live[i] = true;
 		t->nlive++;
@@ -95,6 +99,9 @@ tags_free(struct tags *t)
 	if (t->keys != NULL)
 		OPENSSL_cleanse(t->keys, (size_t)t->nusers * sizeof(*t->keys));
 	free(t->keys);
+	for (unsigned i = 0; t->macs != NULL && i < t->nusers; i++)
+		k2_hmac_free(t->macs[i]);
+	free(t->macs);
 	free(t->live);
 	free(t->ring);
 	free(t->slots);
@@ -209,6 +216,15 @@ tags_lookup(const struct tags *t, const uint8_t tag[K2_TAG_LEN],
 		n++;
 	}
 	return n;
+}
+
+int
+tags_mac_verify(const struct tags *t, unsigned user,
+    const uint8_t dgram[K2_DGRAM_LEN])
+{
+	if (user >= t->nusers || !t->live[user])
+		return SL_EAUTH;
+	return k2_mac_verify_keyed(t->macs[user], dgram);
 }
 
 const struct k2_userkeys *

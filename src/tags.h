@@ -42,6 +42,9 @@ void tags_each(const struct tags *t, tags_sync_fn *sync, void *arg);
 unsigned tags_lookup(const struct tags *t, const uint8_t tag[K2_TAG_LEN],
     struct tag_hit *hits, unsigned max);
 const struct k2_userkeys *tags_keys(const struct tags *t, unsigned user);
+/* dgram's MAC under the user's K_mac (constant time): 0 or SL_EAUTH. */
+int tags_mac_verify(const struct tags *t, unsigned user,
+    const uint8_t dgram[K2_DGRAM_LEN]);
 /* Tags in the table now. */
 unsigned tags_count(const struct tags *t);
 

@@ -9,7 +9,7 @@
 
 setup_keys
 pick_port
-MAX_SCRIPTS=1 write_config
+MAX_SCRIPTS=1 RL_SOURCE=10 write_config
 # receipts on; a failing action, a timed one
 sed -i '/^logging = yes$/a receipt = yes' "$T/server.conf"
 sed -i 's/^actions = record, ascii_only, strip, hang, other, vec42, vec200$/actions = record, ascii_only, strip, hang, other, vec42, vec200, fails, timed/' "$T/server.conf"
@@ -136,7 +136,19 @@ check "a knock that asks for no receipt gets none ($r)" test "$r" = "no receipt"
 [ -f "$T/hang.pid" ] && kill -TERM "$(cat "$T/hang.pid")" 2>/dev/null
 sleep 0.3
 
-# 6. format 1 and format 2 on one port
+# 6. a source in a penalty for format-1 junk still knocks with format 2
+"$BIN/bench/flood" -s 127.0.0.7 127.0.0.1 "$PORT" 256 40 >/dev/null
+sleep 0.3
+craft alice --action 1 --payload v1-penalised --out "$T/v1pen.bin" >/dev/null
+"$BIN/bench/flood" -s 127.0.0.7 127.0.0.1 "$PORT" 256 1 "$T/v1pen.bin" >/dev/null
+r=$(k2 alice --action 1 --payload v2-penalised --bind 127.0.0.7 --receipt --wait 3000)
+check "a source in a penalty for format-1 junk: its format-2 knock runs ($r)" \
+	test "$r" = "receipt status=0 reason=0 value=0 skew=0"
+sleep 0.3
+check "... while its format-1 knock did not" \
+	test -z "$(grep -l "^argv\[8\]=$(printf v1-penalised | base64 -w0)\$" "$T"/runs/run.* 2>/dev/null)"
+
+# 7. format 1 and format 2 on one port
 before=$(nruns)
 knock alice 1 "v1-mixed" >/dev/null
 k2 alice --action 1 --payload v2-mixed >/dev/null
@@ -145,7 +157,7 @@ check "a 1.0 knock and a format-2 knock both run on one port" test "$(nruns)" -e
 check "the daemon is alive" daemon_alive
 stop_daemon
 
-# 7. the keys that govern it
+# 8. the keys that govern it
 sed -i 's/^receipt = yes$/receipt = no\nformat1 = no\ngrant_named_address = yes/' "$T/server.conf"
 start_daemon || { notok "siglatchd starts with format1 = no"; exit 1; }
 before=$(nruns)
