@@ -18,6 +18,8 @@
 #define GATE2_FLIGHT_MS 30000   /* a job lost in flight is forgotten */
 #define GATE2_MILLI     1000u   /* token fixed point */
 
+/* GS_FLIGHT: addr is the source of the copy being decrypted; GS_BOUND:
+ * the address the knock names; GS_FROM: the source it was refused from */
 enum { GS_FREE = 0, GS_FLIGHT, GS_DEAD, GS_BOUND, GS_FROM };
 
 struct gate2_slot {
@@ -160,27 +162,35 @@ gate2_admit(struct gate2 *g, unsigned user, const uint8_t mac[K2_MAC_LEN],
 	if (s != NULL) {
 		switch (s->state) {
 		case GS_FLIGHT:
+			/* the same copy again waits for the first; a copy from
+			 * elsewhere may be the one that names its source, raced
+			 * by a copy captured on the path: it goes on too */
+			if (gate2_same(&s->addr, src) ||
+			    s->decrypts >= GATE2_DECRYPTS_MAX) {
+				g->st.copies++;
+				return G2_COPY;
+			}
+			break;
 		case GS_DEAD:
 			g->st.copies++;
 			return G2_COPY;
 		case GS_BOUND:
+			/* only from the address it names: there it is decided
+			 * (and recorded) by the first copy that gets through */
 			if (!gate2_same(&s->addr, src)) {
 				g->st.elsewhere++;
 				return G2_ELSEWHERE;
 			}
 			break;
 		case GS_FROM:
-			if (gate2_same(&s->addr, src)) {
+			if (gate2_same(&s->addr, src) ||
+			    s->decrypts >= GATE2_DECRYPTS_MAX) {
 				g->st.elsewhere++;
 				return G2_ELSEWHERE;
 			}
 			break;
 		default:
 			break;
-		}
-		if (s->decrypts >= GATE2_DECRYPTS_MAX) {
-			g->st.copies++;
-			return G2_COPY;
 		}
 	}
 	if (!gate2_token(g, user, now_ms)) {
@@ -193,7 +203,9 @@ gate2_admit(struct gate2 *g, unsigned user, const uint8_t mac[K2_MAC_LEN],
 		memcpy(s->mac, mac, sizeof(s->mac));
 	}
 	s->state = GS_FLIGHT;
-	s->decrypts++;
+	s->addr = *src;
+	if (s->decrypts < UINT8_MAX)
+		s->decrypts++;
 	s->expires_ms = now_ms + GATE2_FLIGHT_MS;
 	return G2_PASS;
 }

@@ -6,12 +6,15 @@
  * Only datagrams whose MAC verified reach it, so every entry was made by a
  * key holder; copies of them may come from anyone (a knock captured on the
  * path).  An entry is keyed by the knock's MAC and says:
- *   in flight     being decrypted: a copy is dropped
+ *   in flight     being decrypted: a copy from the same source is dropped
  *   dead          refused for a reason its source does not change: dropped
  *   bound         names another address: dropped unless it comes from there
  *   refused from  refused for its source (allowed_ips): dropped from there
- * and a knock is decrypted at most GATE2_DECRYPTS_MAX times.  Recorded
- * knocks leave the table: the replay cache has them.
+ * A copy from another source than the one in flight goes on (it may be
+ * the user's own, raced by a copy captured on the path), as does a copy
+ * from the address a knock names; otherwise a knock is decrypted at most
+ * GATE2_DECRYPTS_MAX times.  Recorded knocks leave the table: the replay
+ * cache has them.
  *
  * Fixed memory from gate2_new; nothing allocated after.  Main thread only.
  */
