@@ -185,9 +185,13 @@ ref_inner(const uint8_t b[K2_INNER_LEN])
 	case 0:
 		return zero(b + 32, 16) ? 0 : SL_EPARSE;
 	case 4:
-		return zero(b + 36, 12) ? 0 : SL_EPARSE;
+		/* not 0.0.0.0/8, 224.0.0.0/4 or 240.0.0.0/4 */
+		return zero(b + 36, 12) && b[32] != 0 && b[32] < 224 ? 0 :
+		    SL_EPARSE;
 	case 6:
-		return memcmp(b + 32, v4mapped, 12) != 0 ? 0 : SL_EPARSE;
+		/* not IPv4-mapped, :: or ff00::/8 */
+		return memcmp(b + 32, v4mapped, 12) != 0 && !zero(b + 32, 16) &&
+		    b[32] != 0xff ? 0 : SL_EPARSE;
 	default:
 		return SL_EPARSE;
 	}
@@ -247,6 +251,20 @@ ref_seal(const uint8_t key[32], const uint8_t *aad, size_t aadlen,
 	    tag) == 1);
 }
 
+/* PROTOCOL.md: an address a knock may name.  IPv4 (or IPv4-mapped): not
+ * 0.0.0.0/8, 224.0.0.0/4 or 240.0.0.0/4; IPv6: not :: nor ff00::/8. */
+static int
+ref_grantable(const struct sl_addr *a)
+{
+	static const uint8_t z[16];
+
+	if (a->family == AF_INET6 && memcmp(a->bytes, v4mapped, 12) == 0)
+		return a->bytes[12] != 0 && a->bytes[12] < 224;
+	if (a->family == AF_INET6)
+		return memcmp(a->bytes, z, 16) != 0 && a->bytes[0] != 0xff;
+	return a->bytes[0] != 0 && a->bytes[0] < 224;
+}
+
 /* ---- mode 0: the inner plaintext ------------------------------------- */
 
 /* The slice read as a struct, for the encoder: what it accepts decodes to
@@ -256,7 +274,7 @@ encode_struct(const uint8_t b[K2_INNER_LEN])
 {
 	struct k2_inner in, got;
 	uint8_t out[K2_INNER_LEN];
-	int rc, valid;
+	int rc, valid, mapped;
 
 	memset(&in, 0, sizeof(in));
 	in.flags = b[1];
@@ -271,9 +289,12 @@ encode_struct(const uint8_t b[K2_INNER_LEN])
 	memcpy(in.nonce, b + 16, K2_NONCE_LEN);
 	memcpy(in.payload, b + 48, K2_PAYLOAD_MAX);
 
+	mapped = in.has_addr && in.addr.family == AF_INET6 &&
+	    memcmp(in.addr.bytes, v4mapped, 12) == 0;
 	valid = (in.flags & ~K2_F_RECEIPT) == 0 &&
 	    in.payload_len <= K2_PAYLOAD_MAX && (!in.has_addr ||
-	    in.addr.family == AF_INET || in.addr.family == AF_INET6);
+	    ((in.addr.family == AF_INET || in.addr.family == AF_INET6) &&
+	    ref_grantable(&in.addr)));
 	rc = k2_inner_encode(out, &in);
 	FUZZ_CHECK(valid ? rc == 0 : rc == SL_EINVAL);
 	if (rc != 0)
@@ -287,7 +308,10 @@ encode_struct(const uint8_t b[K2_INNER_LEN])
 	FUZZ_CHECK(memcmp(got.payload, in.payload, in.payload_len) == 0);
 	FUZZ_CHECK(zero(got.payload + in.payload_len,
 	    K2_PAYLOAD_MAX - in.payload_len));
-	if (in.has_addr)
+	if (mapped)  /* named as the IPv4 address it is */
+		FUZZ_CHECK(got.addr.family == AF_INET &&
+		    memcmp(got.addr.bytes, in.addr.bytes + 12, 4) == 0);
+	else if (in.has_addr)
 		FUZZ_CHECK(got.addr.family == in.addr.family &&
 		    memcmp(got.addr.bytes, in.addr.bytes,
 		    in.addr.family == AF_INET ? 4 : 16) == 0);

@@ -342,6 +342,8 @@ k2_inner_decode(struct k2_inner *out, const uint8_t in[K2_INNER_LEN])
 	default:
 		goto bad;
 	}
+	if (out->has_addr && !k2_addr_grantable(&out->addr))
+		goto bad;
 	return 0;
 bad:
 	memset(out, 0, sizeof(*out));

@@ -146,7 +146,8 @@ int k2_content_keys(struct k2_hmac *h, const uint8_t ck[K2_CK_LEN],
  * over 199 bytes or an address k2_addr_grantable refuses (an IPv4-mapped
  * IPv6 address is written as IPv4).  decode: SL_EVERSION, SL_EPARSE
  * (unknown flag or family, non-zero unused address or padding bytes, an
- * IPv4-mapped IPv6 address, payload_len > 199). */
+ * IPv4-mapped IPv6 address, an address k2_addr_grantable refuses,
+ * payload_len > 199). */
 int k2_inner_encode(uint8_t out[K2_INNER_LEN], const struct k2_inner *in);
 int k2_inner_decode(struct k2_inner *out, const uint8_t in[K2_INNER_LEN]);
 

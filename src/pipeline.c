@@ -397,16 +397,6 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
 		return rc;
 	}
-	if (bound && !k2_addr_grantable(&j->in.addr)) {
-		addr_to_str(&j->in.addr, named, sizeof(named));
-		p->st.k2_wrong_address++;
-		if (verbose)
-			log_limited(sink, LOG_WARNING, SLC_K2_ADDRESS, "user %s "
-			    "from %s: knock names %s, which cannot be granted, "
-			    "refused", user->name, ip, named);
-		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
-		return SL_EDENIED;
-	}
 	if (bound && !same_addr(&j->in.addr, &j->src)) {
 		addr_to_str(&j->in.addr, named, sizeof(named));
 		if (!srv->grant_named_address &&

@@ -638,15 +638,35 @@ test_inner_invalid(void **state)
 		b[off] = 0xff;
 		decode_fails(b, SL_EPARSE);
 	}
-	/* its family set to 4 or 6 with 16 zero bytes: 0.0.0.0 and :: are
-	 * well-formed (what they may grant is for the daemon to decide) */
+	/* an address that cannot be granted is malformed: 0.0.0.0 and ::
+	 * (family 4 or 6 with 16 zero bytes), 0/8, multicast, reserved and
+	 * broadcast; their neighbours are fine */
 	memcpy(b, vecs[1].inner, sizeof(b));
 	b[5] = K2_FAM_IPV4;
-	assert_int_equal(k2_inner_decode(&in, b), 0);
-	assert_true(in.has_addr && in.addr.family == AF_INET);
+	decode_fails(b, SL_EPARSE);
 	b[5] = K2_FAM_IPV6;
-	assert_int_equal(k2_inner_decode(&in, b), 0);
-	assert_true(in.has_addr && in.addr.family == AF_INET6);
+	decode_fails(b, SL_EPARSE);
+	{
+		static const struct { uint8_t fam, first; int ok; } a[] = {
+			{ K2_FAM_IPV4, 0, 0 }, { K2_FAM_IPV4, 1, 1 },
+			{ K2_FAM_IPV4, 223, 1 }, { K2_FAM_IPV4, 224, 0 },
+			{ K2_FAM_IPV4, 239, 0 }, { K2_FAM_IPV4, 240, 0 },
+			{ K2_FAM_IPV4, 255, 0 }, { K2_FAM_IPV6, 0xfe, 1 },
+			{ K2_FAM_IPV6, 0xff, 0 }, { K2_FAM_IPV6, 0x20, 1 },
+		};
+		size_t k;
+
+		for (k = 0; k < sizeof(a) / sizeof(a[0]); k++) {
+			memcpy(b, vecs[1].inner, sizeof(b));
+			b[5] = a[k].fam;
+			b[32] = a[k].first;
+			b[35] = 1;
+			if (a[k].ok)
+				assert_int_equal(k2_inner_decode(&in, b), 0);
+			else
+				decode_fails(b, SL_EPARSE);
+		}
+	}
 
 	/* vector 3: 2001:db8::1 and a full payload */
 	memcpy(b, vecs[2].inner, sizeof(b));
@@ -687,6 +707,27 @@ test_inner_encode_refuses(void **state)
 	assert_int_equal(k2_inner_encode(out, &in), SL_EINVAL);
 	in.addr.family = AF_UNIX;
 	assert_int_equal(k2_inner_encode(out, &in), SL_EINVAL);
+	/* nor an address that cannot be granted */
+	in.addr.family = AF_INET;
+	memcpy(in.addr.bytes, "\xff\xff\xff\xff", 4);
+	assert_int_equal(k2_inner_encode(out, &in), SL_EINVAL);
+	memcpy(in.addr.bytes, "\xe0\x00\x00\x01", 4);
+	assert_int_equal(k2_inner_encode(out, &in), SL_EINVAL);
+	memset(in.addr.bytes, 0, 16);
+	assert_int_equal(k2_inner_encode(out, &in), SL_EINVAL);
+	in.addr.family = AF_INET6;
+	assert_int_equal(k2_inner_encode(out, &in), SL_EINVAL);
+	in.addr.bytes[0] = 0xff;
+	in.addr.bytes[15] = 1;
+	assert_int_equal(k2_inner_encode(out, &in), SL_EINVAL);
+	/* an IPv4-mapped IPv6 address is written as family 4 */
+	memset(in.addr.bytes, 0, 16);
+	in.addr.bytes[10] = in.addr.bytes[11] = 0xff;
+	memcpy(in.addr.bytes + 12, "\x7f\x00\x00\x01", 4);
+	assert_int_equal(k2_inner_encode(out, &in), 0);
+	assert_int_equal(out[5], K2_FAM_IPV4);
+	assert_memory_equal(out + 32, "\x7f\x00\x00\x01", 4);
+	assert_true(all_zero(out + 36, 12));
 	/* no address named: whatever is in addr is not written */
 	in.has_addr = false;
 	memset(&in.addr, 0xff, sizeof(in.addr));
