@@ -42,6 +42,14 @@ struct opts {
 	bool no_addr, receipt, remac;
 };
 
+static EVP_PKEY *pub;   /* freed at exit, whichever way main leaves */
+
+static void
+free_pub(void)
+{
+	EVP_PKEY_free(pub);
+}
+
 static int
 parse_ip(const char *s, struct sockaddr_storage *ss, socklen_t *len,
     uint16_t port)
@@ -91,7 +99,7 @@ write_file(const char *path, const uint8_t *p, size_t n)
 
 /* Build one datagram as o says. */
 static int
-build(const struct opts *o, EVP_PKEY *pub, uint8_t dgram[K2_DGRAM_LEN],
+build(const struct opts *o, EVP_PKEY *spub, uint8_t dgram[K2_DGRAM_LEN],
     uint8_t rk[K2_KEY_LEN], uint8_t mac[K2_MAC_LEN])
 {
 	struct k2_userkeys uk, other;
@@ -126,7 +134,7 @@ build(const struct opts *o, EVP_PKEY *pub, uint8_t dgram[K2_DGRAM_LEN],
 		else
 			return -1;
 	}
-	if (k2_seal(pub, &uk, &in, NULL, dgram, rk, mac) != 0)
+	if (k2_seal(spub, &uk, &in, NULL, dgram, rk, mac) != 0)
 		goto out;
 	if (o->tag_key != NULL) {
 		if (load_key(o->tag_key, okey) != 0 ||
@@ -178,7 +186,6 @@ main(int argc, char **argv)
 	    .user = -1, .action = -1, .count = 1, .flip_bit = -1 };
 	struct sockaddr_storage dst, src;
 	socklen_t dlen, slen;
-	EVP_PKEY *pub = NULL;
 	uint8_t dgram[K2_DGRAM_LEN], rk[K2_KEY_LEN], mac[K2_MAC_LEN];
 	uint8_t buf[2048];
 	struct k2_receipt r;
@@ -236,6 +243,7 @@ main(int argc, char **argv)
 			return 1;
 		}
 	} else {
+		atexit(free_pub);
 		if (crypto_load_public(o.server_key, &pub, err,
 		    sizeof(err)) != 0) {
 			fprintf(stderr, "k2knock: %s\n", err);
