@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A self-contained demo: throwaway keys and config in a temporary directory,
-# siglatchd on 127.0.0.1, one knock from knocker, the action's output shown,
-# the daemon stopped.  Touches nothing outside the temporary directory.
+# siglatchd on 127.0.0.1, one format-2 knock from knocker --wait, the
+# server's receipt and the action's output shown, the daemon stopped.
+# Touches nothing outside the temporary directory.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$top/build
@@ -14,7 +15,7 @@ cleanup() {
 trap cleanup EXIT
 port=$((40000 + RANDOM % 20000))
 
-echo "== 1. keys: a server key pair, and a user with a client bundle"
+echo "== 1. keys: a server key pair, and a user with a client bundle (formats 1,2)"
 "$bin/siglatch-keygen" server -o "$d" >/dev/null
 mkdir -p "$d/client/siglatch"
 "$bin/siglatch-keygen" user demo --id 1 --server-pub "$d/server.pub.pem" \
@@ -35,6 +36,7 @@ port = $port
 bind_ip = 127.0.0.1
 priv_key_path = $d/server.priv.pem
 actions = hello
+receipt = yes
 [action:hello]
 id = 1
 constructor = $d/hello.sh
@@ -47,8 +49,10 @@ echo "== 3. siglatchd on 127.0.0.1 port $port"
 pid=$!
 for _ in $(seq 1 100); do grep -q SL003 "$d/daemon.log" && break; sleep 0.05; done
 
-echo "== 4. one knock: knocker 127.0.0.1 demo hello 'open sesame'"
-XDG_CONFIG_HOME=$d/client "$bin/knocker" --port "$port" 127.0.0.1 demo hello 'open sesame'
+echo "== 4. one knock, waiting for the receipt: knocker --wait 127.0.0.1 demo hello 'open sesame'"
+XDG_CONFIG_HOME=$d/client "$bin/knocker" --wait --port "$port" 127.0.0.1 demo hello 'open sesame' |
+	tee "$d/knocker.out" | sed 's/^/   /'
+grep -q '^knocker: done' "$d/knocker.out"
 for _ in $(seq 1 100); do grep -q SL102 "$d/daemon.log" && break; sleep 0.05; done
 
 echo "== 5. what the action printed (from the daemon's log)"
