@@ -5,6 +5,18 @@
 #include "util.h"
 
 int
+authz_lists(const struct config *cfg, unsigned server_idx,
+    const struct cfg_user *user, uint8_t action_id)
+{
+	if (server_idx >= cfg->nservers ||
+	    config_action_by_id(cfg, action_id) == NULL ||
+	    !idset_has(&user->actions, action_id) ||
+	    !idset_has(&cfg->servers[server_idx].actions, action_id))
+		return SL_EDENIED;
+	return 0;
+}
+
+int
 authz_check(const struct config *cfg, unsigned server_idx,
     const struct cfg_user *user, const struct wire_knock *k,
     const struct sl_addr *src, struct sl_request *req, int *discarded)
@@ -13,14 +25,10 @@ authz_check(const struct config *cfg, unsigned server_idx,
 	const struct cfg_action *act;
 
 	*discarded = 0;
-	if (server_idx >= cfg->nservers)
+	if (authz_lists(cfg, server_idx, user, k->action_id) != 0)
 		return SL_EDENIED;
 	srv = &cfg->servers[server_idx];
-	if ((act = config_action_by_id(cfg, k->action_id)) == NULL)
-		return SL_EDENIED;
-	if (!idset_has(&user->actions, k->action_id) ||
-	    !idset_has(&srv->actions, k->action_id))
-		return SL_EDENIED;
+	act = config_action_by_id(cfg, k->action_id);
 	if (!addr_in_list(&srv->allowed_ips, src) ||
 	    !addr_in_list(&user->allowed_ips, src) ||
 	    !addr_in_list(&act->allowed_ips, src))

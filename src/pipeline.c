@@ -432,8 +432,10 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 	rc = authz_check(p->cfg, j->server_idx, user, &k, &granted, req,
 	    &discarded);
 	OPENSSL_cleanse(&k, sizeof(k));
-	if (rc == SL_EDENIED && !bound) {
-		/* allowed_ips may say yes from elsewhere: not recorded */
+	if (rc == SL_EDENIED && !bound &&
+	    authz_lists(p->cfg, j->server_idx, user, j->in.action_id) == 0) {
+		/* only an allowed_ips said no, and it may say yes from
+		 * elsewhere: not recorded */
 		p->st.denied++;
 		if (verbose)
 			log_limited(sink, LOG_WARNING, SLC_DENIED, "user %s from "

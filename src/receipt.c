@@ -1,12 +1,14 @@
 /*
  * receipt.c - format-2 receipts in the network process (receipt.h).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
+#include "addr.h"
 #include "log.h"
 #include "receipt.h"
 
@@ -57,6 +59,36 @@ receipts_free(struct receipts *rs)
 	free(rs);
 }
 
+static void
+receipts_log(const struct receipt_dest *d, const struct k2_receipt *r)
+{
+	static const char *const what[] = { "done", "action failed",
+	    "refused", "busy" };
+	static const char *const why[] = { "", ": not permitted",
+	    ": payload refused" };
+	const struct sockaddr *sa = (const struct sockaddr *)&d->peer;
+	struct sl_addr a;
+	char ip[SL_IPSTR_MAX];
+	unsigned port = 0;
+
+	if (!log_enabled(LOG_INFO))
+		return;
+	if (addr_from_sockaddr(&a, sa, d->peerlen) != 0)
+		memset(&a, 0, sizeof(a));
+	addr_to_str(&a, ip, sizeof(ip));
+	if (sa->sa_family == AF_INET)
+		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	else if (sa->sa_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	if (r->status == K2_ST_DONE || r->status == K2_ST_FAILED)
+		log_limited(0, LOG_INFO, SLC_RECEIPT, "receipt to %s port %u: "
+		    "%s, %u", ip, port, what[r->status], (unsigned)r->value);
+	else
+		log_limited(0, LOG_INFO, SLC_RECEIPT, "receipt to %s port %u: "
+		    "%s%s", ip, port, what[r->status],
+		    r->reason <= K2_R_MAX ? why[r->reason] : "");
+}
+
 int
 receipts_send(struct receipts *rs, struct receipt_dest *d,
     const struct k2_receipt *r)
@@ -78,6 +110,7 @@ receipts_send(struct receipts *rs, struct receipt_dest *d,
 		return SL_ESYS;
 	}
 	rs->st.sent++;
+	receipts_log(d, r);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +54,7 @@ struct daemon {
 	struct grants grants;       /* handed to the runner at fork */
 	struct sockfilter *sf;      /* in-kernel pre-filter, NULL: none */
 	bool ktags;                 /* its tag map follows the tag table */
+	const char *ktags_why;      /* why not, for the log */
 	struct sockfilter_counts kseen; /* as of the last summary */
 	time_t ksummary;            /* when it was logged */
 	struct net_sock socks[MAX_SOCKS];
@@ -536,8 +538,24 @@ kernel_tag_sync(void *arg, const uint8_t *tag, bool add)
 static void
 kernel_tags_start(struct daemon *d)
 {
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+
 	if (d->sf == NULL || kernel_tag_entries(d->cfg) <= 1)
 		return;
+	/*
+	 * The map follows the epochs after the privilege drop, and Linux
+	 * lets an unprivileged process update a map through a descriptor it
+	 * holds only from 6.5 on.  Before that an update would fail, and so
+	 * would switching the check off: the kernel would go on dropping
+	 * knocks by a stale map.  So the check is not switched on at all.
+	 */
+	if (uname(&u) != 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2 ||
+	    major < 6 || (major == 6 && minor < 5)) {
+		d->ktags_why = "this kernel is older than 6.5, where an "
+		    "unprivileged process may not update the tag map";
+		return;
+	}
 	d->ktags = true;
 	tags_each(pipeline_tags(d->pipe), kernel_tag_sync, d);
 	if (d->ktags && sockfilter_tags_enable(d->sf, true) != 0) {
@@ -804,11 +822,14 @@ main(int argc, char **argv)
 		    "datagrams, penalised sources%s are dropped before they "
 		    "reach siglatchd", d.ktags ? " and format-2 datagrams "
 		    "with no user's tag" : "");
-	if (sockwarn[0] != '\0')
-		log_msg(LOG_NOTICE, SLC_LISTEN, "%s", sockwarn);
 	else if (kfilter > 0)
 		log_msg(LOG_NOTICE, SLC_START, "kernel filter not available "
 		    "(%s): filtering in user space only", kerr);
+	if (kfilter == 0 && d.ktags_why != NULL)
+		log_msg(LOG_NOTICE, SLC_START, "kernel filter: format-2 tags "
+		    "are checked in user space only: %s", d.ktags_why);
+	if (sockwarn[0] != '\0')
+		log_msg(LOG_NOTICE, SLC_LISTEN, "%s", sockwarn);
 	if (how == REPLAY_FRESH)
 		log_msg(LOG_NOTICE, SLC_STATE, "no replay state in %s: starting "
 		    "with an empty cache", d.cfg->state_dir);

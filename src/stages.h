@@ -66,5 +66,10 @@ int verify_knock(struct wire_mac *mac, const struct config *cfg,
 int authz_check(const struct config *cfg, unsigned server_idx,
     const struct cfg_user *user, const struct wire_knock *k,
     const struct sl_addr *src, struct sl_request *req, int *discarded);
+/* The part of authz_check that does not look at the address: the action
+ * exists and is enabled, and the user's and the server's lists name it.
+ * 0 or SL_EDENIED. */
+int authz_lists(const struct config *cfg, unsigned server_idx,
+    const struct cfg_user *user, uint8_t action_id);
 
 #endif

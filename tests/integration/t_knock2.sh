@@ -52,6 +52,7 @@ check "the action ran with argv ip user_id username action_id action_name secure
 	test "$(arg_of "$f" 2) $(arg_of "$f" 3) $(arg_of "$f" 4) $(arg_of "$f" 5) $(arg_of "$f" 6) $(arg_of "$f" 7) $(arg_of "$f" 8)" = \
 	"127.0.0.1 10 alice 1 record 1 $(printf 'hello v2' | base64 -w0)"
 check "the log says format 2 and the address" log_has 'SL100 user alice from 127.0.0.1 on main: action record authorized (format 2, for 127.0.0.1)'
+check "the receipt is logged" log_has 'SL110 receipt to 127.0.0.1 port [0-9]*: done, 0'
 
 # 2. nothing runs for a bad one
 "$BIN/tools/slcraft" --port "$PORT" --raw-random 559 --count 50 >/dev/null
@@ -123,6 +124,8 @@ r=$(k2 alice --action 7 --receipt --wait 3000)
 check "a failing action: receipt 'failed' with its exit status ($r)" test "$r" = "receipt status=1 reason=0 value=3 skew=0"
 r=$(k2 alice --action 5 --receipt --wait 3000)
 check "an action not permitted: receipt 'refused: not permitted' ($r)" test "$r" = "receipt status=2 reason=1 value=0 skew=0"
+r=$(k2 alice --action 5 --no-addr --receipt --wait 3000)
+check "naming no address and refused by the action lists: receipt 'refused: not permitted' ($r)" test "$r" = "receipt status=2 reason=1 value=0 skew=0"
 r=$(k2 alice --action 2 --payload "$(printf 'a\tb')" --receipt --wait 3000)
 check "a payload refused: receipt 'refused: payload' ($r)" test "$r" = "receipt status=2 reason=2 value=0 skew=0"
 r=$(k2 alice --action 8 --receipt --wait 3000)
