@@ -184,10 +184,15 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 		}
 		return SL_EAUTH;
 	}
-	for (i = 0; i < n; i++)
-		if (tags_mac_verify(p->tags, hits[i].user, dgram) == 0)
-			break;
-	if (i == n) {
+	/* every user whose key makes this MAC: one, unless users share a
+	 * key (then the inner user_id, once decrypted, says which) */
+	pre->ncand = 0;
+	for (i = 0; i < n && pre->ncand < PIPELINE_CANDS; i++)
+		if (tags_mac_verify(p->tags, hits[i].user, dgram) == 0) {
+			pre->cand[pre->ncand] = hits[i].user;
+			pre->epoch[pre->ncand++] = hits[i].epoch;
+		}
+	if (pre->ncand == 0) {
 		p->st.k2_bad_mac++;
 		if (debug) {
 			addr_to_str(src, ip, sizeof(ip));
@@ -199,10 +204,15 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 	}
 	/* authenticated by a key holder from here on (a copy may come from
 	 * anyone, though) */
-	user = &p->cfg->users[hits[i].user];
+	user = &p->cfg->users[pre->cand[0]];
 	addr_to_str(src, ip, sizeof(ip));
-	if (replay_seen(p->replay, (uint16_t)user->id, dgram + K2_OFF_MAC,
-	    now)) {
+	for (i = 0; i < pre->ncand; i++)
+		if (replay_seen(p->replay,
+		    (uint16_t)p->cfg->users[pre->cand[i]].id,
+		    dgram + K2_OFF_MAC, now))
+			break;
+	if (i < pre->ncand) {
+		user = &p->cfg->users[pre->cand[i]];
 		p->st.replayed++;
 		if (srv->logging)
 			log_limited(p->sink[server_idx], LOG_WARNING, SLC_REPLAY,
@@ -210,7 +220,7 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 			    user->name, ip);
 		return SL_EREPLAY;
 	}
-	switch (gate2_admit(p->gate2, hits[i].user, dgram + K2_OFF_MAC, src,
+	switch (gate2_admit(p->gate2, pre->cand[0], dgram + K2_OFF_MAC, src,
 	    now_ms)) {
 	case G2_PASS:
 		break;
@@ -237,8 +247,6 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 		return SL_ERATE;
 	}
 	pre->format = 2;
-	pre->user = hits[i].user;
-	pre->epoch = hits[i].epoch;
 	return 0;
 }
 
@@ -290,14 +298,21 @@ static void
 crypto2(const struct pipeline *p, struct pipeline_crypto *c,
     struct pipeline_job *j)
 {
-	const struct cfg_user *u = &p->cfg->users[j->pre.user];
+	const struct cfg_user *u = &p->cfg->users[j->pre.cand[0]];
+	unsigned i = 0;
 	int64_t skew;
 	int rc;
 
-	j->user = u;
 	rc = k2_open(c->k2[j->server_idx], j->dgram, &j->in, j->rcpt_key);
-	if (rc == 0 && (j->in.user_id != (uint16_t)u->id ||
-	    k2_epoch(j->in.timestamp) != j->pre.epoch))
+	/* the candidate the inner user_id names (users sharing a key) */
+	while (rc == 0 && i < j->pre.ncand &&
+	    p->cfg->users[j->pre.cand[i]].id != (int)j->in.user_id)
+		i++;
+	if (rc == 0 && i < j->pre.ncand)
+		u = &p->cfg->users[j->pre.cand[i]];
+	j->user = u;
+	if (rc == 0 && (i == j->pre.ncand ||
+	    k2_epoch(j->in.timestamp) != j->pre.epoch[i]))
 		rc = SL_EPARSE;
 	if (rc == 0) {
 		skew = (int64_t)j->in.timestamp - (int64_t)j->now;

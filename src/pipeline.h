@@ -54,10 +54,15 @@ struct pipeline_stats {
 };
 
 /* What pipeline_admit learned about a datagram that may go on. */
+#define PIPELINE_CANDS 8   /* users sharing one HMAC key, format 2 */
 struct pipeline_pre {
 	uint8_t format;         /* 1 or 2 */
-	unsigned user;          /* format 2: index into cfg->users */
-	uint64_t epoch;         /* format 2: the tag's epoch */
+	/* format 2: the users (index into cfg->users) whose tag and MAC the
+	 * datagram carries, and the tag's epoch for each: more than one only
+	 * when users share an HMAC key; the inner user_id picks one */
+	unsigned ncand;
+	unsigned cand[PIPELINE_CANDS];
+	uint64_t epoch[PIPELINE_CANDS];
 };
 
 /* A receipt to send (format 2, the server's receipt = yes and the knock

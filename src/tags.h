@@ -24,7 +24,7 @@ struct tag_hit {
 	uint64_t epoch;
 };
 
-#define TAGS_HITS_MAX 4     /* candidates returned for one tag */
+#define TAGS_HITS_MAX 8     /* candidates returned for one tag */
 
 /* Told of each tag that enters (add) or leaves the table (the kernel
  * filter keeps a copy). */
