@@ -1,15 +1,20 @@
 /*
  * flood - bounded UDP load for the benchmark: COUNT datagrams of SIZE bytes
  * to a loopback address, sent in sendmmsg batches from one socket.
- * Usage: flood [-s SRC] [-r RATE] ADDR PORT SIZE COUNT [FILE]
+ * Usage: flood [-s SRC] [-r RATE | -i US] ADDR PORT SIZE COUNT [FILE]
  *   without FILE: random bytes (a fresh random pool, reused round-robin);
  *   with FILE: the file's bytes, the same datagram COUNT times (replays);
  *   with FILE and SIZE > 0: FILE holds datagrams of SIZE bytes one after
- *   another (made by slcraft --out --count), sent in turn, once each at
- *   most: COUNT is capped at how many there are;
+ *   another (made by slcraft --out --count, or k2knock --out --count for
+ *   559-byte ones), sent in turn, once each at most: COUNT is capped at
+ *   how many there are;
  *   SIZE 0 with no FILE: random sizes from 0 to 512 bytes;
  *   -s SRC: send from this loopback address (e.g. 127.0.3.1), so a test
- *   can play several sources; -r RATE: at most RATE datagrams a second.
+ *   can play several sources; -r RATE: at most RATE datagrams a second
+ *   (in bursts of RATE / 100); -i US: one datagram every US microseconds,
+ *   each on its own (a paced client: the receiver wakes for each).
+ * SIZE is at most DGRAM_MAX (1472 bytes).  The loop is sendmmsg either
+ * way, so a sender costs the same per datagram however it is paced.
  * Only 127.0.0.0/8 and ::1 are accepted as targets and sources.
  */
 #include <arpa/inet.h>
@@ -26,7 +31,8 @@
 
 #define BATCH 64
 #define POOL  256
-#define RANDMAX 512
+#define RANDMAX 512     /* SIZE 0: random sizes 0..RANDMAX */
+#define DGRAM_MAX 1472
 
 /* Fill ss from a loopback literal; 0 or -1. */
 static int
@@ -67,7 +73,7 @@ now_s(void)
 int
 main(int argc, char **argv)
 {
-	static uint8_t pool[POOL][RANDMAX];
+	static uint8_t pool[POOL][DGRAM_MAX];
 	static size_t plen[POOL];
 	struct mmsghdr msg[BATCH];
 	struct iovec iov[BATCH];
@@ -75,29 +81,32 @@ main(int argc, char **argv)
 	socklen_t sl, srcl = 0;
 	const char *source = NULL;
 	uint8_t *many = NULL;
-	long count, sent = 0, size, rate = 0;
+	long count, sent = 0, size, rate = 0, interval_us = 0;
 	double t0;
 	int fd, i, n, port, ch;
 
-	while ((ch = getopt(argc, argv, "s:r:")) != -1) {
+	while ((ch = getopt(argc, argv, "s:r:i:")) != -1) {
 		if (ch == 's')
 			source = optarg;
 		else if (ch == 'r')
 			rate = atol(optarg);
+		else if (ch == 'i')
+			interval_us = atol(optarg);
 		else
 			return 2;
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 4) {
-		fprintf(stderr, "usage: flood [-s SRC] [-r RATE] ADDR PORT SIZE "
-		    "COUNT [FILE]\n");
+		fprintf(stderr, "usage: flood [-s SRC] [-r RATE | -i US] ADDR "
+		    "PORT SIZE COUNT [FILE]\n");
 		return 2;
 	}
 	port = atoi(argv[1]);
 	size = atol(argv[2]);
 	count = atol(argv[3]);
-	if (size < 0 || size > RANDMAX || count < 0 || port <= 0 ||
+	if (size < 0 || size > DGRAM_MAX || count < 0 || port <= 0 ||
+	    rate < 0 || interval_us < 0 || (rate > 0 && interval_us > 0) ||
 	    port > 65535 || loopback(argv[0], port, &ss, &sl) != 0 ||
 	    (source != NULL && loopback(source, 0, &src, &srcl) != 0)) {
 		fprintf(stderr, "flood: bad arguments (loopback addresses only)\n");
@@ -140,7 +149,19 @@ main(int argc, char **argv)
 	t0 = now_s();
 	while (sent < count) {
 		n = count - sent < BATCH ? (int)(count - sent) : BATCH;
-		if (rate > 0) {
+		if (interval_us > 0) {
+			/* one at a time, on a fixed schedule */
+			double ahead = (double)sent * (double)interval_us / 1e6 -
+			    (now_s() - t0);
+
+			if (ahead > 0) {
+				struct timespec ts = { (time_t)ahead,
+				    (long)((ahead - (double)(time_t)ahead) * 1e9) };
+
+				nanosleep(&ts, NULL);
+			}
+			n = 1;
+		} else if (rate > 0) {
 			/* stay under RATE per second on average */
 			double ahead = (double)sent / (double)rate - (now_s() - t0);
 

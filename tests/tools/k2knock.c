@@ -10,6 +10,9 @@
  *           [--flip-bit N [--remac]] [--tag-key KEY] [--mac-key KEY]
  *   k2knock --send-file FILE [--host IP] [--port N] [--bind IP] [--wait MS]
  *
+ * --out FILE writes the datagram to FILE and sends nothing; with --count N
+ * (N > 1) it writes N knocks, each built afresh (its own nonce, content key
+ * and mac), one after another: N * 559 bytes, for bench/flood FILE.
  * --tag-key / --mac-key compute the tag / the MAC with another user's key.
  * --flip-bit flips bit N (0 = first bit of the datagram) after sealing;
  * --remac then recomputes the MAC, so the change reaches decryption.
@@ -166,6 +169,30 @@ out:
 	return rc;
 }
 
+/* --out with --count: the first knock (built), then count - 1 more. */
+static int
+write_many(const struct opts *o, EVP_PKEY *pub, const char *path,
+    uint8_t dgram[K2_DGRAM_LEN])
+{
+	uint8_t rk[K2_KEY_LEN], mac[K2_MAC_LEN];
+	FILE *f = fopen(path, "wb");
+	long i;
+	int ok = f != NULL;
+
+	for (i = 0; ok && i < o->count; i++) {
+		if (i > 0 && build(o, pub, dgram, rk, mac) != 0)
+			ok = 0;
+		else
+			ok = fwrite(dgram, 1, K2_DGRAM_LEN, f) == K2_DGRAM_LEN;
+	}
+	OPENSSL_cleanse(rk, sizeof(rk));
+	if (f != NULL && fclose(f) != 0)
+		ok = 0;
+	if (!ok)
+		fprintf(stderr, "k2knock: %s: cannot write the knocks\n", path);
+	return ok ? 0 : -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -254,6 +281,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (o.out != NULL && o.count > 1 && o.send_file == NULL)
+		return write_many(&o, pub, o.out, dgram) == 0 ? 0 : 1;
 	if (o.out != NULL)
 		return write_file(o.out, dgram, dlen2) == 0 ? 0 : 1;
 	if (o.save != NULL && write_file(o.save, dgram, dlen2) != 0) {
