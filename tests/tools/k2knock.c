@@ -171,7 +171,7 @@ out:
 
 /* --out with --count: the first knock (built), then count - 1 more. */
 static int
-write_many(const struct opts *o, EVP_PKEY *pub, const char *path,
+write_many(const struct opts *o, EVP_PKEY *spub, const char *path,
     uint8_t dgram[K2_DGRAM_LEN])
 {
 	uint8_t rk[K2_KEY_LEN], mac[K2_MAC_LEN];
@@ -180,7 +180,7 @@ write_many(const struct opts *o, EVP_PKEY *pub, const char *path,
 	int ok = f != NULL;
 
 	for (i = 0; ok && i < o->count; i++) {
-		if (i > 0 && build(o, pub, dgram, rk, mac) != 0)
+		if (i > 0 && build(o, spub, dgram, rk, mac) != 0)
 			ok = 0;
 		else
 			ok = fwrite(dgram, 1, K2_DGRAM_LEN, f) == K2_DGRAM_LEN;
