@@ -497,13 +497,36 @@ rn_refuse_busy(struct runner *rn, const struct cfg_action *act,
 	return SL_EBUSY;
 }
 
+/*
+ * A grant's record could not be written, so what the knock asked for is
+ * not done and nothing runs.  The receipt says "action failed" with
+ * K2_VAL_NOT_STARTED, not "busy": busy means no capacity right now and
+ * invites an immediate new knock, while a state_dir that cannot be
+ * written (full, read-only, failing) is a server fault that waits for an
+ * operator; "failed, could not be started" is what a client already hears
+ * for the other server faults (a missing or unusable program), and it
+ * promises that nothing ran.
+ */
+static int
+rn_refuse_unsaved(struct runner *rn, const struct cfg_action *act,
+    const struct sl_request *req, const char *what, const char *then)
+{
+	log_limited(0, LOG_ERR, SLC_GRANT_IO, "grant %s for user %s from %s "
+	    "%s: grant state could not be written (%s); %s", act->name,
+	    rn->av.user, rn->av.ip, what, strerror(rn->gt->save_errno), then);
+	rn_report(rn, req->ticket, K2_ST_FAILED, K2_R_NONE,
+	    K2_VAL_NOT_STARTED);
+	return SL_ESYS;
+}
+
 /* A knock for a timed action: make, extend or refuse its grant.  An
- * extension that runs no script needs no free slot. */
+ * extension that runs no script needs no free slot.  What opens access or
+ * keeps it open longer is on disk before it runs (grants.h: fail closed). */
 static int
 rn_submit_timed(struct runner *rn, const struct sl_request *req,
     const struct cfg_server *srv, const struct cfg_action *act)
 {
-	struct rn_slot *s;
+	struct rn_slot *s = NULL;
 	struct grants *gt = rn->gt;
 	unsigned ai = (unsigned)(act - rn->cfg->actions);
 	int64_t now = sl_wall_ms();
@@ -515,8 +538,20 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 	g = grants_find(gt, srv->name, req->user_id, req->action_id,
 	    &req->src);
 	if (g != NULL && g->state == GS_LIVE) {
-		if (grants_extend(gt, g, now, act->keepalive_interval)) {
-			(void)grants_save(gt);
+		/* a rerun needs a slot: without one nothing changes */
+		if (act->rerun_on_extend && (s = rn_free_slot(rn)) == NULL)
+			return rn_refuse_busy(rn, act, req);
+		r = grants_extend(gt, g, now, act->keepalive_interval);
+		if (r < 0) {
+			char then[64];
+
+			snprintf(then, sizeof(then), "it lapses as before, in "
+			    "%lld s", (long long)grants_secs_left(
+			    g->expires_ms, now));
+			return rn_refuse_unsaved(rn, act, req, "not extended",
+			    then);
+		}
+		if (r > 0) {
 			log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s "
 			    "from %s extended: %lld s left", act->name,
 			    rn->av.user, rn->av.ip,
@@ -534,8 +569,9 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 			    (uint32_t)left);
 			return 0;
 		}
-		if ((s = rn_free_slot(rn)) == NULL)
-			return rn_refuse_busy(rn, act, req);
+		/* the extension stands if the rerun cannot start, as it does
+		 * when the rerun fails: it is on disk, and only delays the
+		 * destructor of a grant that is open anyway */
 		if ((r = rn_start(rn, s, ai, srv->name, RK_EXTEND, NULL, 0,
 		    left)) != 0) {
 			rn_report(rn, req->ticket, K2_ST_FAILED, K2_R_NONE,
@@ -558,8 +594,14 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 		return SL_EBUSY;
 	}
 	/* on disk before the constructor runs: a crash while it runs leaves
-	 * an entry that is revoked at the next start */
-	(void)grants_save(gt);
+	 * an entry that is revoked at the next start.  A grant that cannot
+	 * be recorded is not made: once its constructor had run, a crash
+	 * would leave access open with nothing to close it. */
+	if (grants_save(gt) != 0) {
+		grants_abort(gt, g);
+		return rn_refuse_unsaved(rn, act, req, "refused",
+		    "constructor not run");
+	}
 	/* the script is told the grant's real length: grants_end caps it
 	 * at grant_max_lifetime the same way */
 	r = rn_start(rn, s, ai, srv->name, RK_GRANT, g,
@@ -567,7 +609,10 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 	    rn->cfg->grant_max_lifetime ? act->keepalive_interval :
 	    rn->cfg->grant_max_lifetime);
 	if (r != 0) {
-		grants_end(gt, g, false, now, 0);
+		/* nothing ran: the entry goes back to what it was (if that
+		 * is not written, the pending entry on disk is revoked at
+		 * the next start, which an idempotent destructor allows) */
+		grants_abort(gt, g);
 		(void)grants_save(gt);
 		rn_report(rn, req->ticket, K2_ST_FAILED, K2_R_NONE,
 		    K2_VAL_NOT_STARTED);

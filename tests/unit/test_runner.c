@@ -24,7 +24,10 @@
 #include <cmocka.h>
 
 #include "runner.h"
+#include "grants.h"
+#include "knock2.h"
 #include "log.h"
+#include "util.h"
 
 #define ENV_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -1055,6 +1058,118 @@ test_run_as_unknown(void **state)
 	free(cfg);
 }
 
+/* ---- timed grants: fail closed when the record cannot be written ---- */
+
+static struct sl_result results[8];
+static unsigned nresults;
+
+static void
+on_result(void *arg, const struct sl_result *res)
+{
+	(void)arg;
+	assert_true(nresults < sizeof(results) / sizeof(results[0]));
+	results[nresults++] = *res;
+}
+
+/*
+ * grants/grants.tmp made a directory: every save fails, as on a full
+ * state_dir.  A knock that would make a grant is refused before its
+ * constructor runs (receipt: failed, not started) and leaves no entry; a
+ * knock for a live grant does not extend it and runs no rerun; once the
+ * file can be written, both work again.
+ */
+static void
+test_grant_unsaved(void **state)
+{
+	char gdir[128], tmp[192], cmd[256], *log;
+	struct sl_request req;
+	struct grants gt;
+	struct grant *g;
+	struct run r;
+	int64_t exp;
+
+	(void)state;
+	write_script("grant.sh", "#!/bin/sh\n"
+	    "echo \"$SIGLATCH_PHASE\" >> @D@/phases\n", 0755);
+	snprintf(cmd, sizeof(cmd), "%s/grant.sh", dir);
+	path_of(gdir, sizeof(gdir), "gstate");
+	assert_int_equal(mkdir(gdir, 0700), 0);
+	snprintf(tmp, sizeof(tmp), "%s/grants/grants.tmp", gdir);
+	r.cfg = mkcfg(cmd);
+	r.cfg->grant_max_lifetime = 3600;
+	snprintf(r.cfg->actions[0].destructor, SL_CMD_MAX, "%s", cmd);
+	r.cfg->actions[0].keepalive_interval = 60;
+	r.cfg->actions[0].rerun_on_extend = true;
+	assert_int_equal(runner_new(&r.rn, r.cfg), 0);
+	assert_int_equal(grants_init(&gt, 4, 3600), 0);
+	log_capture_start();
+	assert_int_equal(grants_attach(&gt, gdir, sl_wall_ms(), cmd,
+	    sizeof(cmd)), 0);
+	runner_set_grants(r.rn, &gt);
+	runner_set_reporter(r.rn, on_result, NULL);
+	nresults = 0;
+	mkreq(&req, "");
+	req.ticket = 11;
+
+	/* a new grant that cannot be written: refused, nothing runs */
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	assert_int_equal(runner_submit(r.rn, &req), SL_ESYS);
+	assert_int_equal(runner_running(r.rn), 0);
+	assert_int_equal(runner_get_stats(r.rn)->started, 0);
+	assert_int_equal(grants_count(&gt, GS_FREE), 0);
+	assert_int_equal(nresults, 1);
+	assert_int_equal(results[0].ticket, 11);
+	assert_int_equal(results[0].status, K2_ST_FAILED);
+	assert_int_equal(results[0].value, K2_VAL_NOT_STARTED);
+
+	/* writable again: the grant is made */
+	assert_int_equal(rmdir(tmp), 0);
+	req.ticket = 12;
+	assert_int_equal(runner_submit(r.rn, &req), 0);
+	runner_drain(r.rn);
+	g = grants_find(&gt, "main", 1234, 7, &req.src);
+	assert_non_null(g);
+	assert_int_equal(g->state, GS_LIVE);
+	exp = g->expires_ms;
+	assert_int_equal(nresults, 2);
+	assert_int_equal(results[1].status, K2_ST_DONE);
+	assert_in_range(results[1].value, 59, 60);
+
+	/* an extension that cannot be written: not extended, no rerun */
+	usleep(20000);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	req.ticket = 13;
+	assert_int_equal(runner_submit(r.rn, &req), SL_ESYS);
+	assert_int_equal(runner_running(r.rn), 0);
+	assert_int_equal(g->expires_ms, exp);
+	assert_int_equal(g->extensions, 0);
+	assert_int_equal(nresults, 3);
+	assert_int_equal(results[2].status, K2_ST_FAILED);
+	assert_int_equal(results[2].value, K2_VAL_NOT_STARTED);
+
+	/* writable again: extended, rerun */
+	assert_int_equal(rmdir(tmp), 0);
+	req.ticket = 14;
+	assert_int_equal(runner_submit(r.rn, &req), 0);
+	runner_drain(r.rn);
+	assert_true(g->expires_ms > exp);
+	assert_int_equal(nresults, 4);
+	assert_int_equal(results[3].status, K2_ST_DONE);
+	log = log_capture_end();
+	assert_file("phases", "grant\nextend\n");
+	assert_int_equal(runner_get_stats(r.rn)->started, 2);
+	assert_contains(log, "SL302 grant open for user alice from 127.0.0.1 "
+	    "refused: grant state could not be written (Is a directory); "
+	    "constructor not run");
+	assert_contains(log, "SL302 grant open for user alice from 127.0.0.1 "
+	    "not extended: grant state could not be written (Is a "
+	    "directory); it lapses as before, in 60 s");
+	free(log);
+	run_close(&r);
+	grants_free(&gt);
+	assert_no_children();
+}
+
 /* ---- fixture ---- */
 
 static int
@@ -1103,6 +1218,7 @@ main(void)
 		cmocka_unit_test(test_free_running),
 		cmocka_unit_test(test_run_as),
 		cmocka_unit_test(test_run_as_unknown),
+		cmocka_unit_test(test_grant_unsaved),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
