@@ -295,20 +295,14 @@ assert_dies(pid_t pid)
 	}
 }
 
-/* A process that became ours (we are a subreaper) dies within 2 s; returns
- * its wait status. */
-static int
-reap_orphan(pid_t pid)
+/* The runner killed and reaped a process a script left behind: it does
+ * not exist any more, not even as a zombie. */
+static void
+assert_reaped(pid_t pid)
 {
-	int st = 0;
-	double until = now_s() + 2.0;
-
-	while (waitpid(pid, &st, WNOHANG) != pid) {
-		if (now_s() > until)
-			fail_msg("process %d still alive", (int)pid);
-		usleep(5000);
-	}
-	return st;
+	errno = 0;
+	assert_int_equal(kill(pid, 0), -1);
+	assert_int_equal(errno, ESRCH);
 }
 
 struct run {
@@ -759,34 +753,135 @@ test_big_output(void **state)
 	assert_no_children();
 }
 
-/* A background process holding the pipe open does not keep the slot. */
+/*
+ * A script that exits 0 leaving background children, one in its process
+ * group and one in a session of its own (setsid): both are killed when it
+ * exits and reaped by the runner, never left running or as zombies, and
+ * their holding the output pipe open does not keep the slot.
+ */
 static void
-test_grandchild_holds_pipe(void **state)
+test_leftovers_killed_at_exit(void **state)
+{
+	struct sl_request req;
+	struct run r;
+	char cmd[256], *log;
+	double t0;
+	pid_t bg, bgs;
+
+	(void)state;
+	write_script("bg.sh",
+	    "#!/bin/sh\n"
+	    "sleep 5 &\n"
+	    "echo $! > @D@/bg.pid\n"
+	    "setsid sleep 5 &\n"
+	    "echo $! > @D@/bgs.pid\n"
+	    "echo bye\n", 0755);
+	snprintf(cmd, sizeof(cmd), "%s/bg.sh", dir);
+	run_open(&r, cmd);
+	mkreq(&req, "");
+	log_capture_start();
+	t0 = now_s();
+	assert_int_equal(runner_submit(r.rn, &req), 0);
+	runner_drain(r.rn);
+	log = log_capture_end();
+	assert_true(now_s() - t0 < 1.0);
+	assert_int_equal(runner_get_stats(r.rn)->exit_ok, 1);
+	assert_int_equal(runner_get_stats(r.rn)->killed, 0);
+	bg = read_pid("bg.pid");
+	bgs = read_pid("bgs.pid");
+	/* the runner reaped them: gone, not zombies */
+	assert_reaped(bg);
+	assert_reaped(bgs);
+	assert_int_equal(runner_get_stats(r.rn)->leftovers, 2);
+	assert_int_equal(runner_get_stats(r.rn)->leftovers_killed, 2);
+	assert_contains(log, "(sleep, process group ");
+	assert_contains(log, "left running by a script, killed by signal 9");
+	free(log);
+	assert_no_children();
+	run_close(&r);
+	assert_no_children();
+}
+
+/*
+ * A script that starts a child in a session of its own (setsid, so the
+ * kill of its process group at script_timeout cannot reach it) and hangs:
+ * the child is killed and reaped when the script is.
+ */
+static void
+test_setsid_child_timeout(void **state)
 {
 	struct sl_request req;
 	struct run r;
 	char cmd[256];
-	double t0;
-	pid_t bg;
+	pid_t pid, child;
 
 	(void)state;
-	write_script("bg.sh",
-	    "#!/bin/sh\nsleep 5 &\necho $! > @D@/bg.pid\necho bye\n", 0755);
-	snprintf(cmd, sizeof(cmd), "%s/bg.sh", dir);
+	write_script("ss.sh",
+	    "#!/bin/sh\n"
+	    "setsid sh -c 'echo $$ > @D@/ss.child; exec sleep 100' &\n"
+	    "echo $$ > @D@/ss.pid\n"
+	    "sleep 100\n", 0755);
+	snprintf(cmd, sizeof(cmd), "%s/ss.sh", dir);
+	run_open(&r, cmd);
+	r.cfg->script_timeout = 1;
+	mkreq(&req, "");
+	log_capture_start();
+	assert_int_equal(runner_submit(r.rn, &req), 0);
+	pid = wait_pid_file("ss.pid");
+	child = wait_pid_file("ss.child");
+	/* out of the script's session and process group */
+	assert_int_equal(getsid(child), child);
+	assert_int_not_equal(getpgid(child), pid);
+	runner_drain(r.rn);
+	free(log_capture_end());
+	assert_int_equal(runner_get_stats(r.rn)->killed, 1);
+	assert_reaped(pid);
+	assert_reaped(child);
+	assert_true(runner_get_stats(r.rn)->leftovers_killed >= 1);
+	run_close(&r);
+	assert_no_children();
+}
+
+/*
+ * A process that a running script detaches from itself (a double fork
+ * into a new session: its parent exits, so it comes to the runner) is
+ * killed within about RN_SWEEP_MS, while the script still runs.
+ */
+static void
+test_detached_while_running(void **state)
+{
+	struct sl_request req;
+	struct pollfd pfd[4];
+	struct run r;
+	char cmd[256];
+	double until;
+	pid_t dd;
+	int n;
+
+	(void)state;
+	write_script("dd.sh",
+	    "#!/bin/sh\n"
+	    "( setsid sleep 100 & echo $! > @D@/dd.pid )\n"
+	    "sleep 3\n", 0755);
+	snprintf(cmd, sizeof(cmd), "%s/dd.sh", dir);
 	run_open(&r, cmd);
 	mkreq(&req, "");
-	t0 = now_s();
+	log_capture_start();
 	assert_int_equal(runner_submit(r.rn, &req), 0);
+	dd = wait_pid_file("dd.pid");
+	until = now_s() + 1.5;
+	while (kill(dd, 0) == 0 && now_s() < until) {
+		n = runner_pollfds(r.rn, pfd, 4);
+		(void)poll(pfd, (nfds_t)n, 20);
+		runner_service(r.rn);
+	}
+	assert_reaped(dd);
+	assert_int_equal(runner_running(r.rn), 1);  /* the script runs on */
 	runner_drain(r.rn);
-	assert_true(now_s() - t0 < 1.0);
+	free(log_capture_end());
 	assert_int_equal(runner_get_stats(r.rn)->exit_ok, 1);
-	assert_int_equal(runner_get_stats(r.rn)->killed, 0);
+	assert_int_equal(runner_get_stats(r.rn)->leftovers_killed, 1);
 	run_close(&r);
-	/* not a timeout: the background process was left alone */
-	bg = read_pid("bg.pid");
-	assert_int_equal(kill(bg, 0), 0);
-	kill(bg, SIGKILL);
-	reap_orphan(bg);
 	assert_no_children();
 }
 
@@ -800,7 +895,6 @@ test_timeout_term(void **state)
 	char cmd[256], *log;
 	double t0, dt;
 	pid_t pid, bg;
-	int st;
 
 	(void)state;
 	write_script("slow.sh",
@@ -834,10 +928,10 @@ test_timeout_term(void **state)
 	errno = 0;
 	assert_int_equal(waitpid(pid, NULL, WNOHANG), -1); /* reaped */
 	assert_int_equal(errno, ECHILD);
+	/* the child that ignored SIGTERM got SIGKILL with the group, and
+	 * the runner reaped it */
 	bg = read_pid("slow.bg");
-	st = reap_orphan(bg);
-	assert_true(WIFSIGNALED(st));
-	assert_int_equal(WTERMSIG(st), SIGKILL);
+	assert_reaped(bg);
 	reap_killed_orphans();
 }
 
@@ -909,8 +1003,10 @@ test_busy(void **state)
 	assert_int_equal(fcntl(pfd[0].fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 	assert_int_equal(fcntl(pfd[0].fd, F_GETFL) & O_NONBLOCK, O_NONBLOCK);
 	assert_int_equal(runner_pollfds(r.rn, pfd, 1), 1);
+	/* script_timeout is 5 s away; the next look for what the scripts
+	 * may have detached from themselves comes first */
 	t = runner_next_timeout_ms(r.rn);
-	assert_in_range(t, 4000, 5000);
+	assert_in_range(t, 900, 1000);
 	runner_service(r.rn); /* never blocks */
 	assert_int_equal(runner_running(r.rn), 2);
 	runner_drain(r.rn);
@@ -1211,7 +1307,9 @@ main(void)
 		cmocka_unit_test(test_run_nosplit_space),
 		cmocka_unit_test(test_exit_status_and_spawn_fail),
 		cmocka_unit_test(test_big_output),
-		cmocka_unit_test(test_grandchild_holds_pipe),
+		cmocka_unit_test(test_leftovers_killed_at_exit),
+		cmocka_unit_test(test_setsid_child_timeout),
+		cmocka_unit_test(test_detached_while_running),
 		cmocka_unit_test(test_timeout_term),
 		cmocka_unit_test(test_timeout_kill),
 		cmocka_unit_test(test_busy),
