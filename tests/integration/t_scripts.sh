@@ -57,6 +57,10 @@ wait_reaped() {
 	done
 	return 1
 }
+wait_log() {
+	for _ in $(seq 1 100); do log_has "$1" && return 0; sleep 0.05; done
+	return 1
+}
 wait_file() {
 	for _ in $(seq 1 40); do [ -s "$1" ] && return 0; sleep 0.05; done
 	return 1
@@ -83,7 +87,7 @@ check "the script's child runs in a session of its own" \
 check "the script hanging past script_timeout is killed" wait_reaped "$spid" 5
 check "its setsid child is killed too, and reaped" wait_reaped "$schild" 3
 check "the kill is logged (SL104, killed by signal 9)" \
-	log_has "SL104 process $schild (sleep, process group $schild), left running by a script, killed by signal 9"
+	wait_log "SL104 process $schild (sleep, process group $schild), left running by a script, killed by signal 9"
 
 # a script that exits 0 leaves nothing behind
 knock alice 22 >/dev/null
@@ -92,7 +96,7 @@ bg=$(cat "$T/bg.pid" 2>/dev/null)
 bgs=$(cat "$T/bgs.pid" 2>/dev/null)
 left+=("$bg" "$bgs")
 check "a script that exits 0 ran and exited" \
-	sh -c "sleep 0.3; grep -q 'SL102 script leave\[[0-9]*\] exited with status 0' '$T/daemon.log'"
+	wait_log 'SL102 script leave\[[0-9]*\] exited with status 0'
 check "its background child is killed when it exits, and reaped" wait_reaped "$bg" 2
 check "its background child in a new session (setsid) too" wait_reaped "$bgs" 2
 
