@@ -172,6 +172,20 @@ g_cap(const struct grants *gt, const struct grant *g, int64_t want)
 }
 
 void
+grants_abort(struct grants *gt, struct grant *g)
+{
+	if (g->state != GS_PENDING)
+		return;
+	if (g->regrant) {
+		/* still owed its destructor, on the schedule it had */
+		g->state = GS_REVOKE;
+		g->regrant = false;
+	} else {
+		g_release(gt, g);
+	}
+}
+
+void
 grants_end(struct grants *gt, struct grant *g, bool ok, int64_t now_ms,
     uint32_t interval_s)
 {
@@ -199,7 +213,7 @@ int
 grants_extend(struct grants *gt, struct grant *g, int64_t now_ms,
     uint32_t interval_s)
 {
-	int64_t want;
+	int64_t want, was;
 
 	if (g->state != GS_LIVE)
 		return 0;
@@ -208,8 +222,16 @@ grants_extend(struct grants *gt, struct grant *g, int64_t now_ms,
 		gt->st.capped++;
 		return 0;
 	}
+	/* on disk first: a later expiry that only memory knows would be
+	 * honoured until a crash and forgotten after it */
+	was = g->expires_ms;
 	g->expires_ms = want;
 	g->extensions++;
+	if (grants_save(gt) != 0) {
+		g->expires_ms = was;
+		g->extensions--;
+		return SL_ESYS;
+	}
 	gt->st.extended++;
 	return 1;
 }
@@ -402,11 +424,14 @@ grants_save(struct grants *gt)
 	gt->dirty = false;
 	return 0;
 fail:
+	gt->save_errno = errno != 0 ? errno : EIO;
+	(void)unlinkat(gt->dirfd, GRANTS_TMP, 0);  /* give back the space */
 	gt->st.save_failed++;
 	if (!gt->dirty)
 		log_msg(LOG_ERR, SLC_GRANT_IO, "grant state could not be "
-		    "written: %s (kept in memory; trying again)",
-		    strerror(errno));
+		    "written: %s (trying again every second; until it works "
+		    "no grant is made or extended)",
+		    strerror(gt->save_errno));
 	gt->dirty = true;
 	return SL_ESYS;
 }

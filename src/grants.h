@@ -17,6 +17,18 @@
  * the daemon was down, one whose constructor was still running, and one
  * already being revoked are all due for revocation at once.
  *
+ * Fail closed: whatever opens access, or keeps it open longer, is on disk
+ * before it happens, and what closes access is taken off the disk only
+ * after it happened.  So a grant is written (pending) before its
+ * constructor runs and refused if it cannot be (grants_abort), an
+ * extension is written before it counts (grants_extend), and an entry is
+ * removed only once its destructor has succeeded.  The file may lag behind
+ * the table only in the safe direction: an entry that is live in memory
+ * but pending on disk, a revocation that happened but is still listed, an
+ * expiry on disk earlier than in memory (never later).  After a crash each
+ * of these makes the next start revoke (again: destructors are idempotent)
+ * rather than forget.
+ *
  * All times are CLOCK_REALTIME milliseconds passed in by the caller (the
  * table never reads a clock), so tests drive it through any history.
  */
@@ -74,6 +86,7 @@ struct grants {
 	uint64_t max_life_ms;   /* grant_max_lifetime */
 	int dirfd;              /* STATE_DIR/grants, -1: not persisted */
 	bool dirty;             /* a save failed: try again */
+	int save_errno;         /* why the last save failed */
 	struct grants_stats st;
 };
 
@@ -96,7 +109,7 @@ int grants_attach(struct grants *gt, const char *state_dir, int64_t now_ms,
 unsigned grants_parse(struct grants *gt, const char *text, size_t len,
     int64_t now_ms, const char *name);
 /* Write the table (atomic replace).  0, or SL_ESYS with the table marked
- * dirty so the next grants_flush tries again. */
+ * dirty so the next grants_flush tries again (save_errno says why). */
 int grants_save(struct grants *gt);
 /* Save if an earlier save failed. */
 void grants_flush(struct grants *gt);
@@ -114,12 +127,18 @@ struct grant *grants_find(struct grants *gt, const char *server,
 struct grant *grants_begin(struct grants *gt, const char *server,
     const char *user, uint16_t user_id, const char *action,
     uint8_t action_id, const struct sl_addr *addr, const char **why);
+/* The constructor will not run (its pending entry could not be written,
+ * or it could not be started): undo grants_begin.  A new entry is freed;
+ * a regrant goes back to GS_REVOKE on its old schedule. */
+void grants_abort(struct grants *gt, struct grant *g);
 /* The constructor exited: ok makes it LIVE until now + interval (capped);
  * failure frees the entry, or puts a regrant back to GS_REVOKE due now. */
 void grants_end(struct grants *gt, struct grant *g, bool ok, int64_t now_ms,
     uint32_t interval_s);
 /* A knock for a LIVE grant: expires = min(now + interval, created + max
- * lifetime).  Returns 1 if it moved later, 0 if it is already at its cap. */
+ * lifetime), written to the file before it counts.  Returns 1 if it moved
+ * later, 0 if it is already at its cap (nothing changes), SL_ESYS if the
+ * file could not be written: the grant keeps the expiry it had. */
 int grants_extend(struct grants *gt, struct grant *g, int64_t now_ms,
     uint32_t interval_s);
 /* The next LIVE grant past its expiry or REVOKE entry past next_ms, or

@@ -10,6 +10,19 @@
  * SIGTERM and 2 s later SIGKILL, and every child is reaped.  Slots are
  * allocated once; nothing is queued.
  *
+ * Nothing a script starts outlives it.  The runner is a child subreaper
+ * (PR_SET_CHILD_SUBREAPER), so whatever a script starts comes back to it
+ * as a child once its own parent has exited, whatever its session or
+ * process group (setsid, a double fork).  When a script ends, however it
+ * ends, its process group gets SIGKILL while the script is still a zombie
+ * (its group id cannot have been reused), and every child of the runner
+ * that is not a running script is taken for something a script left
+ * behind: it gets SIGKILL (found in /proc/self/task/TID/children) and is
+ * reaped.  The same sweep runs while scripts run, so a process a script
+ * detaches from itself is killed within RN_SWEEP_MS, without waiting for
+ * the script.  The runner must therefore own its process's children (the
+ * runner process does; so do the unit tests).  No cgroup is used.
+ *
  * posix_spawn cannot change user, so the child is started the way it does
  * it: clone(CLONE_VM | CLONE_VFORK) on a stack of its own; the child makes
  * only async-signal-safe calls on memory prepared by the parent, which
@@ -26,7 +39,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -53,6 +68,8 @@
 #define RN_STACK         (64 * 1024)    /* the child's stack until execve, */
 #define RN_GUARD         4096           /* above a guard page */
 #define RN_CLOSE_MAX     65536          /* close_range fallback bound */
+#define RN_SWEEP_MS      1000           /* leftovers looked for while scripts
+                                           run, or while some are dying */
 #define RN_PATH_ENV \
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -105,6 +122,11 @@ struct runner {
 	struct rn_slot *slots;
 	struct pollfd *pfd;     /* runner_drain */
 	struct runner_stats st;
+	unsigned leftovers;     /* children no script owns, still there at
+	                           the last sweep (killed, not yet reaped) */
+	bool ended;             /* a script ended: sweep at once */
+	bool no_list;           /* children cannot be listed (no /proc) */
+	int64_t sweep_ms;       /* next sweep (monotonic), 0: none due */
 	void (*report)(void *, const struct sl_result *);
 	void *report_arg;
 	struct privsep_ids ids[SL_MAX_ACTIONS]; /* by index in cfg->actions */
@@ -478,6 +500,9 @@ rn_start(struct runner *rn, struct rn_slot *s, unsigned ai, const char *server,
 	sl_strlcpy(s->action, name, sizeof(s->action));
 	rn->running++;
 	rn->st.started++;
+	/* look for what it detaches from itself while it runs */
+	if (rn->sweep_ms == 0 && !rn->no_list)
+		rn->sweep_ms = s->start_ms + RN_SWEEP_MS;
 	log_msg(LOG_INFO, SLC_SCRIPT_START, "script %s[%d] started for user "
 	    "%s (%s) from %s%s%s", s->action, (int)pid, rn->av.user,
 	    rn->av.user_id, rn->av.ip, kind == RK_RUN ? "" : ": ",
@@ -497,13 +522,36 @@ rn_refuse_busy(struct runner *rn, const struct cfg_action *act,
 	return SL_EBUSY;
 }
 
+/*
+ * A grant's record could not be written, so what the knock asked for is
+ * not done and nothing runs.  The receipt says "action failed" with
+ * K2_VAL_NOT_STARTED, not "busy": busy means no capacity right now and
+ * invites an immediate new knock, while a state_dir that cannot be
+ * written (full, read-only, failing) is a server fault that waits for an
+ * operator; "failed, could not be started" is what a client already hears
+ * for the other server faults (a missing or unusable program), and it
+ * promises that nothing ran.
+ */
+static int
+rn_refuse_unsaved(struct runner *rn, const struct cfg_action *act,
+    const struct sl_request *req, const char *what, const char *then)
+{
+	log_limited(0, LOG_ERR, SLC_GRANT_IO, "grant %s for user %s from %s "
+	    "%s: grant state could not be written (%s); %s", act->name,
+	    rn->av.user, rn->av.ip, what, strerror(rn->gt->save_errno), then);
+	rn_report(rn, req->ticket, K2_ST_FAILED, K2_R_NONE,
+	    K2_VAL_NOT_STARTED);
+	return SL_ESYS;
+}
+
 /* A knock for a timed action: make, extend or refuse its grant.  An
- * extension that runs no script needs no free slot. */
+ * extension that runs no script needs no free slot.  What opens access or
+ * keeps it open longer is on disk before it runs (grants.h: fail closed). */
 static int
 rn_submit_timed(struct runner *rn, const struct sl_request *req,
     const struct cfg_server *srv, const struct cfg_action *act)
 {
-	struct rn_slot *s;
+	struct rn_slot *s = NULL;
 	struct grants *gt = rn->gt;
 	unsigned ai = (unsigned)(act - rn->cfg->actions);
 	int64_t now = sl_wall_ms();
@@ -515,8 +563,20 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 	g = grants_find(gt, srv->name, req->user_id, req->action_id,
 	    &req->src);
 	if (g != NULL && g->state == GS_LIVE) {
-		if (grants_extend(gt, g, now, act->keepalive_interval)) {
-			(void)grants_save(gt);
+		/* a rerun needs a slot: without one nothing changes */
+		if (act->rerun_on_extend && (s = rn_free_slot(rn)) == NULL)
+			return rn_refuse_busy(rn, act, req);
+		r = grants_extend(gt, g, now, act->keepalive_interval);
+		if (r < 0) {
+			char then[64];
+
+			snprintf(then, sizeof(then), "it lapses as before, in "
+			    "%lld s", (long long)grants_secs_left(
+			    g->expires_ms, now));
+			return rn_refuse_unsaved(rn, act, req, "not extended",
+			    then);
+		}
+		if (r > 0) {
 			log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s "
 			    "from %s extended: %lld s left", act->name,
 			    rn->av.user, rn->av.ip,
@@ -534,8 +594,9 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 			    (uint32_t)left);
 			return 0;
 		}
-		if ((s = rn_free_slot(rn)) == NULL)
-			return rn_refuse_busy(rn, act, req);
+		/* the extension stands if the rerun cannot start, as it does
+		 * when the rerun fails: it is on disk, and only delays the
+		 * destructor of a grant that is open anyway */
 		if ((r = rn_start(rn, s, ai, srv->name, RK_EXTEND, NULL, 0,
 		    left)) != 0) {
 			rn_report(rn, req->ticket, K2_ST_FAILED, K2_R_NONE,
@@ -558,8 +619,14 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 		return SL_EBUSY;
 	}
 	/* on disk before the constructor runs: a crash while it runs leaves
-	 * an entry that is revoked at the next start */
-	(void)grants_save(gt);
+	 * an entry that is revoked at the next start.  A grant that cannot
+	 * be recorded is not made: once its constructor had run, a crash
+	 * would leave access open with nothing to close it. */
+	if (grants_save(gt) != 0) {
+		grants_abort(gt, g);
+		return rn_refuse_unsaved(rn, act, req, "refused",
+		    "constructor not run");
+	}
 	/* the script is told the grant's real length: grants_end caps it
 	 * at grant_max_lifetime the same way */
 	r = rn_start(rn, s, ai, srv->name, RK_GRANT, g,
@@ -567,7 +634,10 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 	    rn->cfg->grant_max_lifetime ? act->keepalive_interval :
 	    rn->cfg->grant_max_lifetime);
 	if (r != 0) {
-		grants_end(gt, g, false, now, 0);
+		/* nothing ran: the entry goes back to what it was (if that
+		 * is not written, the pending entry on disk is revoked at
+		 * the next start, which an idempotent destructor allows) */
+		grants_abort(gt, g);
 		(void)grants_save(gt);
 		rn_report(rn, req->ticket, K2_ST_FAILED, K2_R_NONE,
 		    K2_VAL_NOT_STARTED);
@@ -914,13 +984,200 @@ rn_reap(struct runner *rn, struct rn_slot *s)
 	}
 	if (si.si_pid != s->pid)
 		return false;
-	/* After a timeout, nothing the script started may linger. */
-	if (s->state != RN_RUN)
-		kill(-s->pid, SIGKILL);
+	/* Nothing the script started may outlive it: its group first (what
+	 * left the group is found by rn_sweep). */
+	kill(-s->pid, SIGKILL);
 	while (waitpid(s->pid, &st, 0) < 0 && errno == EINTR)
 		;
 	rn_finish(rn, s, st);
+	rn->ended = true;
 	return true;
+}
+
+static struct rn_slot *
+rn_slot_of(struct runner *rn, pid_t pid)
+{
+	unsigned i;
+
+	for (i = 0; i < rn->nslots; i++)
+		if (rn->slots[i].state != RN_FREE && rn->slots[i].pid == pid)
+			return &rn->slots[i];
+	return NULL;
+}
+
+/* Name and process group of a process (a zombie still has them). */
+static void
+rn_proc_info(pid_t pid, char *comm, size_t commlen, long *pgrp)
+{
+	char path[32], buf[256], *lp, *rp;
+	ssize_t n;
+	int fd;
+
+	sl_strlcpy(comm, "?", commlen);
+	*pgrp = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid pgrp ...": comm may hold anything */
+	if ((lp = strchr(buf, '(')) == NULL ||
+	    (rp = strrchr(buf, ')')) == NULL || rp < lp)
+		return;
+	*rp = '\0';
+	snprintf(comm, commlen, "%s", lp + 1);
+	for (lp = comm; *lp != '\0'; lp++)  /* any program can name itself */
+		if ((unsigned char)*lp < 0x20 || (unsigned char)*lp >= 0x7f)
+			*lp = '?';
+	(void)sscanf(rp + 1, " %*c %*d %ld", pgrp);
+}
+
+/* A child no script owns has exited (seen, not yet reaped): reap it and
+ * say what became of it. */
+static void
+rn_reap_leftover(struct runner *rn, pid_t pid)
+{
+	char comm[64];
+	long pgrp;
+	int st = 0;
+
+	rn_proc_info(pid, comm, sizeof(comm), &pgrp);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	rn->st.leftovers++;
+	if (WIFSIGNALED(st)) {
+		rn->st.leftovers_killed++;
+		log_limited(0, LOG_WARNING, SLC_SCRIPT_KILL, "process %d (%s, "
+		    "process group %ld), left running by a script, killed by "
+		    "signal %d (%s)", (int)pid, comm, pgrp, WTERMSIG(st),
+		    strsignal(WTERMSIG(st)));
+	} else {
+		log_limited(0, LOG_INFO, SLC_SCRIPT_EXIT, "process %d (%s, "
+		    "process group %ld), left behind by a script, exited with "
+		    "status %d", (int)pid, comm, pgrp, WIFEXITED(st) ?
+		    WEXITSTATUS(st) : -1);
+	}
+}
+
+/* Reap every child that has exited: a script's through its slot, any
+ * other as a leftover.  Never blocks. */
+static void
+rn_reap_all(struct runner *rn)
+{
+	struct rn_slot *s;
+	siginfo_t si;
+
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+			if (errno == EINTR)
+				continue;
+			return;  /* ECHILD: no children at all */
+		}
+		if (si.si_pid == 0)
+			return;
+		if ((s = rn_slot_of(rn, si.si_pid)) != NULL)
+			(void)rn_reap(rn, s);
+		else
+			rn_reap_leftover(rn, si.si_pid);
+	}
+}
+
+/* SIGKILL every child of this process that is not a running script;
+ * returns how many there were (a zombie counts: it is reaped next), or
+ * -1 if the children cannot be listed. */
+static int
+rn_kill_leftovers(struct runner *rn)
+{
+	char path[64], buf[512];
+	struct dirent *de;
+	DIR *d;
+	ssize_t n, i;
+	long pid;
+	int fd, found = 0;
+	bool in;
+
+	if ((d = opendir("/proc/self/task")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%.16s/children",
+		    de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			closedir(d);
+			return -1;  /* CONFIG_PROC_CHILDREN off */
+		}
+		/* "pid pid ... ": numbers split across reads carry over */
+		pid = 0;
+		in = false;
+		while ((n = read(fd, buf, sizeof(buf))) > 0 ||
+		    (n < 0 && errno == EINTR)) {
+			for (i = 0; i < n; i++) {
+				if (buf[i] >= '0' && buf[i] <= '9') {
+					if (pid < INT_MAX / 10)
+						pid = pid * 10 + (buf[i] - '0');
+					in = true;
+					continue;
+				}
+				if (in && pid > 0 &&
+				    rn_slot_of(rn, (pid_t)pid) == NULL) {
+					/* our child, not yet reaped: the pid
+					 * cannot have been reused */
+					(void)kill((pid_t)pid, SIGKILL);
+					found++;
+				}
+				pid = 0;
+				in = false;
+			}
+		}
+		if (in && pid > 0 && rn_slot_of(rn, (pid_t)pid) == NULL) {
+			(void)kill((pid_t)pid, SIGKILL);
+			found++;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * What scripts left behind: reap what has exited, then kill the rest.
+ * Listing children costs a few system calls, so it is done when a script
+ * has just ended, while leftovers are dying, and every RN_SWEEP_MS while
+ * scripts run; when none runs and none is left, there can be nothing.
+ */
+static void
+rn_sweep(struct runner *rn, bool force)
+{
+	int64_t now;
+	int n;
+
+	rn_reap_all(rn);
+	now = (int64_t)sl_mono_ms();
+	if (!force && !rn->ended && (rn->sweep_ms == 0 || now < rn->sweep_ms))
+		return;
+	rn->ended = false;
+	rn->sweep_ms = 0;
+	if (rn->no_list)
+		return;
+	if ((n = rn_kill_leftovers(rn)) < 0) {
+		rn->no_list = true;
+		rn->leftovers = 0;
+		log_msg(LOG_WARNING, SLC_SYSERR, "runner: cannot list its "
+		    "children (/proc/self/task/*/children): what a script "
+		    "leaves running outside its process group is reaped when "
+		    "it exits, not killed");
+		return;
+	}
+	rn->leftovers = (unsigned)n;
+	if (n > 0)
+		rn_reap_all(rn);  /* those already dead */
+	if (rn->running > 0 || rn->leftovers > 0)
+		rn->sweep_ms = now + RN_SWEEP_MS;
 }
 
 static void
@@ -959,6 +1216,7 @@ runner_service(struct runner *rn)
 		if (!rn_reap(rn, s))
 			rn_enforce_timeout(rn, s, (int64_t)sl_mono_ms());
 	}
+	rn_sweep(rn, false);
 	rn_grants_service(rn);
 }
 
@@ -996,6 +1254,14 @@ runner_next_timeout_ms(const struct runner *rn)
 	if (rn->gt != NULL && rn->gt->dirty && (best < 0 || best > 1000))
 		best = 1000;
 	now = (int64_t)sl_mono_ms();
+	/* the next look for leftovers (rn_sweep) */
+	if (rn->sweep_ms != 0) {
+		d = rn->sweep_ms - now;
+		if (d < 0)
+			d = 0;
+		if (best < 0 || d < best)
+			best = d;
+	}
 	for (i = 0; i < rn->nslots && busy > 0; i++) {
 		if (rn->slots[i].state != RN_FREE)
 			busy--;
@@ -1017,6 +1283,20 @@ runner_running(const struct runner *rn)
 	return rn->running;
 }
 
+/* Leftovers got SIGKILL: wait (up to RN_GRACE_MS) until they are reaped.
+ * One stuck in the kernel is given up on; init reaps it later. */
+static void
+rn_wait_leftovers(struct runner *rn)
+{
+	int64_t until = (int64_t)sl_mono_ms() + RN_GRACE_MS;
+
+	rn_sweep(rn, true);
+	while (rn->leftovers > 0 && (int64_t)sl_mono_ms() < until) {
+		(void)poll(NULL, 0, RN_TICK_MS / 4);
+		rn_sweep(rn, true);
+	}
+}
+
 void
 runner_drain(struct runner *rn)
 {
@@ -1030,6 +1310,7 @@ runner_drain(struct runner *rn)
 		(void)poll(rn->pfd, (nfds_t)n, t); /* EINTR: just go round */
 		runner_service(rn);
 	}
+	rn_wait_leftovers(rn);
 }
 
 const struct runner_stats *
@@ -1083,6 +1364,12 @@ runner_new(struct runner **out, const struct config *cfg)
 	if (cfg->max_scripts < 1 || cfg->max_scripts > RN_SCRIPTS_MAX ||
 	    cfg->script_timeout < 1)
 		return SL_EINVAL;
+	/* what scripts leave behind comes back to us (see the top) */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+		log_msg(LOG_ERR, SLC_SYSERR, "runner: PR_SET_CHILD_SUBREAPER: "
+		    "%s", strerror(errno));
+		return SL_ESYS;
+	}
 	if ((rn = calloc(1, sizeof(*rn))) == NULL)
 		return SL_ESYS;
 	/* run_as users: an unknown one stops the runner before it serves */
@@ -1136,7 +1423,10 @@ runner_free(struct runner *rn)
 			;
 		if (s->fd >= 0)
 			close(s->fd);
+		s->state = RN_FREE;
 	}
+	rn->running = 0;
+	rn_wait_leftovers(rn);
 	munmap(rn->stack, RN_GUARD + RN_STACK);
 	free(rn->slots);
 	free(rn->pfd);

@@ -6,7 +6,8 @@
  * shell; siglatch 1.0 argv; as the action's run_as user (setgroups to its
  * primary group only, setresgid, setresuid); stdin /dev/null; output
  * captured to the log (bounded); clean environment; own process group,
- * killed (TERM, then KILL) at script_timeout; at most max_scripts at once.
+ * killed (TERM, then KILL) at script_timeout; at most max_scripts at once;
+ * whatever a script starts is killed when it ends (runner_new).
  */
 #ifndef SL_RUNNER_H
 #define SL_RUNNER_H
@@ -23,11 +24,24 @@ struct runner;
 struct runner_stats {
 	uint64_t started, exit_ok, exit_fail, killed, refused_busy,
 	    refused_check, spawn_fail;
+	uint64_t leftovers;         /* processes scripts left behind, reaped */
+	uint64_t leftovers_killed;  /* ... of which a signal ended */
 };
 
-/* Resolves every enabled action's run_as (privsep_config_ids): an unknown
+/*
+ * Resolves every enabled action's run_as (privsep_config_ids): an unknown
  * user, or one that needs root when the runner is not root, is logged and
- * returned (SL_ENOENT, SL_EPERM ...). */
+ * returned (SL_ENOENT, SL_EPERM ...).
+ *
+ * Makes the calling process a child subreaper (PR_SET_CHILD_SUBREAPER):
+ * nothing a script starts outlives it.  When a script ends, its process
+ * group is killed, and so is every child of the calling process that is
+ * not a running script (what a script left behind, in any session or
+ * group, comes back to a subreaper); each is reaped and logged (SL104).
+ * While scripts run, a process whose parent has exited is killed the same
+ * way within about a second (runner_next_timeout_ms includes that look).  So the calling process must start no children
+ * of its own besides the runner's scripts.
+ */
 int runner_new(struct runner **out, const struct config *cfg);
 void runner_free(struct runner *rn);
 /* SL_EBUSY at max_scripts, SL_EDENIED if the request fails the re-check,
@@ -41,7 +55,8 @@ int runner_next_timeout_ms(const struct runner *rn);
 /* Read output, reap exited children, enforce timeouts.  Never blocks. */
 void runner_service(struct runner *rn);
 unsigned runner_running(const struct runner *rn);
-/* Wait (up to each script's own timeout) for all scripts to finish. */
+/* Wait (up to each script's own timeout) for all scripts to finish, and
+ * (up to 2 s) for what they left behind to be killed and reaped. */
 void runner_drain(struct runner *rn);
 const struct runner_stats *runner_get_stats(const struct runner *rn);
 

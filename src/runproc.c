@@ -32,12 +32,15 @@ rp_log_stats(const struct runner *rn, const struct grants *gt)
 
 	log_msg(LOG_INFO, SLC_STATS, "runner: scripts_started=%llu "
 	    "scripts_ok=%llu scripts_failed=%llu scripts_killed=%llu busy=%llu "
-	    "refused=%llu spawn_failed=%llu running=%u",
+	    "refused=%llu spawn_failed=%llu running=%u leftovers=%llu "
+	    "leftovers_killed=%llu",
 	    (unsigned long long)st->started, (unsigned long long)st->exit_ok,
 	    (unsigned long long)st->exit_fail, (unsigned long long)st->killed,
 	    (unsigned long long)st->refused_busy,
 	    (unsigned long long)st->refused_check,
-	    (unsigned long long)st->spawn_fail, runner_running(rn));
+	    (unsigned long long)st->spawn_fail, runner_running(rn),
+	    (unsigned long long)st->leftovers,
+	    (unsigned long long)st->leftovers_killed);
 	if (gt == NULL)
 		return;
 	log_msg(LOG_INFO, SLC_STATS, "grants: live=%u pending=%u revoking=%u "

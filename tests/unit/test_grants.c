@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -518,6 +519,117 @@ test_attach(void **state)
 	rmdir(dir);
 }
 
+/* Read a whole file (NULL if missing). */
+static char *
+slurp_path(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "r"), *m;
+	int c;
+
+	if (f == NULL)
+		return NULL;
+	m = open_memstream(&buf, &len);
+	assert_non_null(m);
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, m);
+	fclose(f);
+	fclose(m);
+	return buf;
+}
+
+/*
+ * Fail closed when the file cannot be written (grants.tmp made a directory,
+ * so every save fails as on a full disk): a begun grant is undone before
+ * its constructor could run, an extension keeps the expiry on disk, and a
+ * regrant goes back to being revoked on its old schedule; once the file
+ * can be written again, the table is, and extensions work.
+ */
+static void
+test_save_fails(void **state)
+{
+	char dir[] = "/tmp/sl_test_grants_XXXXXX", tmp[256], file[256];
+	char err[512], *text;
+	struct grants gt, back;
+	struct grant *g, *l;
+	struct sl_addr a = ip4(1), b = ip4(2);
+	const char *why;
+	int64_t exp;
+
+	(void)state;
+	log_init("test", 1, 0);
+	assert_non_null(mkdtemp(dir));
+	snprintf(tmp, sizeof(tmp), "%s/grants/grants.tmp", dir);
+	snprintf(file, sizeof(file), "%s/grants/grants", dir);
+	assert_int_equal(grants_init(&gt, 4, LIFE), 0);
+	assert_int_equal(grants_attach(&gt, dir, T0, err, sizeof(err)), 0);
+	l = make(&gt, "gw", 1, 1, a, T0);
+	assert_int_equal(grants_save(&gt), 0);
+	exp = l->expires_ms;
+
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	/* a new grant: begun, not written, undone; nothing is left */
+	g = grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &b, &why);
+	assert_non_null(g);
+	assert_int_equal(grants_save(&gt), SL_ESYS);
+	assert_true(gt.dirty);
+	assert_int_equal(gt.save_errno, EISDIR);
+	grants_abort(&gt, g);
+	assert_null(grants_find(&gt, "gw", 1, 1, &b));
+	assert_int_equal(grants_count(&gt, GS_FREE), 1);
+	/* an extension that cannot be written does not count */
+	assert_int_equal(grants_extend(&gt, l, T0 + 100000, IVL), SL_ESYS);
+	assert_int_equal(l->expires_ms, exp);
+	assert_int_equal(l->extensions, 0);
+	assert_int_equal(gt.st.extended, 0);
+	assert_int_equal(gt.st.save_failed, 2);
+	/* the file still holds the first grant only, with its expiry */
+	text = slurp_path(file);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\nlive gw 1 alice 1 ssh 192.0.2.1 "));
+	assert_null(strstr(text, "192.0.2.2"));
+	free(text);
+
+	/* written again once it can be; then extensions count */
+	assert_int_equal(rmdir(tmp), 0);
+	grants_flush(&gt);
+	assert_false(gt.dirty);
+	assert_int_equal(grants_extend(&gt, l, T0 + 100000, IVL), 1);
+	assert_int_equal(l->expires_ms, T0 + 100000 + IVL * 1000);
+	assert_int_equal(grants_init(&back, 4, LIFE), 0);
+	assert_int_equal(grants_attach(&back, dir, T0 + 1000, err,
+	    sizeof(err)), 0);
+	g = grants_find(&back, "gw", 1, 1, &a);
+	assert_non_null(g);
+	assert_int_equal(g->expires_ms, T0 + 100000 + IVL * 1000);
+	assert_null(grants_find(&back, "gw", 1, 1, &b));
+	grants_free(&back);
+
+	/* a regrant undone: still owed, on the schedule it had */
+	assert_ptr_equal(grants_due(&gt, T0 + 100000 + IVL * 1000), l);
+	grants_revoking(&gt, l);
+	grants_revoked(&gt, l, false, T0 + 100000 + IVL * 1000);
+	exp = l->next_ms;
+	g = grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why);
+	assert_ptr_equal(g, l);
+	assert_true(g->regrant);
+	grants_abort(&gt, g);
+	assert_int_equal(g->state, GS_REVOKE);
+	assert_false(g->regrant);
+	assert_int_equal(g->next_ms, exp);
+	assert_int_equal(g->attempts, 1);
+	/* only a pending entry is undone */
+	grants_abort(&gt, g);
+	assert_int_equal(g->state, GS_REVOKE);
+	grants_free(&gt);
+
+	unlink(file);
+	snprintf(tmp, sizeof(tmp), "%s/grants", dir);
+	rmdir(tmp);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -533,6 +645,7 @@ main(void)
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_file_larger_than_max),
 		cmocka_unit_test(test_attach),
+		cmocka_unit_test(test_save_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,7 +24,10 @@
 #include <cmocka.h>
 
 #include "runner.h"
+#include "grants.h"
+#include "knock2.h"
 #include "log.h"
+#include "util.h"
 
 #define ENV_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -292,20 +295,14 @@ assert_dies(pid_t pid)
 	}
 }
 
-/* A process that became ours (we are a subreaper) dies within 2 s; returns
- * its wait status. */
-static int
-reap_orphan(pid_t pid)
+/* The runner killed and reaped a process a script left behind: it does
+ * not exist any more, not even as a zombie. */
+static void
+assert_reaped(pid_t pid)
 {
-	int st = 0;
-	double until = now_s() + 2.0;
-
-	while (waitpid(pid, &st, WNOHANG) != pid) {
-		if (now_s() > until)
-			fail_msg("process %d still alive", (int)pid);
-		usleep(5000);
-	}
-	return st;
+	errno = 0;
+	assert_int_equal(kill(pid, 0), -1);
+	assert_int_equal(errno, ESRCH);
 }
 
 struct run {
@@ -756,34 +753,135 @@ test_big_output(void **state)
 	assert_no_children();
 }
 
-/* A background process holding the pipe open does not keep the slot. */
+/*
+ * A script that exits 0 leaving background children, one in its process
+ * group and one in a session of its own (setsid): both are killed when it
+ * exits and reaped by the runner, never left running or as zombies, and
+ * their holding the output pipe open does not keep the slot.
+ */
 static void
-test_grandchild_holds_pipe(void **state)
+test_leftovers_killed_at_exit(void **state)
+{
+	struct sl_request req;
+	struct run r;
+	char cmd[256], *log;
+	double t0;
+	pid_t bg, bgs;
+
+	(void)state;
+	write_script("bg.sh",
+	    "#!/bin/sh\n"
+	    "sleep 5 &\n"
+	    "echo $! > @D@/bg.pid\n"
+	    "setsid sleep 5 &\n"
+	    "echo $! > @D@/bgs.pid\n"
+	    "echo bye\n", 0755);
+	snprintf(cmd, sizeof(cmd), "%s/bg.sh", dir);
+	run_open(&r, cmd);
+	mkreq(&req, "");
+	log_capture_start();
+	t0 = now_s();
+	assert_int_equal(runner_submit(r.rn, &req), 0);
+	runner_drain(r.rn);
+	log = log_capture_end();
+	assert_true(now_s() - t0 < 1.0);
+	assert_int_equal(runner_get_stats(r.rn)->exit_ok, 1);
+	assert_int_equal(runner_get_stats(r.rn)->killed, 0);
+	bg = read_pid("bg.pid");
+	bgs = read_pid("bgs.pid");
+	/* the runner reaped them: gone, not zombies */
+	assert_reaped(bg);
+	assert_reaped(bgs);
+	assert_int_equal(runner_get_stats(r.rn)->leftovers, 2);
+	assert_int_equal(runner_get_stats(r.rn)->leftovers_killed, 2);
+	assert_contains(log, "(sleep, process group ");
+	assert_contains(log, "left running by a script, killed by signal 9");
+	free(log);
+	assert_no_children();
+	run_close(&r);
+	assert_no_children();
+}
+
+/*
+ * A script that starts a child in a session of its own (setsid, so the
+ * kill of its process group at script_timeout cannot reach it) and hangs:
+ * the child is killed and reaped when the script is.
+ */
+static void
+test_setsid_child_timeout(void **state)
 {
 	struct sl_request req;
 	struct run r;
 	char cmd[256];
-	double t0;
-	pid_t bg;
+	pid_t pid, child;
 
 	(void)state;
-	write_script("bg.sh",
-	    "#!/bin/sh\nsleep 5 &\necho $! > @D@/bg.pid\necho bye\n", 0755);
-	snprintf(cmd, sizeof(cmd), "%s/bg.sh", dir);
+	write_script("ss.sh",
+	    "#!/bin/sh\n"
+	    "setsid sh -c 'echo $$ > @D@/ss.child; exec sleep 100' &\n"
+	    "echo $$ > @D@/ss.pid\n"
+	    "sleep 100\n", 0755);
+	snprintf(cmd, sizeof(cmd), "%s/ss.sh", dir);
+	run_open(&r, cmd);
+	r.cfg->script_timeout = 1;
+	mkreq(&req, "");
+	log_capture_start();
+	assert_int_equal(runner_submit(r.rn, &req), 0);
+	pid = wait_pid_file("ss.pid");
+	child = wait_pid_file("ss.child");
+	/* out of the script's session and process group */
+	assert_int_equal(getsid(child), child);
+	assert_int_not_equal(getpgid(child), pid);
+	runner_drain(r.rn);
+	free(log_capture_end());
+	assert_int_equal(runner_get_stats(r.rn)->killed, 1);
+	assert_reaped(pid);
+	assert_reaped(child);
+	assert_true(runner_get_stats(r.rn)->leftovers_killed >= 1);
+	run_close(&r);
+	assert_no_children();
+}
+
+/*
+ * A process that a running script detaches from itself (a double fork
+ * into a new session: its parent exits, so it comes to the runner) is
+ * killed within about RN_SWEEP_MS, while the script still runs.
+ */
+static void
+test_detached_while_running(void **state)
+{
+	struct sl_request req;
+	struct pollfd pfd[4];
+	struct run r;
+	char cmd[256];
+	double until;
+	pid_t dd;
+	int n;
+
+	(void)state;
+	write_script("dd.sh",
+	    "#!/bin/sh\n"
+	    "( setsid sleep 100 & echo $! > @D@/dd.pid )\n"
+	    "sleep 3\n", 0755);
+	snprintf(cmd, sizeof(cmd), "%s/dd.sh", dir);
 	run_open(&r, cmd);
 	mkreq(&req, "");
-	t0 = now_s();
+	log_capture_start();
 	assert_int_equal(runner_submit(r.rn, &req), 0);
+	dd = wait_pid_file("dd.pid");
+	until = now_s() + 1.5;
+	while (kill(dd, 0) == 0 && now_s() < until) {
+		n = runner_pollfds(r.rn, pfd, 4);
+		(void)poll(pfd, (nfds_t)n, 20);
+		runner_service(r.rn);
+	}
+	assert_reaped(dd);
+	assert_int_equal(runner_running(r.rn), 1);  /* the script runs on */
 	runner_drain(r.rn);
-	assert_true(now_s() - t0 < 1.0);
+	free(log_capture_end());
 	assert_int_equal(runner_get_stats(r.rn)->exit_ok, 1);
-	assert_int_equal(runner_get_stats(r.rn)->killed, 0);
+	assert_int_equal(runner_get_stats(r.rn)->leftovers_killed, 1);
 	run_close(&r);
-	/* not a timeout: the background process was left alone */
-	bg = read_pid("bg.pid");
-	assert_int_equal(kill(bg, 0), 0);
-	kill(bg, SIGKILL);
-	reap_orphan(bg);
 	assert_no_children();
 }
 
@@ -797,7 +895,6 @@ test_timeout_term(void **state)
 	char cmd[256], *log;
 	double t0, dt;
 	pid_t pid, bg;
-	int st;
 
 	(void)state;
 	write_script("slow.sh",
@@ -831,10 +928,10 @@ test_timeout_term(void **state)
 	errno = 0;
 	assert_int_equal(waitpid(pid, NULL, WNOHANG), -1); /* reaped */
 	assert_int_equal(errno, ECHILD);
+	/* the child that ignored SIGTERM got SIGKILL with the group, and
+	 * the runner reaped it */
 	bg = read_pid("slow.bg");
-	st = reap_orphan(bg);
-	assert_true(WIFSIGNALED(st));
-	assert_int_equal(WTERMSIG(st), SIGKILL);
+	assert_reaped(bg);
 	reap_killed_orphans();
 }
 
@@ -906,8 +1003,10 @@ test_busy(void **state)
 	assert_int_equal(fcntl(pfd[0].fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 	assert_int_equal(fcntl(pfd[0].fd, F_GETFL) & O_NONBLOCK, O_NONBLOCK);
 	assert_int_equal(runner_pollfds(r.rn, pfd, 1), 1);
+	/* script_timeout is 5 s away; the next look for what the scripts
+	 * may have detached from themselves comes first */
 	t = runner_next_timeout_ms(r.rn);
-	assert_in_range(t, 4000, 5000);
+	assert_in_range(t, 900, 1000);
 	runner_service(r.rn); /* never blocks */
 	assert_int_equal(runner_running(r.rn), 2);
 	runner_drain(r.rn);
@@ -1055,6 +1154,118 @@ test_run_as_unknown(void **state)
 	free(cfg);
 }
 
+/* ---- timed grants: fail closed when the record cannot be written ---- */
+
+static struct sl_result results[8];
+static unsigned nresults;
+
+static void
+on_result(void *arg, const struct sl_result *res)
+{
+	(void)arg;
+	assert_true(nresults < sizeof(results) / sizeof(results[0]));
+	results[nresults++] = *res;
+}
+
+/*
+ * grants/grants.tmp made a directory: every save fails, as on a full
+ * state_dir.  A knock that would make a grant is refused before its
+ * constructor runs (receipt: failed, not started) and leaves no entry; a
+ * knock for a live grant does not extend it and runs no rerun; once the
+ * file can be written, both work again.
+ */
+static void
+test_grant_unsaved(void **state)
+{
+	char gdir[128], tmp[192], cmd[256], *log;
+	struct sl_request req;
+	struct grants gt;
+	struct grant *g;
+	struct run r;
+	int64_t exp;
+
+	(void)state;
+	write_script("grant.sh", "#!/bin/sh\n"
+	    "echo \"$SIGLATCH_PHASE\" >> @D@/phases\n", 0755);
+	snprintf(cmd, sizeof(cmd), "%s/grant.sh", dir);
+	path_of(gdir, sizeof(gdir), "gstate");
+	assert_int_equal(mkdir(gdir, 0700), 0);
+	snprintf(tmp, sizeof(tmp), "%s/grants/grants.tmp", gdir);
+	r.cfg = mkcfg(cmd);
+	r.cfg->grant_max_lifetime = 3600;
+	snprintf(r.cfg->actions[0].destructor, SL_CMD_MAX, "%s", cmd);
+	r.cfg->actions[0].keepalive_interval = 60;
+	r.cfg->actions[0].rerun_on_extend = true;
+	assert_int_equal(runner_new(&r.rn, r.cfg), 0);
+	assert_int_equal(grants_init(&gt, 4, 3600), 0);
+	log_capture_start();
+	assert_int_equal(grants_attach(&gt, gdir, sl_wall_ms(), cmd,
+	    sizeof(cmd)), 0);
+	runner_set_grants(r.rn, &gt);
+	runner_set_reporter(r.rn, on_result, NULL);
+	nresults = 0;
+	mkreq(&req, "");
+	req.ticket = 11;
+
+	/* a new grant that cannot be written: refused, nothing runs */
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	assert_int_equal(runner_submit(r.rn, &req), SL_ESYS);
+	assert_int_equal(runner_running(r.rn), 0);
+	assert_int_equal(runner_get_stats(r.rn)->started, 0);
+	assert_int_equal(grants_count(&gt, GS_FREE), 0);
+	assert_int_equal(nresults, 1);
+	assert_int_equal(results[0].ticket, 11);
+	assert_int_equal(results[0].status, K2_ST_FAILED);
+	assert_int_equal(results[0].value, K2_VAL_NOT_STARTED);
+
+	/* writable again: the grant is made */
+	assert_int_equal(rmdir(tmp), 0);
+	req.ticket = 12;
+	assert_int_equal(runner_submit(r.rn, &req), 0);
+	runner_drain(r.rn);
+	g = grants_find(&gt, "main", 1234, 7, &req.src);
+	assert_non_null(g);
+	assert_int_equal(g->state, GS_LIVE);
+	exp = g->expires_ms;
+	assert_int_equal(nresults, 2);
+	assert_int_equal(results[1].status, K2_ST_DONE);
+	assert_in_range(results[1].value, 59, 60);
+
+	/* an extension that cannot be written: not extended, no rerun */
+	usleep(20000);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	req.ticket = 13;
+	assert_int_equal(runner_submit(r.rn, &req), SL_ESYS);
+	assert_int_equal(runner_running(r.rn), 0);
+	assert_int_equal(g->expires_ms, exp);
+	assert_int_equal(g->extensions, 0);
+	assert_int_equal(nresults, 3);
+	assert_int_equal(results[2].status, K2_ST_FAILED);
+	assert_int_equal(results[2].value, K2_VAL_NOT_STARTED);
+
+	/* writable again: extended, rerun */
+	assert_int_equal(rmdir(tmp), 0);
+	req.ticket = 14;
+	assert_int_equal(runner_submit(r.rn, &req), 0);
+	runner_drain(r.rn);
+	assert_true(g->expires_ms > exp);
+	assert_int_equal(nresults, 4);
+	assert_int_equal(results[3].status, K2_ST_DONE);
+	log = log_capture_end();
+	assert_file("phases", "grant\nextend\n");
+	assert_int_equal(runner_get_stats(r.rn)->started, 2);
+	assert_contains(log, "SL302 grant open for user alice from 127.0.0.1 "
+	    "refused: grant state could not be written (Is a directory); "
+	    "constructor not run");
+	assert_contains(log, "SL302 grant open for user alice from 127.0.0.1 "
+	    "not extended: grant state could not be written (Is a "
+	    "directory); it lapses as before, in 60 s");
+	free(log);
+	run_close(&r);
+	grants_free(&gt);
+	assert_no_children();
+}
+
 /* ---- fixture ---- */
 
 static int
@@ -1096,13 +1307,16 @@ main(void)
 		cmocka_unit_test(test_run_nosplit_space),
 		cmocka_unit_test(test_exit_status_and_spawn_fail),
 		cmocka_unit_test(test_big_output),
-		cmocka_unit_test(test_grandchild_holds_pipe),
+		cmocka_unit_test(test_leftovers_killed_at_exit),
+		cmocka_unit_test(test_setsid_child_timeout),
+		cmocka_unit_test(test_detached_while_running),
 		cmocka_unit_test(test_timeout_term),
 		cmocka_unit_test(test_timeout_kill),
 		cmocka_unit_test(test_busy),
 		cmocka_unit_test(test_free_running),
 		cmocka_unit_test(test_run_as),
 		cmocka_unit_test(test_run_as_unknown),
+		cmocka_unit_test(test_grant_unsaved),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
