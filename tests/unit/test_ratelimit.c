@@ -983,7 +983,7 @@ test_check_alloc_free_and_cost(void **state)
 		rl_fail(rl, &addrs[i & 1023], T0 + i / 8);
 	t1 = tu_now_ns();
 	print_message("info: rl_fail %.1f ns/call\n", (t1 - t0) / 1e6);
-	/* a spoofed flood: every source new, the table (2 x 4.5 MB) full */
+	/* a spoofed flood: every source new, the table (2 x 5 MB) full */
 	for (uint32_t i = 0; i < 200000; i++) {
 		struct sl_addr a = v4n(i * 2654435761u);
 
