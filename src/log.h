@@ -45,6 +45,7 @@
 #define SLC_CACHE_FULL   206  /* replay cache full, packet refused */
 #define SLC_BUSY         207  /* max_scripts reached, request refused */
 #define SLC_RATE         208  /* dropped before crypto: budget or duplicate */
+#define SLC_PENALTY      209  /* format 1: a source or prefix put in a penalty */
 #define SLC_K2_DROP      210  /* format 2: unknown tag or wrong MAC (debug) */
 #define SLC_K2_ADDRESS   211  /* format 2: knock names another address */
 #define SLC_K2_OPEN      212  /* format 2: MAC good, does not open */

@@ -591,16 +591,18 @@ pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		log_limited(sink, LOG_ERR, SLC_CACHE_FULL, "user %s from %s: "
 		    "replay cache full (%u live entries), packet refused; raise "
 		    "replay_cache_size", user->name, ip, replay_count(p->replay));
-		goto out;
+		goto refund;
 	}
 	if (rc != 0) {
 		p->st.state_error++;
 		log_limited(sink, LOG_ERR, SLC_STATE_IO, "user %s from %s: replay "
 		    "state not written (%s), packet refused", user->name, ip,
 		    sl_strerror(rc));
-		goto out;
+		goto refund;
 	}
-	/* a fresh authenticated knock: this source keeps its own budget */
+	/* a fresh authenticated knock: it gets back what its admission
+	 * paid, and its source is known good */
+	filter_refund(p->filter, &j->src, now_ms);
 	filter_outcome(p->filter, &j->src, 1, now_ms);
 
 	/* 7. authorize */
@@ -633,8 +635,14 @@ pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		    "action %s authorized", user->name, ip, srv->name, act->name);
 	goto out;
 fail:
-	/* failed before authentication, stale or replayed: one budget */
+	/* failed before authentication, stale or replayed: one budget, paid
+	 * at admission; spent, it becomes a penalty */
 	filter_outcome(p->filter, &j->src, 0, now_ms);
+	goto out;
+refund:
+	/* authenticated, but the server could not record it: not the
+	 * source's fault */
+	filter_refund(p->filter, &j->src, now_ms);
 out:
 	OPENSSL_cleanse(&j->k, sizeof(j->k));
 	return rc;

@@ -25,24 +25,35 @@
  * Stage 1, cheap checks before any cryptography, in this order: exact
  * length (wrong sizes never reach a table), the source's and its prefix's
  * failure budget and the global private-key budget (ratelimit.c), then an
- * exact duplicate of a recent datagram (dupcache.c).  0: go on;
- * SL_ELEN, SL_ERATE (*why says which budget: enum rl_verdict) or SL_EDUP.
+ * exact duplicate of a recent datagram (dupcache.c; charged to nobody).
+ * 0: go on, and the datagram has paid one failure into its source's and
+ * its prefix's budgets (see filter_refund); SL_ELEN, SL_ERATE (*why says
+ * which budget: enum rl_verdict) or SL_EDUP.
  */
 struct filter;
 int filter_new(struct filter **out, const struct config *cfg);
 void filter_free(struct filter *f);
 int filter_check(struct filter *f, const uint8_t *dgram, size_t len,
     const struct sl_addr *src, uint64_t now_ms, int *why);
-/* What became of a packet that passed: good (a fresh authenticated knock)
- * or not (counts against the source's and its prefix's budget). */
+/* What became of a packet: good (a fresh authenticated knock, either
+ * format: the source is known good) or not (a format-1 packet that passed
+ * filter_check and failed: a spent budget becomes a penalty, logged as
+ * SL209). */
 void filter_outcome(struct filter *f, const struct sl_addr *src, int good,
+    uint64_t now_ms);
+/* Format 1: a packet that passed filter_check proved nothing against its
+ * source (it authenticated, or the server could not record it): give back
+ * what it paid. */
+void filter_refund(struct filter *f, const struct sl_addr *src,
     uint64_t now_ms);
 struct rl_stats;
 const struct rl_stats *filter_rl_stats(const struct filter *f);
 /* Also drop penalised sources in the kernel (sockfilter.h): each penalty a
- * source itself is given is copied into the socket filter's block map.
- * sf NULL: user space only.  A failed copy is logged once, then no more
- * are tried (the user-space check still drops the source). */
+ * source itself is given is copied into the socket filter's block map,
+ * unless the source is known good (it keeps a trickle in user space), and
+ * taken out again when the source authenticates (format 2 passes the
+ * block map).  sf NULL: user space only.  A failed update is logged once,
+ * then no more are tried (the user-space check still drops the source). */
 struct sockfilter;
 void filter_set_sockfilter(struct filter *f, struct sockfilter *sf);
 

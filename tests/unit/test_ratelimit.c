@@ -1,5 +1,6 @@
-/* test_ratelimit.c - budgets, penalties, decay, known-good sources, the
- * global cap, prefix grouping and table pressure of the rate limiter. */
+/* test_ratelimit.c - budgets paid at admission, refunds, penalties,
+ * decay, known-good sources and trickles, the global cap, prefix grouping
+ * and table pressure of the rate limiter. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +59,14 @@ mk(const struct rl_config *c)
 	assert_int_equal(rl_new(&rl, c), 0);
 	assert_non_null(rl);
 	return rl;
+}
+
+/* One failure: admitted (it must be), then reported failed. */
+static uint64_t
+fail1(struct rl *rl, const struct sl_addr *a, uint64_t t)
+{
+	assert_int_equal(rl_check(rl, a, t), RL_PASS);
+	return rl_fail(rl, a, t);
 }
 
 /* Fail until a penalty starts; returns its length.  Every packet must have
@@ -144,7 +153,7 @@ test_refill_below_budget(void **state)
 	assert_int_equal(rl_get_stats(rl)->penalties, 0);
 	/* one every 19 s is not */
 	for (uint64_t i = 0; i < 50 && rl_get_stats(rl)->penalties == 0; i++)
-		rl_fail(rl, &a, T0 + 1000000 + i * 19000);
+		fail1(rl, &a, T0 + 1000000 + i * 19000);
 	assert_int_equal(rl_get_stats(rl)->penalties, 1);
 	rl_free(rl);
 }
@@ -264,6 +273,8 @@ test_decay(void **state)
 /*
  * A source that authenticated keeps its own budget: neither its prefix's
  * penalty nor the global cap drops it, while its /24 neighbours are dropped.
+ * (trickle_per_sec = 0: a spent budget drops everything, see
+ * test_good_trickle for the trickle.)
  */
 static void
 test_good_source(void **state)
@@ -283,31 +294,40 @@ test_good_source(void **state)
 	c.global_per_sec = 10;
 	rl = mk(&c);
 	assert_int_equal(rl_check(rl, &good, t), RL_PASS);
-	rl_good(rl, &good, t);
+	rl_refund(rl, &good, t);
+	assert_false(rl_good(rl, &good, t));  /* not in a penalty */
 	/* two neighbours spend the prefix budget, neither its own */
 	for (int i = 0; i < 2; i++) {
-		rl_fail(rl, &n1, t);
-		rl_fail(rl, &n2, t);
+		fail1(rl, &n1, t);
+		fail1(rl, &n2, t);
 	}
+	t += 1000;  /* the global bucket is full again */
 	assert_int_equal(rl_check(rl, &n1, t), RL_DROP_PREFIX);
 	assert_int_equal(rl_check(rl, &n2, t), RL_DROP_PREFIX);
 	assert_int_equal(rl_check(rl, &fresh, t), RL_DROP_PREFIX);
 	assert_int_equal(rl_penalty_until(rl, &fresh, t), T0 + 60000);
 	assert_int_equal(rl_check(rl, &good, t), RL_PASS);
+	rl_refund(rl, &good, t);
 	assert_int_equal(rl_penalty_until(rl, &good, t), 0);
-	/* the global cap: 10 a second for everyone else (one went to the
-	 * first check of good, before it was known good) ... */
-	for (int i = 0; i < 9; i++)
-		assert_int_equal(rl_check(rl, &far, t), RL_PASS);
+	/* the global cap: 10 a second for everyone else (ten sources, each
+	 * within its own budget) ... */
+	for (uint32_t i = 0; i < 10; i++) {
+		struct sl_addr a = v4n(i << 8);
+
+		assert_int_equal(rl_check(rl, &a, t), RL_PASS);
+	}
 	assert_int_equal(rl_check(rl, &far, t), RL_DROP_GLOBAL);
-	/* ... but not for the known-good source, which takes no token */
-	for (int i = 0; i < 100; i++)
+	/* ... but not for the known-good source, which takes no token (its
+	 * knocks authenticate: each gets its payment back) */
+	for (int i = 0; i < 100; i++) {
 		assert_int_equal(rl_check(rl, &good, t), RL_PASS);
+		rl_refund(rl, &good, t);
+	}
 	assert_int_equal(rl_check(rl, &far, t + 99), RL_DROP_GLOBAL);
 	assert_int_equal(rl_check(rl, &far, t + 100), RL_PASS);
 	/* its own failures still count: over its own budget it is dropped */
 	for (int i = 0; i < 3; i++)
-		rl_fail(rl, &good, t + 200);
+		assert_int_equal(fail1(rl, &good, t + 200), 0);  /* not for the kernel */
 	assert_int_equal(rl_check(rl, &good, t + 201), RL_DROP_SOURCE);
 	assert_int_equal(rl_penalty_until(rl, &good, t + 201), t + 200 + 60000);
 	assert_int_equal(rl_check(rl, &good, t + 200 + 60000), RL_PASS);
@@ -318,8 +338,8 @@ test_good_source(void **state)
 	t = T0;
 	rl_good(rl, &good, t);
 	for (int i = 0; i < 2; i++) {
-		rl_fail(rl, &n1, t);
-		rl_fail(rl, &n2, t);
+		fail1(rl, &n1, t);
+		fail1(rl, &n2, t);
 	}
 	assert_int_equal(rl_check(rl, &good, t + c.good_ms - 1), RL_PASS);
 	assert_int_equal(rl_check(rl, &good, t + c.good_ms), RL_DROP_PREFIX);
@@ -344,6 +364,8 @@ test_global_bucket(void **state)
 		uint64_t t = T0;
 
 		c.global_per_sec = n;
+		/* one source: its own budgets must not be what stops it */
+		c.source_budget = c.prefix_budget = RL_BUDGET_MAX;
 		rl = mk(&c);
 		for (uint32_t i = 0; i < n; i++)
 			assert_int_equal(rl_check(rl, &a, t), RL_PASS);
@@ -371,8 +393,10 @@ test_global_bucket(void **state)
 	/* 0 = no cap */
 	{
 		struct rl_config c = base_config();
-		struct rl *rl = mk(&c);
+		struct rl *rl;
 
+		c.source_budget = c.prefix_budget = RL_BUDGET_MAX;
+		rl = mk(&c);
 		for (int i = 0; i < 100000; i++)
 			assert_int_equal(rl_check(rl, &a, T0), RL_PASS);
 		rl_free(rl);
@@ -416,8 +440,8 @@ test_grouping(void **state)
 		c.source_budget = 100;
 		c.prefix_budget = 2;
 		rl = mk(&c);
-		rl_fail(rl, &a, T0);
-		rl_fail(rl, &a, T0);
+		fail1(rl, &a, T0);
+		fail1(rl, &a, T0);
 		assert_int_equal(rl_check(rl, &a, T0), RL_DROP_PREFIX);
 		if (rl_check(rl, &b, T0) !=
 		    (rows[r].same_prefix ? RL_DROP_PREFIX : RL_PASS))
@@ -428,7 +452,7 @@ test_grouping(void **state)
 		c.source_budget = 1;
 		c.prefix_budget = 100;
 		rl = mk(&c);
-		rl_fail(rl, &a, T0);
+		fail1(rl, &a, T0);
 		assert_int_equal(rl_check(rl, &a, T0), RL_DROP_SOURCE);
 		if (rl_check(rl, &b, T0) !=
 		    (rows[r].same_source ? RL_DROP_SOURCE : RL_PASS))
@@ -461,8 +485,8 @@ test_table_pressure(void **state)
 
 		snprintf(s, sizeof(s), "2001:db8:%x::1", i);
 		pen[i] = tu_addr(s);
-		rl_fail(rl, &pen[i], t);
-		rl_fail(rl, &pen[i], t);
+		fail1(rl, &pen[i], t);
+		fail1(rl, &pen[i], t);
 		assert_int_equal(rl_check(rl, &pen[i], t), RL_DROP_SOURCE);
 	}
 	before = mallinfo2();
@@ -487,8 +511,10 @@ test_table_pressure(void **state)
 	for (uint32_t i = 0; i < 1000; i++) {
 		struct sl_addr a = v4n(i * 257);
 
-		rl_fail(rl, &a, t + i);
-		rl_fail(rl, &a, t + i);
+		for (int k = 0; k < 2; k++) {
+			(void)rl_check(rl, &a, t + i);
+			rl_fail(rl, &a, t + i);
+		}
 	}
 	{
 		struct sl_addr last = v4n(999 * 257);
@@ -520,12 +546,398 @@ test_eviction_keeps_good(void **state)
 		struct sl_addr a = good;
 
 		a.bytes[3] = (uint8_t)(10 + i);
-		rl_fail(rl, &a, T0 + 1 + (uint64_t)i);
+		fail1(rl, &a, T0 + 1 + (uint64_t)i);
 	}
 	assert_int_equal(rl_get_stats(rl)->evictions, 1);
 	assert_int_equal(rl_check(rl, &good, T0 + 10), RL_PASS);
 	good.bytes[3] = 10;  /* while its neighbours meet the prefix penalty */
 	assert_int_equal(rl_check(rl, &good, T0 + 10), RL_DROP_PREFIX);
+	rl_free(rl);
+}
+
+/*
+ * Issue 9, item 2: a burst from one source is decrypted no more often than
+ * its budget allows, however many of its datagrams are still in flight
+ * (checked, not yet reported): each pays at admission.  Rows: budgets,
+ * trickle, how many sources of one /24 send how many each, all within
+ * one millisecond, and how many are admitted.
+ */
+static void
+test_burst_paid_at_admission(void **state)
+{
+	static const struct {
+		uint32_t sb, pb, trickle, nsrc, each, pass, penalties, kernel;
+	} rows[] = {
+		{ 20, 200, 0, 1, 5000, 20, 1, 1 },
+		{ 20, 200, 2, 1, 5000, 20, 1, 1 },   /* not known good: no trickle */
+		{ 1, 200, 2, 1, 100, 1, 1, 1 },
+		{ 20, 20, 0, 1, 5000, 20, 2, 1 },    /* both spent */
+		{ 20, 200, 0, 12, 19, 200, 1, 0 },   /* the prefix: 12 * 19 = 228 */
+		{ 20, 200, 2, 12, 19, 202, 1, 0 },   /* and its trickle */
+		{ 19, 200, 0, 12, 19, 200, 11, 10 }, /* and 10 sources' own */
+		{ 20, 200, 2, 100, 1, 100, 0, 0 },
+	};
+
+	(void)state;
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		struct rl_config c = base_config();
+		struct sl_addr admitted[256];
+		uint32_t n = 0, kernel = 0;
+		struct rl *rl;
+
+		c.source_budget = rows[r].sb;
+		c.prefix_budget = rows[r].pb;
+		c.window_ms = 10000;
+		c.penalty_ms = 10000;
+		c.penalty_max_ms = 600000;
+		c.trickle_per_sec = rows[r].trickle;
+		rl = mk(&c);
+		for (uint32_t s = 0; s < rows[r].nsrc; s++) {
+			struct sl_addr a = v4n(0x010200 + s);  /* 10.1.2.s */
+
+			for (uint32_t k = 0; k < rows[r].each; k++) {
+				if (rl_check(rl, &a, T0) != RL_PASS)
+					continue;
+				assert_true(n < 256);
+				admitted[n++] = a;
+			}
+		}
+		if (n != rows[r].pass)
+			fail_msg("row %zu: %u admitted, want %u", r, n,
+			    rows[r].pass);
+		/* now the failures come back: spent budgets become penalties;
+		 * the kernel is told of a source's at its first failure */
+		for (uint32_t k = 0; k < n; k++)
+			if (rl_fail(rl, &admitted[k], T0 + 1) != 0)
+				kernel++;
+		assert_int_equal(rl_get_stats(rl)->penalties, rows[r].penalties);
+		assert_int_equal(kernel, rows[r].kernel);
+		if (rows[r].nsrc == 1 && rows[r].penalties > 0)
+			assert_int_equal(rl_penalty_until(rl, &admitted[0],
+			    T0 + 1), T0 + 1 + 10000);
+		rl_free(rl);
+	}
+}
+
+/*
+ * Debit at admission, refund on success: a source whose packets
+ * authenticate never runs out, and refunds never raise a budget above its
+ * size.  Being known good (as after a format-2 knock, which paid nothing)
+ * refunds nothing.
+ */
+static void
+test_refund(void **state)
+{
+	struct rl_config c = base_config();  /* source budget 3 */
+	struct sl_addr a = tu_addr("192.0.2.10"), b = tu_addr("192.0.2.11");
+	struct rl *rl;
+	int n;
+
+	(void)state;
+	c.prefix_budget = 5;
+	rl = mk(&c);
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(rl_check(rl, &a, T0), RL_PASS);
+		rl_refund(rl, &a, T0);
+		if (i % 2 == 0)
+			rl_good(rl, &a, T0);
+	}
+	/* still exactly three in flight at once, not more */
+	for (n = 0; rl_check(rl, &a, T0) == RL_PASS; n++)
+		;
+	assert_int_equal(n, 3);
+	/* the prefix paid three of five */
+	for (n = 0; rl_check(rl, &b, T0) == RL_PASS; n++)
+		;
+	assert_int_equal(n, 2);
+	rl_refund(rl, &b, T0);
+	assert_int_equal(rl_check(rl, &b, T0), RL_PASS);
+	assert_int_equal(rl_check(rl, &b, T0), RL_DROP_PREFIX);
+	rl_free(rl);
+
+	/* rl_good alone refunds nothing; an unknown address is ignored */
+	rl = mk(&c);
+	for (n = 0; n < 3; n++)
+		assert_int_equal(rl_check(rl, &a, T0), RL_PASS);
+	assert_false(rl_good(rl, &a, T0));
+	assert_int_equal(rl_check(rl, &a, T0), RL_DROP_SOURCE);
+	rl_refund(rl, &b, T0);  /* never admitted: no entry, nothing made */
+	rl_refund(rl, NULL, T0);
+	assert_int_equal(rl_check(rl, &a, T0), RL_DROP_SOURCE);
+	rl_refund(rl, &a, T0);
+	assert_int_equal(rl_check(rl, &a, T0), RL_PASS);
+	rl_free(rl);
+}
+
+/* rl_peek says what rl_check would, and takes nothing. */
+static void
+test_peek(void **state)
+{
+	struct rl_config c = base_config();  /* source budget 3 */
+	struct sl_addr a = tu_addr("192.0.2.10");
+	struct rl *rl;
+
+	(void)state;
+	c.global_per_sec = 5;
+	rl = mk(&c);
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(rl_peek(rl, &a, T0), RL_PASS);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rl_check(rl, &a, T0), RL_PASS);
+	assert_int_equal(rl_peek(rl, &a, T0), RL_DROP_SOURCE);
+	assert_int_equal(rl_check(rl, &a, T0), RL_DROP_SOURCE);
+	/* two global tokens left, untouched by peeking */
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(rl_peek(rl, &(struct sl_addr){ AF_INET,
+		    { 10, 9, 9, 9 } }, T0), RL_PASS);
+	assert_int_equal(rl_check(rl, &(struct sl_addr){ AF_INET,
+	    { 10, 9, 9, 9 } }, T0), RL_PASS);
+	assert_int_equal(rl_check(rl, &(struct sl_addr){ AF_INET,
+	    { 10, 9, 9, 9 } }, T0), RL_PASS);
+	assert_int_equal(rl_peek(rl, &(struct sl_addr){ AF_INET,
+	    { 10, 9, 9, 9 } }, T0), RL_DROP_GLOBAL);
+	assert_int_equal(rl_get_stats(rl)->pass, 5);
+	assert_int_equal(rl_get_stats(rl)->drop_source, 2);
+	assert_int_equal(rl_get_stats(rl)->drop_global, 1);
+	rl_free(rl);
+}
+
+/*
+ * Issue 9, item 1: junk in a known-good source's name puts it in a
+ * penalty, but never out of reach.  The review's case: a user knocks, 22
+ * junk datagrams follow from "its" address, the user knocks again a
+ * second later; three times over, the penalty doubling meanwhile.  The
+ * trickle is bounded (2 a second, a burst of 2), the source never goes to
+ * the kernel, and a source that is not known good gets no trickle.
+ */
+static void
+test_good_trickle(void **state)
+{
+	struct rl_config c = base_config();
+	struct sl_addr user = tu_addr("192.0.2.5"), other = tu_addr("198.51.100.7");
+	struct rl_penalty pen[2];
+	struct rl *rl;
+	uint64_t t = T0, until = 0;
+	uint32_t n;
+
+	(void)state;
+	c.source_budget = 20;
+	c.prefix_budget = 200;
+	c.window_ms = 10000;
+	c.penalty_ms = 10000;
+	c.penalty_max_ms = 600000;
+	c.good_ms = 600000;
+	c.trickle_per_sec = 2;
+	rl = mk(&c);
+	assert_int_equal(rl_check(rl, &user, t), RL_PASS);  /* a knock */
+	rl_refund(rl, &user, t);
+	assert_false(rl_good(rl, &user, t));
+	for (int round = 0; round < 3; round++) {
+		uint64_t len = 10000u << round;
+
+		t += 100;
+		/* 22 junk datagrams: 20 on the budget, 2 on the trickle */
+		for (n = 0; n < 22; n++) {
+			assert_int_equal(rl_check(rl, &user, t), RL_PASS);
+			assert_int_equal(rl_fail_report(rl, &user, t, pen), 0);
+			if (pen[0].until != 0) {
+				assert_true(pen[0].known_good);
+				assert_int_equal(pen[0].len_ms, len);
+				assert_int_equal(pen[0].offences, round + 1);
+				until = pen[0].until;
+			}
+		}
+		assert_int_equal(until, t + len);
+		assert_int_equal(rl_check(rl, &user, t), RL_DROP_SOURCE);
+		assert_int_equal(rl_check(rl, &user, t + 499), RL_DROP_SOURCE);
+		/* the user's next knock, a second later: through */
+		t += 1000;
+		assert_int_equal(rl_check(rl, &user, t), RL_PASS);
+		rl_refund(rl, &user, t);
+		assert_false(rl_good(rl, &user, t));  /* already known good */
+		assert_int_equal(rl_penalty_until(rl, &user, t), until);
+		/* sit out the penalty */
+		t = until;
+	}
+	/* a sustained flood in its name gets 2 a second, no more: one every
+	 * 500 ms after the burst of 2 */
+	t += 100;
+	for (n = 0; n < 22; n++) {  /* the budget, then the trickle's burst */
+		assert_int_equal(rl_check(rl, &user, t), RL_PASS);
+		rl_fail(rl, &user, t);
+	}
+	assert_int_equal(rl_check(rl, &user, t), RL_DROP_SOURCE);
+	n = 0;
+	for (uint64_t ms = 1; ms < 10000; ms++)
+		if (rl_check(rl, &user, t + ms) == RL_PASS) {
+			n++;
+			rl_fail(rl, &user, t + ms);
+		}
+	assert_int_equal(n, 19);
+	assert_true(rl_get_stats(rl)->trickle >= 3 * 2 + 3 + 19);
+
+	/* not known good: no trickle, and the kernel drops it too */
+	for (n = 0; n < 20; n++)
+		until = fail1(rl, &other, t);
+	assert_int_equal(until, t + 10000);
+	for (uint64_t ms = 0; ms < 10000; ms += 7)
+		assert_int_equal(rl_check(rl, &other, t + ms), RL_DROP_SOURCE);
+	/* until it authenticates (format 2, which its penalty does not
+	 * stop): then out of the kernel, and on a trickle */
+	assert_true(rl_good(rl, &other, t + 5000));
+	assert_false(rl_good(rl, &other, t + 5001));
+	assert_int_equal(rl_check(rl, &other, t + 5001), RL_PASS);
+	rl_free(rl);
+
+	/* trickle_per_sec = 0: a known-good source in its penalty is dropped */
+	c.trickle_per_sec = 0;
+	rl = mk(&c);
+	rl_good(rl, &user, T0);
+	for (n = 0; n < 20; n++)
+		assert_int_equal(fail1(rl, &user, T0), 0);
+	for (uint64_t ms = 0; ms < 10000; ms += 7)
+		assert_int_equal(rl_check(rl, &user, T0 + ms), RL_DROP_SOURCE);
+	rl_free(rl);
+}
+
+/*
+ * Issue 9, item 1: a prefix in a penalty spares its known-good sources and
+ * leaves a trickle, shared, for the rest: the review's 220 datagrams over
+ * one /24 (at most 19 from each address) no longer lock a fresh user of
+ * that /24 out.  IPv4 /24 and IPv6 /64 alike.
+ */
+/* 10.1.2.h, or 2001:db8:1:2::h */
+static struct sl_addr
+in_prefix(size_t v6, unsigned h)
+{
+	struct sl_addr a = tu_addr(v6 ? "2001:db8:1:2::" : "10.1.2.0");
+
+	a.bytes[v6 ? 15 : 3] = (uint8_t)h;
+	return a;
+}
+
+static void
+test_prefix_trickle(void **state)
+{
+	static const char *const elsewhere[] = { "10.1.3.1", "2001:db8:1:3::1" };
+
+	(void)state;
+	for (size_t f = 0; f < 2; f++) {
+		struct rl_config c = base_config();
+		struct sl_addr good, fresh, fresh2, far = tu_addr(elsewhere[f]);
+		struct rl_penalty pen[2];
+		struct rl *rl;
+		uint64_t t = T0, until = 0;
+		uint32_t n;
+
+		c.source_budget = 20;
+		c.prefix_budget = 200;
+		c.window_ms = 10000;
+		c.penalty_ms = c.penalty_max_ms = 10000;
+		c.trickle_per_sec = 2;
+		rl = mk(&c);
+		good = in_prefix(f, 250);
+		fresh = in_prefix(f, 251);
+		fresh2 = in_prefix(f, 252);
+		rl_good(rl, &good, t);
+		/* 12 addresses, 19 junk each: 200 on the budget, 2 on the
+		 * trickle, 26 dropped */
+		n = 0;
+		for (unsigned a = 1; a <= 12; a++) {
+			struct sl_addr x = in_prefix(f, a);
+
+			for (int k = 0; k < 19; k++) {
+				if (rl_check(rl, &x, t) != RL_PASS)
+					continue;
+				n++;
+				assert_int_equal(rl_fail_report(rl, &x, t, pen), 0);
+				assert_int_equal(pen[0].until, 0);
+				if (pen[1].until != 0) {
+					assert_int_equal(pen[1].len_ms, 10000);
+					assert_int_equal(pen[1].offences, 1);
+					until = pen[1].until;
+				}
+			}
+		}
+		assert_int_equal(n, 202);
+		assert_int_equal(until, t + 10000);
+		/* the known-good source: not held back at all */
+		for (int k = 0; k < 100; k++) {
+			assert_int_equal(rl_check(rl, &good, t), RL_PASS);
+			rl_refund(rl, &good, t);
+		}
+		assert_int_equal(rl_penalty_until(rl, &good, t), 0);
+		/* a fresh one: the trickle is spent for now, back in 500 ms */
+		assert_int_equal(rl_check(rl, &fresh, t), RL_DROP_PREFIX);
+		assert_int_equal(rl_penalty_until(rl, &fresh, t), until);
+		assert_int_equal(rl_check(rl, &fresh, t + 499), RL_DROP_PREFIX);
+		assert_int_equal(rl_check(rl, &fresh, t + 500), RL_PASS);
+		rl_refund(rl, &fresh, t + 500);
+		rl_good(rl, &fresh, t + 500);
+		/* shared: the next fresh source waits for the next token,
+		 * while the one that authenticated is spared from now on */
+		assert_int_equal(rl_check(rl, &fresh2, t + 500), RL_DROP_PREFIX);
+		assert_int_equal(rl_check(rl, &fresh, t + 501), RL_PASS);
+		assert_int_equal(rl_check(rl, &fresh2, t + 1000), RL_PASS);
+		/* all 256 addresses of the prefix together: 2 a second */
+		n = 0;
+		for (uint64_t ms = 1001; ms < 3001; ms++) {
+			struct sl_addr x = in_prefix(f, (unsigned)(ms % 240));
+
+			if (rl_check(rl, &x, t + ms) == RL_PASS) {
+				n++;
+				rl_fail(rl, &x, t + ms);
+			}
+		}
+		assert_int_equal(n, 4);
+		/* another prefix: untouched */
+		assert_int_equal(rl_check(rl, &far, t), RL_PASS);
+		rl_free(rl);
+	}
+}
+
+/* What rl_fail_report says: the source's and the prefix's new penalties,
+ * and nothing for a failure that starts none. */
+static void
+test_fail_report(void **state)
+{
+	struct rl_config c = base_config();
+	struct sl_addr a = tu_addr("2001:db8:7::1"), odd;
+	struct rl_penalty pen[2];
+	struct rl *rl;
+
+	(void)state;
+	c.source_budget = 2;
+	c.prefix_budget = 3;
+	c.penalty_ms = 1000;
+	c.penalty_max_ms = 8000;
+	c.window_ms = 3600000;
+	rl = mk(&c);
+	assert_int_equal(rl_check(rl, &a, T0), RL_PASS);
+	assert_int_equal(rl_fail_report(rl, &a, T0, pen), 0);
+	assert_int_equal(pen[0].until, 0);
+	assert_int_equal(pen[1].until, 0);
+	assert_false(pen[0].known_good);
+	assert_int_equal(rl_check(rl, &a, T0), RL_PASS);
+	assert_int_equal(rl_fail_report(rl, &a, T0, pen), T0 + 1000);
+	assert_int_equal(pen[0].until, T0 + 1000);
+	assert_int_equal(pen[0].len_ms, 1000);
+	assert_int_equal(pen[0].offences, 1);
+	assert_int_equal(pen[1].until, 0);
+	/* the next try after the penalty fails: the next offence, and the
+	 * prefix's first */
+	assert_int_equal(rl_check(rl, &a, T0 + 1000), RL_PASS);
+	assert_int_equal(rl_fail_report(rl, &a, T0 + 1000, pen), T0 + 3000);
+	assert_int_equal(pen[0].len_ms, 2000);
+	assert_int_equal(pen[0].offences, 2);
+	assert_int_equal(pen[1].until, T0 + 2000);
+	assert_int_equal(pen[1].offences, 1);
+	memset(&odd, 0, sizeof(odd));
+	odd.family = 99;
+	memset(pen, 0xff, sizeof(pen));
+	assert_int_equal(rl_fail_report(rl, &odd, T0, pen), 0);
+	assert_int_equal(pen[0].until, 0);
+	assert_int_equal(pen[1].until, 0);
 	rl_free(rl);
 }
 
@@ -571,7 +983,7 @@ test_check_alloc_free_and_cost(void **state)
 		rl_fail(rl, &addrs[i & 1023], T0 + i / 8);
 	t1 = tu_now_ns();
 	print_message("info: rl_fail %.1f ns/call\n", (t1 - t0) / 1e6);
-	/* a spoofed flood: every source new, the table (2 x 4.5 MB) full */
+	/* a spoofed flood: every source new, the table (2 x 5 MB) full */
 	for (uint32_t i = 0; i < 200000; i++) {
 		struct sl_addr a = v4n(i * 2654435761u);
 
@@ -651,6 +1063,12 @@ main(void)
 		cmocka_unit_test(test_grouping),
 		cmocka_unit_test(test_table_pressure),
 		cmocka_unit_test(test_eviction_keeps_good),
+		cmocka_unit_test(test_burst_paid_at_admission),
+		cmocka_unit_test(test_refund),
+		cmocka_unit_test(test_peek),
+		cmocka_unit_test(test_good_trickle),
+		cmocka_unit_test(test_prefix_trickle),
+		cmocka_unit_test(test_fail_report),
 		cmocka_unit_test(test_check_alloc_free_and_cost),
 		cmocka_unit_test(test_bad_args),
 	};

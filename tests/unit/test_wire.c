@@ -17,7 +17,9 @@
 
 #include "crypto.h"
 #include "pipeline.h"
+#include "ratelimit.h"
 #include "replay.h"
+#include "stages.h"
 #include "wire.h"
 
 struct vector {
@@ -449,6 +451,248 @@ test_pipeline_budgets_and_duplicates(void **state)
 	free(cfg);
 }
 
+/* pipeline_process, with the monotonic clock (ms) given */
+static int
+process_at(struct pipeline *p, const uint8_t *dg, const struct sl_addr *src,
+    time_t now, uint64_t ms, struct sl_request *req)
+{
+	static struct pipeline_job j;
+	int rc;
+
+	memset(&j, 0, sizeof(j));
+	if ((rc = pipeline_admit(p, 0, dg, SL_DGRAM_LEN, src, now, ms,
+	    &j.pre)) != 0)
+		return rc;
+	j.server_idx = 0;
+	j.src = *src;
+	j.now = now;
+	memcpy(j.dgram, dg, SL_DGRAM_LEN);
+	pipeline_crypto(p, NULL, &j);
+	return pipeline_finish(p, &j, ms, req, NULL);
+}
+
+/* A pipeline with the daemon's default budgets (source 20, prefix 200 per
+ * 10 s, penalty 10 s doubling); dup: dup_cache_size. */
+static struct pipeline *
+default_budgets(struct config *cfg, struct replay **rp, uint32_t dup)
+{
+	struct pipeline *p;
+	enum replay_load how;
+	char err[256];
+
+	cfg->ratelimit_source_budget = 20;
+	cfg->ratelimit_prefix_budget = 200;
+	cfg->dup_cache_size = dup;
+	assert_int_equal(replay_open(rp, NULL, 64, 120, 0, &how, err,
+	    sizeof(err)), 0);
+	assert_int_equal(pipeline_new(&p, cfg, *rp, NULL), 0);
+	return p;
+}
+
+static void
+junk_fill(uint8_t *dg, uint32_t n)
+{
+	memset(dg, 0x5a, SL_DGRAM_LEN);
+	memcpy(dg, &n, sizeof(n));
+}
+
+/*
+ * Issue 9, item 2: a burst of 5,000 datagrams from one source, all
+ * admitted before the first comes back from decryption (as with worker
+ * threads), gets no more private-key operations than its budget of 20.
+ */
+static void
+test_pipeline_burst_admission(void **state)
+{
+	static struct pipeline_job jobs[32];
+	struct config *cfg = vector_config();
+	struct pipeline *p;
+	struct replay *rp;
+	struct sl_request req;
+	struct sl_addr src = { .family = AF_INET, .bytes = { 192, 0, 2, 7 } };
+	uint8_t junk[SL_DGRAM_LEN];
+	time_t now = (time_t)vectors[0].timestamp;
+	uint32_t i, admitted = 0;
+
+	(void)state;
+	p = default_budgets(cfg, &rp, 65536);
+	for (i = 0; i < 5000; i++) {
+		struct pipeline_pre pre;
+
+		junk_fill(junk, i);
+		if (pipeline_admit(p, 0, junk, sizeof(junk), &src, now, 5000,
+		    &pre) != 0)
+			continue;
+		if (admitted < 32) {
+			jobs[admitted].pre = pre;
+			jobs[admitted].src = src;
+			jobs[admitted].now = now;
+			memcpy(jobs[admitted].dgram, junk, sizeof(junk));
+		}
+		admitted++;
+	}
+	print_message("info: 5000 datagrams in flight from one source: %u "
+	    "admitted to decryption (budget 20)\n", admitted);
+	assert_int_equal(admitted, 20);
+	assert_int_equal(pipeline_get_stats(p)->rate_source, 4980);
+	/* they fail: the source is in a penalty; the next are dropped too */
+	for (i = 0; i < admitted; i++) {
+		pipeline_crypto(p, NULL, &jobs[i]);
+		assert_int_equal(pipeline_finish(p, &jobs[i], 5001, &req, NULL),
+		    SL_EAUTH);
+	}
+	junk_fill(junk, 99999);
+	assert_int_equal(process_at(p, junk, &src, now, 6000, &req), SL_ERATE);
+	pipeline_free(p);
+	replay_close(rp);
+	config_free(cfg);
+	free(cfg);
+}
+
+/*
+ * Issue 9, item 1: a user knocks; 22 junk datagrams follow "from" the
+ * user's address; the user's next knock, a second later, still runs.
+ * Then, after that penalty, the same again: the second (doubled) penalty
+ * does not lock the user out either.
+ */
+static void
+test_pipeline_known_good_keeps_trickle(void **state)
+{
+	struct config *cfg = vector_config();
+	struct pipeline *p;
+	struct replay *rp;
+	struct sl_request req;
+	struct sl_addr src = { .family = AF_INET, .bytes = { 127, 0, 0, 1 } };
+	uint8_t dg[3][SL_DGRAM_LEN], junk[SL_DGRAM_LEN];
+	uint64_t ms = 100000;
+	int i, v;
+
+	(void)state;
+	for (v = 0; v < 3; v++)
+		slurp(vectors[v].bin, dg[v], SL_DGRAM_LEN);
+	p = default_budgets(cfg, &rp, 65536);
+	assert_int_equal(process_at(p, dg[0], &src,
+	    (time_t)vectors[0].timestamp, ms, &req), 0);
+	for (v = 1; v < 3; v++) {
+		time_t now = (time_t)vectors[v].timestamp;
+
+		for (i = 0; i < 22; i++) {
+			junk_fill(junk, (uint32_t)(v * 100 + i));
+			(void)process_at(p, junk, &src, now, ms + 100, &req);
+		}
+		/* in a penalty: more junk is dropped before decryption */
+		junk_fill(junk, 7777);
+		assert_int_equal(process_at(p, junk, &src, now, ms + 100, &req),
+		    SL_ERATE);
+		/* the user, a second later */
+		assert_int_equal(process_at(p, dg[v], &src, now, ms + 1100,
+		    &req), 0);
+		assert_int_equal(req.user_id, vectors[v].user_id);
+		ms += 10000u << (v - 1);  /* the penalty is over */
+	}
+	assert_int_equal(pipeline_get_stats(p)->accepted, 3);
+	assert_int_equal(filter_rl_stats(pipeline_filter(p))->penalties, 2);
+	pipeline_free(p);
+	replay_close(rp);
+	config_free(cfg);
+	free(cfg);
+}
+
+/*
+ * Issue 9, item 1: the review's 220 datagrams spread over one /24, at most
+ * 19 from each address, put the prefix in a penalty, but a fresh user of
+ * that /24 gets through a second later, and one known good at once.
+ */
+static void
+test_pipeline_prefix_trickle(void **state)
+{
+	struct config *cfg = vector_config();
+	struct pipeline *p;
+	struct replay *rp;
+	struct sl_request req;
+	struct sl_addr good = { .family = AF_INET, .bytes = { 192, 0, 2, 100 } };
+	struct sl_addr fresh = { .family = AF_INET, .bytes = { 192, 0, 2, 200 } };
+	uint8_t dg[3][SL_DGRAM_LEN], junk[SL_DGRAM_LEN];
+	time_t now = (time_t)vectors[0].timestamp;
+	uint32_t a, k;
+	int v;
+
+	(void)state;
+	for (v = 0; v < 3; v++)
+		slurp(vectors[v].bin, dg[v], SL_DGRAM_LEN);
+	p = default_budgets(cfg, &rp, 65536);
+	assert_int_equal(process_at(p, dg[1], &good, now, 1000, &req), 0);
+	for (a = 1; a <= 12; a++) {
+		struct sl_addr x = { .family = AF_INET,
+		    .bytes = { 192, 0, 2, (uint8_t)a } };
+
+		for (k = 0; k < 19; k++) {
+			junk_fill(junk, a * 100 + k);
+			(void)process_at(p, junk, &x, now, 2000, &req);
+		}
+	}
+	assert_true(pipeline_get_stats(p)->rate_prefix > 0);
+	assert_int_equal(process_at(p, dg[2], &good, now, 2001, &req), 0);
+	assert_int_equal(process_at(p, dg[0], &fresh, now, 3000, &req), 0);
+	assert_int_equal(pipeline_get_stats(p)->accepted, 3);
+	pipeline_free(p);
+	replay_close(rp);
+	config_free(cfg);
+	free(cfg);
+}
+
+/*
+ * Issue 9, item 1: exact copies of a datagram are dropped without charging
+ * the address they claim to come from: 100 copies of one junk datagram "from"
+ * a user's address leave it its whole budget.
+ */
+static void
+test_pipeline_duplicates_charge_nobody(void **state)
+{
+	struct config *cfg = vector_config();
+	struct pipeline *p;
+	struct replay *rp;
+	struct sl_request req;
+	struct sl_addr first = { .family = AF_INET, .bytes = { 192, 0, 2, 7 } };
+	struct sl_addr victim = { .family = AF_INET, .bytes = { 198, 51, 100, 1 } };
+	uint8_t dg[SL_DGRAM_LEN], junk[SL_DGRAM_LEN];
+	time_t now = (time_t)vectors[0].timestamp;
+	int i;
+
+	(void)state;
+	slurp(vectors[0].bin, dg, sizeof(dg));
+	p = default_budgets(cfg, &rp, 64);
+	junk_fill(junk, 1);
+	assert_int_equal(process_at(p, junk, &first, now, 1000, &req), SL_EAUTH);
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(process_at(p, junk, &victim, now, 1000, &req),
+		    SL_EDUP);
+		assert_int_equal(process_at(p, junk, &first, now, 1000, &req),
+		    SL_EDUP);
+	}
+	assert_int_equal(pipeline_get_stats(p)->duplicate, 200);
+	assert_int_equal(filter_rl_stats(pipeline_filter(p))->penalties, 0);
+	/* the victim's budget is whole: 19 junk and its knock pass */
+	for (i = 0; i < 19; i++) {
+		junk_fill(junk, 100 + (uint32_t)i);
+		assert_int_equal(process_at(p, junk, &victim, now, 1000, &req),
+		    SL_EAUTH);
+	}
+	assert_int_equal(process_at(p, dg, &victim, now, 1000, &req), 0);
+	/* and the first sender was charged once, for the one it sent */
+	for (i = 0; i < 19; i++) {
+		junk_fill(junk, 200 + (uint32_t)i);
+		assert_int_equal(process_at(p, junk, &first, now, 1000, &req),
+		    SL_EAUTH);
+	}
+	junk_fill(junk, 300);
+	assert_int_equal(process_at(p, junk, &first, now, 1000, &req), SL_ERATE);
+	pipeline_free(p);
+	replay_close(rp);
+	config_free(cfg);
+	free(cfg);
+}
+
 static int
 setup(void **state)
 {
@@ -473,6 +717,10 @@ main(void)
 		cmocka_unit_test(test_pipeline_unknown_user_same_class),
 		cmocka_unit_test(test_pipeline_denied),
 		cmocka_unit_test(test_pipeline_budgets_and_duplicates),
+		cmocka_unit_test(test_pipeline_burst_admission),
+		cmocka_unit_test(test_pipeline_known_good_keeps_trickle),
+		cmocka_unit_test(test_pipeline_prefix_trickle),
+		cmocka_unit_test(test_pipeline_duplicates_charge_nobody),
 	};
 
 	return cmocka_run_group_tests_name("wire", tests, setup, NULL);
