@@ -150,6 +150,7 @@ collect_stats(const struct daemon *d, struct stats_buf *b)
 	stats_add(b, "replay_entries", replay_count(d->replay));
 	stats_add(b, "penalties", r->penalties);
 	stats_add(b, "ratelimit_evictions", r->evictions);
+	stats_add(b, "ratelimit_trickle", r->trickle);
 	if (d->sf != NULL) {
 		struct sockfilter_counts k;
 
