@@ -433,13 +433,17 @@ privsep_chown_state(const char *state_dir, uid_t uid, gid_t gid, char *err,
  *                                 compaction: replay.state.tmp)
  *   O_WRONLY | O_CREAT | O_TRUNC  the stats file's temporary file
  *   O_WRONLY | O_CREAT | O_APPEND log_file again on SIGHUP
- * So no existing file can be opened for reading (O_RDONLY, O_RDWR without
- * O_EXCL), and no O_PATH, O_DIRECTORY or O_TMPFILE descriptor made.  The
- * path and dirfd are not checked: seccomp cannot read a string, and dirfd
- * would confine nothing (an absolute path or ".." ignores it).
+ * Any other openat fails with errno e: no existing file can be opened for
+ * reading (O_RDONLY, O_RDWR without O_EXCL), and no O_PATH, O_DIRECTORY
+ * or O_TMPFILE descriptor made.  A refusal, not SIGSYS, because glibc
+ * reads files of its own now and then and copes when it cannot (malloc
+ * reads /proc/sys/vm/overcommit_memory the first time a thread's arena
+ * shrinks).  The path and dirfd are not checked: seccomp cannot read a
+ * string, and dirfd would confine nothing (an absolute path or ".."
+ * ignores it).
  */
 #define PS_OPEN_HARMLESS (O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
-#define PS_ALLOW_OPENAT(nr) \
+#define PS_OPENAT(nr, e) \
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 10), \
 	PS_LOAD(PS_ARG(3, PS_LO)), \
 	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~(uint32_t)0666), \
@@ -452,7 +456,7 @@ privsep_chown_state(const char *state_dir, uid_t uid, gid_t gid, char *err,
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, O_WRONLY | O_CREAT | O_APPEND, \
 	    0, 1), \
 	PS_RET(SECCOMP_RET_ALLOW), \
-	PS_LOAD(PS_NR)
+	PS_RET(SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
 /* nr: allowed when argument i (a pointer) is NULL */
 #define PS_ALLOW_NULL(nr, i) \
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 5), \
@@ -477,8 +481,7 @@ privsep_chown_state(const char *state_dir, uid_t uid, gid_t gid, char *err,
  * making another is refused with EACCES, so that glibc's attempt to
  * reconnect after a syslog daemon restart fails quietly, and connect(2)
  * is refused too: no socket can be pointed at an address of one's own.
- * Legacy names (stat, poll, time ...) exist on x86_64 only; open(2) is
- * not allowed (glibc opens with openat).
+ * Legacy names (stat, poll, time ...) exist on x86_64 only.
  */
 static const struct sock_filter ps_filter[] = {
 	PS_LOAD(PS_ARCH),
@@ -512,8 +515,12 @@ static const struct sock_filter ps_filter[] = {
 	/* sendmsg on fd -1 only, which means never, unless receipts are on
 	 * (privsep_sandbox_network then jumps straight to its RET ALLOW) */
 	PS_ALLOW_EQ(__NR_sendmsg, 0, 0xffffffffu),
-	/* files: journal, stats, logs (see PS_ALLOW_OPENAT) */
-	PS_ALLOW_OPENAT(__NR_openat),
+	/* files: journal, stats, logs (see PS_OPENAT); open(2), which glibc
+	 * does not use, is refused in the same way */
+	PS_OPENAT(__NR_openat, EACCES),
+#ifdef __NR_open
+	PS_REFUSE(__NR_open, EACCES),
+#endif
 	PS_ALLOW(__NR_close),
 	PS_ALLOW(__NR_writev),
 	PS_ALLOW(__NR_readv),

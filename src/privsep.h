@@ -86,8 +86,9 @@ int privsep_chown_state(const char *state_dir, uid_t uid, gid_t gid,
  * openat(2) only with a mode inside 0666 and flags, less O_CLOEXEC,
  * O_NOFOLLOW, O_NOCTTY and O_NONBLOCK, that are exactly
  * O_RDWR|O_CREAT|O_EXCL, O_WRONLY|O_CREAT|O_TRUNC or
- * O_WRONLY|O_CREAT|O_APPEND: nothing that exists can be read.  The time
- * zone is loaded (tzset) before the filter goes on.
+ * O_WRONLY|O_CREAT|O_APPEND, any other (and open(2)) failing with EACCES:
+ * nothing that exists can be read.  The time zone is loaded (tzset)
+ * before the filter goes on.
  */
 int privsep_sandbox_network(bool send_to, char *err, size_t errlen);
 
