@@ -635,7 +635,7 @@ privsep_sandbox_network(bool send_to, char *err, size_t errlen)
 	struct sock_filter f[PS_NFILTER];
 	struct sock_fprog prog = { .len = (unsigned short)PS_NFILTER, .filter = f };
 	const char *dbg = getenv("SIGLATCH_SECCOMP_LOG");
-	size_t sto, smsg, tgk;
+	size_t sto, smsg, tgk, i;
 	int r;
 
 	memcpy(f, ps_filter, sizeof(f));
@@ -660,7 +660,13 @@ privsep_sandbox_network(bool send_to, char *err, size_t errlen)
 	 * reading (syslog() and localtime_r() need it; they load it once) */
 	tzset();
 	if (PS_SANITIZER || (dbg != NULL && strcmp(dbg, "1") == 0)) {
+		/* what would be killed or refused is only logged (the
+		 * sanitizers' runtime reads /proc/self/maps, for one) */
 		f[PS_NFILTER - 1].k = SECCOMP_RET_LOG;
+		for (i = 0; i < PS_NFILTER; i++)
+			if (f[i].code == (BPF_RET | BPF_K) && (f[i].k &
+			    ~(uint32_t)SECCOMP_RET_DATA) == SECCOMP_RET_ERRNO)
+				f[i].k = SECCOMP_RET_LOG;
 		log_msg(LOG_WARNING, SLC_SYSERR, "%s: system calls outside the "
 		    "sandbox are logged by the kernel, not refused",
 		    PS_SANITIZER ? "AddressSanitizer build" :

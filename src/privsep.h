@@ -70,7 +70,8 @@ int privsep_chown_state(const char *state_dir, uid_t uid, gid_t gid,
  * Install the seccomp-BPF allow-list of the network process's steady state
  * (after privsep_drop: nothing may be opened, bound or forked afterwards
  * except what the list allows).  Anything else kills the process with
- * SIGSYS; with SIGLATCH_SECCOMP_LOG=1 in the environment it is only logged
+ * SIGSYS, or for the few calls below fails with EACCES; with
+ * SIGLATCH_SECCOMP_LOG=1 in the environment either is only logged
  * by the kernel (audit, dmesg), for diagnosis, and so it is always in
  * AddressSanitizer builds (LeakSanitizer's exit check needs ptrace; such
  * builds also stay dumpable after privsep_drop).  A kernel without seccomp
