@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <limits.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -798,6 +800,10 @@ cfg_check_actions(struct cfg_ctx *c)
 		cfg_label(label, sizeof(label), CK_ACTION, a->name);
 		a->run_as_line = cfg_keyline(&c->actions[i], CK_ACTION,
 		    "run_as", 0);
+		a->constructor_line = cfg_keyline(&c->actions[i], CK_ACTION,
+		    "constructor", a->line);
+		a->destructor_line = cfg_keyline(&c->actions[i], CK_ACTION,
+		    "destructor", a->line);
 		if (a->id >= 0 && cfg->action_by_id[a->id] >= 0) {
 			const struct cfg_action *o =
 			    &cfg->actions[cfg->action_by_id[a->id]];
@@ -1019,6 +1025,258 @@ config_parse_string(struct config *cfg, const char *name, const char *text,
     char *err, size_t errlen)
 {
 	return cfg_run(cfg, name, NULL, text, err, errlen);
+}
+
+/* ---- files the configuration trusts: owners and modes ------------------ */
+
+/* Who may own them: root, or the user siglatchd runs as. */
+static bool
+cfg_owner_ok(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+static const char *
+cfg_owners(char *buf, size_t len)
+{
+	if (geteuid() == 0)
+		snprintf(buf, len, "root");
+	else
+		snprintf(buf, len, "root or uid %u (which runs siglatchd)",
+		    (unsigned)geteuid());
+	return buf;
+}
+
+/*
+ * One directory on the way to a trusted file (real: resolved): owned by
+ * root or us, and writable by nobody else unless it is sticky (as /tmp:
+ * then no one else can rename or remove the entry below it, which is
+ * checked in its turn).  strict: not even sticky (the file below does not
+ * exist, and anyone who may write here could create it).
+ */
+static int
+cfg_check_dir(const char *path, const char *dir, bool strict, char *err,
+    size_t errlen)
+{
+	struct stat st;
+	char who[64];
+
+	if (stat(dir, &st) != 0) {
+		sl_seterr(err, errlen, "%s: directory %s: %s", path, dir,
+		    strerror(errno));
+		return SL_ESYS;
+	}
+	if (!cfg_owner_ok(st.st_uid)) {
+		sl_seterr(err, errlen, "%s: directory %s is owned by uid %u, "
+		    "not by %s; fix with: chown root %s", path, dir,
+		    (unsigned)st.st_uid, cfg_owners(who, sizeof(who)), dir);
+		return SL_EPERM;
+	}
+	if ((st.st_mode & 022) != 0 && strict) {
+		sl_seterr(err, errlen, "%s: does not exist, and group or others "
+		    "may create it in %s (mode %04o); create it, or use a "
+		    "directory only its owner may write", path, dir,
+		    (unsigned)(st.st_mode & 07777));
+		return SL_EPERM;
+	}
+	if ((st.st_mode & 022) != 0 && !(st.st_mode & S_ISVTX)) {
+		sl_seterr(err, errlen, "%s: directory %s is writable by group "
+		    "or others (mode %04o); fix with: chmod go-w %s", path, dir,
+		    (unsigned)(st.st_mode & 07777), dir);
+		return SL_EPERM;
+	}
+	return 0;
+}
+
+/* Every directory above real (resolved, absolute), up to /. */
+static int
+cfg_check_dirs(const char *path, const char *real, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	int r;
+
+	if (sl_strlcpy(dir, real, sizeof(dir)) != 0)
+		return SL_EINVAL;
+	while ((slash = strrchr(dir, '/')) != NULL && dir[1] != '\0') {
+		slash[slash == dir ? 1 : 0] = '\0';
+		if ((r = cfg_check_dir(path, dir, false, err, errlen)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * A trusted file: a regular file owned by root or us that neither group
+ * nor others may write, in directories that pass cfg_check_dirs.
+ * missing_ok: a file that does not exist passes, *missing set, when the
+ * nearest directory that does exist lets no one else create it.
+ */
+static int
+cfg_check_trusted(const char *path, bool missing_ok, bool *missing,
+    char *err, size_t errlen)
+{
+	char real[PATH_MAX], up[PATH_MAX], shown[PATH_MAX + 16] = "", who[64];
+	struct stat st;
+	char *slash;
+	int r;
+
+	if (missing != NULL)
+		*missing = false;
+	if (realpath(path, real) == NULL) {
+		if (errno != ENOENT || !missing_ok) {
+			sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
+			return SL_ESYS;
+		}
+		/* the nearest existing directory above it */
+		if (sl_strlcpy(up, path, sizeof(up)) != 0)
+			return SL_EINVAL;
+		for (;;) {
+			if ((slash = strrchr(up, '/')) == NULL)
+				snprintf(up, sizeof(up), ".");
+			else
+				slash[slash == up ? 1 : 0] = '\0';
+			if (realpath(up, real) != NULL)
+				break;
+			if (errno != ENOENT || slash == NULL ||
+			    strcmp(up, "/") == 0) {
+				sl_seterr(err, errlen, "%s: %s", path,
+				    strerror(errno));
+				return SL_ESYS;
+			}
+		}
+		if ((r = cfg_check_dir(path, real, true, err, errlen)) != 0)
+			return r;
+		if (missing != NULL)
+			*missing = true;
+		return cfg_check_dirs(path, real, err, errlen);
+	}
+	if (strcmp(path, real) != 0)
+		snprintf(shown, sizeof(shown), " (%s)", real);
+	if (stat(real, &st) != 0) {
+		sl_seterr(err, errlen, "%s%s: %s", path, shown, strerror(errno));
+		return SL_ESYS;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		sl_seterr(err, errlen, "%s%s: not a regular file", path, shown);
+		return SL_EPERM;
+	}
+	if (!cfg_owner_ok(st.st_uid)) {
+		sl_seterr(err, errlen, "%s%s: owned by uid %u, not by %s; fix "
+		    "with: chown root %s", path, shown, (unsigned)st.st_uid,
+		    cfg_owners(who, sizeof(who)), real);
+		return SL_EPERM;
+	}
+	if ((st.st_mode & 022) != 0) {
+		sl_seterr(err, errlen, "%s%s: writable by group or others "
+		    "(mode %04o); fix with: chmod go-w %s", path, shown,
+		    (unsigned)(st.st_mode & 07777), real);
+		return SL_EPERM;
+	}
+	return cfg_check_dirs(path, real, err, errlen);
+}
+
+/* The directories above a key file (the file is checked as it is read);
+ * a missing one is left for config_load_keys to report. */
+static int
+cfg_check_key_dirs(const char *path, char *err, size_t errlen)
+{
+	char real[PATH_MAX];
+
+	if (realpath(path, real) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return SL_ESYS;
+	}
+	return cfg_check_dirs(path, real, err, errlen);
+}
+
+/* What an action's command line runs: the program, and the script it is
+ * given when that is an existing file named by an absolute path. */
+static int
+cfg_check_command(const struct config *cfg, const struct cfg_action *a,
+    const char *key, const char *cmd, int line, char *err, size_t errlen)
+{
+	char buf[SL_CMD_MAX], e[PATH_MAX * 2 + 256];
+	char *prog, *rest = NULL;
+	struct stat st;
+	bool missing;
+	int r;
+
+	if (sl_strlcpy(buf, cmd, sizeof(buf)) != 0)
+		return 0;
+	prog = sl_trim(buf);
+	if (prog[0] != '/')
+		return 0;           /* never run: the runner refuses it */
+	if (a->exec_split && (rest = strchr(prog, ' ')) != NULL) {
+		*rest++ = '\0';
+		rest += strspn(rest, " \t");
+	}
+	r = cfg_check_trusted(prog, true, &missing, e, sizeof(e));
+	if (r == 0 && missing)
+		log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s:%d: [action:%s] key "
+		    "'%s': %s does not exist", cfg->path, line, a->name, key,
+		    prog);
+	if (r == 0 && rest != NULL && rest[0] == '/' && stat(rest, &st) == 0 &&
+	    S_ISREG(st.st_mode))
+		r = cfg_check_trusted(rest, false, NULL, e, sizeof(e));
+	if (r != 0)
+		sl_seterr(err, errlen, "%s:%d: [action:%s] key '%s': %s",
+		    cfg->path, line, a->name, key, e);
+	return r;
+}
+
+int
+config_check_files(const struct config *cfg, char *err, size_t errlen)
+{
+	char e[PATH_MAX * 2 + 256];
+	unsigned i;
+	int r;
+
+	if ((r = cfg_check_trusted(cfg->path, false, NULL, err, errlen)) != 0)
+		return r;
+	for (i = 0; i < cfg->nservers && i < SL_MAX_SERVERS; i++) {
+		const struct cfg_server *s = &cfg->servers[i];
+		bool own = s->priv_key_path[0] != '\0';
+
+		if (!s->enabled || (r = cfg_check_key_dirs(own ?
+		    s->priv_key_path : cfg->priv_key_path, e, sizeof(e))) == 0)
+			continue;
+		if (own)
+			sl_seterr(err, errlen, "%s:%d: [server:%s] key "
+			    "'priv_key_path': %s", cfg->path, s->priv_key_line,
+			    s->name, e);
+		else
+			sl_seterr(err, errlen, "%s:%d: key 'priv_key_path' (for "
+			    "[server:%s]): %s", cfg->path, s->priv_key_line,
+			    s->name, e);
+		return r;
+	}
+	for (i = 0; i < cfg->nusers && i < SL_MAX_USERS; i++) {
+		const struct cfg_user *u = &cfg->users[i];
+
+		if (!u->enabled ||
+		    (r = cfg_check_key_dirs(u->hmac_file, e, sizeof(e))) == 0)
+			continue;
+		sl_seterr(err, errlen, "%s:%d: [user:%s] key 'hmac_file': %s",
+		    cfg->path, u->hmac_file_line, u->name, e);
+		return r;
+	}
+	for (i = 0; i < cfg->nactions && i < SL_MAX_ACTIONS; i++) {
+		const struct cfg_action *a = &cfg->actions[i];
+
+		if (!a->enabled)
+			continue;
+		if ((r = cfg_check_command(cfg, a, "constructor",
+		    a->constructor, a->constructor_line, err, errlen)) != 0)
+			return r;
+		if (a->destructor[0] != '\0' &&
+		    (r = cfg_check_command(cfg, a, "destructor", a->destructor,
+		    a->destructor_line, err, errlen)) != 0)
+			return r;
+	}
+	return 0;
 }
 
 int

@@ -64,6 +64,8 @@ struct cfg_action {
 	                               runner's own (root) */
 	int line;
 	int run_as_line;            /* line of run_as, 0 = not given */
+	int constructor_line;       /* line of constructor (else the section's) */
+	int destructor_line;        /* line of destructor (else the section's) */
 	bool grant_named_address;   /* default no: as the server's, for this
 	                               action only */
 };
@@ -144,9 +146,28 @@ int config_parse(struct config *cfg, const char *path, char *err, size_t errlen)
 int config_parse_string(struct config *cfg, const char *name, const char *text,
     char *err, size_t errlen);
 /*
+ * The owners and modes of the files the configuration trusts, as OpenSSH's
+ * StrictModes: the configuration file itself (cfg->path), the directories
+ * above each key file (config_load_keys checks the key file itself), and
+ * the program of each enabled action's constructor and destructor (up to
+ * the first space with exec_split), with the script that follows it when
+ * that is the absolute path of an existing file ("/bin/sh /etc/x.sh").
+ * Each must be owned by root or by the user siglatchd runs as, and not
+ * writable by group or others; and so must every directory above it, up
+ * to /, after symbolic links are resolved, except that a sticky directory
+ * (/tmp) may be writable by others.  A script that does not exist yet is
+ * accepted with a warning when only its owner may create it there.
+ * Errors name the file (and the config line that points at it) and the
+ * fix: "FILE:LINE: [action:a] key 'constructor': /x/open.sh: writable by
+ * group or others (mode 0775); fix with: chmod go-w /x/open.sh".  Returns
+ * 0, SL_EPERM (owner or mode) or SL_ESYS (cannot be examined).
+ */
+int config_check_files(const struct config *cfg, char *err, size_t errlen);
+/*
  * Load the private keys of enabled servers and the HMAC keys of enabled
- * users, refusing unsafe permissions.  Errors name the file and the
- * config line that points at it.
+ * users, refusing unsafe permissions (group or others may read or write
+ * them, or they belong to neither root nor the user siglatchd runs as).
+ * Errors name the file and the config line that points at it.
  */
 int config_load_keys(struct config *cfg, char *err, size_t errlen);
 /* Free keys and cleanse secrets. */

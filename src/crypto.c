@@ -61,6 +61,15 @@ read_keyfile(const char *path, int check_perms, uint8_t *buf, size_t cap,
 		rc = SL_EPERM;
 		goto out;
 	}
+	/* StrictModes, as sshd: root's, or the key of whoever runs us */
+	if (check_perms && st.st_uid != 0 && st.st_uid != geteuid()) {
+		sl_seterr(err, errlen, "%s: owned by uid %u, not by root%s; fix "
+		    "with: chown root %s", path, (unsigned)st.st_uid,
+		    geteuid() == 0 ? "" : " or the user running siglatchd",
+		    path);
+		rc = SL_EPERM;
+		goto out;
+	}
 	for (;;) {
 		r = read(fd, buf + n, cap - n);
 		if (r < 0 && errno == EINTR)

@@ -11,9 +11,10 @@
 
 /*
  * Load a PEM RSA-2048 private key (PKCS#8 or PKCS#1).  With check_perms, a
- * file that group or others may read or write, or that is not a regular
- * file, is refused; err then names the file and the fix.  Checks are made
- * on the open descriptor, so nothing can be swapped in between.
+ * file that group or others may read or write, that belongs to neither
+ * root nor the effective user, or that is not a regular file, is refused;
+ * err then names the file and the fix.  Checks are made on the open
+ * descriptor, so nothing can be swapped in between.
  */
 int crypto_load_private(const char *path, int check_perms, EVP_PKEY **out,
     char *err, size_t errlen);

@@ -33,6 +33,7 @@ log_init(const char *ident, int fg, int debug)
 	L.fg = fg;
 	L.debug = debug;
 	if (!fg && !L.opened_syslog) {
+		/* LOG_NDELAY: connect now, before any sandbox (log.h) */
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 		L.opened_syslog = 1;
 	}

@@ -58,7 +58,15 @@
 
 #define LOG_SINKS_MAX     17  /* global file + one per server */
 
-/* fg: log to stderr only; debug: include LOG_DEBUG lines. */
+/*
+ * fg: log to stderr only; debug: include LOG_DEBUG lines.  Not in the
+ * foreground, it connects the syslog socket at once (LOG_NDELAY): the
+ * network process must call it before its seccomp filter, which refuses
+ * socket(AF_UNIX) and connect afterwards.  Should that connection break
+ * (a syslog daemon restarted without keeping its socket), the network
+ * process's lines stop reaching syslog (log_file still gets them), and
+ * the runner's carry on.
+ */
 void log_init(const char *ident, int fg, int debug);
 /* Global log_file (in addition to syslog when not in the foreground). */
 int log_set_file(const char *path);

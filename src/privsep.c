@@ -4,8 +4,9 @@
  *
  * The filter is a plain BPF program (no libseccomp): check the
  * architecture, then compare the system call number against a list; a few
- * entries also look at one argument (no executable mappings, AF_UNIX
- * sockets only, send without a destination address).
+ * entries also look at an argument (no executable mappings, send without a
+ * destination address, signals to this process only, files opened only in
+ * the few ways the network process opens them).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <endian.h>
@@ -411,6 +413,50 @@ privsep_chown_state(const char *state_dir, uid_t uid, gid_t gid, char *err,
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1), \
 	PS_RET(SECCOMP_RET_ALLOW), \
 	PS_LOAD(PS_NR)
+/* nr: refused with errno e, whatever its arguments */
+#define PS_REFUSE(nr, e) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
+	PS_RET(SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
+/* nr: refused with errno e when the low 32 bits of argument i equal v */
+#define PS_REFUSE_EQ(nr, i, v, e) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 3), \
+	PS_LOAD(PS_ARG(i, PS_LO)), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (v), 0, 1), \
+	PS_RET(SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA)), \
+	PS_LOAD(PS_NR)
+/*
+ * openat(dirfd, path, flags, mode): allowed when mode has no bit outside
+ * 0666 (nothing executable or set-id is created) and flags, less the bits
+ * that only make an open safer (PS_OPEN_HARMLESS), are one of the three
+ * ways the network process opens a file after start-up:
+ *   O_RDWR | O_CREAT | O_EXCL     a new file only (replay journal
+ *                                 compaction: replay.state.tmp)
+ *   O_WRONLY | O_CREAT | O_TRUNC  the stats file's temporary file
+ *   O_WRONLY | O_CREAT | O_APPEND log_file again on SIGHUP
+ * Any other openat fails with errno e: no existing file can be opened for
+ * reading (O_RDONLY, O_RDWR without O_EXCL), and no O_PATH, O_DIRECTORY
+ * or O_TMPFILE descriptor made.  A refusal, not SIGSYS, because glibc
+ * reads files of its own now and then and copes when it cannot (malloc
+ * reads /proc/sys/vm/overcommit_memory the first time a thread's arena
+ * shrinks).  The path and dirfd are not checked: seccomp cannot read a
+ * string, and dirfd would confine nothing (an absolute path or ".."
+ * ignores it).
+ */
+#define PS_OPEN_HARMLESS (O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
+#define PS_OPENAT(nr, e) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 10), \
+	PS_LOAD(PS_ARG(3, PS_LO)), \
+	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~(uint32_t)0666), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 6), \
+	PS_LOAD(PS_ARG(2, PS_LO)), \
+	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~(uint32_t)PS_OPEN_HARMLESS), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, O_RDWR | O_CREAT | O_EXCL, 2, 0), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, O_WRONLY | O_CREAT | O_TRUNC, \
+	    1, 0), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, O_WRONLY | O_CREAT | O_APPEND, \
+	    0, 1), \
+	PS_RET(SECCOMP_RET_ALLOW), \
+	PS_RET(SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
 /* nr: allowed when argument i (a pointer) is NULL */
 #define PS_ALLOW_NULL(nr, i) \
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 5), \
@@ -421,14 +467,21 @@ privsep_chown_state(const char *state_dir, uid_t uid, gid_t gid, char *err,
 	PS_RET(SECCOMP_RET_ALLOW), \
 	PS_LOAD(PS_NR)
 
+/* tgkill's first argument until privsep_sandbox_network writes in the
+ * process's own pid (0 is never a thread group) */
+#define PS_SELF 0
+
 /*
  * The network process after start-up, main thread and decryption workers:
  * poll, recvmmsg, decrypt (OpenSSL: malloc, getrandom; futex and an
  * eventfd between the threads), append to and compact the replay journal
  * (openat, pwrite, fsync, renameat, unlinkat, ftruncate), write the stats
- * file and the logs (syslog reconnects with socket(AF_UNIX) + connect),
- * hand requests to the runner (send), reap it, and exit.
- * Legacy names (open, stat, poll, time ...) exist on x86_64 only.
+ * file and the logs, hand requests to the runner (send), reap it, and
+ * exit.  Its syslog socket was connected before the filter (log_init);
+ * making another is refused with EACCES, so that glibc's attempt to
+ * reconnect after a syslog daemon restart fails quietly, and connect(2)
+ * is refused too: no socket can be pointed at an address of one's own.
+ * Legacy names (stat, poll, time ...) exist on x86_64 only.
  */
 static const struct sock_filter ps_filter[] = {
 	PS_LOAD(PS_ARCH),
@@ -462,10 +515,11 @@ static const struct sock_filter ps_filter[] = {
 	/* sendmsg on fd -1 only, which means never, unless receipts are on
 	 * (privsep_sandbox_network then jumps straight to its RET ALLOW) */
 	PS_ALLOW_EQ(__NR_sendmsg, 0, 0xffffffffu),
-	/* files: journal, stats, logs */
-	PS_ALLOW(__NR_openat),
+	/* files: journal, stats, logs (see PS_OPENAT); open(2), which glibc
+	 * does not use, is refused in the same way */
+	PS_OPENAT(__NR_openat, EACCES),
 #ifdef __NR_open
-	PS_ALLOW(__NR_open),
+	PS_REFUSE(__NR_open, EACCES),
 #endif
 	PS_ALLOW(__NR_close),
 	PS_ALLOW(__NR_writev),
@@ -498,11 +552,12 @@ static const struct sock_filter ps_filter[] = {
 	PS_ALLOW(__NR_unlink),
 #endif
 	PS_ALLOW(__NR_fcntl),
-	/* sockets: only receiving, and syslog's AF_UNIX socket */
+	/* sockets: only receiving; no new syslog socket (EACCES: glibc's
+	 * syslog gives up quietly), no connect (EACCES) */
 	PS_ALLOW(__NR_recvfrom),
 	PS_ALLOW(__NR_recvmsg),
-	PS_ALLOW_EQ(__NR_socket, 0, AF_UNIX),
-	PS_ALLOW(__NR_connect),
+	PS_REFUSE_EQ(__NR_socket, 0, AF_UNIX, EACCES),
+	PS_REFUSE(__NR_connect, EACCES),
 	PS_ALLOW(__NR_getsockopt),
 	PS_ALLOW(__NR_getsockname),
 	/* memory (malloc, OpenSSL): never executable */
@@ -537,13 +592,15 @@ static const struct sock_filter ps_filter[] = {
 	PS_ALLOW_EQ(__NR_bpf, 0, BPF_MAP_LOOKUP_ELEM),
 	PS_ALLOW_EQ(__NR_bpf, 0, BPF_MAP_UPDATE_ELEM),
 	PS_ALLOW_EQ(__NR_bpf, 0, BPF_MAP_DELETE_ELEM),
-	/* signals: raise() and abort() only (tgkill); the runner, still
-	 * root, could not be signalled anyway, and kill() would reach every
-	 * other process of the run_as user.  Reaping the runner. */
+	/* signals: raise(), abort() and pthread_kill() only, which are
+	 * tgkill(getpid(), tid, sig): the thread group is pinned to this
+	 * process, so no other process of the run_as user can be signalled
+	 * (kill() and tgkill() to another pid are not allowed).  Reaping the
+	 * runner. */
 	PS_ALLOW(__NR_rt_sigreturn),
 	PS_ALLOW(__NR_rt_sigprocmask),
 	PS_ALLOW(__NR_restart_syscall),
-	PS_ALLOW(__NR_tgkill),
+	PS_ALLOW_EQ(__NR_tgkill, 0, PS_SELF),
 	PS_ALLOW(__NR_wait4),
 	PS_ALLOW(__NR_waitid),
 	PS_ALLOW(__NR_exit),
@@ -553,28 +610,63 @@ static const struct sock_filter ps_filter[] = {
 
 #define PS_NFILTER (sizeof(ps_filter) / sizeof(ps_filter[0]))
 
+/*
+ * Where the block of system call nr starts in f: its comparison of the
+ * call number, which (unlike an argument's) follows a RET or the load of
+ * the number.  n when there is none.
+ */
+static size_t
+ps_block(const struct sock_filter *f, size_t n, uint32_t nr)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) && f[i].k == nr &&
+		    (BPF_CLASS(f[i - 1].code) == BPF_RET ||
+		    (f[i - 1].code == (BPF_LD | BPF_W | BPF_ABS) &&
+		    f[i - 1].k == PS_NR)))
+			return i;
+	return n;
+}
+
 int
 privsep_sandbox_network(bool send_to, char *err, size_t errlen)
 {
 	struct sock_filter f[PS_NFILTER];
 	struct sock_fprog prog = { .len = (unsigned short)PS_NFILTER, .filter = f };
 	const char *dbg = getenv("SIGLATCH_SECCOMP_LOG");
-	size_t i;
+	size_t sto, smsg, tgk, i;
 	int r;
 
 	memcpy(f, ps_filter, sizeof(f));
+	sto = ps_block(f, PS_NFILTER, __NR_sendto);
+	smsg = ps_block(f, PS_NFILTER, __NR_sendmsg);
+	tgk = ps_block(f, PS_NFILTER, __NR_tgkill);
+	if (sto >= PS_NFILTER || smsg >= PS_NFILTER || tgk + 2 >= PS_NFILTER ||
+	    f[tgk + 2].k != PS_SELF) {
+		sl_seterr(err, errlen, "seccomp: the filter is not as built");
+		return SL_ESYS;
+	}
+	/* tgkill: this process's threads only */
+	f[tgk + 2].k = (uint32_t)getpid();
 	/* receipts: sendto with an address, and sendmsg (to choose the
 	 * source address), too: the first jump of their blocks goes straight
 	 * to the block's RET ALLOW */
-	for (i = 0; send_to && i < PS_NFILTER; i++)
-		if (f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) &&
-		    f[i].k == __NR_sendto)
-			f[i].jt = 4;
-		else if (f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) &&
-		    f[i].k == __NR_sendmsg)
-			f[i].jt = 2;  /* PS_ALLOW_EQ: two on is RET ALLOW */
+	if (send_to) {
+		f[sto].jt = 4;   /* PS_ALLOW_NULL: four on is RET ALLOW */
+		f[smsg].jt = 2;  /* PS_ALLOW_EQ: two on is RET ALLOW */
+	}
+	/* the time zone now, while /etc/localtime can still be opened for
+	 * reading (syslog() and localtime_r() need it; they load it once) */
+	tzset();
 	if (PS_SANITIZER || (dbg != NULL && strcmp(dbg, "1") == 0)) {
+		/* what would be killed or refused is only logged (the
+		 * sanitizers' runtime reads /proc/self/maps, for one) */
 		f[PS_NFILTER - 1].k = SECCOMP_RET_LOG;
+		for (i = 0; i < PS_NFILTER; i++)
+			if (f[i].code == (BPF_RET | BPF_K) && (f[i].k &
+			    ~(uint32_t)SECCOMP_RET_DATA) == SECCOMP_RET_ERRNO)
+				f[i].k = SECCOMP_RET_LOG;
 		log_msg(LOG_WARNING, SLC_SYSERR, "%s: system calls outside the "
 		    "sandbox are logged by the kernel, not refused",
 		    PS_SANITIZER ? "AddressSanitizer build" :

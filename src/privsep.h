@@ -70,7 +70,8 @@ int privsep_chown_state(const char *state_dir, uid_t uid, gid_t gid,
  * Install the seccomp-BPF allow-list of the network process's steady state
  * (after privsep_drop: nothing may be opened, bound or forked afterwards
  * except what the list allows).  Anything else kills the process with
- * SIGSYS; with SIGLATCH_SECCOMP_LOG=1 in the environment it is only logged
+ * SIGSYS, or for the few calls below fails with EACCES; with
+ * SIGLATCH_SECCOMP_LOG=1 in the environment either is only logged
  * by the kernel (audit, dmesg), for diagnosis, and so it is always in
  * AddressSanitizer builds (LeakSanitizer's exit check needs ptrace; such
  * builds also stay dumpable after privsep_drop).  A kernel without seccomp
@@ -78,6 +79,17 @@ int privsep_chown_state(const char *state_dir, uid_t uid, gid_t gid,
  * no filter.  send_to: also allow sendto(2) with a destination and
  * sendmsg(2) (format-2 receipts); without it sendto is allowed only on a
  * connected socket, and sendmsg not at all.
+ *
+ * Beyond the call numbers: connect(2) and socket(AF_UNIX) fail with
+ * EACCES (so the syslog socket must be connected before, by log_init;
+ * glibc's attempt to reconnect it later fails quietly); tgkill(2) only
+ * within the calling process (its pid is written into the filter here);
+ * openat(2) only with a mode inside 0666 and flags, less O_CLOEXEC,
+ * O_NOFOLLOW, O_NOCTTY and O_NONBLOCK, that are exactly
+ * O_RDWR|O_CREAT|O_EXCL, O_WRONLY|O_CREAT|O_TRUNC or
+ * O_WRONLY|O_CREAT|O_APPEND, any other (and open(2)) failing with EACCES:
+ * nothing that exists can be read.  The time zone is loaded (tzset)
+ * before the filter goes on.
  */
 int privsep_sandbox_network(bool send_to, char *err, size_t errlen);
 

@@ -678,6 +678,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (config_parse(d.cfg, path, err, sizeof(err)) != 0 ||
+	    config_check_files(d.cfg, err, sizeof(err)) != 0 ||
 	    privsep_config_ids(d.cfg, &net_ids, NULL, err, sizeof(err)) != 0 ||
 	    config_load_keys(d.cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "siglatchd: %s\n", err);

@@ -59,3 +59,27 @@ check "killing the network process ends the runner" wait_gone "$rpid"
 start_daemon || { notok "siglatchd restarts"; exit 1; }
 runs_nothing "after the restart, the replay is still refused" \
 	"$BIN/tools/slcraft" --host 127.0.0.1 --port "$PORT" --send-file "$T/p.bin"
+
+# Log rotation under the seccomp filter: SIGHUP reopens log_file (an openat
+# with O_WRONLY|O_CREAT|O_APPEND, which the filter allows).  A file run_as
+# may not create is refused by the kernel, not by the filter: logged, and
+# both processes carry on (should the root process reopen the logs one day,
+# it succeeds instead).  A file prepared for it, as logrotate's
+# "create 0640 nobody" does, gets the lines from then on.
+rpid=$(pgrep -P "$DPID" | head -1)
+mv "$T/daemon.logfile" "$T/daemon.logfile.1"
+kill -HUP "$DPID"
+for _ in $(seq 1 100); do log_has 'SIGHUP' && break; sleep 0.05; done
+check "SIGHUP with a log file run_as cannot create: answered in the log" \
+	log_has 'SIGHUP: \(cannot reopen\|log file reopened\)'
+check "... and neither process is killed" sh -c "kill -0 $DPID && kill -0 $rpid"
+install -o nobody -m 640 /dev/null "$T/daemon.logfile"
+kill -HUP "$DPID"
+for _ in $(seq 1 100); do log_has 'SIGHUP: log file reopened' && break; sleep 0.05; done
+n=$(nruns)
+knock alice 1 "after rotation" >/dev/null
+wait_runs $((n + 1))
+check "SIGHUP reopens a log file prepared for run_as" log_has 'SIGHUP: log file reopened'
+check "... which gets the next lines" grep -q 'SL100 user alice' "$T/daemon.logfile"
+check "... while the rotated file kept the earlier ones" grep -q 'SL100 user alice' "$T/daemon.logfile.1"
+check "both processes still run after the rotations" sh -c "kill -0 $DPID && kill -0 $rpid"

@@ -1,7 +1,8 @@
 /*
  * test_config.c - the configuration parser: every key, its default and range
  * edges, every error class with its FILE:LINE, the siglatch 1.0 sample,
- * long lines and comments, lookups, and key loading with permissions.
+ * long lines and comments, lookups, key loading with permissions, and the
+ * owners and modes of the files the configuration trusts.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1345,6 +1346,219 @@ test_load_keys(void **state)
 	unlink(hkey);
 }
 
+/* ---- owners and modes of the files the config trusts ------------------ */
+
+/* Write the config at cpath naming constructor (and destructor, if not
+ * NULL), parse it, and run config_check_files. */
+static int
+check_files_of(const char *cpath, const char *hkey, const char *ctor,
+    const char *dtor)
+{
+	char text[4096];
+	int n;
+
+	n = snprintf(text, sizeof(text), "[server:s]\npriv_key_path = /k\n"
+	    "actions = a\n[action:a]\nid = 1\nconstructor = %s\n", ctor);
+	if (dtor != NULL)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "destructor = "
+		    "%s\nkeepalive_interval = 60\n", dtor);
+	snprintf(text + n, sizeof(text) - (size_t)n, "[user:u]\nid = 1\n"
+	    "enabled = yes\nhmac_file = %s\nactions = a\n", hkey);
+	unlink(cpath);
+	write_file(cpath, text, strlen(text), 0644);
+	if (config_parse(cfg, cpath, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	err[0] = '\0';
+	return config_check_files(cfg, err, sizeof(err));
+}
+
+static void
+expect_refused(int rc, const char *want)
+{
+	if (rc != SL_EPERM || strcmp(err, want) != 0)
+		fail_msg("rc %d, err:\n  %s\nexpected:\n  %s", rc, err, want);
+}
+
+static void
+test_check_files(void **state)
+{
+	char d[300], conf[400], sdir[400], pub[400], sh[500], sh2[500],
+	    keys[400], hkey[500], ctor[1100], want[2048];
+	unsigned warned;
+
+	(void)state;
+	/* tmpdir is ours, 0700, in sticky /tmp */
+	snprintf(d, sizeof(d), "%s/cf", tmpdir);
+	snprintf(conf, sizeof(conf), "%s/server.conf", d);
+	snprintf(sdir, sizeof(sdir), "%s/scripts", d);
+	snprintf(pub, sizeof(pub), "%s/pub", d);
+	snprintf(keys, sizeof(keys), "%s/keys", d);
+	snprintf(sh, sizeof(sh), "%s/open.sh", sdir);
+	snprintf(sh2, sizeof(sh2), "%s/close.sh", sdir);
+	snprintf(hkey, sizeof(hkey), "%s/u.hmac", keys);
+	assert_int_equal(mkdir(d, 0755), 0);
+	assert_int_equal(mkdir(sdir, 0755), 0);
+	assert_int_equal(mkdir(keys, 0700), 0);
+	assert_int_equal(mkdir(pub, 0755), 0);
+	assert_int_equal(chmod(pub, 01777), 0);
+	write_file(sh, "#!/bin/sh\n", 10, 0755);
+	write_file(sh2, "#!/bin/sh\n", 10, 0755);
+	write_file(hkey, "x", 1, 0600);
+
+	/* all in order: the program with its argument, a destructor */
+	snprintf(ctor, sizeof(ctor), "%s --flag", sh);
+	assert_int_equal(check_files_of(conf, hkey, ctor, sh2), 0);
+
+	/* the config file itself */
+	assert_int_equal(chmod(conf, 0664), 0);
+	assert_int_equal(config_check_files(cfg, err, sizeof(err)), SL_EPERM);
+	snprintf(want, sizeof(want), "%s: writable by group or others (mode "
+	    "0664); fix with: chmod go-w %s", conf, conf);
+	assert_string_equal(err, want);
+	assert_int_equal(chmod(conf, 0646), 0);
+	assert_int_equal(config_check_files(cfg, err, sizeof(err)), SL_EPERM);
+	assert_int_equal(chmod(conf, 0644), 0);
+
+	/* a directory above it: others may write it; sticky is fine */
+	assert_int_equal(chmod(d, 0775), 0);
+	snprintf(want, sizeof(want), "%s: directory %s is writable by group "
+	    "or others (mode 0775); fix with: chmod go-w %s", conf, d, d);
+	expect_refused(config_check_files(cfg, err, sizeof(err)), want);
+	assert_int_equal(chmod(d, 01777), 0);
+	assert_int_equal(config_check_files(cfg, err, sizeof(err)), 0);
+	assert_int_equal(chmod(d, 0755), 0);
+
+	/* the constructor's program (line 6), the destructor (line 7) */
+	assert_int_equal(chmod(sh, 0775), 0);
+	snprintf(want, sizeof(want), "%s:6: [action:a] key 'constructor': %s: "
+	    "writable by group or others (mode 0775); fix with: chmod go-w %s",
+	    conf, sh, sh);
+	expect_refused(config_check_files(cfg, err, sizeof(err)), want);
+	assert_int_equal(chmod(sh, 0755), 0);
+	assert_int_equal(chmod(sh2, 0757), 0);
+	snprintf(want, sizeof(want), "%s:7: [action:a] key 'destructor': %s: "
+	    "writable by group or others (mode 0757); fix with: chmod go-w %s",
+	    conf, sh2, sh2);
+	expect_refused(config_check_files(cfg, err, sizeof(err)), want);
+	assert_int_equal(chmod(sh2, 0755), 0);
+	assert_int_equal(chmod(sdir, 0777), 0);
+	snprintf(want, sizeof(want), "%s:6: [action:a] key 'constructor': %s: "
+	    "directory %s is writable by group or others (mode 0777); fix "
+	    "with: chmod go-w %s", conf, sh, sdir, sdir);
+	expect_refused(config_check_files(cfg, err, sizeof(err)), want);
+	assert_int_equal(chmod(sdir, 0755), 0);
+	assert_int_equal(config_check_files(cfg, err, sizeof(err)), 0);
+
+	/* an interpreter's script */
+	snprintf(ctor, sizeof(ctor), "/bin/sh %s", sh);
+	assert_int_equal(chmod(sh, 0666), 0);
+	snprintf(want, sizeof(want), "%s:6: [action:a] key 'constructor': %s: "
+	    "writable by group or others (mode 0666); fix with: chmod go-w %s",
+	    conf, sh, sh);
+	expect_refused(check_files_of(conf, hkey, ctor, NULL), want);
+	assert_int_equal(chmod(sh, 0644), 0);
+	assert_int_equal(config_check_files(cfg, err, sizeof(err)), 0);
+
+	/* a program that does not exist: a warning where only its owner can
+	 * create it, refused where anyone can */
+	warned = count_warnings("does not exist");
+	snprintf(ctor, sizeof(ctor), "%s/missing/deeper.sh", sdir);
+	assert_int_equal(check_files_of(conf, hkey, ctor, NULL), 0);
+	assert_int_equal(count_warnings("does not exist"), warned + 1);
+	snprintf(ctor, sizeof(ctor), "%s/missing.sh", pub);
+	snprintf(want, sizeof(want), "%s:6: [action:a] key 'constructor': %s: "
+	    "does not exist, and group or others may create it in %s (mode "
+	    "1777); create it, or use a directory only its owner may write",
+	    conf, ctor, pub);
+	expect_refused(check_files_of(conf, hkey, ctor, NULL), want);
+	/* a relative one is never run: nothing to check */
+	assert_int_equal(check_files_of(conf, hkey, "open.sh", NULL), 0);
+
+	/* a key's directories (the key itself: config_load_keys) */
+	assert_int_equal(chmod(keys, 0733), 0);
+	snprintf(want, sizeof(want), "%s:10: [user:u] key 'hmac_file': %s: "
+	    "directory %s is writable by group or others (mode 0733); fix "
+	    "with: chmod go-w %s", conf, hkey, keys, keys);
+	expect_refused(check_files_of(conf, hkey, sh, NULL), want);
+	assert_int_equal(chmod(keys, 0700), 0);
+	assert_int_equal(config_check_files(cfg, err, sizeof(err)), 0);
+
+	/* owners: root's or ours, nobody else's (needs root to arrange) */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(conf, 65534, 0), 0);
+		snprintf(want, sizeof(want), "%s: owned by uid 65534, not by "
+		    "root; fix with: chown root %s", conf, conf);
+		expect_refused(config_check_files(cfg, err, sizeof(err)), want);
+		assert_int_equal(chown(conf, 0, 0), 0);
+		assert_int_equal(chown(sh, 65534, 0), 0);
+		assert_int_equal(config_check_files(cfg, err, sizeof(err)),
+		    SL_EPERM);
+		assert_non_null(strstr(err, "key 'constructor': "));
+		assert_non_null(strstr(err, "owned by uid 65534"));
+		assert_int_equal(chown(sh, 0, 0), 0);
+		assert_int_equal(chown(sdir, 65534, 0), 0);
+		snprintf(want, sizeof(want), "%s:6: [action:a] key "
+		    "'constructor': %s: directory %s is owned by uid 65534, not "
+		    "by root; fix with: chown root %s", conf, sh, sdir, sdir);
+		expect_refused(config_check_files(cfg, err, sizeof(err)), want);
+		assert_int_equal(chown(sdir, 0, 0), 0);
+		assert_int_equal(config_check_files(cfg, err, sizeof(err)), 0);
+	}
+
+	unlink(conf);
+	unlink(sh);
+	unlink(sh2);
+	unlink(hkey);
+	rmdir(sdir);
+	rmdir(pub);
+	rmdir(keys);
+	rmdir(d);
+}
+
+/* A key file must belong to root or to whoever runs siglatchd (root). */
+static void
+test_key_owner(void **state)
+{
+	static uint8_t pem[16384], hex[512];
+	char srv[300], hkey[300], text[1024], want[1024];
+	size_t npem, nhex;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	npem = read_file("tests/vectors/server.priv.pem", pem, sizeof(pem));
+	nhex = read_file("tests/vectors/user1.hmac.key", hex, sizeof(hex));
+	snprintf(srv, sizeof(srv), "%s/owner.pem", tmpdir);
+	snprintf(hkey, sizeof(hkey), "%s/owner.key", tmpdir);
+	write_file(srv, pem, npem, 0600);
+	write_file(hkey, hex, nhex, 0600);
+	snprintf(text, sizeof(text), "[server:s]\npriv_key_path = %s\n"
+	    "[user:u]\nid = 1\nenabled = yes\nhmac_file = %s\n", srv, hkey);
+	expect_ok(text);
+	assert_int_equal(config_load_keys(cfg, err, sizeof(err)), 0);
+	config_free(cfg);
+
+	assert_int_equal(chown(hkey, 65534, 65534), 0);
+	assert_int_equal(config_load_keys(cfg, err, sizeof(err)), SL_EPERM);
+	snprintf(want, sizeof(want), "t.conf:6: [user:u] key 'hmac_file': %s: "
+	    "owned by uid 65534, not by root; fix with: chown root %s", hkey,
+	    hkey);
+	assert_string_equal(err, want);
+	config_free(cfg);
+	assert_int_equal(chown(hkey, 0, 0), 0);
+
+	assert_int_equal(chown(srv, 65534, 65534), 0);
+	assert_int_equal(config_load_keys(cfg, err, sizeof(err)), SL_EPERM);
+	snprintf(want, sizeof(want), "t.conf:2: [server:s] key "
+	    "'priv_key_path': %s: owned by uid 65534, not by root; fix with: "
+	    "chown root %s", srv, srv);
+	assert_string_equal(err, want);
+	config_free(cfg);
+
+	unlink(srv);
+	unlink(hkey);
+}
+
 static int
 setup(void **state)
 {
@@ -1388,6 +1602,8 @@ main(void)
 		cmocka_unit_test(test_sample_1_0),
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_load_keys),
+		cmocka_unit_test(test_check_files),
+		cmocka_unit_test(test_key_owner),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

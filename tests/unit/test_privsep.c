@@ -3,8 +3,11 @@
  * dropping root (as root; skipped otherwise), the state directory's owner,
  * and the seccomp sandbox: a forked child installs it and runs the network
  * process's steady state (journal, stats file, recvmmsg, hand-off, RSA
- * decryption on worker threads, syslog, malloc ...) and must exit 0, while
- * each forbidden call, from the main thread or a worker, dies of SIGSYS.
+ * decryption on worker threads, syslog, log reopening, malloc ...) and must
+ * exit 0, while each forbidden call, from the main thread or a worker, dies
+ * of SIGSYS (tgkill to another process ...), and the refused ones (connect,
+ * a new syslog socket, openat in a way the daemon never opens) fail with
+ * EACCES and achieve nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 
@@ -46,6 +50,7 @@
 #include "replay.h"
 #include "request.h"
 #include "stats.h"
+#include "util.h"
 
 /* AddressSanitizer builds: the filter only logs, the process stays
  * dumpable (see privsep.h) */
@@ -508,6 +513,8 @@ struct worker {
 	int id;
 };
 
+#define WORKER_BLOCKS 400   /* of 100000 bytes: 40 MB */
+
 /* A decryption worker: waits (futex) until the sandbox is on, decrypts,
  * wakes the main thread through the eventfd, exits. */
 static void *
@@ -517,6 +524,8 @@ worker(void *arg)
 	struct work *w = k->w;
 	uint8_t pt[SL_PACKET_LEN];
 	uint64_t one = 1;
+	char *big[WORKER_BLOCKS];
+	int i;
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->go)
@@ -528,6 +537,15 @@ worker(void *arg)
 	}
 	w->ok[k->id] = crypto_dec_knock(w->dec[1 + k->id], w->ct, pt) == 0 &&
 	    memcmp(pt, w->pt, sizeof(pt)) == 0;
+	/* a thread's malloc arena grows and shrinks (by more than the trim
+	 * threshold, which the main thread's big blocks raised to 32 MiB):
+	 * glibc then reads /proc/sys/vm/overcommit_memory once (refused, and
+	 * it copes) */
+	for (i = 0; i < WORKER_BLOCKS; i++)
+		if ((big[i] = malloc(100000)) != NULL)
+			big[i][99999] = 1;
+	for (i = WORKER_BLOCKS - 1; i >= 0; i--)
+		free(big[i]);
 	if (write(w->efd, &one, sizeof(one)) != (ssize_t)sizeof(one))
 		w->ok[k->id] = 0;
 	return NULL;
@@ -654,6 +672,12 @@ work_child(void *arg)
 	snprintf(p1, sizeof(p1), "%s/daemon.log", w.state);
 	if (log_set_file(p1) != 0)
 		return 1;
+	/* as log_init does when not in the foreground: syslog's socket is
+	 * connected now, before the sandbox */
+	openlog("test_privsep", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	/* directories are opened before the sandbox (stats_dirfd) */
+	if ((dfd = open(w.state, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return 1;
 	if (privsep_chown_state(w.state, work_uid, work_gid, err,
 	    sizeof(err)) != 0)
 		return 2;
@@ -748,19 +772,21 @@ work_child(void *arg)
 	if (replay_save(w.replay) != 0)
 		return 12;
 
-	/* the stats file (write a temporary file, rename) */
+	/* the stats file (write a temporary file, rename): by path
+	 * (stats_file) and in state_dir through its descriptor (the default) */
 	stats_begin(&sb);
 	stats_add(&sb, "received", 3);
-	snprintf(p1, sizeof(p1), "%s/siglatchd.stats", w.state);
-	if (stats_write(AT_FDCWD, p1, &sb) != 0)
+	snprintf(p1, sizeof(p1), "%s/stats.by-path", w.state);
+	if (stats_write(AT_FDCWD, p1, &sb) != 0 ||
+	    stats_write(dfd, "siglatchd.stats", &sb) != 0 ||
+	    stats_write(dfd, "siglatchd.stats", &sb) != 0)
 		return 13;
 
 	/* other file calls: openat, pwrite/pread, lseek, ftruncate, fstat,
 	 * stat, fsync, rename, unlink */
 	snprintf(p1, sizeof(p1), "%s/f.tmp", w.state);
 	snprintf(p2, sizeof(p2), "%s/f", w.state);
-	if ((dfd = open(w.state, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (fd = openat(dfd, "f.tmp", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+	if ((fd = openat(dfd, "f.tmp", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOFOLLOW, 0600)) < 0)
 		return 14;
 	if (pwrite(fd, "hello", 5, 10) != 5 || pread(fd, buf, 5, 10) != 5 ||
@@ -792,8 +818,18 @@ work_child(void *arg)
 	    pthread_join(w.threads[1], NULL) != 0 || !w.ok[0] || !w.ok[1])
 		return 16;
 
-	/* logs: the log file, and syslog (connects to /dev/log itself) */
+	/* logs: the log file; SIGHUP after rotation reopens it (the new file
+	 * gets the next line); syslog on its connected socket, and after
+	 * closelog() glibc's attempt to make a new one is refused (EACCES),
+	 * quietly */
 	log_msg(LOG_INFO, SLC_STATS, "sandboxed and still logging");
+	snprintf(p1, sizeof(p1), "%s/daemon.log", w.state);
+	snprintf(p2, sizeof(p2), "%s/daemon.log.1", w.state);
+	if (rename(p1, p2) != 0 || log_set_file(p1) != 0)
+		return 17;
+	log_msg(LOG_INFO, SLC_STATS, "reopened in the sandbox");
+	if (stat(p1, &st) != 0 || st.st_size == 0)
+		return 17;
 	syslog(LOG_DEBUG, "test_privsep: sandboxed syslog() call");
 	closelog();
 	syslog(LOG_DEBUG, "test_privsep: and once more after closelog()");
@@ -944,6 +980,13 @@ bad_chmod(void)
 	(void)chmod(fw.state, 0777);
 }
 
+/* a signal to another process of ours (signal 0: only asks) */
+static void
+bad_tgkill_other(void)
+{
+	(void)syscall(SYS_tgkill, getppid(), getppid(), 0);
+}
+
 #ifdef __x86_64__
 static void
 bad_x32(void)
@@ -983,6 +1026,7 @@ static const struct bad {
 	{ "setuid", bad_setuid, false },
 	{ "chmod", bad_chmod, false },
 	{ "kill", bad_kill, false },
+	{ "tgkill(another process)", bad_tgkill_other, false },
 #ifdef __x86_64__
 	{ "x32 getpid", bad_x32, false },
 #endif
@@ -1014,11 +1058,12 @@ test_sandbox_forbidden(void **state)
 {
 	char dir[256], c;
 	size_t i;
-	int p[2], st;
+	int p[2], st, nfail = 0;
 
 	(void)state;
 	if (SANITIZER)
 		skip();  /* the filter only logs */
+	/* every call is tried; each one that is not killed is printed */
 	for (i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
 		fresh_dir(dir, sizeof(dir), "bad");
 		assert_int_equal(pipe(p), 0);
@@ -1030,13 +1075,256 @@ test_sandbox_forbidden(void **state)
 			fail_msg("%s: the child did not get to the call "
 			    "(status 0x%x)", bads[i].name, st);
 		close(p[0]);
-		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSYS)
-			fail_msg("%s: not killed by SIGSYS (status 0x%x)",
+		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSYS) {
+			print_error("%s: not killed by SIGSYS (status 0x%x)\n",
 			    bads[i].name, st);
+			nfail++;
+		}
 	}
+	if (nfail > 0)
+		fail_msg("%d forbidden call(s) allowed", nfail);
 }
 
-/* SIGLATCH_SECCOMP_LOG=1: the same call is only logged. */
+/* ---- the sandbox: refused calls ----------------------------------------- */
+
+/*
+ * Calls that fail with EACCES instead of killing: each returns 0 when the
+ * call was refused and achieved nothing, 10 + the failed check otherwise.
+ * victim: a UDP socket on 127.0.0.1 that nothing else sends to, opened
+ * before the sandbox.
+ */
+static int victim = -1;
+static struct sockaddr_in victim_addr;
+
+/* point the receive socket at an address of one's own, then write */
+static int
+refused_connect_write(void)
+{
+	struct pollfd pfd = { .fd = victim, .events = POLLIN };
+	char c;
+
+	errno = 0;
+	if (connect(fw.udp_rx, (struct sockaddr *)&victim_addr,
+	    sizeof(victim_addr)) != -1 || errno != EACCES)
+		return 10;
+	if (write(fw.udp_rx, "x", 1) != -1 ||
+	    send(fw.udp_rx, "x", 1, MSG_DONTWAIT) != -1)
+		return 11;
+	if (poll(&pfd, 1, 200) != 0 || recv(victim, &c, 1, MSG_DONTWAIT) != -1)
+		return 12;   /* something arrived */
+	return 0;
+}
+
+/* a fresh socket: syslog's reconnection, or anyone's */
+static int
+refused_socket_unix(void)
+{
+	errno = 0;
+	if (socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) != -1 ||
+	    errno != EACCES)
+		return 10;
+	errno = 0;
+	if (socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) != -1 ||
+	    errno != EACCES)
+		return 11;
+	return 0;
+}
+
+/* connect on an AF_UNIX socket made before the sandbox */
+static int unix_sock = -1;
+
+static int
+refused_connect_unix(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	sl_strlcpy(a.sun_path, "/dev/log", sizeof(a.sun_path));
+	errno = 0;
+	if (connect(unix_sock, (struct sockaddr *)&a, sizeof(a)) != -1 ||
+	    errno != EACCES)
+		return 10;
+	return 0;
+}
+
+/*
+ * Files: reading anything, opening an existing file for writing without
+ * appending or truncating, making anything executable or set-id, a
+ * directory, O_PATH or O_TMPFILE descriptor: EACCES, and nothing made.
+ * name: in the state directory (a new file unless "replay.state").
+ */
+static int
+refused_open(const char *name, int flags, mode_t mode)
+{
+	char p[512];
+	struct stat st;
+	bool existed;
+
+	if (name[0] == '/')
+		sl_strlcpy(p, name, sizeof(p));
+	else
+		snprintf(p, sizeof(p), "%s/%s", fw.state, name);
+	existed = stat(p, &st) == 0;
+	errno = 0;
+	if (openat(AT_FDCWD, p, flags, mode) != -1 || errno != EACCES)
+		return 10;
+	if (!existed && stat(p, &st) == 0)
+		return 11;  /* made all the same */
+	return 0;
+}
+
+static int
+refused_open_read(void)
+{
+	return refused_open("/etc/passwd", O_RDONLY | O_CLOEXEC, 0);
+}
+
+static int
+refused_open_rdwr(void)
+{
+	return refused_open("replay.state", O_RDWR | O_CLOEXEC, 0);
+}
+
+static int
+refused_open_rdwr_creat(void)
+{
+	return refused_open("replay.state", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+}
+
+static int
+refused_open_wronly(void)
+{
+	return refused_open("replay.state", O_WRONLY | O_CLOEXEC, 0);
+}
+
+static int
+refused_open_exec_mode(void)
+{
+	return refused_open("x.sh", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0755);
+}
+
+static int
+refused_open_setid_mode(void)
+{
+	return refused_open("x", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 04600);
+}
+
+static int
+refused_open_directory(void)
+{
+	return refused_open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+}
+
+static int
+refused_open_path(void)
+{
+	return refused_open("/etc/passwd", O_PATH | O_CLOEXEC, 0);
+}
+
+#ifdef O_TMPFILE
+static int
+refused_open_tmpfile(void)
+{
+	errno = 0;
+	if (openat(AT_FDCWD, fw.state, O_TMPFILE | O_RDWR, 0600) != -1 ||
+	    errno != EACCES)
+		return 10;
+	return 0;
+}
+#endif
+
+#ifdef SYS_open
+static int
+refused_open_legacy(void)
+{
+	char p[512];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/legacy", fw.state);
+	errno = 0;
+	if (syscall(SYS_open, p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0600) != -1 || errno != EACCES)
+		return 10;
+	return stat(p, &st) == 0 ? 11 : 0;
+}
+#endif
+
+static const struct refused {
+	const char *name;
+	int (*fn)(void);
+} refuseds[] = {
+	{ "connect() then write() on the UDP socket", refused_connect_write },
+	{ "socket(AF_UNIX)", refused_socket_unix },
+	{ "connect() on an AF_UNIX socket", refused_connect_unix },
+	{ "openat(O_RDONLY)", refused_open_read },
+	{ "openat(O_RDWR)", refused_open_rdwr },
+	{ "openat(O_RDWR | O_CREAT)", refused_open_rdwr_creat },
+	{ "openat(O_WRONLY)", refused_open_wronly },
+	{ "openat(O_CREAT, 0755)", refused_open_exec_mode },
+	{ "openat(O_CREAT | O_EXCL, 04600)", refused_open_setid_mode },
+	{ "openat(O_DIRECTORY)", refused_open_directory },
+	{ "openat(O_PATH)", refused_open_path },
+#ifdef O_TMPFILE
+	{ "openat(O_TMPFILE)", refused_open_tmpfile },
+#endif
+#ifdef SYS_open
+	{ "open", refused_open_legacy },
+#endif
+};
+
+static const struct refused *refused_cur;
+
+static int
+refused_child(void *arg)
+{
+	socklen_t alen = sizeof(victim_addr);
+
+	(void)arg;
+	snprintf(fw.state, sizeof(fw.state), "%s/bad", tmpdir);
+	if (work_setup(&fw, false) != 0)
+		return 1;
+	memset(&victim_addr, 0, sizeof(victim_addr));
+	victim_addr.sin_family = AF_INET;
+	victim_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((victim = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(victim, (struct sockaddr *)&victim_addr, alen) != 0 ||
+	    getsockname(victim, (struct sockaddr *)&victim_addr, &alen) != 0 ||
+	    (unix_sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return 1;
+	if (privsep_sandbox_network(false, err, sizeof(err)) != 0)
+		return 2;
+	return refused_cur->fn();
+}
+
+static void
+test_sandbox_refused(void **state)
+{
+	static const char *const steps[] = { "ok", "setup", "sandbox", NULL };
+	char dir[256];
+	size_t i;
+	int st, nfail = 0;
+
+	(void)state;
+	if (SANITIZER)
+		skip();  /* the filter only logs */
+	for (i = 0; i < sizeof(refuseds) / sizeof(refuseds[0]); i++) {
+		fresh_dir(dir, sizeof(dir), "bad");
+		refused_cur = &refuseds[i];
+		st = in_child(refused_child, NULL);
+		if (WIFEXITED(st) && WEXITSTATUS(st) >= 10) {
+			print_error("%s: allowed (check %d of the probe)\n",
+			    refuseds[i].name, WEXITSTATUS(st) - 10);
+			nfail++;
+			continue;
+		}
+		expect_exit0(st, refuseds[i].name, steps);
+	}
+	if (nfail > 0)
+		fail_msg("%d refused call(s) allowed", nfail);
+}
+
+/* SIGLATCH_SECCOMP_LOG=1: the same calls are only logged, those that
+ * would be killed and those that would be refused. */
 static int
 log_mode_child(void *arg)
 {
@@ -1049,13 +1337,17 @@ log_mode_child(void *arg)
 	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
 		return 2;
 	close(fd);
+	if ((fd = openat(AT_FDCWD, "/etc/passwd", O_RDONLY | O_CLOEXEC)) < 0)
+		return 3;
+	close(fd);
 	return 0;
 }
 
 static void
 test_sandbox_log_mode(void **state)
 {
-	static const char *const steps[] = { "ok", "sandbox", "socket", NULL };
+	static const char *const steps[] = { "ok", "sandbox", "socket",
+	    "openat(O_RDONLY)", NULL };
 
 	(void)state;
 	expect_exit0(in_child(log_mode_child, NULL), "log mode", steps);
@@ -1098,6 +1390,7 @@ main(void)
 		cmocka_unit_test(test_chown_state),
 		cmocka_unit_test(test_sandbox_workload),
 		cmocka_unit_test(test_sandbox_forbidden),
+		cmocka_unit_test(test_sandbox_refused),
 		cmocka_unit_test(test_sandbox_log_mode),
 	};
 
