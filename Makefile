@@ -35,8 +35,8 @@ LIBSRC  := $(filter-out $(MAINS),$(wildcard src/*.c))
 LIBOBJ  := $(LIBSRC:src/%.c=$(B)/obj/%.o)
 UNITSRC := $(wildcard tests/unit/test_*.c)
 UNITBIN := $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
-TOOLSRC := $(wildcard tests/tools/*.c)
-TOOLBIN := $(TOOLSRC:tests/tools/%.c=$(B)/tools/%)
+TOOLSRC := $(filter-out tests/tools/fakeclock.c,$(wildcard tests/tools/*.c))
+TOOLBIN := $(TOOLSRC:tests/tools/%.c=$(B)/tools/%) $(B)/tools/fakeclock.so
 BENCHSRC := $(wildcard bench/*.c)
 BENCHBIN := $(BENCHSRC:bench/%.c=$(B)/bench/%)
 PROGS   := $(B)/siglatchd $(B)/knocker $(B)/siglatch-keygen
@@ -71,6 +71,14 @@ $(B)/tools/%: tests/tools/%.c $(B)/libsl.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
+
+# The clock shim t_clock.sh preloads into siglatchd: a shared object, built
+# without OPT's sanitizers (a sanitized binary loads its runtime first).
+$(B)/tools/fakeclock.so: tests/tools/fakeclock.c
+	@mkdir -p $(@D)
+	@echo "  SO      $@"
+	$(Q)$(CC) $(CSTD) -O2 -g $(WARN) $(WERROR) -D_GNU_SOURCE -fPIC -shared \
+	    -o $@ $< -ldl
 
 $(B)/bench/%: bench/%.c $(B)/libsl.a
 	@mkdir -p $(@D)

@@ -3,17 +3,24 @@
  *
  * The input is written as replay.state into a private directory (made once
  * per process, removed at exit) and opened with replay_open() (136 entries,
- * window 120 s, a fixed clock).  The journal is the one file siglatchd reads
- * that the unprivileged network process can write, so any bytes may be
- * there.  A reference loader written here from the format in src/replay.c
- * says what must come out: REPLAY_LOADED, REPLAY_CORRUPT with the barrier
- * of replay.h (every timestamp <= now + window refused, and a barrier from
- * the header that is still in force stays), or SL_EFULL when more than 136
- * distinct live entries precede any damage.  Then the cache is driven
- * through a reference model of it:
+ * window 120 s, a fixed clock), with the users' share of the cache chosen
+ * by the input's length (none, 34 entries, 1 entry).  The journal is the
+ * one file siglatchd reads that the unprivileged network process can
+ * write, so any bytes may be there.  A reference loader written here from
+ * the formats in src/replay.c (SLREPLY1 and SLREPLY2) says what must come
+ * out: REPLAY_LOADED, REPLAY_CORRUPT with the barrier of replay.h (every
+ * timestamp <= max(now, the header's high-water mark) + max(window, the
+ * header's window) refused, the high-water mark and window only from an
+ * intact header, and a barrier from the header that is still in force
+ * stays), or SL_EFULL when more than 136 distinct live entries precede any
+ * damage; and the floor: the header's (SLREPLY2), now - its window - 1 for
+ * an SLREPLY1 journal whose window was smaller, raised by every record
+ * skipped as expired.  Then the cache is driven through a reference model
+ * of it:
  *   - every loaded key is refused as a replay; fixed keys (two of them
  *     sharing a slot hash, three near the first loaded key) are recorded,
- *     and refused the second time; a full cache refuses new keys;
+ *     and refused the second time; a full cache, or a user's full share,
+ *     refuses new keys; a key stamped at or before the floor is refused;
  *   - reopened at the same time, the journal gives back the same cache
  *     (its live entries: an entry recorded with a timestamp already stale,
  *     which only times past 2106 make the harness drive, is not reloaded);
@@ -21,19 +28,25 @@
  *     again, replay_expire(), every key again (what survived the
  *     deletions must still be found), replay_save();
  *   - later still, past any barrier of the load: replay_expire(), every
- *     key again, a last reopen;
- *   - only when the header's window field (which the loader ignores) is 0,
- *     before that last reopen: one expired key recorded again until the
- *     journal holds 1024 records, where replay_expire() must not compact
- *     it, then once more, where it must; then the cache filled up, so
- *     that replay_save() writes more than one 128-record chunk (a few ms:
- *     most inputs skip it).
- * After every call the result, replay_count() and replay_barrier() must be
- * the model's; after every open and save, and after a replay_expire() once
- * the journal holds more than max(1024, 2 * live) records, the file must be
- * a clean journal holding exactly the model's entries, with no
- * replay.state.tmp left; otherwise it must be the last compacted journal
- * plus the records accepted since, byte for byte.
+ *     key again;
+ *   - then the clock stepped back to the first time: replay_expire(),
+ *     every key again at that time (what was forgotten since must stay
+ *     refused: the floor);
+ *   - only when the header's window field is 0 (damage to the loader),
+ *     later again: one expired key recorded again, with a newer timestamp
+ *     each time, until the journal holds 1024 records, where
+ *     replay_expire() must not compact it, then once more, where it must;
+ *     then the cache filled up, so that replay_save() writes more than one
+ *     128-record chunk (a few ms: most inputs skip it);
+ *   - a last reopen at the latest time.
+ * After every call the result, replay_count(), replay_barrier(),
+ * replay_floor(), replay_high() and the user's count must be the model's;
+ * no (user, hmac, timestamp) is ever recorded twice; after every open and
+ * save, and after a replay_expire() once the journal holds more than
+ * max(1024, 2 * live) records, the file must be a clean SLREPLY2 journal
+ * holding exactly the model's entries, with no replay.state.tmp left;
+ * otherwise it must be the last compacted journal plus the records
+ * accepted since, byte for byte.
  *
  * getrandom() is replaced below with a fixed key, so that the slot layout
  * (and so the coverage) depends on the input alone.
@@ -51,13 +64,15 @@
 #define NOW       ((time_t)1795702100)
 #define WINDOW    120u
 #define CAP       136u   /* > 128, the records replay.c writes at once */
-#define HDR       16
+#define HDR       32                   /* SLREPLY2 */
+#define HDR1      16                   /* SLREPLY1 */
 #define REC       48
 #define NFIXED    6
 #define NKEYS     (CAP + NFIXED)
 #define MIN_JRECS 1024u                /* compaction threshold, replay.c */
 #define NCHURN    (MIN_JRECS + 76)
-#define FILE_MAX  (HDR + (3 * NKEYS + NCHURN) * REC)
+#define FILE_MAX  (HDR + (4 * NKEYS + NCHURN) * REC)
+#define HIST_MAX  (FILE_MAX / REC + 4 * NKEYS + NCHURN + CAP + 8)
 #define ERR_LEN   512
 
 /* The reference's own branches are no guide for the fuzzer, and the
@@ -74,7 +89,7 @@ struct ent {
 struct model {
 	struct ent e[CAP];
 	uint32_t n;
-	time_t barrier;
+	time_t barrier, floor, high;
 };
 
 static char dir[256], jpath[300], tpath[300];
@@ -86,6 +101,11 @@ static uint8_t jexp[FILE_MAX];       /* the file as it must be */
 static size_t jlen;
 static uint64_t jrecs;               /* records in it */
 static uint32_t crc_tab[256];
+static uint32_t share;               /* a user's share of CAP */
+static unsigned nusers;              /* what replay_set_users() is given */
+static struct ent hist[HIST_MAX];    /* every record accepted or loaded */
+static size_t nhist;
+static int hist_load;                /* ref_load() adds what it reads */
 
 /* A fixed hash key: the same input always takes the same probe chains. */
 ssize_t
@@ -196,16 +216,71 @@ model_find(const struct model *m, uint16_t uid, const uint8_t *hmac)
 	return -1;
 }
 
+static void
+model_forget(struct model *m, time_t ts)
+{
+	if (m->floor < ts)
+		m->floor = ts;
+}
+
+static void
+model_clock(struct model *m, time_t now)
+{
+	if (m->high < now)
+		m->high = now;
+}
+
 NOCOV static void
 model_drop_expired(struct model *m, time_t now)
 {
 	uint32_t i = 0;
 
 	while (i < m->n)
-		if (!ref_live(m->e[i].ts, now))
+		if (!ref_live(m->e[i].ts, now)) {
+			model_forget(m, m->e[i].ts);
 			m->e[i] = m->e[--m->n];
-		else
+		} else {
 			i++;
+		}
+}
+
+NOCOV static uint32_t
+model_users(const struct model *m, uint16_t uid)
+{
+	uint32_t i, c = 0;
+
+	for (i = 0; i < m->n; i++)
+		c += m->e[i].uid == uid;
+	return c;
+}
+
+static int
+model_room(const struct model *m, uint16_t uid)
+{
+	return m->n < CAP && model_users(m, uid) < share;
+}
+
+/* Has (uid, hmac, ts) been recorded (or loaded) before? */
+NOCOV static int
+hist_has(uint16_t uid, const uint8_t *hmac, uint32_t ts)
+{
+	size_t i;
+
+	for (i = 0; i < nhist; i++)
+		if (hist[i].ts == ts && hist[i].uid == uid &&
+		    memcmp(hist[i].hmac, hmac, SL_HMAC_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+hist_add(uint16_t uid, const uint8_t *hmac, uint32_t ts)
+{
+	FUZZ_CHECK(nhist < HIST_MAX);
+	hist[nhist].uid = uid;
+	hist[nhist].ts = ts;
+	memcpy(hist[nhist].hmac, hmac, SL_HMAC_LEN);
+	nhist++;
 }
 
 /* What replay_open() must make of the journal d (never REPLAY_FRESH). */
@@ -213,14 +288,33 @@ static int
 ref_load(const uint8_t *d, size_t len, time_t now, struct model *m,
     enum replay_load *how)
 {
-	const time_t fence = now + (time_t)WINDOW;
-	size_t off = HDR;
-	uint32_t hb;
+	size_t off = HDR1, hlen = HDR1;
+	uint32_t hb, wold = 0;
+	time_t since;
 
 	m->n = 0;
 	m->barrier = 0;
-	if (len < HDR || memcmp(d, "SLREPLY1", 8) != 0)
+	m->floor = 0;
+	m->high = now;
+	if (len < HDR1)
 		goto damaged;
+	if (memcmp(d, "SLREPLY2", 8) == 0) {
+		hlen = off = HDR;
+		if (len < HDR || le32(d + 24) != 0 ||
+		    le32(d + 28) != ref_crc32(d, 28))
+			goto damaged;
+	} else if (memcmp(d, "SLREPLY1", 8) != 0) {
+		goto damaged;
+	}
+	if (le32(d + 8) == 0 || le32(d + 8) > REPLAY_WINDOW_MAX)
+		goto damaged;
+	wold = le32(d + 8);
+	if (hlen == HDR) {
+		model_forget(m, (time_t)le32(d + 16));
+		model_clock(m, (time_t)le32(d + 20));
+	} else if (wold < WINDOW && now > (time_t)wold + 1) {
+		model_forget(m, now - (time_t)wold - 1);
+	}
 	hb = le32(d + 12);
 	if (hb != 0 && ref_live(hb, now))
 		m->barrier = (time_t)hb;
@@ -233,8 +327,12 @@ ref_load(const uint8_t *d, size_t len, time_t now, struct model *m,
 		if (le32(p) > 0xffff || le32(p + 40) != 0 ||
 		    le32(p + 44) != ref_crc32(p, 44))
 			goto damaged;
-		if (!ref_live(ts, now))
+		if (hist_load)
+			hist_add(uid, p + 8, ts);
+		if (!ref_live(ts, now)) {
+			model_forget(m, ts);
 			continue;
+		}
 		if ((i = model_find(m, uid, p + 8)) >= 0) {
 			if (m->e[i].ts < ts)
 				m->e[i].ts = ts;
@@ -252,10 +350,13 @@ ref_load(const uint8_t *d, size_t len, time_t now, struct model *m,
 	*how = REPLAY_LOADED;
 	return 0;
 damaged:
-	/* replay.h: anything stamped <= now + window may have been accepted;
-	 * a barrier already in force stays */
-	if (m->barrier < fence)
-		m->barrier = fence;
+	/* replay.h: anything stamped <= (the clock then) + (the window then)
+	 * may have been accepted; a barrier already in force stays */
+	since = m->high + (time_t)(WINDOW > wold ? WINDOW : wold);
+	if (since > (time_t)UINT32_MAX)
+		since = (time_t)UINT32_MAX;
+	if (m->barrier < since)
+		m->barrier = since;
 	*how = REPLAY_CORRUPT;
 	return 0;
 }
@@ -265,14 +366,20 @@ model_add(struct model *m, const struct ent *k, time_t now)
 {
 	int i;
 
+	model_clock(m, now);
 	if (m->barrier != 0 && (int64_t)k->ts <= (int64_t)m->barrier)
 		return SL_EREPLAY;
 	i = model_find(m, k->uid, k->hmac);
-	if (i >= 0 && ref_live(m->e[i].ts, now))
+	if (i >= 0) {
+		if (ref_live(m->e[i].ts, now))
+			return SL_EREPLAY;
+		model_forget(m, m->e[i].ts);
+	}
+	if (m->floor != 0 && (int64_t)k->ts <= (int64_t)m->floor)
 		return SL_EREPLAY;
-	if (i < 0 && m->n >= CAP) {
+	if (i < 0 && !model_room(m, k->uid)) {
 		model_drop_expired(m, now);
-		if (m->n >= CAP)
+		if (!model_room(m, k->uid))
 			return SL_EFULL;
 	}
 	if (i >= 0)
@@ -285,19 +392,21 @@ model_add(struct model *m, const struct ent *k, time_t now)
 static void
 model_expire(struct model *m, time_t now)
 {
+	model_clock(m, now);
 	model_drop_expired(m, now);
 	if (m->barrier != 0 && (int64_t)now > (int64_t)m->barrier + WINDOW)
 		m->barrier = 0;
 }
 
-/* The same entries (in any order) and the same barrier. */
+/* The same entries (in any order), barrier, floor and high-water mark. */
 NOCOV static int
 model_equal(const struct model *a, const struct model *b)
 {
 	uint32_t i;
 	int j;
 
-	if (a->n != b->n || a->barrier != b->barrier)
+	if (a->n != b->n || a->barrier != b->barrier ||
+	    a->floor != b->floor || a->high != b->high)
 		return 0;
 	for (i = 0; i < a->n; i++) {
 		j = model_find(b, a->e[i].uid, a->e[i].hmac);
@@ -349,6 +458,14 @@ check_state(void)
 {
 	FUZZ_CHECK(replay_count(rp) == M.n);
 	FUZZ_CHECK(replay_barrier(rp) == M.barrier);
+	FUZZ_CHECK(replay_floor(rp) == M.floor);
+	FUZZ_CHECK(replay_high(rp) == M.high);
+}
+
+static uint32_t
+put_time(time_t t)
+{
+	return t <= 0 ? 0 : t >= (time_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
 /* After an open or a save: a clean journal of exactly the model. */
@@ -360,9 +477,12 @@ check_compacted(void)
 
 	FUZZ_CHECK(access(tpath, F_OK) != 0 && errno == ENOENT);
 	FUZZ_CHECK(len == HDR + (size_t)M.n * REC);
-	FUZZ_CHECK(memcmp(fbuf, "SLREPLY1", 8) == 0);
+	FUZZ_CHECK(memcmp(fbuf, "SLREPLY2", 8) == 0);
 	FUZZ_CHECK(le32(fbuf + 8) == WINDOW);
-	FUZZ_CHECK(le32(fbuf + 12) == (uint32_t)M.barrier);
+	FUZZ_CHECK(le32(fbuf + 12) == put_time(M.barrier));
+	FUZZ_CHECK(le32(fbuf + 16) == put_time(M.floor));
+	FUZZ_CHECK(le32(fbuf + 20) == put_time(M.high));
+	FUZZ_CHECK(le32(fbuf + 24) == 0 && le32(fbuf + 28) == ref_crc32(fbuf, 28));
 	for (off = HDR; off < len; off += REC) {
 		const uint8_t *p = fbuf + off;
 		int i = model_find(&M, (uint16_t)le32(p), p + 8);
@@ -394,6 +514,7 @@ open_at(time_t now, enum replay_load expect)
 	FUZZ_CHECK(replay_open(&rp, dir, CAP, WINDOW, now, &how, err,
 	    sizeof(err)) == 0);
 	FUZZ_CHECK(rp != NULL && how == expect);
+	FUZZ_CHECK(replay_set_users(rp, nusers) == share);
 	check_state();
 	check_compacted();
 }
@@ -424,7 +545,13 @@ add(const struct ent *k, time_t now)
 
 	FUZZ_CHECK(rc == model_add(&M, k, now));
 	check_state();
+	FUZZ_CHECK(replay_user_count(rp, k->uid) == model_users(&M, k->uid));
+	FUZZ_CHECK(replay_user_full(rp, k->uid) ==
+	    (model_users(&M, k->uid) >= share));
 	if (rc == 0) {
+		/* never the same knock twice, whatever the clock did */
+		FUZZ_CHECK(!hist_has(k->uid, k->hmac, k->ts));
+		hist_add(k->uid, k->hmac, k->ts);
 		FUZZ_CHECK(jlen + REC <= sizeof(jexp));
 		ref_encode(jexp + jlen, k);
 		jlen += REC;
@@ -495,38 +622,45 @@ make_keys(void)
 }
 
 /*
- * One key whose entry has expired, recorded again and again (each time in
- * place, one more record in the journal) until the journal holds exactly
- * 1024 records: the sweep must not compact it; one record more and it
- * must.  Then new keys until the cache is full, a sweep (the records since
- * the compaction are few: no compaction) and a save.
+ * Later (at tb, when everything recorded so far has expired): one key
+ * recorded again and again, each time with a newer timestamp that has
+ * already expired (in place, one more record in the journal), until the
+ * journal holds exactly 1024 records: the sweep must not compact it; one
+ * record more and it must.  Then new keys until the cache is full, a sweep
+ * (the records since the compaction are few: no compaction) and a save.
+ * Returns tb.
  */
-static void
+static time_t
 bulk(time_t now)
 {
+	const time_t tb = now + NCHURN + WINDOW + 1;
 	struct ent k;
 	uint32_t i;
 
 	memset(&k, 0, sizeof(k));
 	k.uid = 0x4242;
 	memset(k.hmac, 0x42, SL_HMAC_LEN);
-	k.ts = clamp_ts(now - WINDOW - 1);
-	for (i = 0; jrecs < MIN_JRECS && i < NCHURN; i++)
-		if (add(&k, now) != 0)
+	expire_at(tb);
+	for (i = 0; jrecs < MIN_JRECS && i < NCHURN; i++) {
+		k.ts = clamp_ts(now + i);
+		if (add(&k, tb) != 0)
 			break;
-	expire_at(now);
-	add(&k, now);
-	expire_at(now);
-	k.ts = clamp_ts(M.barrier != 0 && M.barrier >= now ? M.barrier + 1 :
-	    now);
+	}
+	expire_at(tb);
+	k.ts = clamp_ts(now + i);
+	add(&k, tb);
+	expire_at(tb);
+	k.ts = clamp_ts(M.barrier != 0 && M.barrier >= tb ? M.barrier + 1 :
+	    tb);
 	for (i = 0; i <= CAP; i++) {
 		k.uid = (uint16_t)(0x4300 + i);
 		put_le32(k.hmac, i);
-		add(&k, now);
+		add(&k, tb);
 	}
-	expire_at(now);
+	expire_at(tb);
 	FUZZ_CHECK(replay_save(rp) == 0);
 	check_compacted();
+	return tb;
 }
 
 int
@@ -541,9 +675,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size >= FILE_MAX)
 		return 0;
 	write_journal(data, size);
+	nusers = size % 3 == 0 ? 0 : size % 3 == 1 ? 4 : CAP;
+	share = nusers == 0 ? CAP : CAP / nusers;
+	nhist = 0;
 
 	/* the load */
+	hist_load = 1;
 	erc = ref_load(data, size, NOW, &M, &ehow);
+	hist_load = 0;
 	memset(err, 0, sizeof(err));
 	rc = replay_open(&rp, dir, CAP, WINDOW, NOW, &how, err, sizeof(err));
 	FUZZ_CHECK(rc == erc);
@@ -558,6 +697,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(rp != NULL && how == ehow);
 	if (how == REPLAY_CORRUPT)
 		FUZZ_CHECK(err[0] != '\0' && err[ERR_LEN - 1] == '\0');
+	FUZZ_CHECK(replay_set_users(rp, nusers) == share);
 	check_state();
 	check_compacted();
 
@@ -594,12 +734,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* past any barrier from the load */
 	t2 = t1 + 2 * (time_t)WINDOW + 1;
+	if (M.barrier != 0 && t2 <= M.barrier + (time_t)WINDOW)
+		t2 = M.barrier + (time_t)WINDOW + 1;
 	expire_at(t2);
+	FUZZ_CHECK(M.barrier == 0);
 	for (i = 0; i < nloaded + NFIXED; i++)
 		add_twice(&keys[i], clamp_ts(t2 - 1), t2);
 	check_appended();
-	if (size >= HDR && le32(data + 8) == 0)
-		bulk(t2);
+
+	/* the clock stepped back to NOW: what was forgotten since stays
+	 * refused (add() checks that nothing is recorded twice) */
+	expire_at(NOW);
+	for (i = 0; i < nloaded + NFIXED; i++) {
+		struct ent k = keys[i];
+
+		k.ts = (uint32_t)NOW;
+		add(&k, NOW);
+	}
+	check_appended();
+	if (size >= HDR1 && le32(data + 8) == 0)
+		t2 = bulk(t2);
 	reopen_at(t2);
 
 	replay_close(rp);

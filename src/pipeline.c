@@ -486,9 +486,10 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 			p->st.state_error++;
 		log_limited(sink, LOG_ERR, rc2 == SL_EFULL ? SLC_CACHE_FULL :
 		    SLC_STATE_IO, "user %s from %s: format-2 knock not recorded "
-		    "(%s), refused", user->name, ip, rc2 == SL_EFULL ?
-		    "replay cache full; raise replay_cache_size" :
-		    sl_strerror(rc2));
+		    "(%s), refused", user->name, ip, rc2 != SL_EFULL ?
+		    sl_strerror(rc2) : replay_user_full(p->replay,
+		    j->in.user_id) ? "this user's share of the replay cache "
+		    "is full" : "replay cache full; raise replay_cache_size");
 		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
 		/* no receipt: an unrecorded knock may be recorded later, and
 		 * a second receipt under the same key must never exist */
@@ -588,9 +589,17 @@ pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 	}
 	if (rc == SL_EFULL) {
 		p->st.cache_full++;
-		log_limited(sink, LOG_ERR, SLC_CACHE_FULL, "user %s from %s: "
-		    "replay cache full (%u live entries), packet refused; raise "
-		    "replay_cache_size", user->name, ip, replay_count(p->replay));
+		if (replay_user_full(p->replay, k->user_id))
+			log_limited(sink, LOG_ERR, SLC_CACHE_FULL, "user %s from "
+			    "%s: this user's share of the replay cache is full "
+			    "(%u live entries), packet refused",
+			    user->name, ip, replay_user_count(p->replay,
+			    k->user_id));
+		else
+			log_limited(sink, LOG_ERR, SLC_CACHE_FULL, "user %s from "
+			    "%s: replay cache full (%u live entries), packet "
+			    "refused; raise replay_cache_size", user->name, ip,
+			    replay_count(p->replay));
 		goto refund;
 	}
 	if (rc != 0) {

@@ -5,21 +5,44 @@
  * backward-shift deletion (no tombstones), allocated once in replay_open.
  * The slot hash is a keyed mix of user_id and the hmac under a random
  * 128-bit key, so nobody outside can steer entries into one probe chain.
+ * A count per user_id (65536 of them) enforces the users' shares.
  *
  * Journal: state_dir/replay.state, little-endian, no structs on disk.
- *   header (16 bytes):  0 "SLREPLY1"  8 u32 window  12 u32 barrier (0: none)
+ *   header (32 bytes):  0 "SLREPLY2"  8 u32 window  12 u32 barrier (0: none)
+ *                      16 u32 floor (0: none)  20 u32 high-water mark
+ *                      24 u32 reserved (0)  28 u32 CRC-32 of bytes 0..27
  *   record (48 bytes):  0 u16 user_id  2 u16 reserved (0)  4 u32 timestamp
  *                       8 hmac[32]  40 u32 reserved (0)
  *                      44 u32 CRC-32 (IEEE) of bytes 0..43
+ * The journal of siglatchd before the floor, "SLREPLY1", has a 16-byte
+ * header (magic, window, barrier) and the same records; it is read (as if
+ * its floor were now - its window - 1 when the window has grown since:
+ * whatever it forgot was older than its window when it was written), then
+ * rewritten as SLREPLY2.
+ *
  * Each accepted packet is appended with one pwrite before
  * replay_check_and_add() returns 0, so it survives a process crash (kill -9).
  * There is no fsync per packet: surviving power loss would need one.  When
  * the journal holds more than max(1024, 2 * live) records it is compacted:
  * live entries go to replay.state.tmp, fsync, rename over, fsync the
- * directory.  A damaged journal keeps the valid records before the damage and
- * sets a barrier (every timestamp <= open time + window is a replay), kept in
- * the header of the rewritten journal until it has passed.
+ * directory.
+ *
+ * Records leave the journal only through compaction, and entries leave the
+ * table only once they have expired; either way the floor is raised to the
+ * forgotten timestamp first, and the compacted journal's header carries it.
+ * So a knock once recorded is refused for good: while it is in the table
+ * (live), or by the floor (forgotten), whatever the wall clock does.  The
+ * floor never passes the newest timestamp actually accepted, so a clock
+ * that jumped ahead and was put back refuses only knocks stamped before the
+ * jump.
+ *
+ * A damaged journal keeps the valid records before the damage and sets a
+ * barrier: every timestamp <= max(now, high-water mark) + max(window, the
+ * journal's window) is a replay; so does a journal missing from a state_dir
+ * that holds a file or a directory with anything in it, with now + window.  The barrier is kept in the
+ * header of the rewritten journal until it has passed.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -37,12 +60,16 @@
 
 #define REPLAY_FILE      "replay.state"
 #define REPLAY_TMP       "replay.state.tmp"
-#define REPLAY_MAGIC     "SLREPLY1"
-#define REPLAY_HDR_LEN   16
+#define REPLAY_MAGIC     "SLREPLY2"
+#define REPLAY_MAGIC1    "SLREPLY1"
+#define REPLAY_HDR_LEN   32
+#define REPLAY_HDR1_LEN  16
 #define REPLAY_REC_LEN   48
 #define REPLAY_CAP_MAX   (1u << 20)
+#define REPLAY_UIDS      65536
 #define REPLAY_MIN_JRECS 1024
 #define REPLAY_IOBUF     (REPLAY_HDR_LEN + 128 * REPLAY_REC_LEN)
+#define REPLAY_TS_MAX    ((time_t)UINT32_MAX)
 
 struct replay_slot {
 	uint8_t hmac[SL_HMAC_LEN];
@@ -54,11 +81,18 @@ struct replay_slot {
 
 struct replay {
 	struct replay_slot *slots;
+	uint32_t *ucount;     /* entries per user_id */
 	uint32_t mask;        /* slots - 1 */
 	uint32_t capacity;
+	uint32_t user_max;    /* a user's share; capacity: no share */
 	uint32_t count;
 	uint32_t window;
 	time_t barrier;       /* 0: none */
+	time_t floor;         /* newest timestamp forgotten; 0: none */
+	time_t high;          /* latest wall-clock time seen */
+	time_t warned;        /* the high-water mark the clock was behind */
+	time_t swept;         /* every entry is live at this time ... */
+	bool swept_ok;        /* ... when this is set */
 	uint64_t k0, k1;      /* hash key */
 	int dirfd, fd;        /* -1: memory only */
 	off_t jend;           /* journal length */
@@ -82,6 +116,12 @@ static uint32_t get32(const uint8_t *p)
 static uint64_t get64(const uint8_t *p)
 {
 	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+/* A time as the journal's u32, saturated. */
+static uint32_t put_time(time_t t)
+{
+	return t <= 0 ? 0 : t >= REPLAY_TS_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
 /* CRC-32 (IEEE 802.3, reflected), one nibble at a time. */
@@ -127,6 +167,19 @@ static bool replay_live(uint32_t ts, uint32_t window, time_t now)
 	return (int64_t)now <= (int64_t)ts + window;
 }
 
+/* A timestamp is forgotten: anything stamped at or before it is refused. */
+static void replay_forget(struct replay *r, time_t ts)
+{
+	if (r->floor < ts)
+		r->floor = ts;
+}
+
+static void replay_clock(struct replay *r, time_t now)
+{
+	if (r->high < now)
+		r->high = now;
+}
+
 /* The slot holding the key, or (not used) the empty one where it would go. */
 static struct replay_slot *replay_find(const struct replay *r, uint16_t uid,
     const uint8_t *hmac, uint32_t h)
@@ -147,15 +200,21 @@ static void replay_put(struct replay *r, struct replay_slot *s, uint16_t uid,
 	s->ts = ts;
 	s->h = h;
 	s->uid = uid;
-	if (!s->used)
+	if (!s->used) {
 		r->count++;
+		r->ucount[uid]++;
+	}
 	s->used = 1;
+	/* an entry already expired at the last sweep: the next one finds it */
+	if (!replay_live(ts, r->window, r->swept))
+		r->swept_ok = false;
 }
 
 /* Backward-shift deletion: pull later members of the chain into the hole. */
 static void replay_del(struct replay *r, uint32_t i)
 {
 	r->count--;
+	r->ucount[r->slots[i].uid]--;
 	for (uint32_t j = i, k;;) {
 		r->slots[i].used = 0;
 		do {
@@ -175,8 +234,12 @@ static void replay_drop_expired(struct replay *r, time_t now)
 	/* a deletion may shift an entry into slot i: examine it again */
 	for (uint32_t i = 0; i <= r->mask; i++)
 		while (r->slots[i].used &&
-		    !replay_live(r->slots[i].ts, r->window, now))
+		    !replay_live(r->slots[i].ts, r->window, now)) {
+			replay_forget(r, r->slots[i].ts);
 			replay_del(r, i);
+		}
+	r->swept = now;
+	r->swept_ok = true;
 }
 
 /* Read or write exactly n bytes at off (a short read is EIO). */
@@ -227,7 +290,11 @@ static int replay_compact(struct replay *r)
 		return SL_ESYS;
 	memcpy(b, REPLAY_MAGIC, 8);
 	put32(b + 8, r->window);
-	put32(b + 12, (uint32_t)r->barrier);
+	put32(b + 12, put_time(r->barrier));
+	put32(b + 16, put_time(r->floor));
+	put32(b + 20, put_time(r->high));
+	put32(b + 24, 0);
+	put32(b + 28, replay_crc32(b, 28));
 	for (const struct replay_slot *s = r->slots; s <= &r->slots[r->mask];
 	    s++) {
 		if (!s->used)
@@ -258,6 +325,18 @@ fail:
 	return SL_ESYS;
 }
 
+/* Refuse everything stamped at or before since + window (never lowered). */
+static void replay_raise_barrier(struct replay *r, time_t since,
+    uint32_t window)
+{
+	time_t b = since + (time_t)window;
+
+	if (b > REPLAY_TS_MAX)
+		b = REPLAY_TS_MAX;
+	if (r->barrier < b)
+		r->barrier = b;
+}
+
 /*
  * Load the journal in r->fd: *how is REPLAY_LOADED, or REPLAY_CORRUPT with
  * the barrier set and err naming the damage.  Fails with SL_EFULL or SL_ESYS.
@@ -268,24 +347,48 @@ static int replay_load(struct replay *r, time_t now, enum replay_load *how,
 	uint8_t p[REPLAY_REC_LEN];
 	const char *why;
 	struct stat st;
-	off_t off = 0;
+	off_t off = 0, hlen = REPLAY_HDR1_LEN;
+	uint32_t wold = 0, hb;
 
 	if (fstat(r->fd, &st) != 0)
 		goto syserr;
 	why = "file too short for the header";
-	if (st.st_size < REPLAY_HDR_LEN)
+	if (st.st_size < REPLAY_HDR1_LEN)
 		goto damaged;
-	if (replay_io(r->fd, p, REPLAY_HDR_LEN, 0, false) != 0)
+	if (replay_io(r->fd, p, REPLAY_HDR1_LEN, 0, false) != 0)
 		goto syserr;
 	why = "bad magic";
-	if (memcmp(p, REPLAY_MAGIC, 8) != 0)
+	if (memcmp(p, REPLAY_MAGIC, 8) == 0) {
+		hlen = REPLAY_HDR_LEN;
+		why = "file too short for the header";
+		if (st.st_size < REPLAY_HDR_LEN)
+			goto damaged;
+		if (replay_io(r->fd, p, REPLAY_HDR_LEN, 0, false) != 0)
+			goto syserr;
+		why = "bad header (checksum or reserved field)";
+		if (get32(p + 24) != 0 || get32(p + 28) != replay_crc32(p, 28))
+			goto damaged;
+	} else if (memcmp(p, REPLAY_MAGIC1, 8) != 0) {
 		goto damaged;
+	}
+	why = "bad header (window)";
+	if (get32(p + 8) == 0 || get32(p + 8) > REPLAY_WINDOW_MAX)
+		goto damaged;
+	wold = get32(p + 8);
+	if (hlen == REPLAY_HDR_LEN) {
+		replay_forget(r, (time_t)get32(p + 16));
+		replay_clock(r, (time_t)get32(p + 20));
+	} else if (wold < r->window && now > (time_t)wold + 1) {
+		/* no floor in a SLREPLY1 journal: it forgot only what was
+		 * older than its window, which has grown since */
+		replay_forget(r, now - (time_t)wold - 1);
+	}
 	/* a barrier from an earlier damaged journal stays in force */
-	if (get32(p + 12) != 0 &&
-	    (int64_t)now <= (int64_t)get32(p + 12) + r->window)
-		r->barrier = (time_t)get32(p + 12);
+	hb = get32(p + 12);
+	if (hb != 0 && replay_live(hb, r->window, now))
+		r->barrier = (time_t)hb;
 	why = "bad record (checksum or reserved field)";
-	for (off = REPLAY_HDR_LEN; off + REPLAY_REC_LEN <= st.st_size;
+	for (off = hlen; off + REPLAY_REC_LEN <= st.st_size;
 	    off += REPLAY_REC_LEN) {
 		struct replay_slot *s;
 		uint32_t ts, h;
@@ -298,8 +401,10 @@ static int replay_load(struct replay *r, time_t now, enum replay_load *how,
 		if (get32(p) > 0xffff || get32(p + 40) != 0 ||
 		    get32(p + 44) != replay_crc32(p, 44))
 			goto damaged;
-		if (!replay_live(ts, r->window, now))
+		if (!replay_live(ts, r->window, now)) {
+			replay_forget(r, ts);
 			continue;
+		}
 		h = replay_hash(r, uid, p + 8);
 		s = replay_find(r, uid, p + 8, h);
 		if (s->used && s->ts >= ts)
@@ -312,7 +417,7 @@ static int replay_load(struct replay *r, time_t now, enum replay_load *how,
 		}
 		replay_put(r, s, uid, p + 8, h, ts);
 	}
-	why = "partial record (length is not 16 + k*48)";
+	why = "partial record (length is not the header + k*48)";
 	if (off != st.st_size)
 		goto damaged;
 	*how = REPLAY_LOADED;
@@ -320,15 +425,85 @@ static int replay_load(struct replay *r, time_t now, enum replay_load *how,
 damaged:
 	sl_seterr(err, errlen, "%s: %s at offset %lld", r->path, why,
 	    (long long)off);
-	/* anything accepted before was stamped <= now + window; a higher
-	 * barrier still in force from an earlier damaged start is kept */
-	if (r->barrier < now + (time_t)r->window)
-		r->barrier = now + (time_t)r->window;
+	/* anything accepted before was stamped <= (the clock then) + (the
+	 * window then); a higher barrier still in force is kept */
+	replay_raise_barrier(r, r->high, r->window > wold ? r->window : wold);
 	*how = REPLAY_CORRUPT;
 	return 0;
 syserr:
 	sl_seterr(err, errlen, "%s: %s", r->path, strerror(errno));
 	return SL_ESYS;
+}
+
+/* An empty directory (a mount point, or one an installer made) is no
+ * sign of an earlier run; a directory it cannot read is. */
+static bool replay_dir_empty(int dirfd, const char *name)
+{
+	const struct dirent *de;
+	bool empty = true;
+	DIR *d;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	while (empty && (de = readdir(d)) != NULL)
+		empty = strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
+/*
+ * No journal.  A state_dir holding nothing but empty directories is a
+ * first start; one that holds a file, or a directory with anything in it
+ * (the grants, the stats file, a journal being compacted: what a run
+ * leaves behind), was used before, and what the journal knew is gone:
+ * the barrier.
+ */
+static int replay_missing(struct replay *r, const char *state_dir,
+    time_t now, enum replay_load *how, char *err, size_t errlen)
+{
+	const struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if ((fd = openat(r->dirfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL) {
+		sl_seterr(err, errlen, "state_dir %s: %s", state_dir,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return SL_ESYS;
+	}
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, "lost+found") == 0)
+			continue;
+		if ((de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) &&
+		    replay_dir_empty(r->dirfd, de->d_name))
+			continue;
+		break;
+	}
+	if (de != NULL) {
+		sl_seterr(err, errlen, "%s: missing, although state_dir holds "
+		    "%s (it was used before)", r->path, de->d_name);
+		replay_raise_barrier(r, now, r->window);
+		*how = REPLAY_CORRUPT;
+	} else if (errno != 0) {
+		sl_seterr(err, errlen, "state_dir %s: %s", state_dir,
+		    strerror(errno));
+		closedir(d);
+		return SL_ESYS;
+	}
+	closedir(d);
+	return 0;
 }
 
 int replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
@@ -344,24 +519,30 @@ int replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
 	if (how == NULL)
 		how = &dummy;
 	*how = REPLAY_FRESH;
-	if (out == NULL || capacity == 0 || capacity > REPLAY_CAP_MAX) {
-		sl_seterr(err, errlen, "replay cache size must be 1..%u",
-		    REPLAY_CAP_MAX);
+	if (out == NULL || capacity == 0 || capacity > REPLAY_CAP_MAX ||
+	    window == 0 || window > REPLAY_WINDOW_MAX) {
+		sl_seterr(err, errlen, "replay cache size must be 1..%u, "
+		    "window 1..%u s", REPLAY_CAP_MAX, REPLAY_WINDOW_MAX);
 		return SL_EINVAL;
 	}
 	*out = NULL;
 	while (nslots < 2 * capacity)
 		nslots <<= 1;
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->slots = calloc(nslots, sizeof(*r->slots))) == NULL) {
+	    (r->slots = calloc(nslots, sizeof(*r->slots))) == NULL ||
+	    (r->ucount = calloc(REPLAY_UIDS, sizeof(*r->ucount))) == NULL) {
+		if (r != NULL)
+			free(r->slots);
 		free(r);
 		sl_seterr(err, errlen, "replay cache: out of memory");
 		return SL_ESYS;
 	}
 	r->dirfd = r->fd = -1;
 	r->mask = nslots - 1;
-	r->capacity = capacity;
+	r->capacity = r->user_max = capacity;
 	r->window = window;
+	r->high = r->swept = now;
+	r->swept_ok = true;
 	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key)) {
 		sl_seterr(err, errlen, "getrandom: %s", strerror(errno));
 		goto fail;
@@ -387,8 +568,15 @@ int replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
 		sl_seterr(err, errlen, "%s: %s", r->path, strerror(errno));
 		goto fail;
 	}
-	if (r->fd >= 0 && (rc = replay_load(r, now, how, err, errlen)) != 0)
+	if (r->fd >= 0)
+		rc = replay_load(r, now, how, err, errlen);
+	else
+		rc = replay_missing(r, state_dir, now, how, err, errlen);
+	if (rc != 0)
 		goto fail;
+	/* every entry loaded is live at now */
+	r->swept = now;
+	r->swept_ok = true;
 	/* Always start from a clean journal: this also proves we can write. */
 	if (replay_compact(r) != 0) {
 		sl_seterr(err, errlen, "cannot write %s/%s: %s", state_dir,
@@ -404,6 +592,16 @@ fail:
 	return rc;
 }
 
+uint32_t replay_set_users(struct replay *r, unsigned nusers)
+{
+	if (r == NULL)
+		return 0;
+	r->user_max = nusers == 0 ? r->capacity : r->capacity / nusers;
+	if (r->user_max == 0)
+		r->user_max = 1;
+	return r->user_max;
+}
+
 bool replay_seen(const struct replay *r, uint16_t user_id,
     const uint8_t hmac[SL_HMAC_LEN], time_t now)
 {
@@ -417,6 +615,11 @@ bool replay_seen(const struct replay *r, uint16_t user_id,
 	return s->used && replay_live(s->ts, r->window, now);
 }
 
+static bool replay_room(const struct replay *r, uint16_t user_id)
+{
+	return r->count < r->capacity && r->ucount[user_id] < r->user_max;
+}
+
 int replay_check_and_add(struct replay *r, uint16_t user_id,
     const uint8_t hmac[SL_HMAC_LEN], uint32_t timestamp, time_t now)
 {
@@ -426,15 +629,25 @@ int replay_check_and_add(struct replay *r, uint16_t user_id,
 
 	if (r == NULL || hmac == NULL)
 		return SL_EINVAL;
+	replay_clock(r, now);
 	if (r->barrier != 0 && (int64_t)timestamp <= (int64_t)r->barrier)
 		return SL_EREPLAY;
 	h = replay_hash(r, user_id, hmac);
 	s = replay_find(r, user_id, hmac, h);
-	if (s->used && replay_live(s->ts, r->window, now))
+	if (s->used) {
+		if (replay_live(s->ts, r->window, now))
+			return SL_EREPLAY;
+		/* expired: it is forgotten now, whatever comes next */
+		replay_forget(r, s->ts);
+	}
+	if (r->floor != 0 && (int64_t)timestamp <= (int64_t)r->floor)
 		return SL_EREPLAY;
-	if (!s->used && r->count >= r->capacity) {
-		replay_drop_expired(r, now);
-		if (r->count >= r->capacity)
+	if (!s->used && !replay_room(r, user_id)) {
+		/* a sweep finds nothing new until the clock has moved on or
+		 * an entry already expired was put in */
+		if (!r->swept_ok || now > r->swept)
+			replay_drop_expired(r, now);
+		if (!replay_room(r, user_id))
 			return SL_EFULL;
 		s = replay_find(r, user_id, hmac, h);
 	}
@@ -465,6 +678,14 @@ void replay_expire(struct replay *r, time_t now)
 
 	if (r == NULL)
 		return;
+	replay_clock(r, now);
+	if (now < r->high - 1 && r->warned != r->high) {
+		r->warned = r->high;
+		log_limited(0, LOG_WARNING, SLC_STATE, "the wall clock went "
+		    "back %lld s (from %lld): replay protection holds; knocks "
+		    "stamped at or before %lld stay refused", (long long)(r->high
+		    - now), (long long)r->high, (long long)r->floor);
+	}
 	replay_drop_expired(r, now);
 	if (r->barrier != 0 && (int64_t)now > (int64_t)r->barrier + r->window)
 		r->barrier = 0;
@@ -494,6 +715,7 @@ void replay_close(struct replay *r)
 	if (r->dirfd >= 0)
 		close(r->dirfd);
 	free(r->slots);
+	free(r->ucount);
 	free(r);
 }
 
@@ -502,7 +724,27 @@ uint32_t replay_count(const struct replay *r)
 	return r != NULL ? r->count : 0;
 }
 
+uint32_t replay_user_count(const struct replay *r, uint16_t user_id)
+{
+	return r != NULL ? r->ucount[user_id] : 0;
+}
+
+bool replay_user_full(const struct replay *r, uint16_t user_id)
+{
+	return r != NULL && r->ucount[user_id] >= r->user_max;
+}
+
 time_t replay_barrier(const struct replay *r)
 {
 	return r != NULL ? r->barrier : 0;
+}
+
+time_t replay_floor(const struct replay *r)
+{
+	return r != NULL ? r->floor : 0;
+}
+
+time_t replay_high(const struct replay *r)
+{
+	return r != NULL ? r->high : 0;
 }

@@ -637,9 +637,9 @@ main(int argc, char **argv)
 	struct daemon d;
 	struct privsep_ids net_ids;
 	enum replay_load how;
-	char err[1024], kerr[1024], sockwarn[1200] = "";
+	char err[1024], kerr[1024], rerr[1024] = "", sockwarn[1200] = "";
 	int ch, kfilter = 0, fg = 0, debug = 0, test = 0, list = 0, rc = 1;
-	unsigned i, nworkers;
+	unsigned i, nworkers, nusers;
 
 	memset(&d, 0, sizeof(d));
 	d.sigfd = -1;
@@ -730,12 +730,18 @@ main(int argc, char **argv)
 		    d.cfg->state_dir, strerror(errno));
 		goto out;
 	}
-	err[0] = '\0';
+	/* rerr: logged (SL007) once the log is set up */
 	if (replay_open(&d.replay, d.cfg->state_dir, d.cfg->replay_cache_size,
-	    d.cfg->timestamp_window, time(NULL), &how, err, sizeof(err)) != 0) {
-		fprintf(stderr, "siglatchd: replay state: %s\n", err);
+	    d.cfg->timestamp_window, time(NULL), &how, rerr,
+	    sizeof(rerr)) != 0) {
+		fprintf(stderr, "siglatchd: replay state: %s\n", rerr);
 		goto out;
 	}
+	/* each enabled user gets an equal share of the replay cache */
+	for (i = 0, nusers = 0; i < d.cfg->nusers; i++)
+		nusers += d.cfg->users[i].enabled;
+	(void)replay_set_users(d.replay, nusers);
+	err[0] = '\0';
 	if (grants_init(&d.grants, d.cfg->max_grants,
 	    d.cfg->grant_max_lifetime) != 0 ||
 	    grants_attach(&d.grants, d.cfg->state_dir, sl_wall_ms(), err,
@@ -837,8 +843,8 @@ main(int argc, char **argv)
 		    "with an empty cache", d.cfg->state_dir);
 	else if (how == REPLAY_CORRUPT)
 		log_msg(LOG_ERR, SLC_STATE_BAD, "replay state unusable (%s): "
-		    "refusing every knock stamped at or before %lld for safety", err,
-		    (long long)replay_barrier(d.replay));
+		    "refusing every knock stamped at or before %lld for safety",
+		    rerr, (long long)replay_barrier(d.replay));
 	else
 		log_msg(LOG_INFO, SLC_STATE, "replay state loaded: %u live "
 		    "entries", replay_count(d.replay));

@@ -1,4 +1,8 @@
-/* test_replay.c - replay cache: windows, capacity, journal, corruption. */
+/*
+ * test_replay.c - replay cache: windows, capacity and users' shares, the
+ * floor and the barrier across clock steps, restarts and window changes,
+ * the journal (both formats), corruption.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,7 +22,8 @@
 
 #define T0  1700000000
 #define W   120
-#define HDR 16
+#define HDR 32   /* SLREPLY2 */
+#define HDR1 16  /* SLREPLY1 */
 #define REC 48
 
 static void mkhmac(uint8_t h[SL_HMAC_LEN], uint32_t seed)
@@ -70,6 +75,14 @@ static void jpath(char *buf, size_t len, const char *dir)
 	snprintf(buf, len, "%s/replay.state", dir);
 }
 
+static void unlink_journal(const char *dir)
+{
+	char p[512];
+
+	jpath(p, sizeof(p), dir);
+	unlink(p);
+}
+
 static int dir_teardown(void **state)
 {
 	char *d = *state, p[512];
@@ -108,33 +121,42 @@ static off_t jsize(const char *dir)
 	return st.st_size;
 }
 
+/* A key is refused for as long as its timestamp is acceptable, and then
+ * for good: once it has expired it is forgotten, and the floor holds it. */
 static void test_window_edges(void **state)
 {
 	static const struct {
 		int64_t ts_off, now_off;
-		int want;
+		bool live;
 	} t[] = {
-		{ 0, 0, SL_EREPLAY },
-		{ 0, W - 1, SL_EREPLAY },
-		{ 0, W, SL_EREPLAY },          /* now == ts + window: live */
-		{ 0, W + 1, 0 },               /* expired: new again */
-		{ W, 2 * W, SL_EREPLAY },      /* future-stamped packet */
-		{ W, 2 * W + 1, 0 },
-		{ -W, 0, SL_EREPLAY },         /* oldest acceptable packet */
-		{ -W, 1, 0 },
+		{ 0, 0, true },
+		{ 0, W - 1, true },
+		{ 0, W, true },            /* now == ts + window: live */
+		{ 0, W + 1, false },       /* expired: the floor refuses it */
+		{ W, 2 * W, true },        /* future-stamped packet */
+		{ W, 2 * W + 1, false },
+		{ -W, 0, true },           /* oldest acceptable packet */
+		{ -W, 1, false },
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct replay *r = open_mem(16);
 		uint32_t ts = (uint32_t)(T0 + t[i].ts_off);
+		time_t now = T0 + t[i].now_off;
+		uint8_t h[SL_HMAC_LEN];
 
+		mkhmac(h, 1);
 		assert_int_equal(add(r, 7, 1, ts, T0), 0);
-		assert_int_equal(add(r, 7, 1, ts, T0 + t[i].now_off),
-		    t[i].want);
+		assert_int_equal(add(r, 7, 1, ts, now), SL_EREPLAY);
+		assert_int_equal(replay_seen(r, 7, h, now), t[i].live);
 		assert_int_equal(replay_count(r), 1);
-		replay_expire(r, T0 + t[i].now_off);
-		assert_int_equal(replay_count(r), t[i].want == 0 ? 0 : 1);
+		replay_expire(r, now);
+		assert_int_equal(replay_count(r), t[i].live ? 1 : 0);
+		assert_int_equal(replay_floor(r), t[i].live ? 0 : ts);
+		/* forgotten or not, still a replay; a later stamp is new */
+		assert_int_equal(add(r, 7, 1, ts, now), SL_EREPLAY);
+		assert_int_equal(add(r, 7, 2, ts + 1, now), 0);
 		replay_close(r);
 	}
 }
@@ -206,62 +228,108 @@ static void test_capacity_partial_expiry(void **state)
 	replay_close(r);
 }
 
-enum { CAP = 64, KEYS = 300, STEPS = 50000, MW = 5 };
-struct model { uint32_t key, ts; };
+enum { CAP = 64, KEYS = 300, STEPS = 50000, MW = 5, USERS = 3,
+	SHARE = CAP / USERS };
+struct model {
+	struct { uint32_t key, ts; } e[CAP];
+	uint32_t n, floor;
+};
 
-/* Drop the model's expired entries; returns the new count. */
-static uint32_t model_prune(struct model *m, uint32_t n, time_t now)
+static uint32_t model_users(const struct model *m, uint32_t uid)
+{
+	uint32_t c = 0;
+
+	for (uint32_t q = 0; q < m->n; q++)
+		c += m->e[q].key % USERS == uid;
+	return c;
+}
+
+/* Drop the model's expired entries, raising its floor. */
+static void model_prune(struct model *m, time_t now)
 {
 	uint32_t k = 0;
 
-	for (uint32_t q = 0; q < n; q++)
-		if ((int64_t)now <= (int64_t)m[q].ts + MW)
-			m[k++] = m[q];
-	return k;
+	for (uint32_t q = 0; q < m->n; q++) {
+		if ((int64_t)now <= (int64_t)m->e[q].ts + MW)
+			m->e[k++] = m->e[q];
+		else if (m->e[q].ts > m->floor)
+			m->floor = m->e[q].ts;
+	}
+	m->n = k;
 }
 
-/* Random operations against a flat-array model of the same rules. */
+static int model_add(struct model *m, uint32_t key, uint32_t ts, time_t now)
+{
+	uint32_t j, uid = key % USERS;
+
+	for (j = 0; j < m->n && m->e[j].key != key; j++)
+		;
+	if (j < m->n) {
+		if ((int64_t)now <= (int64_t)m->e[j].ts + MW)
+			return SL_EREPLAY;
+		if (m->e[j].ts > m->floor)   /* expired: forgotten */
+			m->floor = m->e[j].ts;
+	}
+	if (m->floor != 0 && ts <= m->floor)
+		return SL_EREPLAY;
+	if (j == m->n && (m->n == CAP || model_users(m, uid) >= SHARE)) {
+		model_prune(m, now);
+		if (m->n == CAP || model_users(m, uid) >= SHARE)
+			return SL_EFULL;
+		j = m->n;
+	}
+	m->e[j].key = key;
+	m->e[j].ts = ts;
+	m->n += j == m->n;
+	return 0;
+}
+
+/*
+ * Random operations against a flat-array model of the same rules: three
+ * users with a share each, a clock that mostly moves on and sometimes
+ * steps back (the floor), timestamps up to the window old.
+ */
 static void test_model(void **state)
 {
-	struct model m[CAP];
-	uint32_t n = 0, seed = 12345;
+	struct model m;
+	uint32_t seed = 12345;
 	struct replay *r = NULL;
 	enum replay_load how;
 	time_t now = T0;
+	int fulls = 0, floors = 0;
 
 	(void)state;
+	memset(&m, 0, sizeof(m));
 	assert_int_equal(replay_open(&r, NULL, CAP, MW, now, &how, NULL, 0), 0);
+	assert_int_equal(replay_set_users(r, USERS), SHARE);
 	for (int step = 0; step < STEPS; step++) {
-		uint32_t key, ts, j;
+		uint32_t key, ts;
 		int want;
 
 		seed = seed * 1103515245u + 12345u;
 		now += (seed >> 16) % 4 == 0;
+		if ((seed >> 10) % 512 == 0)
+			now -= (time_t)((seed >> 4) % (3 * MW));
 		key = (seed >> 8) % KEYS;
 		ts = (uint32_t)now - (seed >> 20) % (MW + 1);
-		for (j = 0; j < n && m[j].key != key; j++)
-			;
-		if (j < n && (int64_t)now <= (int64_t)m[j].ts + MW) {
-			want = SL_EREPLAY;
-		} else {
-			if (j == n && n == CAP)
-				j = n = model_prune(m, n, now);
-			want = j == CAP ? SL_EFULL : 0;
-			if (want == 0) {
-				m[j].key = key;
-				m[j].ts = ts;
-				n += j == n;
-			}
-		}
-		assert_int_equal(add(r, (uint16_t)(key % 3), key, ts, now),
+		want = model_add(&m, key, ts, now);
+		fulls += want == SL_EFULL;
+		floors += want == SL_EREPLAY && ts <= m.floor;
+		assert_int_equal(add(r, (uint16_t)(key % USERS), key, ts, now),
 		    want);
-		assert_int_equal(replay_count(r), n);
+		assert_int_equal(replay_count(r), m.n);
+		assert_int_equal(replay_floor(r), m.floor);
+		assert_int_equal(replay_user_count(r, key % USERS),
+		    model_users(&m, key % USERS));
 		if (step % 1000 == 999) {
 			replay_expire(r, now);
-			n = model_prune(m, n, now);
-			assert_int_equal(replay_count(r), n);
+			model_prune(&m, now);
+			assert_int_equal(replay_count(r), m.n);
+			assert_int_equal(replay_floor(r), m.floor);
 		}
 	}
+	/* the run went through each case */
+	assert_true(fulls > 0 && floors > 0);
 	replay_close(r);
 }
 
@@ -291,11 +359,14 @@ static void test_persist_kill9(void **state)
 	assert_int_equal(add(r, 4, 0, T0, T0 + 5), 0);
 	replay_close(r);
 
+	/* expired on loading: dropped from the journal, held by the floor */
 	r = open_dir(dir, 64, T0 + W + 1, REPLAY_LOADED);
 	assert_int_equal(replay_count(r), 0);
 	assert_int_equal(jsize(dir), HDR);
+	assert_int_equal(replay_floor(r), T0);
 	for (uint32_t i = 0; i < 10; i++)
-		assert_int_equal(add(r, 3, i, T0, T0 + W + 1), 0);
+		assert_int_equal(add(r, 3, i, T0, T0 + W + 1), SL_EREPLAY);
+	assert_int_equal(add(r, 3, 0, T0 + 1, T0 + W + 1), 0);
 	replay_close(r);
 }
 
@@ -619,6 +690,401 @@ static void test_journal_write_fails(void **state)
 	replay_close(r);
 }
 
+/* Write a journal by hand: the SLREPLY1 header (window, barrier) and
+ * records (uid, seed, ts), as siglatchd before the floor wrote it. */
+static void write_v1(const char *dir, uint32_t window, uint32_t barrier,
+    const uint32_t (*recs)[3], size_t nrecs)
+{
+	uint8_t b[HDR1 + 8 * REC];
+	char p[512];
+	size_t n = HDR1;
+	int fd;
+
+	assert_true(nrecs <= 8);
+	memset(b, 0, sizeof(b));
+	memcpy(b, "SLREPLY1", 8);
+	for (int i = 0; i < 4; i++) {
+		b[8 + i] = (uint8_t)(window >> (8 * i));
+		b[12 + i] = (uint8_t)(barrier >> (8 * i));
+	}
+	for (size_t k = 0; k < nrecs; k++, n += REC) {
+		uint8_t *q = b + n;
+		uint32_t crc = 0xffffffffu;
+
+		q[0] = (uint8_t)recs[k][0];
+		q[1] = (uint8_t)(recs[k][0] >> 8);
+		for (int i = 0; i < 4; i++)
+			q[4 + i] = (uint8_t)(recs[k][2] >> (8 * i));
+		mkhmac(q + 8, recs[k][1]);
+		for (int i = 0; i < 44; i++) {
+			crc ^= q[i];
+			for (int j = 0; j < 8; j++)
+				crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+		}
+		crc = ~crc;
+		for (int i = 0; i < 4; i++)
+			q[44 + i] = (uint8_t)(crc >> (8 * i));
+	}
+	jpath(p, sizeof(p), dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, b, n), (ssize_t)n);
+	close(fd);
+}
+
+static void read_magic(const char *dir, char magic[9])
+{
+	char p[512];
+	int fd;
+
+	jpath(p, sizeof(p), dir);
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, magic, 8), 8);
+	magic[8] = '\0';
+	close(fd);
+}
+
+/*
+ * Issue 9.4 (a): a knock accepted, then forgotten once its window had
+ * passed, was taken again when the server's clock was stepped back by
+ * more than the window.  The floor refuses it; a knock stamped after it
+ * is still new.
+ */
+static void test_clock_stepped_back(void **state)
+{
+	static const time_t back[] = { W + 1, W + 10, 2 * W + 10, 3600 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(back) / sizeof(back[0]); i++) {
+		struct replay *r = open_mem(16);
+		time_t later = T0 + W + 10, now = later - back[i];
+
+		assert_int_equal(add(r, 1, 1, T0, T0), 0);
+		replay_expire(r, later);              /* forgotten */
+		assert_int_equal(replay_count(r), 0);
+		assert_int_equal(replay_high(r), later);
+		replay_expire(r, now);                /* stepped back */
+		assert_int_equal(add(r, 1, 1, T0, now), SL_EREPLAY);
+		assert_int_equal(add(r, 1, 2, T0 + 1, now), 0);
+		assert_int_equal(replay_high(r), later);
+		replay_close(r);
+	}
+}
+
+/*
+ * Issue 9.4 (b): the clock jumped an hour ahead and the daemon restarted:
+ * the journal dropped the knock as expired; once the clock was put right
+ * it was taken again.  The floor goes into the journal with it.
+ */
+static void test_clock_ahead_restart(void **state)
+{
+	const char *dir = *state;
+	struct replay *r = open_dir(dir, 16, T0, REPLAY_FRESH);
+
+	assert_int_equal(add(r, 1, 1, T0, T0), 0);
+	replay_close(r);                                  /* kill -9 */
+	r = open_dir(dir, 16, T0 + 3600, REPLAY_LOADED);  /* an hour ahead */
+	assert_int_equal(replay_count(r), 0);
+	assert_int_equal(replay_floor(r), T0);
+	assert_int_equal(replay_save(r), 0);              /* a clean stop */
+	replay_close(r);
+	r = open_dir(dir, 16, T0 + 5, REPLAY_LOADED);     /* put right */
+	assert_int_equal(replay_floor(r), T0);
+	assert_int_equal(replay_high(r), T0 + 3600);
+	assert_int_equal(add(r, 1, 1, T0, T0 + 5), SL_EREPLAY);
+	assert_int_equal(add(r, 1, 2, T0 + 1, T0 + 5), 0);
+	replay_close(r);
+}
+
+/*
+ * Issue 9.4 (c): timestamp_window raised across a clean restart re-opened
+ * a knock the old window had let expire.  Forgotten in the old run or on
+ * loading, it stays refused.
+ */
+static void test_window_grows(void **state)
+{
+	const char *dir = *state;
+	struct replay *r = open_dir(dir, 16, T0, REPLAY_FRESH);
+	enum replay_load how;
+
+	assert_int_equal(add(r, 1, 1, T0, T0), 0);
+	assert_int_equal(add(r, 1, 2, T0 + 5, T0 + 5), 0);
+	replay_expire(r, T0 + W + 1);       /* 1 forgotten while running */
+	assert_int_equal(replay_save(r), 0);
+	replay_close(r);
+	r = NULL;
+	assert_int_equal(replay_open(&r, dir, 16, 5 * W, T0 + W + 10, &how,
+	    NULL, 0), 0);
+	assert_int_equal(how, REPLAY_LOADED);
+	assert_int_equal(add(r, 1, 1, T0, T0 + W + 10), SL_EREPLAY);
+	assert_int_equal(add(r, 1, 2, T0 + 5, T0 + W + 10), SL_EREPLAY);
+	assert_int_equal(add(r, 1, 3, T0 + 1, T0 + W + 10), 0);
+	replay_close(r);
+
+	/* forgotten on loading under the old window */
+	unlink_journal(dir);
+	r = open_dir(dir, 16, T0, REPLAY_FRESH);
+	assert_int_equal(add(r, 2, 1, T0, T0), 0);
+	replay_close(r);
+	replay_close(open_dir(dir, 16, T0 + W + 1, REPLAY_LOADED));
+	r = NULL;
+	assert_int_equal(replay_open(&r, dir, 16, 5 * W, T0 + W + 2, &how,
+	    NULL, 0), 0);
+	assert_int_equal(add(r, 2, 1, T0, T0 + W + 2), SL_EREPLAY);
+	replay_close(r);
+}
+
+/*
+ * The same with a journal of siglatchd before the floor (SLREPLY1): what it
+ * forgot is not written down, but it was older than its window.  A wider
+ * window refuses what is older than the old one, nothing newer.
+ */
+static void test_window_grows_v1(void **state)
+{
+	const char *dir = *state;
+	const time_t now = T0 + W + 1;
+	struct replay *r = NULL;
+	enum replay_load how;
+	char magic[9];
+
+	write_v1(dir, W, 0, NULL, 0);
+	assert_int_equal(replay_open(&r, dir, 16, 5 * W, now, &how, NULL, 0),
+	    0);
+	assert_int_equal(how, REPLAY_LOADED);
+	assert_int_equal(replay_floor(r), now - W - 1);
+	assert_int_equal(add(r, 1, 1, (uint32_t)(now - W - 1), now),
+	    SL_EREPLAY);
+	assert_int_equal(add(r, 1, 2, (uint32_t)(now - W), now), 0);
+	replay_close(r);
+	read_magic(dir, magic);
+	assert_string_equal(magic, "SLREPLY2");
+
+	/* the window did not grow: no floor from the old journal */
+	write_v1(dir, W, 0, NULL, 0);
+	r = open_dir(dir, 16, now, REPLAY_LOADED);
+	assert_int_equal(replay_floor(r), 0);
+	replay_close(r);
+}
+
+/* A journal written by siglatchd before the floor loads as it was. */
+static void test_v1_journal_loads(void **state)
+{
+	static const uint32_t recs[][3] = {
+		{ 1, 1, T0 }, { 2, 2, T0 + 1 }, { 65535, 3, T0 - 5 },
+		{ 4, 4, T0 - W - 1 },    /* expired */
+	};
+	const char *dir = *state;
+	struct replay *r;
+	char magic[9];
+
+	write_v1(dir, W, 0, recs, 4);
+	r = open_dir(dir, 16, T0, REPLAY_LOADED);
+	assert_int_equal(replay_count(r), 3);
+	assert_int_equal(replay_floor(r), T0 - W - 1);
+	assert_int_equal(replay_barrier(r), 0);
+	for (size_t k = 0; k < 4; k++)
+		assert_int_equal(add(r, (uint16_t)recs[k][0], recs[k][1],
+		    recs[k][2], T0), SL_EREPLAY);
+	replay_close(r);
+	read_magic(dir, magic);
+	assert_string_equal(magic, "SLREPLY2");
+	assert_int_equal(jsize(dir), HDR + 3 * REC);
+	r = open_dir(dir, 16, T0, REPLAY_LOADED);
+	assert_int_equal(replay_count(r), 3);
+	replay_close(r);
+
+	/* a barrier in an old journal stays in force */
+	write_v1(dir, W, T0 + 50, recs, 1);
+	r = open_dir(dir, 16, T0, REPLAY_LOADED);
+	assert_int_equal(replay_barrier(r), T0 + 50);
+	replay_close(r);
+}
+
+/*
+ * Issue 9.4 (d): a journal missing from a state_dir that was used before
+ * (a file in it, or a directory with anything in it) is not a first start:
+ * the barrier.  One holding nothing but empty directories (a mount point,
+ * lost+found) is.
+ */
+static void test_missing_in_used_dir(void **state)
+{
+	const char *dir = *state;
+	struct replay *r = NULL;
+	enum replay_load how;
+	char err[512] = "", other[512], sub[512], inner[600];
+	int fd;
+
+	snprintf(other, sizeof(other), "%s/lost+found", dir);
+	assert_int_equal(mkdir(other, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/grants", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	r = open_dir(dir, 16, T0, REPLAY_FRESH);
+	assert_int_equal(replay_barrier(r), 0);
+	assert_int_equal(add(r, 1, 1, T0, T0), 0);
+	replay_close(r);
+	unlink_journal(dir);
+	rmdir(other);
+
+	/* the grants directory has been written to */
+	snprintf(inner, sizeof(inner), "%s/grants", sub);
+	fd = open(inner, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	r = NULL;
+	assert_int_equal(replay_open(&r, dir, 16, W, T0 + 1, &how, err,
+	    sizeof(err)), 0);
+	assert_int_equal(how, REPLAY_CORRUPT);
+	assert_non_null(strstr(err, "state_dir holds grants"));
+	replay_close(r);
+	unlink_journal(dir);
+	unlink(inner);
+	rmdir(sub);
+
+	snprintf(other, sizeof(other), "%s/siglatchd.stats", dir);
+	fd = open(other, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	r = NULL;
+	assert_int_equal(replay_open(&r, dir, 16, W, T0 + 1, &how, err,
+	    sizeof(err)), 0);
+	assert_int_equal(how, REPLAY_CORRUPT);
+	assert_non_null(strstr(err, "replay.state: missing"));
+	assert_non_null(strstr(err, "siglatchd.stats"));
+	assert_int_equal(replay_barrier(r), T0 + 1 + W);
+	assert_int_equal(add(r, 1, 1, T0, T0 + 1), SL_EREPLAY);
+	assert_int_equal(add(r, 1, 2, T0 + 1 + W, T0 + 1), SL_EREPLAY);
+	assert_int_equal(add(r, 1, 3, T0 + 2 + W, T0 + 1), 0);
+	replay_close(r);
+	/* written down: a restart keeps the barrier */
+	r = open_dir(dir, 16, T0 + 2, REPLAY_LOADED);
+	assert_int_equal(replay_barrier(r), T0 + 1 + W);
+	replay_close(r);
+	unlink(other);
+}
+
+/*
+ * A damaged journal when the clock has gone back: what was accepted was
+ * stamped up to the high-water mark + window, not now + window.  A damaged
+ * header is not trusted for it; an impossible window in one is damage.
+ */
+static void test_corrupt_after_clock_back(void **state)
+{
+	const char *dir = *state;
+	const time_t ahead = T0 + 1000;
+	struct replay *r = open_dir(dir, 16, T0, REPLAY_FRESH);
+	char p[512];
+	int fd;
+
+	for (uint32_t k = 0; k < 5; k++)
+		assert_int_equal(add(r, 2, k, (uint32_t)ahead, ahead), 0);
+	replay_expire(r, ahead);
+	assert_int_equal(replay_save(r), 0);  /* high-water mark: ahead */
+	replay_close(r);
+	mutate(dir, M_FLIP);
+	r = open_dir(dir, 16, T0, REPLAY_CORRUPT);
+	assert_int_equal(replay_barrier(r), ahead + W);
+	assert_int_equal(replay_count(r), 2);
+	assert_int_equal(add(r, 2, 4, (uint32_t)ahead, T0), SL_EREPLAY);
+	replay_close(r);
+
+	/* the header's checksum, then its window */
+	unlink_journal(dir);
+	replay_close(open_dir(dir, 16, T0, REPLAY_FRESH));
+	jpath(p, sizeof(p), dir);
+	fd = open(p, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "\x01", 1, 20), 1);  /* high-water */
+	close(fd);
+	r = open_dir(dir, 16, T0, REPLAY_CORRUPT);
+	assert_int_equal(replay_barrier(r), T0 + W);
+	replay_close(r);
+	write_v1(dir, 0, 0, NULL, 0);
+	replay_close(open_dir(dir, 16, T0, REPLAY_CORRUPT));
+	write_v1(dir, REPLAY_WINDOW_MAX + 1, 0, NULL, 0);
+	replay_close(open_dir(dir, 16, T0, REPLAY_CORRUPT));
+}
+
+/*
+ * A full cache sweeps at most once for each second the clock shows; an
+ * entry put in after the clock went back, already expired at the last
+ * sweep's time, must still be swept when it expires.
+ */
+static void test_sweep_after_clock_back(void **state)
+{
+	struct replay *r = open_mem(16);
+
+	(void)state;
+	replay_expire(r, T0 + 1000);
+	for (uint32_t i = 0; i < 16; i++)   /* the clock went back */
+		assert_int_equal(add(r, 1, i, T0, T0), 0);
+	assert_int_equal(add(r, 1, 100, T0 + 1, T0 + 1), SL_EFULL);
+	/* still before the last sweep, but all 16 have expired */
+	assert_int_equal(add(r, 1, 101, T0 + W + 1, T0 + W + 1), 0);
+	assert_int_equal(replay_count(r), 1);
+	replay_close(r);
+}
+
+/*
+ * Issue 9.6: one user filled the whole cache and every other user was
+ * refused.  With shares, a user at its share is refused (and
+ * replay_user_full says so) while the others keep their room.
+ */
+static void test_user_share(void **state)
+{
+	struct replay *r = open_mem(48);
+
+	(void)state;
+	assert_int_equal(replay_set_users(r, 3), 16);
+	for (uint32_t i = 0; i < 16; i++)
+		assert_int_equal(add(r, 1, i, T0, T0), 0);
+	assert_int_equal(add(r, 1, 100, T0, T0), SL_EFULL);
+	assert_true(replay_user_full(r, 1));
+	assert_false(replay_user_full(r, 2));
+	assert_int_equal(replay_user_count(r, 1), 16);
+	for (uint32_t i = 0; i < 16; i++) {
+		assert_int_equal(add(r, 2, i, T0 + 1, T0 + 1), 0);
+		assert_int_equal(add(r, 3, i, T0 + 2, T0 + 2), 0);
+	}
+	assert_int_equal(replay_count(r), 48);
+	assert_int_equal(add(r, 1, 100, T0 + 2, T0 + 2), SL_EFULL);
+	/* a replay of a user at its share is still a replay */
+	assert_int_equal(add(r, 1, 0, T0, T0 + 2), SL_EREPLAY);
+	/* user 1's entries expire first: room for user 1 again */
+	assert_int_equal(add(r, 1, 100, T0 + W, T0 + W + 1), 0);
+	assert_int_equal(replay_user_count(r, 1), 1);
+	assert_int_equal(replay_count(r), 33);
+	replay_close(r);
+
+	r = open_mem(16);
+	assert_int_equal(replay_set_users(r, 1000), 1);
+	assert_int_equal(add(r, 7, 1, T0, T0), 0);
+	assert_int_equal(add(r, 7, 2, T0, T0), SL_EFULL);
+	assert_int_equal(replay_set_users(r, 0), 16);
+	assert_int_equal(add(r, 7, 2, T0, T0), 0);
+	replay_close(r);
+}
+
+/* Entries read from the journal count against their user's share. */
+static void test_user_share_reload(void **state)
+{
+	const char *dir = *state;
+	struct replay *r = open_dir(dir, 32, T0, REPLAY_FRESH);
+
+	for (uint32_t i = 0; i < 12; i++)
+		assert_int_equal(add(r, 5, i, T0, T0), 0);
+	replay_close(r);
+	r = open_dir(dir, 32, T0 + 1, REPLAY_LOADED);
+	assert_int_equal(replay_set_users(r, 4), 8);
+	assert_int_equal(replay_user_count(r, 5), 12);
+	assert_true(replay_user_full(r, 5));
+	assert_int_equal(add(r, 5, 100, T0 + 1, T0 + 1), SL_EFULL);
+	assert_int_equal(add(r, 6, 100, T0 + 1, T0 + 1), 0);
+	for (uint32_t i = 0; i < 12; i++)
+		assert_int_equal(add(r, 5, i, T0, T0 + 1), SL_EREPLAY);
+	replay_close(r);
+}
+
 static void test_bad_args(void **state)
 {
 	struct replay *r = NULL;
@@ -630,6 +1096,14 @@ static void test_bad_args(void **state)
 	    SL_EINVAL);
 	assert_int_equal(replay_open(&r, NULL, (1u << 20) + 1, W, T0, &how,
 	    NULL, 0), SL_EINVAL);
+	assert_int_equal(replay_open(&r, NULL, 16, 0, T0, &how, NULL, 0),
+	    SL_EINVAL);
+	assert_int_equal(replay_open(&r, NULL, 16, REPLAY_WINDOW_MAX + 1, T0,
+	    &how, NULL, 0), SL_EINVAL);
+	assert_int_equal(replay_set_users(NULL, 3), 0);
+	assert_int_equal(replay_user_count(NULL, 1), 0);
+	assert_false(replay_user_full(NULL, 1));
+	assert_int_equal(replay_floor(NULL), 0);
 	assert_int_equal(replay_check_and_add(NULL, 1, h, T0, T0), SL_EINVAL);
 	assert_int_equal(replay_save(NULL), SL_EINVAL);
 	assert_int_equal(replay_count(NULL), 0);
@@ -659,6 +1133,16 @@ int main(void)
 		DIRTEST(test_bad_dir),
 		DIRTEST(test_reload_over_capacity),
 		DIRTEST(test_journal_write_fails),
+		cmocka_unit_test(test_clock_stepped_back),
+		DIRTEST(test_clock_ahead_restart),
+		DIRTEST(test_window_grows),
+		DIRTEST(test_window_grows_v1),
+		DIRTEST(test_v1_journal_loads),
+		DIRTEST(test_missing_in_used_dir),
+		DIRTEST(test_corrupt_after_clock_back),
+		cmocka_unit_test(test_sweep_after_clock_back),
+		cmocka_unit_test(test_user_share),
+		DIRTEST(test_user_share_reload),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
