@@ -82,8 +82,10 @@ check "knocks outside the window are dropped for want of a current tag (in the k
 runs_nothing "bob (enabled = no) runs nothing" k2 bob --action 1
 
 # 3. replays, across a kill -9 too
+before=$(nruns)
 k2 alice --action 1 --payload once --save "$T/once.bin" >/dev/null
 wait_runs $((before + 1))
+sleep 0.3
 runs_nothing "a replayed format-2 knock runs nothing" k2 x --send-file "$T/once.bin"
 check "the replay is logged with its user" log_has 'SL203 user alice from 127.0.0.1: replayed format-2 knock refused'
 r=$(k2 x --send-file "$T/once.bin" --wait 700)
@@ -153,7 +155,10 @@ check "... while its format-1 knock did not" \
 
 # 7. format 1 and format 2 on one port
 before=$(nruns)
+# one script slot (MAX_SCRIPTS=1): the second knock after the first ran
 knock alice 1 "v1-mixed" >/dev/null
+wait_runs $((before + 1))
+sleep 0.3
 k2 alice --action 1 --payload v2-mixed >/dev/null
 wait_runs $((before + 2))
 check "a 1.0 knock and a format-2 knock both run on one port" test "$(nruns)" -eq $((before + 2))
@@ -166,6 +171,8 @@ start_daemon || { notok "siglatchd starts with format1 = no"; exit 1; }
 before=$(nruns)
 r=$(k2 alice --action 1 --receipt --wait 700)
 check "receipt = no: no receipt ($r)" test "$r" = "no receipt"
+wait_runs $((before + 1))
+sleep 0.3
 knock alice 1 "v1-off" >/dev/null
 k2 alice --action 1 --payload named --addr 127.0.0.5 >/dev/null
 wait_runs $((before + 2))
