@@ -201,3 +201,10 @@ addr_in_list(const struct sl_cidr_list *l, const struct sl_addr *a)
 			return true;
 	return false;
 }
+
+bool
+addr_equal(const struct sl_addr *a, const struct sl_addr *b)
+{
+	return a->family == b->family && memcmp(a->bytes, b->bytes,
+	    a->family == AF_INET ? 4 : 16) == 0;
+}

@@ -39,5 +39,7 @@ int addr_parse_cidr(const char *s, struct sl_cidr *c);
 int addr_parse_list(const char *s, struct sl_cidr_list *l, char *badbuf,
     size_t badlen);
 bool addr_in_list(const struct sl_cidr_list *l, const struct sl_addr *a);
+/* The same address (family and the bytes it uses). */
+bool addr_equal(const struct sl_addr *a, const struct sl_addr *b);
 
 #endif

@@ -246,25 +246,40 @@ client_seal_knock(EVP_PKEY *pub, const struct wire_knock *k,
 	return rc;
 }
 
-int
-client_send(const char *host, uint16_t port, bool numeric_only,
-    const void *buf, size_t len, char *addr, size_t addrlen, char *err,
-    size_t errlen)
+/* HOST and PORT as UDP addresses, any family (numeric_only: a literal). */
+static int
+client_resolve(const char *host, uint16_t port, bool numeric_only,
+    struct addrinfo **res, char *err, size_t errlen)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	char portstr[8], text[NI_MAXHOST];
-	int fd, gai, saved = 0;
+	struct addrinfo hints;
+	char portstr[8];
+	int gai;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_DGRAM;
 	hints.ai_flags = AI_NUMERICSERV | (numeric_only ? AI_NUMERICHOST : 0);
 	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
-	if ((gai = getaddrinfo(host, portstr, &hints, &res)) != 0) {
+	if ((gai = getaddrinfo(host, portstr, &hints, res)) != 0) {
 		sl_seterr(err, errlen, "cannot resolve %s: %s", host,
 		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
 		return SL_ENOENT;
 	}
+	return 0;
+}
+
+int
+client_send(const char *host, uint16_t port, bool numeric_only,
+    const void *buf, size_t len, char *addr, size_t addrlen, char *err,
+    size_t errlen)
+{
+	struct addrinfo *res = NULL, *ai;
+	char text[NI_MAXHOST];
+	int fd, gai, saved = 0;
+
+	if ((gai = client_resolve(host, port, numeric_only, &res, err,
+	    errlen)) != 0)
+		return gai;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 		    ai->ai_protocol);
@@ -298,24 +313,17 @@ client_connect(const char *host, uint16_t port, bool numeric_only, int *fd,
     struct sl_addr *server, struct sl_addr *local, char *addr,
     size_t addrlen, char *err, size_t errlen)
 {
-	struct addrinfo hints, *res = NULL, *ai;
+	struct addrinfo *res = NULL, *ai;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	char portstr[8], text[NI_MAXHOST];
+	char text[NI_MAXHOST];
 	struct sl_addr srv, loc;
 	int s, gai, saved = 0;
 
 	*fd = -1;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_NUMERICSERV | (numeric_only ? AI_NUMERICHOST : 0);
-	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
-	if ((gai = getaddrinfo(host, portstr, &hints, &res)) != 0) {
-		sl_seterr(err, errlen, "cannot resolve %s: %s", host,
-		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
-		return SL_ENOENT;
-	}
+	if ((gai = client_resolve(host, port, numeric_only, &res, err,
+	    errlen)) != 0)
+		return gai;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 		    ai->ai_protocol);

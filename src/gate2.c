@@ -146,13 +146,6 @@ gate2_token(struct gate2 *g, unsigned user, uint64_t now_ms)
 	return true;
 }
 
-static bool
-gate2_same(const struct sl_addr *a, const struct sl_addr *b)
-{
-	return a->family == b->family && memcmp(a->bytes, b->bytes,
-	    a->family == AF_INET ? 4 : 16) == 0;
-}
-
 enum gate2_verdict
 gate2_admit(struct gate2 *g, unsigned user, const uint8_t mac[K2_MAC_LEN],
     const struct sl_addr *src, uint64_t now_ms)
@@ -165,7 +158,7 @@ gate2_admit(struct gate2 *g, unsigned user, const uint8_t mac[K2_MAC_LEN],
 			/* the same copy again waits for the first; a copy from
 			 * elsewhere may be the one that names its source, raced
 			 * by a copy captured on the path: it goes on too */
-			if (gate2_same(&s->addr, src) ||
+			if (addr_equal(&s->addr, src) ||
 			    s->decrypts >= GATE2_DECRYPTS_MAX) {
 				g->st.copies++;
 				return G2_COPY;
@@ -177,13 +170,13 @@ gate2_admit(struct gate2 *g, unsigned user, const uint8_t mac[K2_MAC_LEN],
 		case GS_BOUND:
 			/* only from the address it names: there it is decided
 			 * (and recorded) by the first copy that gets through */
-			if (!gate2_same(&s->addr, src)) {
+			if (!addr_equal(&s->addr, src)) {
 				g->st.elsewhere++;
 				return G2_ELSEWHERE;
 			}
 			break;
 		case GS_FROM:
-			if (gate2_same(&s->addr, src) ||
+			if (addr_equal(&s->addr, src) ||
 			    s->decrypts >= GATE2_DECRYPTS_MAX) {
 				g->st.elsewhere++;
 				return G2_ELSEWHERE;

@@ -169,6 +169,7 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 	const struct cfg_server *srv = &p->cfg->servers[server_idx];
 	const struct cfg_user *user;
 	struct tag_hit hits[TAGS_HITS_MAX];
+	enum gate2_verdict v;
 	char ip[SL_IPSTR_MAX];
 	unsigned n, i;
 	int debug = srv->logging && log_enabled(LOG_DEBUG);
@@ -205,7 +206,6 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 	/* authenticated by a key holder from here on (a copy may come from
 	 * anyone, though) */
 	user = &p->cfg->users[pre->cand[0]];
-	addr_to_str(src, ip, sizeof(ip));
 	for (i = 0; i < pre->ncand; i++)
 		if (replay_seen(p->replay,
 		    (uint16_t)p->cfg->users[pre->cand[i]].id,
@@ -213,6 +213,7 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 			break;
 	if (i < pre->ncand) {
 		user = &p->cfg->users[pre->cand[i]];
+		addr_to_str(src, ip, sizeof(ip));
 		p->st.replayed++;
 		if (srv->logging)
 			log_limited(p->sink[server_idx], LOG_WARNING, SLC_REPLAY,
@@ -220,8 +221,13 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 			    user->name, ip);
 		return SL_EREPLAY;
 	}
-	switch (gate2_admit(p->gate2, pre->cand[0], dgram + K2_OFF_MAC, src,
-	    now_ms)) {
+	v = gate2_admit(p->gate2, pre->cand[0], dgram + K2_OFF_MAC, src, now_ms);
+	if (v == G2_PASS) {
+		pre->format = 2;
+		return 0;  /* no address text made: it is for log lines only */
+	}
+	addr_to_str(src, ip, sizeof(ip));
+	switch (v) {
 	case G2_PASS:
 		break;
 	case G2_COPY:
@@ -246,8 +252,7 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 		    p->cfg->ratelimit_user_budget, p->cfg->ratelimit_window);
 		return SL_ERATE;
 	}
-	pre->format = 2;
-	return 0;
+	return SL_EINVAL;  /* not reached: every verdict is handled above */
 }
 
 int
@@ -347,13 +352,6 @@ pipeline_crypto(const struct pipeline *p, struct pipeline_crypto *c,
 	OPENSSL_cleanse(pt, sizeof(pt));
 }
 
-static bool
-same_addr(const struct sl_addr *a, const struct sl_addr *b)
-{
-	return a->family == b->family && memcmp(a->bytes, b->bytes,
-	    a->family == AF_INET ? 4 : 16) == 0;
-}
-
 static void
 reply_now(struct pipeline_reply *rep, uint8_t status, uint8_t reason,
     time_t now)
@@ -412,7 +410,7 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
 		return rc;
 	}
-	if (bound && !same_addr(&j->in.addr, &j->src)) {
+	if (bound && !addr_equal(&j->in.addr, &j->src)) {
 		addr_to_str(&j->in.addr, named, sizeof(named));
 		if (!srv->grant_named_address &&
 		    (act == NULL || !act->grant_named_address)) {

@@ -142,10 +142,12 @@ check "a knock that asks for no receipt gets none ($r)" test "$r" = "no receipt"
 sleep 0.3
 
 # 6. a source in a penalty for format-1 junk still knocks with format 2
-"$BIN/bench/flood" -s 127.0.0.7 127.0.0.1 "$PORT" 256 40 >/dev/null
+check "40 junk datagrams sent from 127.0.0.7" \
+	"$BIN/bench/flood" -s 127.0.0.7 127.0.0.1 "$PORT" 256 40
 sleep 0.3
 craft alice --action 1 --payload v1-penalised --out "$T/v1pen.bin" >/dev/null
-"$BIN/bench/flood" -s 127.0.0.7 127.0.0.1 "$PORT" 256 1 "$T/v1pen.bin" >/dev/null
+check "... then its format-1 knock" \
+	"$BIN/bench/flood" -s 127.0.0.7 127.0.0.1 "$PORT" 256 1 "$T/v1pen.bin"
 r=$(k2 alice --action 1 --payload v2-penalised --bind 127.0.0.7 --receipt --wait 3000)
 check "a source in a penalty for format-1 junk: its format-2 knock runs ($r)" \
 	test "$r" = "receipt status=0 reason=0 value=0 skew=0"
