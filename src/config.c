@@ -919,7 +919,7 @@ cfg_init(struct config *cfg)
 	cfg->script_timeout = 30;
 	cfg->max_scripts = 16;
 	cfg->replay_cache_size = 65536;
-	sl_strlcpy(cfg->run_as, "nobody", sizeof(cfg->run_as));
+	sl_strlcpy(cfg->run_as, "siglatch", sizeof(cfg->run_as));
 	cfg->ratelimit_source_budget = 20;
 	cfg->ratelimit_prefix_budget = 200;
 	cfg->ratelimit_window = 10;

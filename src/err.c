@@ -28,6 +28,7 @@ sl_strerror(int err)
 	case SL_ETOOBIG:    return "too big";
 	case SL_ERATE:      return "over rate budget";
 	case SL_EDUP:       return "duplicate datagram";
+	case SL_EPROTO:     return "protocol error between the processes";
 	}
 	return "unknown error";
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -14,10 +15,12 @@
 
 #define LOG_CODES 400
 #define LOG_LINE  1024
+#define LOG_PATH  4096
 
 static struct {
 	int fg, debug, opened_syslog;
 	int fds[LOG_SINKS_MAX];  /* [0] global log_file, [1..] server sinks */
+	char *paths[LOG_SINKS_MAX];  /* what log_reopen opens again */
 	int nsinks;
 	unsigned burst, interval;
 	struct {
@@ -39,11 +42,24 @@ log_init(const char *ident, int fg, int debug)
 	}
 }
 
+/* Never through a symbolic link (log.h); a new file is 0640. */
 static int
 open_logfile(const char *path)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-	    0640);
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+	    O_NOFOLLOW, 0640);
+}
+
+static int
+log_keep_path(int sink, const char *path)
+{
+	char *p;
+
+	if ((p = strndup(path, LOG_PATH)) == NULL)
+		return -1;
+	free(L.paths[sink]);
+	L.paths[sink] = p;
+	return 0;
 }
 
 int
@@ -53,6 +69,10 @@ log_set_file(const char *path)
 
 	if ((fd = open_logfile(path)) < 0)
 		return -1;
+	if (log_keep_path(0, path) != 0) {
+		close(fd);
+		return -1;
+	}
 	if (L.fds[0] >= 0)
 		close(L.fds[0]);
 	L.fds[0] = fd;
@@ -68,8 +88,72 @@ log_add_sink(const char *path)
 		return -1;
 	if ((fd = open_logfile(path)) < 0)
 		return -1;
+	if (log_keep_path(L.nsinks, path) != 0) {
+		close(fd);
+		return -1;
+	}
 	L.fds[L.nsinks] = fd;
 	return L.nsinks++;
+}
+
+int
+log_reopen(int *failed_sink, int *failed_errno)
+{
+	int i, fd, bad = 0;
+
+	for (i = 0; i < L.nsinks; i++) {
+		if (L.paths[i] == NULL || L.fds[i] < 0)
+			continue;
+		/* a new descriptor under the old number: threads writing
+		 * meanwhile see one file or the other, never a closed fd */
+		if ((fd = open_logfile(L.paths[i])) < 0 ||
+		    dup3(fd, L.fds[i], O_CLOEXEC) < 0) {
+			if (bad++ == 0) {
+				*failed_sink = i;
+				*failed_errno = errno;
+			}
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		close(fd);
+	}
+	return bad;
+}
+
+const char *
+log_path(int sink)
+{
+	return sink >= 0 && sink < LOG_SINKS_MAX ? L.paths[sink] : NULL;
+}
+
+int
+log_files(int *fds, int *sinks, int max)
+{
+	int i, n = 0;
+
+	for (i = 0; i < L.nsinks && n < max; i++) {
+		if (L.fds[i] < 0)
+			continue;
+		fds[n] = L.fds[i];
+		sinks[n++] = i;
+	}
+	return n;
+}
+
+int
+log_adopt(int sink, int fd)
+{
+	if (sink < 0 || sink >= L.nsinks || L.fds[sink] < 0) {
+		close(fd);
+		return -1;
+	}
+	if (dup3(fd, L.fds[sink], O_CLOEXEC) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 void
@@ -81,6 +165,8 @@ log_close(void)
 		if (L.fds[i] >= 0)
 			close(L.fds[i]);
 		L.fds[i] = -1;
+		free(L.paths[i]);
+		L.paths[i] = NULL;
 	}
 	L.nsinks = 1;
 	if (L.opened_syslog)

@@ -68,10 +68,29 @@
  * the runner's carry on.
  */
 void log_init(const char *ident, int fg, int debug);
-/* Global log_file (in addition to syslog when not in the foreground). */
+/* Global log_file (in addition to syslog when not in the foreground).
+ * Log files are opened with O_APPEND|O_CREAT, mode 0640, and never through
+ * a symbolic link (O_NOFOLLOW: ELOOP). */
 int log_set_file(const char *path);
 /* Extra sink for one server's log_file; returns a sink id >= 1 or < 0. */
 int log_add_sink(const char *path);
+/*
+ * Log rotation, in the privileged process: open every log file again by
+ * its path; the new descriptor takes the old one's number (dup3), so that
+ * lines written meanwhile land in one file or the other.  Returns how many
+ * could not be reopened (they keep the old file); the first failure's
+ * sink and errno in *failed_sink, *failed_errno.
+ */
+int log_reopen(int *failed_sink, int *failed_errno);
+/* The path a sink was opened with, or NULL. */
+const char *log_path(int sink);
+/* The open log files: their descriptors and sink numbers, at most max;
+ * returns the count (for passing them to the network process). */
+int log_files(int *fds, int *sinks, int max);
+/* In the network process: fd (received from the privileged one) becomes
+ * sink's descriptor, under the old number; fd is closed.  -1 if sink is
+ * not open here. */
+int log_adopt(int sink, int fd);
 void log_close(void);
 
 void log_msg(int prio, int code, const char *fmt, ...)

@@ -37,21 +37,7 @@
 
 #define PS_PWBUF_MAX (1024 * 1024)  /* getpwnam_r buffer, at most */
 
-/*
- * AddressSanitizer builds (make check-asan): LeakSanitizer checks at exit
- * by ptrace-ing the process from a helper, and its runtime makes calls of
- * its own.  There the process stays dumpable and the filter only logs.
- */
-#if defined(__SANITIZE_ADDRESS__)
-# define PS_SANITIZER 1
-#elif defined(__has_feature)
-# if __has_feature(address_sanitizer)
-#  define PS_SANITIZER 1
-# endif
-#endif
-#ifndef PS_SANITIZER
-# define PS_SANITIZER 0
-#endif
+#define PS_SANITIZER PRIVSEP_SANITIZER
 
 int
 privsep_resolve(const char *user, uid_t *uid, gid_t *gid, char *err,
@@ -112,10 +98,20 @@ ps_net_ids(const struct config *cfg, struct privsep_ids *net, char *err,
 		    "default '%s')", cfg->path, cfg->run_as);
 	if ((r = privsep_resolve(cfg->run_as, &net->uid, &net->gid, e,
 	    sizeof(e))) != 0) {
-		sl_seterr(err, errlen, "%s: %s; set run_as to an unprivileged "
-		    "user", where, e);
+		sl_seterr(err, errlen, "%s: %s; %s", where, e,
+		    strcmp(cfg->run_as, PRIVSEP_USER) == 0 ? "create the "
+		    "system user with: useradd --system --no-create-home "
+		    "--home-dir /nonexistent --shell /usr/sbin/nologin "
+		    PRIVSEP_USER " (make install and the package do), or set "
+		    "run_as to another unprivileged user of its own" :
+		    "set run_as to an unprivileged user");
 		return r;
 	}
+	if (strcmp(cfg->run_as, "nobody") == 0)
+		log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s: 'nobody' is shared "
+		    "with other daemons, which could then tamper with the "
+		    "network process and its journal; use a user of its own "
+		    "(" PRIVSEP_USER ")", where);
 	if (net->uid == 0) {
 		sl_seterr(err, errlen, "%s: '%s' is uid 0; the network process "
 		    "must run as an unprivileged user", where, cfg->run_as);
@@ -367,6 +363,181 @@ privsep_chown_state(const char *state_dir, uid_t uid, gid_t gid, char *err,
 	return r;
 }
 
+/* What the network process keeps, moved from state_dir into net/ when a
+ * state_dir laid out by an earlier version is met. */
+static const char *const ps_net_files[] = {
+	"replay.state", "siglatchd.stats",
+};
+
+/* Whether directory dfd holds anything but ".", "..", lost+found and the
+ * entry skip (a subdirectory that is empty counts as nothing). */
+static bool
+ps_dir_used(int dfd, const char *skip)
+{
+	const struct dirent *de;
+	bool used = false;
+	DIR *d;
+	int fd, sub;
+
+	if ((fd = dup(dfd)) < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return true;  /* cannot tell: assume so (the safe side) */
+	}
+	rewinddir(d);
+	while (!used && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, "lost+found") == 0 ||
+		    strcmp(de->d_name, skip) == 0)
+			continue;
+		sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+		used = sub < 0 || ps_dir_used(sub, "");
+		if (sub >= 0)
+			close(sub);
+	}
+	closedir(d);
+	return used;
+}
+
+int
+privsep_state_layout(const char *state_dir, const struct privsep_ids *net,
+    char *netdir, size_t netdirlen, bool *used, char *err, size_t errlen)
+{
+	struct stat st;
+	bool root = geteuid() == 0, had_journal;
+	size_t i;
+	int dfd = -1, nfd = -1, r = SL_ESYS;
+
+	*used = false;
+	if (snprintf(netdir, netdirlen, "%s/%s", state_dir, PRIVSEP_NETDIR) >=
+	    (int)netdirlen) {
+		sl_seterr(err, errlen, "state_dir %s: path too long", state_dir);
+		return SL_ETOOBIG;
+	}
+	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
+		sl_seterr(err, errlen, "state_dir %s: %s", state_dir,
+		    strerror(errno));
+		return SL_ESYS;
+	}
+	dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 || fstat(dfd, &st) != 0) {
+		sl_seterr(err, errlen, "state_dir %s: %s%s", state_dir,
+		    strerror(errno), errno == ELOOP || errno == ENOTDIR ?
+		    " (a symbolic link? name the real directory)" : "");
+		goto out;
+	}
+	if (root && st.st_uid != 0) {
+		/* an earlier version gave it to run_as: take it back, so
+		 * that only root may remove or rename what is in it */
+		if (fchown(dfd, 0, 0) != 0 || fchmod(dfd, 0700) != 0) {
+			sl_seterr(err, errlen, "state_dir %s: chown root: %s",
+			    state_dir, strerror(errno));
+			goto out;
+		}
+		log_msg(LOG_NOTICE, SLC_CONFIG_WARN, "state_dir %s belonged to "
+		    "uid %ld: it is root's now, and the network process keeps "
+		    "its files in %s", state_dir, (long)st.st_uid, netdir);
+	} else if ((st.st_mode & 022) != 0) {
+		sl_seterr(err, errlen, "state_dir %s: writable by group or "
+		    "others; fix with: chmod 700 %s", state_dir, state_dir);
+		r = SL_EPERM;
+		goto out;
+	}
+	if (mkdirat(dfd, PRIVSEP_NETDIR, 0700) != 0 && errno != EEXIST) {
+		sl_seterr(err, errlen, "%s: %s", netdir, strerror(errno));
+		goto out;
+	}
+	nfd = openat(dfd, PRIVSEP_NETDIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (nfd < 0) {
+		sl_seterr(err, errlen, "%s: %s%s", netdir, strerror(errno),
+		    errno == ELOOP || errno == ENOTDIR ? " (not a directory)" :
+		    "");
+		goto out;
+	}
+	/* the files of the earlier layout move in */
+	had_journal = faccessat(nfd, ps_net_files[0], F_OK,
+	    AT_SYMLINK_NOFOLLOW) == 0;
+	for (i = 0; i < sizeof(ps_net_files) / sizeof(ps_net_files[0]); i++) {
+		if (fstatat(dfd, ps_net_files[i], &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) ||
+		    faccessat(nfd, ps_net_files[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		if (renameat(dfd, ps_net_files[i], nfd, ps_net_files[i]) != 0) {
+			sl_seterr(err, errlen, "moving %s/%s into %s: %s",
+			    state_dir, ps_net_files[i], netdir, strerror(errno));
+			goto out;
+		}
+		had_journal |= i == 0;
+		log_msg(LOG_NOTICE, SLC_STATE, "%s/%s moved into %s", state_dir,
+		    ps_net_files[i], netdir);
+	}
+	/* no journal, in a state_dir used before (grants, ...): what the
+	 * journal knew is lost, and the caller raises the barrier */
+	*used = !had_journal && ps_dir_used(dfd, PRIVSEP_NETDIR);
+	/* net/ and its files are the network process's, nothing else */
+	r = net != NULL && net->set ? privsep_chown_state(netdir, net->uid,
+	    net->gid, err, errlen) : 0;
+out:
+	if (nfd >= 0)
+		close(nfd);
+	if (dfd >= 0)
+		close(dfd);
+	return r;
+}
+
+int
+privsep_check_log_path(const char *key, const char *path,
+    const struct privsep_ids *net, char *err, size_t errlen)
+{
+	char dir[SL_PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	if (net == NULL || !net->set || net->uid == 0)
+		return 0;
+	if (sl_strlcpy(dir, path, sizeof(dir)) != 0) {
+		sl_seterr(err, errlen, "%s %s: path too long", key, path);
+		return SL_ETOOBIG;
+	}
+	if ((slash = strrchr(dir, '/')) == NULL)
+		sl_strlcpy(dir, ".", sizeof(dir));
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) != 0) {
+		sl_seterr(err, errlen, "%s %s: directory %s: %s", key, path, dir,
+		    strerror(errno));
+		return SL_ESYS;
+	}
+	/* whoever may create names in the directory may plant a link or a
+	 * file of their own where root opens the log */
+	if (st.st_uid == net->uid || (st.st_mode & S_IWOTH) != 0 ||
+	    ((st.st_mode & S_IWGRP) != 0 && st.st_gid == net->gid)) {
+		sl_seterr(err, errlen, "%s %s: the directory %s is writable by "
+		    "run_as (uid %ld) or by others; put the log in a directory "
+		    "only root may write (e.g. /var/log/siglatch)", key, path,
+		    dir, (long)net->uid);
+		return SL_EPERM;
+	}
+	return 0;
+}
+
+int
+privsep_chroot(const char *dir, char *err, size_t errlen)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (chroot(dir) != 0 || chdir("/") != 0) {
+		sl_seterr(err, errlen, "chroot %s: %s", dir, strerror(errno));
+		return SL_ESYS;
+	}
+	return 0;
+}
+
 /* ---- seccomp ------------------------------------------------------------ */
 
 #if defined(__x86_64__) && !defined(__ILP32__)
@@ -476,8 +647,10 @@ privsep_chown_state(const char *state_dir, uid_t uid, gid_t gid, char *err,
  * poll, recvmmsg, decrypt (OpenSSL: malloc, getrandom; futex and an
  * eventfd between the threads), append to and compact the replay journal
  * (openat, pwrite, fsync, renameat, unlinkat, ftruncate), write the stats
- * file and the logs, hand requests to the runner (send), reap it, and
- * exit.  Its syslog socket was connected before the filter (log_init);
+ * file and the logs, hand requests to the privileged process (send), take
+ * the log files it reopens (recvmsg, dup3), and exit.  It is chrooted into
+ * state_dir/net before the filter goes on, so that what openat can reach
+ * is its own files.  Its syslog socket was connected before (log_init);
  * making another is refused with EACCES, so that glibc's attempt to
  * reconnect after a syslog daemon restart fails quietly, and connect(2)
  * is refused too: no socket can be pointed at an address of one's own.
@@ -552,6 +725,7 @@ static const struct sock_filter ps_filter[] = {
 	PS_ALLOW(__NR_unlink),
 #endif
 	PS_ALLOW(__NR_fcntl),
+	PS_ALLOW(__NR_dup3),           /* log files the parent reopened */
 	/* sockets: only receiving; no new syslog socket (EACCES: glibc's
 	 * syslog gives up quietly), no connect (EACCES) */
 	PS_ALLOW(__NR_recvfrom),
@@ -595,14 +769,12 @@ static const struct sock_filter ps_filter[] = {
 	/* signals: raise(), abort() and pthread_kill() only, which are
 	 * tgkill(getpid(), tid, sig): the thread group is pinned to this
 	 * process, so no other process of the run_as user can be signalled
-	 * (kill() and tgkill() to another pid are not allowed).  Reaping the
-	 * runner. */
+	 * (kill() and tgkill() to another pid are not allowed).  It has no
+	 * children to wait for. */
 	PS_ALLOW(__NR_rt_sigreturn),
 	PS_ALLOW(__NR_rt_sigprocmask),
 	PS_ALLOW(__NR_restart_syscall),
 	PS_ALLOW_EQ(__NR_tgkill, 0, PS_SELF),
-	PS_ALLOW(__NR_wait4),
-	PS_ALLOW(__NR_waitid),
 	PS_ALLOW(__NR_exit),
 	PS_ALLOW(__NR_exit_group),
 	PS_FAIL,

@@ -6,10 +6,12 @@
  * the system calls of its steady state.  The runner process stays root and
  * starts each script as the user its action names (runner.c).
  *
- * Order in siglatchd:
+ * Order in siglatchd (runproc.h draws the two processes):
  *   config_parse -> privsep_config_ids (also for -t) -> config_load_keys ->
- *   state_dir -> replay_open -> sockets -> daemon() -> runner fork ->
- *   privsep_chown_state -> privsep_drop -> privsep_sandbox_network
+ *   privsep_state_layout -> logs (privsep_check_log_path) -> replay_open
+ *   (state_dir/net) -> grants (state_dir/grants) -> sockets -> daemon() ->
+ *   fork: the parent stays root (runproc.c); the child does
+ *   privsep_chroot (state_dir/net) -> privsep_drop -> privsep_sandbox_network
  * Every function returns 0 or a negative SL_E* code with a message in err;
  * any failure at start is fatal.
  */
@@ -56,15 +58,64 @@ int privsep_config_ids(const struct config *cfg, struct privsep_ids *net,
 int privsep_drop(uid_t uid, gid_t gid, char *err, size_t errlen);
 
 /*
- * As root: state_dir becomes owned by uid:gid with mode 0700, and every
- * regular file directly in it (replay.state, the stats file ...) uid:gid
- * 0600, so that the unprivileged network process can keep and compact its
- * journal.  Symbolic links are never followed (state_dir itself must not
+ * As root: the directory (state_dir/net) becomes owned by uid:gid with
+ * mode 0700, and every regular file directly in it (replay.state, the
+ * stats file ...) uid:gid 0600, so that the unprivileged network process
+ * can keep and compact its journal.  Symbolic links are never followed (state_dir itself must not
  * be one); a file with more than one hard link is refused.  Not root:
  * nothing to do.
  */
 int privsep_chown_state(const char *state_dir, uid_t uid, gid_t gid,
     char *err, size_t errlen);
+
+/*
+ * AddressSanitizer builds (make check-asan): LeakSanitizer checks at exit
+ * by ptrace-ing the process from a helper, reading /proc, and its runtime
+ * makes calls of its own.  There the network process stays dumpable, is
+ * not chrooted, and the seccomp filter only logs.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+# define PRIVSEP_SANITIZER 1
+#elif defined(__has_feature)
+# if __has_feature(address_sanitizer)
+#  define PRIVSEP_SANITIZER 1
+# endif
+#endif
+#ifndef PRIVSEP_SANITIZER
+# define PRIVSEP_SANITIZER 0
+#endif
+
+/* The default run_as: a system user of the daemon's own. */
+#define PRIVSEP_USER "siglatch"
+
+/* The network process's part of state_dir: its journal and stats file. */
+#define PRIVSEP_NETDIR "net"
+
+/*
+ * As root: state_dir (made 0700 if missing) belongs to root and is not
+ * writable by group or others: one owned by another user (run_as, as
+ * earlier versions left it) is taken back, with a notice.  Its
+ * subdirectory net/ (PRIVSEP_NETDIR, path written to netdir) is made and
+ * given to net's user (privsep_chown_state); a journal or stats file of
+ * the earlier layout, directly in state_dir, is moved into it.  *used:
+ * net/ has no journal although state_dir was used before (anything but
+ * empty directories and net/ itself): the caller raises the replay
+ * barrier (replay_lost).  Not root: the same, without owners.
+ */
+int privsep_state_layout(const char *state_dir, const struct privsep_ids *net,
+    char *netdir, size_t netdirlen, bool *used, char *err, size_t errlen);
+
+/*
+ * A log file that root opens must not be in a directory run_as (net) may
+ * write: there it could plant a file or link of its choosing.  SL_EPERM
+ * with a message naming key, path and directory; 0 when the directory is
+ * root's alone, or net is not set.
+ */
+int privsep_check_log_path(const char *key, const char *path,
+    const struct privsep_ids *net, char *err, size_t errlen);
+
+/* As root: chroot(dir), chdir("/").  Not root: nothing. */
+int privsep_chroot(const char *dir, char *err, size_t errlen);
 
 /*
  * Install the seccomp-BPF allow-list of the network process's steady state

@@ -592,6 +592,14 @@ fail:
 	return rc;
 }
 
+int replay_lost(struct replay *r, time_t now)
+{
+	if (r == NULL)
+		return SL_EINVAL;
+	replay_raise_barrier(r, now, r->window);
+	return replay_compact(r) == 0 ? 0 : SL_ESYS;
+}
+
 uint32_t replay_set_users(struct replay *r, unsigned nusers)
 {
 	if (r == NULL)

@@ -64,6 +64,13 @@ int replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
  * replay_user_full() says so) while the others keep their room.  0: no
  * share, the default.  Returns the share.
  */
+/*
+ * The caller knows that a journal existed and is gone although replay_open
+ * found none (REPLAY_FRESH): state_dir holds the journal in a subdirectory
+ * and its parent was used before.  Raise the barrier as for a missing
+ * journal, and write it down.  0 or SL_ESYS.
+ */
+int replay_lost(struct replay *r, time_t now);
 uint32_t replay_set_users(struct replay *r, unsigned nusers);
 /*
  * Check and record.  0: new, recorded and persisted.  SL_EREPLAY: seen,

@@ -11,8 +11,19 @@
 #include "sl.h"
 #include "addr.h"
 
-#define SL_REQ_MAGIC 0x534c5251u /* "SLRQ": run this action */
-#define SL_REQ_STATS 0x534c5354u /* "SLST": log your counters (no fields) */
+/*
+ * The channel between the two processes (runproc.c) carries four
+ * messages, each one SOCK_SEQPACKET datagram of an exact size whose first
+ * four bytes say which it is.  A message of another type or size, or
+ * descriptors with any message but SL_MSG_LOGFDS, ends both processes.
+ *   network -> privileged: SL_REQ_MAGIC (struct sl_request)
+ *   privileged -> network: SL_RES_MAGIC (struct sl_result),
+ *                          SL_MSG_LOGFDS (struct sl_logfds + descriptors),
+ *                          SL_MSG_STATS (struct sl_ask)
+ */
+#define SL_REQ_MAGIC  0x534c5251u /* "SLRQ": run this action */
+#define SL_MSG_STATS  0x534c5354u /* "SLST": log your counters */
+#define SL_MSG_LOGFDS 0x534c4c46u /* "SLLF": the reopened log files */
 
 struct sl_request {
 	uint32_t magic;
@@ -39,6 +50,22 @@ struct sl_result {
 	uint8_t  reason;
 	uint16_t reserved;
 	uint32_t value;
+};
+
+/* Privileged to network process: the log files reopened after SIGHUP.
+ * n descriptors ride along (SCM_RIGHTS); the i-th replaces log sink
+ * sink[i] (log.h: 0 is log_file, 1.. the servers' files). */
+#define SL_LOGFDS_MAX 17    /* LOG_SINKS_MAX */
+struct sl_logfds {
+	uint32_t magic;
+	uint32_t n;
+	int32_t  sink[SL_LOGFDS_MAX];
+};
+
+/* A message with nothing but its type (SL_MSG_STATS). */
+struct sl_ask {
+	uint32_t magic;
+	uint32_t reserved;
 };
 
 #endif

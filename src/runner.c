@@ -70,6 +70,7 @@
 #define RN_CLOSE_MAX     65536          /* close_range fallback bound */
 #define RN_SWEEP_MS      1000           /* leftovers looked for while scripts
                                            run, or while some are dying */
+#define RN_KEPT_MAX      4              /* runner_keep_child */
 #define RN_PATH_ENV \
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -129,6 +130,14 @@ struct runner {
 	int64_t sweep_ms;       /* next sweep (monotonic), 0: none due */
 	void (*report)(void *, const struct sl_result *);
 	void *report_arg;
+	/* children of the daemon's own (the network process): never
+	 * killed as leftovers; reaped here, their status kept */
+	struct {
+		pid_t pid;
+		int status;
+		bool exited;
+	} kept[RN_KEPT_MAX];
+	unsigned nkept;
 	struct privsep_ids ids[SL_MAX_ACTIONS]; /* by index in cfg->actions */
 	/*
 	 * Scratch for the spawn in progress: the parent sleeps until the
@@ -1035,6 +1044,18 @@ rn_proc_info(pid_t pid, char *comm, size_t commlen, long *pgrp)
 	(void)sscanf(rp + 1, " %*c %*d %ld", pgrp);
 }
 
+/* The index of pid among the kept children, or -1. */
+static int
+rn_kept_of(const struct runner *rn, pid_t pid)
+{
+	unsigned i;
+
+	for (i = 0; i < rn->nkept; i++)
+		if (rn->kept[i].pid == pid)
+			return (int)i;
+	return -1;
+}
+
 /* A child no script owns has exited (seen, not yet reaped): reap it and
  * say what became of it. */
 static void
@@ -1069,6 +1090,7 @@ rn_reap_all(struct runner *rn)
 {
 	struct rn_slot *s;
 	siginfo_t si;
+	int k;
 
 	for (;;) {
 		memset(&si, 0, sizeof(si));
@@ -1081,7 +1103,13 @@ rn_reap_all(struct runner *rn)
 			return;
 		if ((s = rn_slot_of(rn, si.si_pid)) != NULL)
 			(void)rn_reap(rn, s);
-		else
+		else if ((k = rn_kept_of(rn, si.si_pid)) >= 0) {
+			while (waitpid(si.si_pid, &rn->kept[k].status, 0) < 0 &&
+			    errno == EINTR)
+				;
+			rn->kept[k].exited = true;
+			rn->kept[k].pid = -1;  /* the pid may be reused now */
+		} else
 			rn_reap_leftover(rn, si.si_pid);
 	}
 }
@@ -1124,7 +1152,8 @@ rn_kill_leftovers(struct runner *rn)
 					continue;
 				}
 				if (in && pid > 0 &&
-				    rn_slot_of(rn, (pid_t)pid) == NULL) {
+				    rn_slot_of(rn, (pid_t)pid) == NULL &&
+				    rn_kept_of(rn, (pid_t)pid) < 0) {
 					/* our child, not yet reaped: the pid
 					 * cannot have been reused */
 					(void)kill((pid_t)pid, SIGKILL);
@@ -1134,7 +1163,8 @@ rn_kill_leftovers(struct runner *rn)
 				in = false;
 			}
 		}
-		if (in && pid > 0 && rn_slot_of(rn, (pid_t)pid) == NULL) {
+		if (in && pid > 0 && rn_slot_of(rn, (pid_t)pid) == NULL &&
+		    rn_kept_of(rn, (pid_t)pid) < 0) {
 			(void)kill((pid_t)pid, SIGKILL);
 			found++;
 		}
@@ -1317,6 +1347,30 @@ const struct runner_stats *
 runner_get_stats(const struct runner *rn)
 {
 	return &rn->st;
+}
+
+int
+runner_keep_child(struct runner *rn, pid_t pid)
+{
+	if (rn->nkept >= RN_KEPT_MAX || pid <= 0)
+		return SL_EINVAL;
+	rn->kept[rn->nkept].pid = pid;
+	rn->kept[rn->nkept].exited = false;
+	rn->kept[rn->nkept].status = 0;
+	rn->nkept++;
+	return 0;
+}
+
+bool
+runner_kept_exited(struct runner *rn, unsigned i, int *status)
+{
+	if (i >= rn->nkept)
+		return false;
+	if (!rn->kept[i].exited)
+		rn_reap_all(rn);
+	if (rn->kept[i].exited && status != NULL)
+		*status = rn->kept[i].status;
+	return rn->kept[i].exited;
 }
 
 void

@@ -13,7 +13,9 @@
 #define SL_RUNNER_H
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "sl.h"
 #include "config.h"
 #include "request.h"
@@ -39,8 +41,9 @@ struct runner_stats {
  * not a running script (what a script left behind, in any session or
  * group, comes back to a subreaper); each is reaped and logged (SL104).
  * While scripts run, a process whose parent has exited is killed the same
- * way within about a second (runner_next_timeout_ms includes that look).  So the calling process must start no children
- * of its own besides the runner's scripts.
+ * way within about a second (runner_next_timeout_ms includes that look).
+ * So every other child of the calling process must be named to
+ * runner_keep_child before its first runner_service.
  */
 int runner_new(struct runner **out, const struct config *cfg);
 void runner_free(struct runner *rn);
@@ -70,6 +73,15 @@ const struct runner_stats *runner_get_stats(const struct runner *rn);
  * SIGLATCH_GRANT_TIMEOUT (seconds the grant has left; 0 otherwise).  The
  * table belongs to the caller.
  */
+/*
+ * A child of the calling process that is not a script (the network
+ * process): never killed as a leftover; when it exits it is reaped here
+ * and runner_kept_exited(rn, i, &status) (i: the order of the calls,
+ * from 0) says so.  At most 4.
+ */
+int runner_keep_child(struct runner *rn, pid_t pid);
+bool runner_kept_exited(struct runner *rn, unsigned i, int *status);
+
 struct grants;
 void runner_set_grants(struct runner *rn, struct grants *gt);
 /*

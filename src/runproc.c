@@ -1,5 +1,12 @@
 /*
- * runproc.c - the runner process: fixed-size requests in, scripts run.
+ * runproc.c - the two processes of siglatchd and the channel between them.
+ *
+ * OpenBSD ntpd's shape: the privileged parent opens what needs root (log
+ * files, state, grants), runs the actions and reopens the logs on SIGHUP;
+ * the network child is chrooted, unprivileged and confined, and asks the
+ * parent for nothing but the actions it authorized.  Every message is one
+ * SOCK_SEQPACKET datagram of an exact size (request.h); each side checks
+ * it against its table, and anything else ends both processes.
  */
 #include <errno.h>
 #include <poll.h>
@@ -10,19 +17,137 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "grants.h"
 #include "log.h"
 #include "runner.h"
 #include "runproc.h"
+#include "util.h"
 
-#define RP_POLL_MAX (2 + 1024)
+#define RP_POLL_MAX  (2 + 1024)
+#define RP_WAIT_MS   5000   /* for the network process to exit, at stop */
+#define RP_MSG_MAX   sizeof(struct sl_request)  /* the largest message */
 
 struct runproc {
 	int fd;
-	pid_t pid;
-	int reaped;
+	pid_t peer;             /* the privileged process */
+};
+
+/* One entry of a side's message table: what may arrive, of what exact
+ * size, and who handles it. */
+struct rp_msgtype {
+	uint32_t type;
+	size_t len;
+	const char *name;
+};
+
+static const struct rp_msgtype rp_to_parent[] = {
+	{ SL_REQ_MAGIC, sizeof(struct sl_request), "request" },
+};
+static const struct rp_msgtype rp_to_child[] = {
+	{ SL_RES_MAGIC, sizeof(struct sl_result), "outcome" },
+	{ SL_MSG_LOGFDS, sizeof(struct sl_logfds), "log files" },
+	{ SL_MSG_STATS, sizeof(struct sl_ask), "counters" },
+};
+
+/*
+ * Receive one message into buf (RP_MSG_MAX bytes) and check it against
+ * the table.  Returns its length (> 0), 0 when nothing waits, -1 when the
+ * other side is gone (EOF, or an error), -2 when it broke the protocol
+ * (what is wrong is written to why).  Descriptors that come along are
+ * stored in fds (at most *nfds; *nfds is set to the count); with any
+ * message but SL_MSG_LOGFDS they are closed and the message is refused.
+ */
+static ssize_t
+rp_recv(int fd, const struct rp_msgtype *tab, size_t ntab, void *buf,
+    int *fds, int *nfds, char *why, size_t whylen)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * SL_LOGFDS_MAX)];
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = RP_MSG_MAX };
+	struct msghdr mh;
+	struct cmsghdr *c;
+	uint32_t type;
+	ssize_t n;
+	size_t i, k;
+	int got = 0, max = *nfds;
+
+	*nfds = 0;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	do
+		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+	if (n == 0)
+		return -1;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++) {
+			int d;
+
+			memcpy(&d, CMSG_DATA(c) + i * sizeof(int), sizeof(d));
+			if (got < max)
+				fds[got] = d;
+			else
+				close(d);
+			got++;  /* counted even when there was no room */
+		}
+	}
+	*nfds = got < max ? got : max;
+	if ((size_t)n < sizeof(type)) {
+		snprintf(why, whylen, "a message of %zd bytes", n);
+		goto bad;
+	}
+	memcpy(&type, buf, sizeof(type));
+	for (i = 0; i < ntab; i++)
+		if (tab[i].type == type)
+			break;
+	if (i == ntab) {
+		snprintf(why, whylen, "a message of unknown type 0x%08x (%zd "
+		    "bytes)", (unsigned)type, n);
+		goto bad;
+	}
+	if ((size_t)n != tab[i].len || (mh.msg_flags & MSG_TRUNC)) {
+		snprintf(why, whylen, "a message of %zd bytes for type '%s' "
+		    "(which has %zu)", n, tab[i].name, tab[i].len);
+		goto bad;
+	}
+	if ((mh.msg_flags & MSG_CTRUNC) || got > max ||
+	    (got > 0 && type != SL_MSG_LOGFDS)) {
+		snprintf(why, whylen, "descriptors with a message of type "
+		    "'%s'", tab[i].name);
+		goto bad;
+	}
+	return n;
+bad:
+	while (*nfds > 0)
+		close(fds[--*nfds]);
+	return -2;
+}
+
+/* ---------------------------------------------------------------- */
+/* The privileged process                                            */
+
+struct rp_parent {
+	int fd;                 /* the channel; -1 once closed */
+	pid_t child;            /* the network process */
+	struct runner *rn;
+	struct grants *gt;
+	const struct config *cfg;
+	bool stopping;          /* told to stop (TERM, INT) */
+	bool lost;              /* the network process went first */
+	bool broken;            /* ... or broke the protocol */
 };
 
 static void
@@ -60,31 +185,37 @@ rp_log_stats(const struct runner *rn, const struct grants *gt)
 	    (unsigned long long)gt->st.save_failed);
 }
 
-/* Read every waiting request: each must be exactly one struct. */
+/* Send one message (and descriptors) to the other side, never waiting:
+ * 0, or -1 (full: the news is dropped; or the other side is gone). */
 static int
-rp_read_requests(int fd, struct runner *rn, struct grants *gt)
+rp_send(int fd, const void *msg, size_t len, const int *fds, int nfds)
 {
-	struct sl_request req;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * SL_LOGFDS_MAX)];
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)msg, .iov_len = len };
+	struct msghdr mh;
+	struct cmsghdr *c;
 	ssize_t n;
 
-	for (;;) {
-		n = recv(fd, &req, sizeof(req), MSG_DONTWAIT | MSG_TRUNC);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
-		if (n == 0)
-			return -1;  /* the network process is gone */
-		if ((size_t)n != sizeof(req)) {
-			log_msg(LOG_ERR, SLC_SYSERR, "runner: malformed request "
-			    "(%zd bytes), ignored", n);
-			continue;
-		}
-		if (req.magic == SL_REQ_STATS)
-			rp_log_stats(rn, gt);
-		else
-			(void)runner_submit(rn, &req);  /* re-checks, logs */
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (nfds > 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
 	}
+	do
+		n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)len ? 0 : -1;
 }
 
 /* Runner side of a receipt: one message back; if the network process is
@@ -92,28 +223,146 @@ rp_read_requests(int fd, struct runner *rn, struct grants *gt)
 static void
 rp_report(void *arg, const struct sl_result *res)
 {
-	int fd = *(int *)arg;
-	ssize_t n;
+	const struct rp_parent *p = arg;
 
-	do
-		n = send(fd, res, sizeof(*res), MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(*res))
+	if (p->fd >= 0 && rp_send(p->fd, res, sizeof(*res), NULL, 0) != 0)
 		log_limited(0, LOG_WARNING, SLC_SYSERR, "runner: outcome of "
 		    "request %u not passed on (%s)", (unsigned)res->ticket,
-		    n < 0 ? strerror(errno) : "short write");
+		    strerror(errno));
+}
+
+/* SIGHUP: reopen the log files here, then hand them to the network
+ * process, which could not open them itself. */
+static void
+rp_rotate(struct rp_parent *p)
+{
+	struct sl_logfds m;
+	int fds[SL_LOGFDS_MAX], sinks[SL_LOGFDS_MAX];
+	int n, i, bad, fsink = 0, ferr = 0;
+
+	if ((n = log_files(fds, sinks, SL_LOGFDS_MAX)) == 0) {
+		log_msg(LOG_NOTICE, SLC_START, "SIGHUP: no log file to reopen");
+		return;
+	}
+	if ((bad = log_reopen(&fsink, &ferr)) > 0)
+		log_msg(LOG_ERR, SLC_SYSERR, "SIGHUP: cannot reopen %s (%s)%s; "
+		    "still writing to the old file", log_path(fsink),
+		    strerror(ferr), bad > 1 ? " and others" : "");
+	memset(&m, 0, sizeof(m));
+	m.magic = SL_MSG_LOGFDS;
+	m.n = (uint32_t)n;
+	for (i = 0; i < n; i++)
+		m.sink[i] = sinks[i];
+	if (p->fd >= 0 && rp_send(p->fd, &m, sizeof(m), fds, n) != 0)
+		log_msg(LOG_ERR, SLC_SYSERR, "SIGHUP: the log files could not "
+		    "be passed to the network process (%s); it keeps writing "
+		    "to the old ones", strerror(errno));
+	else if (bad == 0)
+		log_msg(LOG_NOTICE, SLC_START, "SIGHUP: %d log file(s) reopened "
+		    "(restart to load a new configuration)", n);
+}
+
+static void
+rp_signals(struct rp_parent *p, int sfd)
+{
+	struct signalfd_siginfo si;
+	struct sl_ask ask;
+
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			if (!p->stopping)
+				log_msg(LOG_NOTICE, SLC_STOP, "signal %u: shutting "
+				    "down", si.ssi_signo);
+			p->stopping = true;
+			/* the network process stops first, then closes the
+			 * channel: that ends this loop */
+			(void)kill(p->child, SIGTERM);
+			break;
+		case SIGHUP:
+			rp_rotate(p);
+			break;
+		case SIGUSR1:
+			rp_log_stats(p->rn, p->gt);
+			memset(&ask, 0, sizeof(ask));
+			ask.magic = SL_MSG_STATS;
+			if (p->fd >= 0)
+				(void)rp_send(p->fd, &ask, sizeof(ask), NULL, 0);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Serve every waiting message; false when the channel is done with
+ * (closed, or the network process broke the protocol: p->lost). */
+static bool
+rp_serve_channel(struct rp_parent *p)
+{
+	union {
+		struct sl_request req;
+		uint8_t b[RP_MSG_MAX];
+	} u;
+	char why[128];
+	int fds[1], nfds;
+	ssize_t n;
+
+	for (;;) {
+		nfds = 0;
+		n = rp_recv(p->fd, rp_to_parent, sizeof(rp_to_parent) /
+		    sizeof(rp_to_parent[0]), u.b, fds, &nfds, why, sizeof(why));
+		if (n == 0)
+			return true;
+		if (n == -2) {
+			log_msg(LOG_ERR, SLC_SYSERR, "the network process sent "
+			    "%s: stopping both", why);
+			p->lost = p->broken = true;
+			return false;
+		}
+		if (n < 0) {
+			if (!p->stopping)
+				p->lost = true;
+			return false;
+		}
+		(void)runner_submit(p->rn, &u.req);  /* re-checks, logs */
+	}
+}
+
+/* The network process must exit once the channel is closed: wait a
+ * while, then make sure.  Returns its wait status. */
+static int
+rp_reap_child(struct rp_parent *p)
+{
+	int64_t until = (int64_t)sl_mono_ms() + RP_WAIT_MS;
+	int st = 0;
+
+	while (!runner_kept_exited(p->rn, 0, &st)) {
+		if ((int64_t)sl_mono_ms() >= until) {
+			log_msg(LOG_WARNING, SLC_STOP, "network process %ld did "
+			    "not exit: SIGKILL", (long)p->child);
+			(void)kill(p->child, SIGKILL);
+			until = INT64_MAX;
+		}
+		(void)poll(NULL, 0, 20);
+	}
+	return st;
 }
 
 static void __attribute__((noreturn))
-rp_child(int fd, const struct config *cfg, struct grants *gt)
+rp_parent(int fd, pid_t child, const struct config *cfg, struct grants *gt)
 {
+	struct rp_parent p;
 	struct pollfd pfd[RP_POLL_MAX];
-	struct signalfd_siginfo si;
-	struct runner *rn = NULL;
 	sigset_t set;
-	int sfd, n, np, t, stop = 0, status = 0;
+	int sfd, n, np, t, st = 0, status;
 
-	(void)prctl(PR_SET_NAME, "siglatchd-run", 0, 0, 0);  /* for ps, top */
+	memset(&p, 0, sizeof(p));
+	p.fd = fd;
+	p.child = child;
+	p.gt = gt;
+	p.cfg = cfg;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGUSR1);
@@ -121,15 +370,18 @@ rp_child(int fd, const struct config *cfg, struct grants *gt)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	if ((sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
-		log_msg(LOG_ERR, SLC_SYSERR, "runner: signalfd: %s",
-		    strerror(errno));
+		log_msg(LOG_ERR, SLC_SYSERR, "signalfd: %s", strerror(errno));
+		(void)kill(child, SIGTERM);
 		_exit(1);
 	}
-	if (runner_new(&rn, cfg) != 0)
+	if (runner_new(&p.rn, cfg) != 0 ||
+	    runner_keep_child(p.rn, child) != 0) {
+		(void)kill(child, SIGTERM);
 		_exit(1);  /* runner_new said why */
-	runner_set_reporter(rn, rp_report, &fd);
+	}
+	runner_set_reporter(p.rn, rp_report, &p);
 	if (gt != NULL) {
-		runner_set_grants(rn, gt);
+		runner_set_grants(p.rn, gt);
 		log_msg(LOG_INFO, SLC_GRANT_STATE, "grants: %u live, %u to "
 		    "revoke now (%llu lapsed while stopped)%s",
 		    grants_count(gt, GS_LIVE), grants_count(gt, GS_REVOKE),
@@ -138,47 +390,71 @@ rp_child(int fd, const struct config *cfg, struct grants *gt)
 		    "(see grants.bad)" : "");
 		(void)grants_save(gt);  /* as loaded: what is owed is kept */
 	}
-	while (!stop) {
-		pfd[0].fd = fd;
+	while (p.fd >= 0) {
+		pfd[0].fd = p.fd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = sfd;
 		pfd[1].events = POLLIN;
-		np = 2 + runner_pollfds(rn, pfd + 2, RP_POLL_MAX - 2);
-		t = runner_next_timeout_ms(rn);
+		np = 2 + runner_pollfds(p.rn, pfd + 2, RP_POLL_MAX - 2);
+		t = runner_next_timeout_ms(p.rn);
 		if (t < 0 || t > 1000)
 			t = 1000;
 		n = poll(pfd, (nfds_t)np, t);
 		if (n < 0 && errno != EINTR) {
-			status = 1;
+			log_msg(LOG_ERR, SLC_SYSERR, "poll: %s", strerror(errno));
+			p.lost = true;
 			break;
 		}
-		if (n > 0 && (pfd[1].revents & POLLIN)) {
-			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				if (si.ssi_signo == SIGUSR1)
-					rp_log_stats(rn, gt);
-				else if (si.ssi_signo == SIGTERM ||
-				    si.ssi_signo == SIGINT)
-					stop = 1;
-			}
-		}
+		if (n > 0 && (pfd[1].revents & POLLIN))
+			rp_signals(&p, sfd);
 		/* requests already queued are served even when stopping */
-		if (n > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
-			stop |= rp_read_requests(fd, rn, gt) != 0;
-		runner_service(rn);
+		if (n > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    !rp_serve_channel(&p))
+			break;
+		runner_service(p.rn);
+		if (runner_kept_exited(p.rn, 0, &st)) {
+			if (!p.stopping)
+				p.lost = true;
+			break;
+		}
 	}
-	close(fd);
-	runner_drain(rn);
+	if (p.broken)
+		(void)kill(child, SIGKILL);
+	else if (p.lost) {
+		/* a hang-up comes a moment before the exit: give it that */
+		for (t = 0; t < 50 && !runner_kept_exited(p.rn, 0, &st); t++)
+			(void)poll(NULL, 0, 20);
+		if (runner_kept_exited(p.rn, 0, &st))
+			log_msg(LOG_ERR, SLC_SYSERR, "network process %ld is gone "
+			    "(%s %d): stopping", (long)child, WIFSIGNALED(st) ?
+			    "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) :
+			    WEXITSTATUS(st));
+		else
+			log_msg(LOG_ERR, SLC_SYSERR, "network process %ld hung up "
+			    "or broke the protocol: stopping", (long)child);
+		(void)kill(child, SIGKILL);
+	}
+	close(p.fd);
+	p.fd = -1;
+	runner_drain(p.rn);
 	if (gt != NULL && cfg->revoke_on_exit)
-		runner_revoke_all(rn);
+		runner_revoke_all(p.rn);
 	else if (gt != NULL && grants_count(gt, GS_LIVE) > 0)
 		log_msg(LOG_NOTICE, SLC_GRANT, "%u grant(s) kept for the next "
 		    "start (revoke_on_exit = no)", grants_count(gt, GS_LIVE));
-	rp_log_stats(rn, gt);
-	runner_free(rn);
+	rp_log_stats(p.rn, gt);
+	st = rp_reap_child(&p);
+	runner_free(p.rn);
 	if (gt != NULL) {
 		(void)grants_save(gt);
 		grants_free(gt);
 	}
+	/* 0 only for a stop that was asked for, and that the network
+	 * process finished cleanly too */
+	status = (!p.lost && WIFEXITED(st) && WEXITSTATUS(st) == 0) ? 0 : 1;
+	if (status == 0)
+		log_msg(LOG_NOTICE, SLC_STOP, "stopped");
+	log_close();
 	_exit(status);
 }
 
@@ -203,16 +479,31 @@ runproc_start(struct runproc **out, const struct config *cfg,
 		free(rp);
 		return SL_ESYS;
 	}
-	if (pid == 0) {
-		close(sv[0]);
+	if (pid != 0) {
+		free(rp);
+		close(sv[1]);
 		drop(arg);
-		rp_child(sv[1], cfg, gt);
+		rp_parent(sv[0], pid, cfg, gt);
 	}
-	close(sv[1]);
-	rp->fd = sv[0];
-	rp->pid = pid;
+	/* the network process, for ps and top */
+	(void)prctl(PR_SET_NAME, "siglatchd-net", 0, 0, 0);
+	close(sv[0]);
+	rp->fd = sv[1];
+	rp->peer = getppid();
 	*out = rp;
 	return 0;
+}
+
+struct runproc *
+runproc_adopt(int fd, pid_t peer)
+{
+	struct runproc *rp;
+
+	if ((rp = calloc(1, sizeof(*rp))) == NULL)
+		return NULL;
+	rp->fd = fd;
+	rp->peer = peer;
+	return rp;
 }
 
 int
@@ -230,26 +521,56 @@ runproc_send(struct runproc *rp, const struct sl_request *req)
 }
 
 int
-runproc_read(struct runproc *rp,
-    void (*cb)(void *, const struct sl_result *), void *arg)
+runproc_read(struct runproc *rp, const struct runproc_cbs *cb)
 {
-	struct sl_result res;
+	union {
+		struct sl_result res;
+		struct sl_logfds lf;
+		uint8_t b[RP_MSG_MAX];
+	} u;
+	char why[128];
+	int fds[SL_LOGFDS_MAX], nfds, i;
+	uint32_t type;
 	ssize_t n;
 
 	for (;;) {
-		n = recv(rp->fd, &res, sizeof(res), MSG_DONTWAIT | MSG_TRUNC);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+		nfds = SL_LOGFDS_MAX;
+		n = rp_recv(rp->fd, rp_to_child, sizeof(rp_to_child) /
+		    sizeof(rp_to_child[0]), u.b, fds, &nfds, why, sizeof(why));
 		if (n == 0)
-			return -1;  /* the runner is gone */
-		if ((size_t)n != sizeof(res) || res.magic != SL_RES_MAGIC) {
-			log_msg(LOG_ERR, SLC_SYSERR, "malformed message from the "
-			    "runner (%zd bytes), ignored", n);
+			return 0;
+		if (n == -2) {
+			log_msg(LOG_ERR, SLC_SYSERR, "the privileged process sent "
+			    "%s: stopping", why);
+			return SL_EPROTO;
+		}
+		if (n < 0)
+			return -1;  /* the privileged process is gone */
+		memcpy(&type, u.b, sizeof(type));
+		if (type == SL_RES_MAGIC) {
+			cb->result(cb->arg, &u.res);
 			continue;
 		}
-		cb(arg, &res);
+		if (type == SL_MSG_STATS) {
+			cb->stats(cb->arg);
+			continue;
+		}
+		/* SL_MSG_LOGFDS: as many descriptors as it says, each for a
+		 * sink this process has */
+		if (u.lf.n != (uint32_t)nfds) {
+			log_msg(LOG_ERR, SLC_SYSERR, "the privileged process sent "
+			    "%u log sinks with %d descriptors: stopping",
+			    (unsigned)u.lf.n, nfds);
+			for (i = 0; i < nfds; i++)
+				close(fds[i]);
+			return SL_EPROTO;
+		}
+		for (i = 0; i < nfds; i++)
+			if (log_adopt(u.lf.sink[i], fds[i]) != 0)
+				log_msg(LOG_ERR, SLC_SYSERR, "log sink %d: cannot "
+				    "take the reopened file", (int)u.lf.sink[i]);
+		log_msg(LOG_INFO, SLC_START, "network process: %d log file(s) "
+		    "taken over after SIGHUP", nfds);
 	}
 }
 
@@ -262,51 +583,15 @@ runproc_fd(const struct runproc *rp)
 pid_t
 runproc_pid(const struct runproc *rp)
 {
-	return rp->pid;
+	return rp->peer;
 }
 
 void
-runproc_stats(struct runproc *rp)
-{
-	/* a message, not a signal: the network process may no longer have
-	 * the right to signal the runner once it has given up root */
-	struct sl_request req;
-
-	memset(&req, 0, sizeof(req));
-	req.magic = SL_REQ_STATS;
-	(void)runproc_send(rp, &req);
-}
-
-int
-runproc_exited(struct runproc *rp, int *status)
-{
-	int st = 0;
-
-	if (rp->reaped)
-		return 1;
-	if (waitpid(rp->pid, &st, WNOHANG) != rp->pid)
-		return 0;
-	rp->reaped = 1;
-	if (status != NULL)
-		*status = st;
-	return 1;
-}
-
-int
 runproc_stop(struct runproc *rp)
 {
-	int st = 0;
-
 	if (rp == NULL)
-		return 0;
+		return;
 	if (rp->fd >= 0)
 		close(rp->fd);
-	rp->fd = -1;
-	if (!rp->reaped) {
-		while (waitpid(rp->pid, &st, 0) < 0 && errno == EINTR)
-			;
-		rp->reaped = 1;
-	}
 	free(rp);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }

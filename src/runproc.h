@@ -1,13 +1,22 @@
 /*
- * runproc.h - the runner process.
+ * runproc.h - the two processes of siglatchd.
  *
- * siglatchd runs as two processes.  The network process receives,
- * decrypts, verifies and authorizes; the runner process holds no keys and
- * no network socket, and does only one thing: it accepts fixed-size
- * struct sl_request messages over a SOCK_SEQPACKET socketpair, checks each
- * again against its own copy of the configuration (runner_submit), and
- * runs the action.  If either process dies the other notices (hang-up on
- * the socketpair, SIGCHLD) and exits, so a service manager restarts both.
+ * In OpenBSD ntpd's shape.  The privileged parent (root) opens what needs
+ * root, keeps the timed grants and runs the actions (runner.c); it holds
+ * no key and no network socket.  The network child receives, decrypts,
+ * verifies and authorizes, chrooted into state_dir/net, as run_as, with
+ * no capabilities and under seccomp.  They talk over a SOCK_SEQPACKET
+ * socketpair, one fixed-size message per datagram (request.h), each side
+ * checking every message against a table {type, exact length}: anything
+ * else stops both.  If either process goes the other exits non-zero, so
+ * that a service manager restarts the pair.
+ *
+ *   parent (root)                     child (run_as, chroot, seccomp)
+ *   runner, grants, log files   <---  SL_REQ_MAGIC  sl_request
+ *   SIGHUP: reopen logs         --->  SL_RES_MAGIC  sl_result (receipts)
+ *                               --->  SL_MSG_LOGFDS + SCM_RIGHTS
+ *   SIGUSR1: counters           --->  SL_MSG_STATS
+ *   SIGTERM: passed on, then waits for the channel to close
  */
 #ifndef SL_RUNPROC_H
 #define SL_RUNPROC_H
@@ -18,34 +27,43 @@
 #include "request.h"
 
 struct runproc;
+struct grants;
 
 /*
- * Fork the runner process.  In the child, drop(arg) first releases what
+ * Fork.  The parent keeps root: drop(arg) first lets go of everything that
  * belongs to the network process (sockets, replay journal, decryption
- * contexts, every key); the child then serves requests and never returns.
- * gt (may be NULL) is the timed-grant table, loaded by the caller: the
- * child keeps and persists it; the caller should free its own copy.
+ * contexts, every key); it then serves requests, and exits when the
+ * network process has gone (never returns): status 0 only after a stop it
+ * was asked for (SIGTERM, SIGINT) that the network process finished
+ * cleanly too.  gt (may be NULL) is the timed-grant table, which the
+ * parent keeps and persists.  The child returns 0 with *out set: it is
+ * the network process, still root, and should free its copy of gt.
  */
-struct grants;
 int runproc_start(struct runproc **out, const struct config *cfg,
     struct grants *gt, void (*drop)(void *), void *arg);
-/* Hand over one authorized request; SL_EBUSY if the runner is not keeping
- * up (the request is refused, never queued without bound). */
+/* The network side of an existing channel (tests); NULL: no memory. */
+struct runproc *runproc_adopt(int fd, pid_t peer);
+/* Hand over one authorized request; SL_EBUSY if the privileged process
+ * is not keeping up (the request is refused, never queued without bound). */
 int runproc_send(struct runproc *rp, const struct sl_request *req);
 /* Descriptor to poll: readable means news (runproc_read), hung up means
- * the runner is gone. */
+ * the privileged process is gone. */
 int runproc_fd(const struct runproc *rp);
-/* Pass each waiting outcome (struct sl_result) to cb.  0, or -1 when the
- * runner is gone. */
+/* What the privileged process may say. */
 struct sl_result;
-int runproc_read(struct runproc *rp,
-    void (*cb)(void *, const struct sl_result *), void *arg);
+struct runproc_cbs {
+	void (*result)(void *, const struct sl_result *); /* a receipt's news */
+	void (*stats)(void *);  /* log your counters (SIGUSR1 to the parent) */
+	void *arg;
+};
+/* Handle every waiting message (reopened log files are taken over here).
+ * 0; -1 when the privileged process is gone; SL_EPROTO (logged) when it
+ * sent something outside the table: the caller must stop. */
+int runproc_read(struct runproc *rp, const struct runproc_cbs *cb);
+/* The privileged process's pid. */
 pid_t runproc_pid(const struct runproc *rp);
-/* Ask the runner to log its counters (SL008). */
-void runproc_stats(struct runproc *rp);
-/* Non-blocking: true if the runner process has exited (reaps it). */
-int runproc_exited(struct runproc *rp, int *status);
-/* Close the channel and wait for the runner to finish its scripts. */
-int runproc_stop(struct runproc *rp);
+/* Close the channel: the privileged process then finishes its scripts and
+ * exits. */
+void runproc_stop(struct runproc *rp);
 
 #endif

@@ -1,9 +1,12 @@
 /*
  * siglatchd - single-packet authorization daemon.
  *
- * Parent loop: config -> keys -> replay state -> sockets -> poll.  Each
- * datagram goes through pipeline_process(); an authorized request goes to
- * the runner, which is the only part that starts programs.
+ * As root: config -> keys -> state_dir -> logs -> replay state -> grants
+ * -> sockets; then two processes (runproc.h): the privileged parent runs
+ * the actions, the network child (chrooted, unprivileged, confined) runs
+ * the loop below.  Each datagram goes through pipeline_process(); an
+ * authorized request goes to the parent, the only part that starts
+ * programs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,7 +69,8 @@ struct daemon {
 	struct receipts *rcpt;      /* format-2 receipts */
 	uint64_t handoff_busy;      /* runner not keeping up: refused */
 	char stats_path[SL_PATH_MAX + 32];  /* relative to stats_dirfd */
-	int stats_dirfd;            /* state_dir, or AT_FDCWD */
+	int stats_dirfd;            /* state_dir/net, or stats_file's dir */
+	char netdir[SL_PATH_MAX + 8];  /* state_dir/net */
 };
 
 static void kernel_tag_sync(void *arg, const uint8_t *tag, bool add);
@@ -83,27 +87,6 @@ usage(FILE *f)
 	    "  -g, --grants       list the timed grants in state_dir, then exit\n"
 	    "  -V, --version      print the version\n"
 	    "  -h, --help         this text\n");
-}
-
-static int
-ensure_state_dir(const char *dir, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "state_dir %s: %s", dir, strerror(errno));
-		return SL_ESYS;
-	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "state_dir %s: not a directory", dir);
-		return SL_ESYS;
-	}
-	if ((st.st_mode & 002) != 0) {
-		snprintf(err, errlen, "state_dir %s: writable by others; fix "
-		    "with: chmod 700 %s", dir, dir);
-		return SL_EPERM;
-	}
-	return 0;
 }
 
 /* Every counter of the network process, as name=value lines. */
@@ -193,7 +176,7 @@ kernel_summary(struct daemon *d, time_t now)
 
 /* Log the network process's counters; ask_runner: the runner logs its own. */
 static void
-log_stats(struct daemon *d, int ask_runner)
+log_stats(struct daemon *d)
 {
 	struct stats_buf b;
 	char *nl;
@@ -203,8 +186,13 @@ log_stats(struct daemon *d, int ask_runner)
 	for (nl = b.text; (nl = strchr(nl, '\n')) != NULL; )
 		*nl = ' ';
 	log_msg(LOG_INFO, SLC_STATS, "%s", strchr(b.text, ' ') + 1);
-	if (ask_runner && d->rp != NULL)
-		runproc_stats(d->rp);
+}
+
+/* The privileged process asks for the counters (SIGUSR1 to it). */
+static void
+on_stats(void *arg)
+{
+	log_stats(arg);
 }
 
 static void
@@ -356,7 +344,7 @@ on_result(void *arg, const struct sl_result *res)
 }
 
 static int
-handle_signals(struct daemon *d, int *child)
+handle_signals(struct daemon *d)
 {
 	struct signalfd_siginfo si;
 	int stop = 0;
@@ -370,23 +358,14 @@ handle_signals(struct daemon *d, int *child)
 			stop = 1;
 			break;
 		case SIGHUP:
-			if (d->cfg->log_file[0] == '\0')
-				log_msg(LOG_NOTICE, SLC_START, "SIGHUP: no log_file "
-				    "to reopen");
-			else if (log_set_file(d->cfg->log_file) != 0)
-				log_msg(LOG_ERR, SLC_SYSERR, "SIGHUP: cannot reopen "
-				    "%s as uid %ld (%s); still writing to the old "
-				    "file", d->cfg->log_file, (long)getuid(),
-				    strerror(errno));
-			else
-				log_msg(LOG_NOTICE, SLC_START, "SIGHUP: log file "
-				    "reopened (restart to load a new configuration)");
+			/* the privileged process reopens the logs and passes
+			 * them on: this one could not open them */
+			log_msg(LOG_NOTICE, SLC_START, "SIGHUP to the network "
+			    "process ignored: send it to siglatchd's main "
+			    "process, %ld", (long)runproc_pid(d->rp));
 			break;
 		case SIGUSR1:
-			log_stats(d, 1);
-			break;
-		case SIGCHLD:
-			*child = 1;
+			log_stats(d);
 			break;
 		default:
 			break;
@@ -398,10 +377,11 @@ handle_signals(struct daemon *d, int *child)
 static int
 run(struct daemon *d)
 {
+	const struct runproc_cbs cbs = { on_result, on_stats, d };
 	struct pollfd pfd[3 + MAX_SOCKS];
 	time_t last_tick = 0, last_stats = 0, now;
 	unsigned i;
-	int n, st = 0, stop = 0, child = 0;
+	int n, r, stop = 0;
 
 	while (!stop) {
 		pfd[0].fd = d->sigfd;
@@ -421,19 +401,16 @@ run(struct daemon *d)
 			return 1;
 		}
 		if (n > 0 && (pfd[0].revents & POLLIN))
-			stop = handle_signals(d, &child);
-		if (!stop && n > 0 && (pfd[1].revents & POLLIN) &&
-		    runproc_read(d->rp, on_result, d) != 0)
-			pfd[1].revents |= POLLHUP;
-		if (!stop && ((n > 0 && (pfd[1].revents & ~POLLIN) != 0) ||
-		    (child && runproc_exited(d->rp, &st)))) {
-			log_msg(LOG_ERR, SLC_SYSERR, "runner process %ld is gone "
-			    "(%s %d): stopping", (long)runproc_pid(d->rp),
-			    WIFSIGNALED(st) ? "signal" : "status",
-			    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+			stop = handle_signals(d);
+		r = 0;
+		if (n > 0 && (pfd[1].revents & POLLIN) &&
+		    (r = runproc_read(d->rp, &cbs)) == SL_EPROTO)
+			return 1;
+		if (r != 0 || (n > 0 && (pfd[1].revents & ~POLLIN) != 0)) {
+			log_msg(LOG_ERR, SLC_SYSERR, "the privileged process %ld "
+			    "is gone: stopping", (long)runproc_pid(d->rp));
 			return 1;
 		}
-		child = 0;
 		/* format-2 queues first: their knocks have the least to lose */
 		for (i = 0; !stop && n > 0 && i < d->nsocks; i++)
 			if (d->socks[i].format == NET_FMT_2 &&
@@ -464,7 +441,7 @@ run(struct daemon *d)
 	return 0;
 }
 
-/* In the runner process: let go of everything the network side owns. */
+/* In the privileged process: let go of everything the network side owns. */
 static void
 drop_network(void *arg)
 {
@@ -602,6 +579,88 @@ start_kernel_filter(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* As root, before anything listens: the global log file and each
+ * server's, never in a directory run_as may write. */
+static int
+open_logs(struct daemon *d, const struct privsep_ids *ids, char *err,
+    size_t errlen)
+{
+	unsigned i;
+
+	if (d->cfg->log_file[0] != '\0') {
+		if (privsep_check_log_path("log_file", d->cfg->log_file, ids, err,
+		    errlen) != 0)
+			return -1;
+		if (log_set_file(d->cfg->log_file) != 0) {
+			snprintf(err, errlen, "log_file %s: %s%s", d->cfg->log_file,
+			    strerror(errno), errno == ELOOP ? " (a symbolic link "
+			    "is never followed)" : "");
+			return -1;
+		}
+	}
+	for (i = 0; i < d->cfg->nservers; i++) {
+		const struct cfg_server *s = &d->cfg->servers[i];
+
+		if (!s->enabled || s->log_file[0] == '\0')
+			continue;
+		if (privsep_check_log_path("log_file", s->log_file, ids, err,
+		    errlen) != 0)
+			return -1;
+		if ((d->sinks[i] = log_add_sink(s->log_file)) < 0) {
+			snprintf(err, errlen, "server %s: log_file %s: %s%s",
+			    s->name, s->log_file, strerror(errno), errno == ELOOP ?
+			    " (a symbolic link is never followed)" : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The stats file: in state_dir/net unless stats_file names another place,
+ * whose directory is opened now (the network process is chrooted later). */
+static int
+open_stats(struct daemon *d, char *err, size_t errlen)
+{
+	char dir[SL_PATH_MAX];
+	const char *f = d->cfg->stats_file, *slash;
+
+	if (f[0] == '\0') {
+		sl_strlcpy(dir, d->netdir, sizeof(dir));
+		sl_strlcpy(d->stats_path, "siglatchd.stats", sizeof(d->stats_path));
+	} else if ((slash = strrchr(f, '/')) == NULL) {
+		sl_strlcpy(dir, ".", sizeof(dir));
+		sl_strlcpy(d->stats_path, f, sizeof(d->stats_path));
+	} else {
+		snprintf(dir, sizeof(dir), "%.*s", slash == f ? 1 :
+		    (int)(slash - f), f);
+		sl_strlcpy(d->stats_path, slash + 1, sizeof(d->stats_path));
+	}
+	d->stats_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->stats_dirfd < 0) {
+		snprintf(err, errlen, "stats file directory %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The network process, still root: into state_dir/net, then run_as with
+ * no capabilities.  (AddressSanitizer builds stay outside the chroot:
+ * LeakSanitizer reads /proc at exit.)
+ */
+static int
+confine_network(struct daemon *d, const struct privsep_ids *ids, char *err,
+    size_t errlen)
+{
+	if (!ids->set)
+		return 0;
+	tzset();  /* /etc/localtime, before it is out of reach */
+	if (!PRIVSEP_SANITIZER && privsep_chroot(d->netdir, err, errlen) != 0)
+		return -1;
+	return privsep_drop(ids->uid, ids->gid, err, errlen);
+}
+
 static int
 setup_signals(struct daemon *d)
 {
@@ -611,7 +670,7 @@ setup_signals(struct daemon *d)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGCHLD);   /* the privileged process's (runproc.c) */
 	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		return -1;
@@ -637,6 +696,7 @@ main(int argc, char **argv)
 	struct daemon d;
 	struct privsep_ids net_ids;
 	enum replay_load how;
+	bool lost = false;
 	char err[1024], kerr[1024], rerr[1024] = "", sockwarn[1200] = "";
 	int ch, kfilter = 0, fg = 0, debug = 0, test = 0, list = 0, rc = 1;
 	unsigned i, nworkers, nusers;
@@ -700,42 +760,36 @@ main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (ensure_state_dir(d.cfg->state_dir, err, sizeof(err)) != 0) {
+	/* state_dir is root's; its net/ the network process's */
+	if (privsep_state_layout(d.cfg->state_dir, &net_ids, d.netdir,
+	    sizeof(d.netdir), &lost, err, sizeof(err)) != 0) {
 		fprintf(stderr, "siglatchd: %s\n", err);
 		goto out;
 	}
-	if (d.cfg->log_file[0] != '\0' && log_set_file(d.cfg->log_file) != 0) {
-		fprintf(stderr, "siglatchd: log_file %s: %s\n", d.cfg->log_file,
-		    strerror(errno));
+	if (open_logs(&d, &net_ids, err, sizeof(err)) != 0) {
+		fprintf(stderr, "siglatchd: %s\n", err);
 		goto out;
 	}
-	for (i = 0; i < d.cfg->nservers; i++) {
-		const struct cfg_server *s = &d.cfg->servers[i];
-
-		if (!s->enabled || s->log_file[0] == '\0')
-			continue;
-		if ((d.sinks[i] = log_add_sink(s->log_file)) < 0) {
-			fprintf(stderr, "siglatchd: server %s: log_file %s: %s\n",
-			    s->name, s->log_file, strerror(errno));
-			goto out;
-		}
-	}
-	if (d.cfg->stats_file[0] != '\0')
-		sl_strlcpy(d.stats_path, d.cfg->stats_file, sizeof(d.stats_path));
-	else if ((d.stats_dirfd = open(d.cfg->state_dir, O_RDONLY |
-	    O_DIRECTORY | O_CLOEXEC)) >= 0)
-		sl_strlcpy(d.stats_path, "siglatchd.stats", sizeof(d.stats_path));
-	else {
-		fprintf(stderr, "siglatchd: state_dir %s: %s\n",
-		    d.cfg->state_dir, strerror(errno));
+	if (open_stats(&d, err, sizeof(err)) != 0) {
+		fprintf(stderr, "siglatchd: %s\n", err);
 		goto out;
 	}
 	/* rerr: logged (SL007) once the log is set up */
-	if (replay_open(&d.replay, d.cfg->state_dir, d.cfg->replay_cache_size,
+	if (replay_open(&d.replay, d.netdir, d.cfg->replay_cache_size,
 	    d.cfg->timestamp_window, time(NULL), &how, rerr,
 	    sizeof(rerr)) != 0) {
 		fprintf(stderr, "siglatchd: replay state: %s\n", rerr);
 		goto out;
+	}
+	if (lost && how == REPLAY_FRESH) {
+		snprintf(rerr, sizeof(rerr), "%s/replay.state: missing, although "
+		    "%s was used before", d.netdir, d.cfg->state_dir);
+		how = REPLAY_CORRUPT;
+		if (replay_lost(d.replay, time(NULL)) != 0) {
+			fprintf(stderr, "siglatchd: replay state: %s: %s\n",
+			    d.netdir, strerror(errno));
+			goto out;
+		}
 	}
 	/* each enabled user gets an equal share of the replay cache */
 	for (i = 0, nusers = 0; i < d.cfg->nusers; i++)
@@ -795,17 +849,15 @@ main(int argc, char **argv)
 		log_msg(LOG_ERR, SLC_SYSERR, "signals: %s", strerror(errno));
 		goto out;
 	}
+	/* two processes from here: this one returns as the network process,
+	 * the parent keeps root and runs the actions (runproc.h) */
 	if (runproc_start(&d.rp, d.cfg, &d.grants, drop_network, &d) != 0) {
-		log_msg(LOG_ERR, SLC_SYSERR, "runner process: %s",
-		    strerror(errno));
+		log_msg(LOG_ERR, SLC_SYSERR, "cannot fork the network process: "
+		    "%s", strerror(errno));
 		goto out;
 	}
-	grants_free(&d.grants);  /* the runner's now */
-	/* the runner keeps root to start scripts; this process lets go */
-	if (net_ids.set &&
-	    (privsep_chown_state(d.cfg->state_dir, net_ids.uid, net_ids.gid,
-	    err, sizeof(err)) != 0 ||
-	    privsep_drop(net_ids.uid, net_ids.gid, err, sizeof(err)) != 0)) {
+	grants_free(&d.grants);  /* the parent's */
+	if (confine_network(&d, &net_ids, err, sizeof(err)) != 0) {
 		log_msg(LOG_ERR, SLC_SYSERR, "%s", err);
 		goto out;
 	}
@@ -822,9 +874,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	log_msg(LOG_NOTICE, SLC_START, "siglatchd %s starting, pid %ld "
-	    "(runner %ld), config %s, running as uid %ld, %u decryption "
-	    "thread(s)", SL_VERSION, (long)getpid(), (long)runproc_pid(d.rp),
-	    path, (long)getuid(), d.w != NULL ? nworkers : 0);
+	    "(network process %ld, uid %ld, in %s), config %s, %u decryption "
+	    "thread(s)", SL_VERSION, (long)runproc_pid(d.rp), (long)getpid(),
+	    (long)getuid(), d.netdir, path, d.w != NULL ? nworkers : 0);
 	if (kfilter == 0)
 		log_msg(LOG_INFO, SLC_START, "kernel filter: wrong-length "
 		    "datagrams, penalised sources%s are dropped before they "
@@ -864,18 +916,16 @@ main(int argc, char **argv)
 		serve_workers(&d);
 	}
 	write_stats(&d);
-	log_stats(&d, 0);  /* the runner logs its own as it exits */
-	if (runproc_stop(d.rp) != 0)  /* runs down the scripts, then exits */
-		rc = 1;
-	d.rp = NULL;
+	log_stats(&d);  /* the privileged process logs its own as it exits */
 	if (replay_save(d.replay) != 0)
 		log_msg(LOG_ERR, SLC_STATE_IO, "replay state not saved");
-	log_msg(LOG_NOTICE, SLC_STOP, "stopped");
+	/* closing the channel lets the privileged process finish */
+	runproc_stop(d.rp);
+	d.rp = NULL;
 out:
 	for (i = 0; i < d.nsocks; i++)
 		close(d.socks[i].fd);
-	if (d.rp != NULL)
-		(void)runproc_stop(d.rp);
+	runproc_stop(d.rp);
 	workers_free(d.w);
 	sockfilter_free(d.sf);
 	pipeline_free(d.pipe);

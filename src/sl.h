@@ -55,6 +55,7 @@ enum sl_err {
 	SL_ETOOBIG = -20,   /* does not fit */
 	SL_ERATE = -21,     /* over a rate budget */
 	SL_EDUP = -22,      /* duplicate of a recent datagram */
+	SL_EPROTO = -23,    /* the other process broke the channel's protocol */
 };
 
 const char *sl_strerror(int err);

@@ -10,6 +10,15 @@ set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=$TOP/${BUILD:-build}
 VEC=$TOP/tests/vectors
+# the default run_as: a system user of the daemon's own (make install and
+# the package create it; a test machine may not have it yet)
+if [ "$(id -u)" -eq 0 ] && ! id siglatch >/dev/null 2>&1; then
+	useradd --system --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin siglatch 2>/dev/null ||
+		groupadd --system siglatch 2>/dev/null
+	id siglatch >/dev/null 2>&1 || useradd --system --no-create-home \
+		--home-dir /nonexistent --shell /usr/sbin/nologin -g siglatch siglatch
+fi
 T=$(mktemp -d /tmp/sl-it.XXXXXX)
 chmod 755 "$T"
 DPID=
@@ -186,6 +195,8 @@ start_daemon() {
 	return 1
 }
 
+# the network process: the main process's child of that name
+netpid() { pgrep -P "$DPID" -x siglatchd-net | head -1; }
 daemon_alive() { [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; }
 nruns() { find "$T/runs" -maxdepth 1 -name 'run.*' | wc -l; }
 latest_run() { ls -t "$T/runs"/run.* 2>/dev/null | head -1; }

@@ -225,7 +225,7 @@ start_fw_daemon() {
 		tail -20 "$T/daemon.log" | sed 's/^/#   /'
 		return 1
 	fi
-	RPID=$(pgrep -P "$DPID" | head -1)
+	RPID=$(netpid)
 }
 
 # A knocks: knocker, as a user would (to a server address)
@@ -403,10 +403,11 @@ round() { # nft|ipset
 	check "$BK: A connects over IPv4 and IPv6" test "$R1$R2" = 00
 
 	# 7) kill -9 while the grants are live; restart after they expired
-	# the runner first: it must not see the network process go
-	kill -KILL "$RPID" "$DPID" 2>/dev/null
+	# the main process (the runner) first: it must not see the network
+	# process go and revoke
+	kill -KILL "$DPID" "$RPID" 2>/dev/null
 	wait "$DPID" 2>/dev/null
-	check "$BK: siglatchd and its runner are killed (-9)" wait_gone "$DPID" "$RPID"
+	check "$BK: siglatchd and its network process are killed (-9)" wait_gone "$DPID" "$RPID"
 	DPID="" RPID=""
 	sleep_until $((tg + K * 1000 + 1500))
 	check "$BK: with the daemon down and the grants expired, the kernel still holds both (grace)" \

@@ -71,7 +71,7 @@ wait_log() {
 }
 kill9() {
 	local r
-	r=$(pgrep -P "$DPID" | head -1)
+	r=$(netpid)
 	kill -KILL "$DPID" 2>/dev/null
 	[ -n "$r" ] && kill -KILL "$r" 2>/dev/null
 	wait "$DPID" 2>/dev/null

@@ -80,7 +80,7 @@ fill() { dd if=/dev/zero of="$MNT/fill" bs=4k 2>/dev/null; sync; }
 grants_listed() { "$BIN/siglatchd" -c "$T/server.conf" --grants | tail -1; }
 kill9() {
 	local r
-	r=$(pgrep -P "$DPID" | head -1)
+	r=$(netpid)
 	kill -KILL "$DPID" 2>/dev/null
 	[ -n "$r" ] && kill -KILL "$r" 2>/dev/null
 	wait "$DPID" 2>/dev/null

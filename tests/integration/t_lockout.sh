@@ -27,7 +27,7 @@ stats_interval = 1"
 start_daemon || { notok "siglatchd starts"; exit 1; }
 FLOOD=$BIN/bench/flood
 
-stat_of() { sed -n "s/^$1=//p" "$T/state/siglatchd.stats" 2>/dev/null; }
+stat_of() { sed -n "s/^$1=//p" "$T/state/net/siglatchd.stats" 2>/dev/null; }
 num_of() { local v; v=$(stat_of "$1"); echo "${v:-0}"; }
 # a counter from a stats file written after this call (every second)
 fresh() {

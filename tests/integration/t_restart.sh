@@ -21,19 +21,21 @@ runs_nothing "replay after kill -9 and restart runs nothing" \
 	"$BIN/tools/slcraft" --host 127.0.0.1 --port "$PORT" --send-file "$T/p1.bin"
 check "the replay is logged (SL203)" log_has 'SL203'
 
-# the runner process dies: the daemon stops with an error, state intact
-rpid=$(pgrep -P "$DPID" | head -1)
-check "a runner process runs beside the network process" test -n "$rpid"
-check "the runner holds one socket only, its channel" test "$(ls -l /proc/$rpid/fd | grep -c 'socket:')" -eq 1
-kill -KILL "$rpid"
+# the network process dies: the main process stops with an error, state
+# intact (t_privsep.sh kills the main process instead)
+npid=$(pgrep -P "$DPID" -x siglatchd-net | head -1)
+check "a network process runs beside the main process" test -n "$npid"
+check "the main (privileged) process holds one socket only, its channel" \
+	test "$(ls -l /proc/$DPID/fd | grep -c 'socket:')" -eq 1
+kill -KILL "$npid"
 for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
 wait "$DPID" 2>/dev/null
 st=$?
 DPID=
-check "killing the runner stops the network process with an error" test "$st" -ne 0
-check "... and says so" log_has 'runner process .* is gone'
-start_daemon || { notok "siglatchd restarts after losing its runner"; exit 1; }
-runs_nothing "replay after the runner died and a restart runs nothing" \
+check "killing the network process stops the main process with an error" test "$st" -ne 0
+check "... and says so" log_has 'network process .* is gone'
+start_daemon || { notok "siglatchd restarts after losing its network process"; exit 1; }
+runs_nothing "replay after the network process died and a restart runs nothing" \
 	"$BIN/tools/slcraft" --host 127.0.0.1 --port "$PORT" --send-file "$T/p1.bin"
 
 # clean stop, restart: still remembered
@@ -45,7 +47,7 @@ runs_nothing "replay after a clean restart runs nothing" \
 
 # corrupt state: reported, and knocks that might have been seen are refused
 stop_daemon
-printf 'garbage' >>"$T/state/replay.state"
+printf 'garbage' >>"$T/state/net/replay.state"
 start_daemon || { notok "siglatchd starts with a corrupt state file"; exit 1; }
 check "corrupt replay state is reported (SL007), with what is wrong" \
 	log_has 'SL007 replay state unusable (.*replay.state: partial record'
@@ -77,7 +79,7 @@ craft alice --action 1 --payload before-rm --save "$T/p2.bin" >/dev/null
 k2 alice --action 1 --no-addr --payload before-rm --save "$T/p2.k2" >/dev/null
 check "knocks of both formats run before the journal is removed" wait_runs $((n + 2))
 stop_daemon
-rm "$T/state/replay.state"
+rm "$T/state/net/replay.state"
 check "state_dir holds other files" test -n "$(ls -A "$T/state")"
 start_daemon || { notok "siglatchd starts without its journal"; exit 1; }
 check "the missing journal is reported as such (SL007)" \

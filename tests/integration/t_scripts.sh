@@ -109,10 +109,10 @@ knock alice 4 >/dev/null
 sleep 0.3
 check "a request over max_scripts is refused and logged (SL207)" log_has 'SL207'
 sleep 3
-rpid=$(pgrep -P "$DPID" | head -1)
-check "the runner process exists" test -n "$rpid"
-check "no zombie children remain" sh -c "! ps -o stat= --ppid $rpid | grep -q Z"
-check "the runner has no children left at all" test -z "$(ps -o pid= --ppid "$rpid")"
+check "the network process exists" test -n "$(netpid)"
+check "no zombie children remain" sh -c "! ps -o stat= --ppid $DPID | grep -q Z"
+check "the main process has no children left but the network process" \
+	test -z "$(ps -o comm= --ppid "$DPID" | grep -vx siglatchd-net)"
 check "nothing from the hanging scripts lingers" sh -c "! pgrep -f '$T/[h]ang.sh' >/dev/null"
 # and the daemon still serves
 n=$(nruns)

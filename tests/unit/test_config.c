@@ -304,7 +304,7 @@ test_keys_and_defaults(void **state)
 		{ S_TOP, "script_timeout", "60", "60", "30" },
 		{ S_TOP, "max_scripts", "4", "4", "16" },
 		{ S_TOP, "replay_cache_size", "1024", "1024", "65536" },
-		{ S_TOP, "run_as", "siglatch", "siglatch", "nobody" },
+		{ S_TOP, "run_as", "nobody", "nobody", "siglatch" },
 		{ S_TOP, "ratelimit_source_budget", "5", "5", "20" },
 		{ S_TOP, "ratelimit_prefix_budget", "50", "50", "200" },
 		{ S_TOP, "ratelimit_window", "60", "60", "10" },
@@ -671,7 +671,7 @@ test_run_as(void **state)
 	assert_int_equal(cfg->actions[1].run_as_line, 0);
 	expect_ok(P S);
 	assert_int_equal(cfg->run_as_line, 0);
-	assert_string_equal(cfg->run_as, "nobody");
+	assert_string_equal(cfg->run_as, "siglatch");
 }
 
 /* ratelimit_penalty_max >= ratelimit_penalty, whichever of them is set;
