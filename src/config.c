@@ -89,6 +89,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	K(struct config, revoke_on_exit, CT_BOOL, 0, 0),
 	K(struct config, kernel_filter, CT_BOOL, 0, 0),
 	K(struct config, ratelimit_user_budget, CT_U32, 1, 100000),
+	K(struct config, pid_file, CT_STR, 0, 0),
 };
 
 static const struct cfg_key cfg_server_keys[] = {

@@ -111,7 +111,9 @@ struct config {
 	uint32_t max_decrypts_per_sec;    /* 0..1000000, default 2000, 0 = no cap */
 	uint32_t ratelimit_table_size;    /* 64..16777216, default 65536 */
 	uint32_t dup_cache_size;          /* 0..16777216, default 65536, 0 = off */
-	char stats_file[SL_PATH_MAX];     /* "" = state_dir/siglatchd.stats */
+	char stats_file[SL_PATH_MAX];     /* "" = state_dir/net/siglatchd.stats */
+	char pid_file[SL_PATH_MAX];       /* "" = none (state_dir/siglatchd.lock
+	                                     holds the pid anyway) */
 	uint32_t stats_interval;          /* 0..3600 s, default 5, 0 = never */
 	uint32_t workers;                 /* decryption threads 0..64: 0 = one
 	                                     per CPU, 1 = the main thread */

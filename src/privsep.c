@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -535,6 +536,75 @@ privsep_chroot(const char *dir, char *err, size_t errlen)
 		sl_seterr(err, errlen, "chroot %s: %s", dir, strerror(errno));
 		return SL_ESYS;
 	}
+	return 0;
+}
+
+int
+privsep_lock_instance(const char *state_dir, int *lockfd, char *err,
+    size_t errlen)
+{
+	char path[SL_PATH_MAX + 32], buf[32];
+	ssize_t n;
+	long pid;
+	int fd;
+
+	*lockfd = -1;
+	if (snprintf(path, sizeof(path), "%s/%s", state_dir, PRIVSEP_LOCK) >=
+	    (int)sizeof(path)) {
+		sl_seterr(err, errlen, "state_dir %s: path too long", state_dir);
+		return SL_ETOOBIG;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+	    0644);
+	if (fd < 0) {
+		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return SL_ESYS;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		close(fd);
+		if (e != EWOULDBLOCK) {
+			sl_seterr(err, errlen, "%s: flock: %s", path, strerror(e));
+			return SL_ESYS;
+		}
+		if (sscanf(buf, "%ld", &pid) == 1 && pid > 0)
+			sl_seterr(err, errlen, "another siglatchd (pid %ld) is "
+			    "running with state_dir %s (it holds %s); stop it "
+			    "first", pid, state_dir, path);
+		else
+			sl_seterr(err, errlen, "another siglatchd is running with "
+			    "state_dir %s (it holds %s); stop it first",
+			    state_dir, path);
+		return SL_EBUSY;
+	}
+	*lockfd = fd;
+	return 0;
+}
+
+int
+privsep_write_pid(int fd, const char *path, char *err, size_t errlen)
+{
+	char buf[32];
+	int n, own = fd < 0;
+
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (own && (fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY, 0644)) < 0) {
+		sl_seterr(err, errlen, "pid_file %s: %s", path, strerror(errno));
+		return SL_ESYS;
+	}
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+		sl_seterr(err, errlen, "%s: %s", own ? path : PRIVSEP_LOCK,
+		    strerror(errno));
+		if (own)
+			close(fd);
+		return SL_ESYS;
+	}
+	if (own)
+		close(fd);
 	return 0;
 }
 

@@ -114,6 +114,20 @@ int privsep_state_layout(const char *state_dir, const struct privsep_ids *net,
 int privsep_check_log_path(const char *key, const char *path,
     const struct privsep_ids *net, char *err, size_t errlen);
 
+/*
+ * One siglatchd per state_dir: an exclusive flock(2) on
+ * state_dir/siglatchd.lock, held by the main process for as long as it
+ * runs (the descriptor in *lockfd).  SL_EBUSY when another holds it, with
+ * a message that names its pid (which privsep_write_pid keeps in the
+ * file).  Call before anything listens.
+ */
+#define PRIVSEP_LOCK "siglatchd.lock"
+int privsep_lock_instance(const char *state_dir, int *lockfd, char *err,
+    size_t errlen);
+/* Write this process's pid into fd (the lock file), or, with fd < 0,
+ * into path (pid_file; O_NOFOLLOW). */
+int privsep_write_pid(int fd, const char *path, char *err, size_t errlen);
+
 /* As root: chroot(dir), chdir("/").  Not root: nothing. */
 int privsep_chroot(const char *dir, char *err, size_t errlen);
 

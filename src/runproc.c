@@ -452,6 +452,8 @@ rp_parent(int fd, pid_t child, const struct config *cfg, struct grants *gt)
 	/* 0 only for a stop that was asked for, and that the network
 	 * process finished cleanly too */
 	status = (!p.lost && WIFEXITED(st) && WEXITSTATUS(st) == 0) ? 0 : 1;
+	if (cfg->pid_file[0] != '\0')
+		(void)unlink(cfg->pid_file);
 	if (status == 0)
 		log_msg(LOG_NOTICE, SLC_STOP, "stopped");
 	log_close();

@@ -70,6 +70,7 @@ struct daemon {
 	uint64_t handoff_busy;      /* runner not keeping up: refused */
 	char stats_path[SL_PATH_MAX + 32];  /* relative to stats_dirfd */
 	int stats_dirfd;            /* state_dir/net, or stats_file's dir */
+	int lockfd;                 /* state_dir/siglatchd.lock, flock'ed */
 	char netdir[SL_PATH_MAX + 8];  /* state_dir/net */
 };
 
@@ -653,6 +654,10 @@ static int
 confine_network(struct daemon *d, const struct privsep_ids *ids, char *err,
     size_t errlen)
 {
+	/* the lock stays with the main process */
+	if (d->lockfd >= 0)
+		close(d->lockfd);
+	d->lockfd = -1;
 	if (!ids->set)
 		return 0;
 	tzset();  /* /etc/localtime, before it is out of reach */
@@ -704,6 +709,7 @@ main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.sigfd = -1;
 	d.stats_dirfd = AT_FDCWD;
+	d.lockfd = -1;
 	d.grants.dirfd = -1;
 	while ((ch = getopt_long(argc, argv, "c:fdtgVh", longopts, NULL)) !=
 	    -1) {
@@ -763,6 +769,14 @@ main(int argc, char **argv)
 	/* state_dir is root's; its net/ the network process's */
 	if (privsep_state_layout(d.cfg->state_dir, &net_ids, d.netdir,
 	    sizeof(d.netdir), &lost, err, sizeof(err)) != 0) {
+		fprintf(stderr, "siglatchd: %s\n", err);
+		goto out;
+	}
+	/* one siglatchd per state_dir, checked before anything listens */
+	if (privsep_lock_instance(d.cfg->state_dir, &d.lockfd, err,
+	    sizeof(err)) != 0 || (d.cfg->pid_file[0] != '\0' &&
+	    privsep_check_log_path("pid_file", d.cfg->pid_file, &net_ids, err,
+	    sizeof(err)) != 0)) {
 		fprintf(stderr, "siglatchd: %s\n", err);
 		goto out;
 	}
@@ -845,6 +859,13 @@ main(int argc, char **argv)
 		goto out;
 	}
 	log_init("siglatchd", fg, debug);
+	/* the main process's pid, which stays (the network process forks) */
+	if (privsep_write_pid(d.lockfd, NULL, err, sizeof(err)) != 0 ||
+	    (d.cfg->pid_file[0] != '\0' && privsep_write_pid(-1,
+	    d.cfg->pid_file, err, sizeof(err)) != 0)) {
+		log_msg(LOG_ERR, SLC_SYSERR, "%s", err);
+		goto out;
+	}
 	if (setup_signals(&d) != 0) {
 		log_msg(LOG_ERR, SLC_SYSERR, "signals: %s", strerror(errno));
 		goto out;
@@ -937,6 +958,8 @@ out:
 		close(d.sigfd);
 	if (d.stats_dirfd >= 0)
 		close(d.stats_dirfd);
+	if (d.lockfd >= 0)
+		close(d.lockfd);
 	config_free(d.cfg);
 	free(d.cfg);
 	log_close();
