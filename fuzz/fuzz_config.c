@@ -234,8 +234,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_message(err_b, (const char *)data, size);
 	}
 
-	config_free(cfg_a);
-	config_free(cfg_b);
+	config_wipe_keys(cfg_a);
+	config_wipe_keys(cfg_b);
 	free(text);
 	return 0;
 }

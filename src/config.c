@@ -69,7 +69,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	K(struct config, timestamp_window, CT_U32, 1, 3600),
 	K(struct config, state_dir, CT_STR, 0, 0),
 	K(struct config, script_timeout, CT_U32, 1, 86400),
-	K(struct config, max_scripts, CT_U32, 1, 1024),
+	K(struct config, max_scripts, CT_U32, 1, SL_MAX_SCRIPTS),
 	K(struct config, replay_cache_size, CT_U32, 16, 1048576),
 	K(struct config, run_as, CT_USER, 1, 0),
 	K(struct config, ratelimit_source_budget, CT_U32, 1, 100000),
@@ -1326,7 +1326,7 @@ config_load_keys(struct config *cfg, char *err, size_t errlen)
 }
 
 void
-config_free(struct config *cfg)
+config_wipe_keys(struct config *cfg)
 {
 	unsigned i;
 

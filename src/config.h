@@ -172,8 +172,9 @@ int config_check_files(const struct config *cfg, char *err, size_t errlen);
  * Errors name the file and the config line that points at it.
  */
 int config_load_keys(struct config *cfg, char *err, size_t errlen);
-/* Free keys and cleanse secrets. */
-void config_free(struct config *cfg);
+/* Free the private keys and cleanse the HMAC keys; the rest of cfg stays
+ * usable (the main process goes on with it after the fork). */
+void config_wipe_keys(struct config *cfg);
 
 const struct cfg_user *config_user_by_id(const struct config *cfg, uint16_t id);
 const struct cfg_action *config_action_by_id(const struct config *cfg, uint8_t id);

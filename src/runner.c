@@ -56,7 +56,6 @@
 #include "privsep.h"
 #include "util.h"
 
-#define RN_SCRIPTS_MAX   1024           /* max_scripts upper bound */
 #define RN_LINE_MAX      512            /* longest output line logged */
 #define RN_ESC_MAX       (RN_LINE_MAX + 320) /* escaped line, fits a log line */
 #define RN_LOG_MAX       4096           /* output bytes logged per run */
@@ -1281,8 +1280,8 @@ runner_next_timeout_ms(const struct runner *rn)
 		if (best < 0)
 			best = 0;
 	}
-	if (rn->gt != NULL && rn->gt->dirty && (best < 0 || best > 1000))
-		best = 1000;
+	if (rn->gt != NULL && rn->gt->dirty && (best < 0 || best > SL_TICK_MS))
+		best = SL_TICK_MS;
 	now = (int64_t)sl_mono_ms();
 	/* the next look for leftovers (rn_sweep) */
 	if (rn->sweep_ms != 0) {
@@ -1415,7 +1414,7 @@ runner_new(struct runner **out, const struct config *cfg)
 	int r;
 
 	*out = NULL;
-	if (cfg->max_scripts < 1 || cfg->max_scripts > RN_SCRIPTS_MAX ||
+	if (cfg->max_scripts < 1 || cfg->max_scripts > SL_MAX_SCRIPTS ||
 	    cfg->script_timeout < 1)
 		return SL_EINVAL;
 	/* what scripts leave behind comes back to us (see the top) */

@@ -26,7 +26,7 @@
 #include "runproc.h"
 #include "util.h"
 
-#define RP_POLL_MAX  (2 + 1024)
+#define RP_POLL_MAX  (2 + SL_MAX_SCRIPTS)
 #define RP_WAIT_MS   5000   /* for the network process to exit, at stop */
 #define RP_MSG_MAX   sizeof(struct sl_request)  /* the largest message */
 
@@ -397,8 +397,8 @@ rp_parent(int fd, pid_t child, const struct config *cfg, struct grants *gt)
 		pfd[1].events = POLLIN;
 		np = 2 + runner_pollfds(p.rn, pfd + 2, RP_POLL_MAX - 2);
 		t = runner_next_timeout_ms(p.rn);
-		if (t < 0 || t > 1000)
-			t = 1000;
+		if (t < 0 || t > SL_TICK_MS)
+			t = SL_TICK_MS;
 		n = poll(pfd, (nfds_t)np, t);
 		if (n < 0 && errno != EINTR) {
 			log_msg(LOG_ERR, SLC_SYSERR, "poll: %s", strerror(errno));

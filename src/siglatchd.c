@@ -72,6 +72,19 @@ struct daemon {
 	int stats_dirfd;            /* state_dir/net, or stats_file's dir */
 	int lockfd;                 /* state_dir/siglatchd.lock, flock'ed */
 	char netdir[SL_PATH_MAX + 8];  /* state_dir/net */
+	/* what start-up learned, logged once the log is set up */
+	enum replay_load how;
+	char rerr[1024];            /* why the replay state is unusable */
+	int kfilter;                /* start_kernel_filter's answer */
+	char kerr[1024];            /* why the kernel filter is not there */
+	char sockwarn[1200];        /* formats share one queue */
+	unsigned nworkers;
+};
+
+/* The command line. */
+struct opts {
+	const char *path;
+	int fg, debug, test, list;
 };
 
 static void kernel_tag_sync(void *arg, const uint8_t *tag, bool add);
@@ -396,7 +409,7 @@ run(struct daemon *d)
 		}
 		pfd[2 + d->nsocks].fd = d->w != NULL ? workers_fd(d->w) : -1;
 		pfd[2 + d->nsocks].events = POLLIN;
-		n = poll(pfd, 3 + d->nsocks, 1000);
+		n = poll(pfd, 3 + d->nsocks, SL_TICK_MS);
 		if (n < 0 && errno != EINTR) {
 			log_msg(LOG_ERR, SLC_SYSERR, "poll: %s", strerror(errno));
 			return 1;
@@ -467,7 +480,7 @@ drop_network(void *arg)
 	d->replay = NULL;
 	free(d->batch);
 	d->batch = NULL;
-	config_free(d->cfg);  /* private keys and HMAC keys */
+	config_wipe_keys(d->cfg);  /* private keys and HMAC keys */
 }
 
 /* Room in the kernel's tag map: every enabled user's tags for every epoch
@@ -684,8 +697,9 @@ setup_signals(struct daemon *d)
 	return d->sigfd < 0 ? -1 : 0;
 }
 
-int
-main(int argc, char **argv)
+/* The command line into o: -1 to go on, or the exit status. */
+static int
+parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -697,45 +711,334 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = DEFAULT_CONFIG;
-	struct daemon d;
-	struct privsep_ids net_ids;
-	enum replay_load how;
-	bool lost = false;
-	char err[1024], kerr[1024], rerr[1024] = "", sockwarn[1200] = "";
-	int ch, kfilter = 0, fg = 0, debug = 0, test = 0, list = 0, rc = 1;
-	unsigned i, nworkers, nusers;
+	int ch;
 
-	memset(&d, 0, sizeof(d));
-	d.sigfd = -1;
-	d.stats_dirfd = AT_FDCWD;
-	d.lockfd = -1;
-	d.grants.dirfd = -1;
+	memset(o, 0, sizeof(*o));
+	o->path = DEFAULT_CONFIG;
 	while ((ch = getopt_long(argc, argv, "c:fdtgVh", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
-		case 'c': path = optarg; break;
-		case 'f': fg = 1; break;
-		case 'd': debug = 1; break;
-		case 't': test = 1; break;
-		case 'g': list = 1; break;
+		case 'c': o->path = optarg; break;
+		case 'f': o->fg = 1; break;
+		case 'd': o->debug = 1; break;
+		case 't': o->test = 1; break;
+		case 'g': o->list = 1; break;
 		case 'V': printf("siglatchd %s\n", SL_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || (test && list)) {
+	if (optind != argc || (o->test && o->list)) {
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+/* -t: what each server takes, once everything has been checked. */
+static void
+print_check(const struct config *cfg)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->nservers; i++) {
+		const struct cfg_server *s = &cfg->servers[i];
+
+		if (!s->enabled)
+			continue;
+		printf("server %s: port %u, knock formats %s%s%s, receipts %s\n",
+		    s->name, (unsigned)s->port, s->format1 ? "1" : "",
+		    s->format1 && s->format2 ? " and " : "",
+		    s->format2 ? "2" : "", s->format2 && s->receipt ? "on" :
+		    "off");
+	}
+	printf("configuration OK\n");
+}
+
+/* The configuration, its files' owners and modes, the users, the keys. */
+static int
+load_config(struct daemon *d, const char *path, struct privsep_ids *ids,
+    char *err, size_t errlen)
+{
+	if (config_parse(d->cfg, path, err, errlen) != 0 ||
+	    config_check_files(d->cfg, err, errlen) != 0 ||
+	    privsep_config_ids(d->cfg, ids, NULL, err, errlen) != 0 ||
+	    config_load_keys(d->cfg, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * As root, what lives on disk: state_dir and its net/, the instance lock,
+ * the log files, the stats file, the replay journal (with the barrier if
+ * it was lost) and the grants.
+ */
+static int
+setup_state(struct daemon *d, const struct privsep_ids *ids, char *err,
+    size_t errlen)
+{
+	bool lost = false;
+	unsigned i, nusers;
+
+	/* state_dir is root's; its net/ the network process's */
+	if (privsep_state_layout(d->cfg->state_dir, ids, d->netdir,
+	    sizeof(d->netdir), &lost, err, errlen) != 0)
+		return -1;
+	/* one siglatchd per state_dir, checked before anything listens */
+	if (privsep_lock_instance(d->cfg->state_dir, &d->lockfd, err,
+	    errlen) != 0 || (d->cfg->pid_file[0] != '\0' &&
+	    privsep_check_log_path("pid_file", d->cfg->pid_file, ids, err,
+	    errlen) != 0))
+		return -1;
+	if (open_logs(d, ids, err, errlen) != 0 ||
+	    open_stats(d, err, errlen) != 0)
+		return -1;
+	/* rerr: logged (SL007) once the log is set up */
+	if (replay_open(&d->replay, d->netdir, d->cfg->replay_cache_size,
+	    d->cfg->timestamp_window, time(NULL), &d->how, d->rerr,
+	    sizeof(d->rerr)) != 0) {
+		snprintf(err, errlen, "replay state: %s", d->rerr);
+		return -1;
+	}
+	if (lost && d->how == REPLAY_FRESH) {
+		snprintf(d->rerr, sizeof(d->rerr), "%s/replay.state: missing, "
+		    "although %s was used before", d->netdir, d->cfg->state_dir);
+		d->how = REPLAY_CORRUPT;
+		if (replay_lost(d->replay, time(NULL)) != 0) {
+			snprintf(err, errlen, "replay state: %s: %s", d->netdir,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	/* each enabled user gets an equal share of the replay cache */
+	for (i = 0, nusers = 0; i < d->cfg->nusers; i++)
+		nusers += d->cfg->users[i].enabled;
+	(void)replay_set_users(d->replay, nusers);
+	err[0] = '\0';
+	if (grants_init(&d->grants, d->cfg->max_grants,
+	    d->cfg->grant_max_lifetime) != 0 ||
+	    grants_attach(&d->grants, d->cfg->state_dir, sl_wall_ms(), err,
+	    errlen) != 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "grant state: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* As root, the receive path: its tables, the sockets, the kernel filter. */
+static int
+setup_network(struct daemon *d, char *err, size_t errlen)
+{
+	const struct config *cfg = d->cfg;
+	unsigned i;
+
+	if ((d->batch = malloc(sizeof(*d->batch))) != NULL)
+		net_batch_init(d->batch);
+	if (d->batch == NULL ||
+	    pipeline_new(&d->pipe, cfg, d->replay, d->sinks) != 0) {
+		snprintf(err, errlen, "cannot initialise");
+		return -1;
+	}
+	pipeline_tick(d->pipe, time(NULL), NULL, NULL);
+	for (i = 0; i < cfg->nservers; i++)
+		if (cfg->servers[i].enabled && cfg->servers[i].format2 &&
+		    cfg->servers[i].receipt)
+			break;
+	/* a parked receipt waits for the script (and its kill) at most */
+	if (i < cfg->nservers && receipts_new(&d->rcpt,
+	    2 * cfg->max_scripts + 64, (cfg->script_timeout + 5) * 1000u) != 0) {
+		snprintf(err, errlen, "cannot initialise receipts");
+		return -1;
+	}
+	err[0] = '\0';
+	for (i = 0; i < cfg->nservers; i++) {
+		if (!cfg->servers[i].enabled)
+			continue;
+		if (net_open_server(&cfg->servers[i], i, d->socks, &d->nsocks,
+		    MAX_SOCKS, err, errlen) != 0)
+			return -1;
+		if (err[0] != '\0' && d->sockwarn[0] == '\0')
+			snprintf(d->sockwarn, sizeof(d->sockwarn), "server %s: "
+			    "formats 1 and 2 share one receive queue (%s): a "
+			    "format-1 flood can crowd out format-2 knocks",
+			    cfg->servers[i].name, err);
+		err[0] = '\0';
+	}
+	d->kfilter = start_kernel_filter(d, d->kerr, sizeof(d->kerr));
+	if (d->kfilter == 0)
+		kernel_tags_start(d);
+	return 0;
+}
+
+/* Into the background (unless -f), the log as configured, the pid
+ * written down, signals to a descriptor. */
+static int
+detach(struct daemon *d, const struct opts *o, char *err, size_t errlen)
+{
+	if (!o->fg && daemon(0, 0) != 0) {
+		snprintf(err, errlen, "daemon: %s", strerror(errno));
+		return -1;
+	}
+	log_init("siglatchd", o->fg, o->debug);
+	/* the main process's pid, which stays (the network process forks) */
+	if (privsep_write_pid(d->lockfd, NULL, err, errlen) != 0 ||
+	    (d->cfg->pid_file[0] != '\0' && privsep_write_pid(-1,
+	    d->cfg->pid_file, err, errlen) != 0))
+		return -1;
+	if (setup_signals(d) != 0) {
+		snprintf(err, errlen, "signals: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Two processes from here (runproc.h): the parent keeps root and runs the
+ * actions, and never comes back; this one returns as the network process,
+ * chrooted, unprivileged, with its decryption threads, under seccomp.
+ */
+static int
+become_network(struct daemon *d, const struct privsep_ids *ids, char *err,
+    size_t errlen)
+{
+	if (runproc_start(&d->rp, d->cfg, &d->grants, drop_network, d) != 0) {
+		snprintf(err, errlen, "cannot fork the network process: %s",
+		    strerror(errno));
+		return -1;
+	}
+	grants_free(&d->grants);  /* the parent's */
+	if (confine_network(d, ids, err, errlen) != 0)
+		return -1;
+	if ((d->nworkers = d->cfg->workers) == 0)
+		d->nworkers = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (d->nworkers > 1 &&
+	    workers_new(&d->w, d->pipe, d->nworkers, WORKER_QUEUE) != 0) {
+		snprintf(err, errlen, "cannot start %u decryption threads",
+		    d->nworkers);
+		return -1;
+	}
+	return privsep_sandbox_network(d->rcpt != NULL, err, errlen) != 0 ?
+	    -1 : 0;
+}
+
+/* What start-up did, now that the log is set up. */
+static void
+log_started(const struct daemon *d, const char *path)
+{
+	unsigned i;
+
+	log_msg(LOG_NOTICE, SLC_START, "siglatchd %s starting, pid %ld "
+	    "(network process %ld, uid %ld, in %s), config %s, %u decryption "
+	    "thread(s)", SL_VERSION, (long)runproc_pid(d->rp), (long)getpid(),
+	    (long)getuid(), d->netdir, path, d->w != NULL ? d->nworkers : 0);
+	if (d->kfilter == 0)
+		log_msg(LOG_INFO, SLC_START, "kernel filter: wrong-length "
+		    "datagrams, penalised sources%s are dropped before they "
+		    "reach siglatchd", d->ktags ? " and format-2 datagrams "
+		    "with no user's tag" : "");
+	else if (d->kfilter > 0)
+		log_msg(LOG_NOTICE, SLC_START, "kernel filter not available "
+		    "(%s): filtering in user space only", d->kerr);
+	if (d->kfilter == 0 && d->ktags_why != NULL)
+		log_msg(LOG_NOTICE, SLC_START, "kernel filter: format-2 tags "
+		    "are checked in user space only: %s", d->ktags_why);
+	if (d->sockwarn[0] != '\0')
+		log_msg(LOG_NOTICE, SLC_LISTEN, "%s", d->sockwarn);
+	if (d->how == REPLAY_FRESH)
+		log_msg(LOG_NOTICE, SLC_STATE, "no replay state in %s: starting "
+		    "with an empty cache", d->cfg->state_dir);
+	else if (d->how == REPLAY_CORRUPT)
+		log_msg(LOG_ERR, SLC_STATE_BAD, "replay state unusable (%s): "
+		    "refusing every knock stamped at or before %lld for safety",
+		    d->rerr, (long long)replay_barrier(d->replay));
+	else
+		log_msg(LOG_INFO, SLC_STATE, "replay state loaded: %u live "
+		    "entries", replay_count(d->replay));
+	for (i = 0; i < d->nsocks; i++)
+		log_msg(LOG_NOTICE, SLC_LISTEN, "server %s listening on %s",
+		    d->cfg->servers[d->socks[i].server_idx].name,
+		    d->socks[i].desc);
+}
+
+/* The network process stops: no more datagrams, the threads finish what
+ * they hold, counters and journal written, then the channel closes, and
+ * with it the main process lets its scripts finish and exits. */
+static void
+shutdown_network(struct daemon *d)
+{
+	unsigned i;
+
+	for (i = 0; i < d->nsocks; i++)
+		close(d->socks[i].fd);
+	d->nsocks = 0;
+	while (d->w != NULL && workers_inflight(d->w) > 0) {
+		struct pollfd wp = { .fd = workers_fd(d->w), .events = POLLIN };
+
+		(void)poll(&wp, 1, 100);
+		serve_workers(d);
+	}
+	write_stats(d);
+	log_stats(d);  /* the privileged process logs its own as it exits */
+	if (replay_save(d->replay) != 0)
+		log_msg(LOG_ERR, SLC_STATE_IO, "replay state not saved");
+	runproc_stop(d->rp);
+	d->rp = NULL;
+}
+
+static void
+daemon_free(struct daemon *d)
+{
+	unsigned i;
+
+	for (i = 0; i < d->nsocks; i++)
+		close(d->socks[i].fd);
+	runproc_stop(d->rp);
+	workers_free(d->w);
+	sockfilter_free(d->sf);
+	pipeline_free(d->pipe);
+	receipts_free(d->rcpt);
+	free(d->batch);
+	replay_close(d->replay);
+	grants_free(&d->grants);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->stats_dirfd >= 0)
+		close(d->stats_dirfd);
+	if (d->lockfd >= 0)
+		close(d->lockfd);
+	if (d->cfg != NULL)
+		config_wipe_keys(d->cfg);
+	free(d->cfg);
+	log_close();
+}
+
+/* The order privsep.h documents, one step a call. */
+int
+main(int argc, char **argv)
+{
+	struct daemon d;
+	struct privsep_ids ids;
+	struct opts o;
+	char err[1024];
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &o)) >= 0)
+		return rc;
+	rc = 1;
+	memset(&d, 0, sizeof(d));
+	d.sigfd = -1;
+	d.stats_dirfd = AT_FDCWD;
+	d.lockfd = -1;
+	d.grants.dirfd = -1;
 	/* until the configuration is read, everything goes to stderr */
-	log_init("siglatchd", 1, debug);
+	log_init("siglatchd", 1, o.debug);
 	if ((d.cfg = calloc(1, sizeof(*d.cfg))) == NULL) {
 		fprintf(stderr, "siglatchd: out of memory\n");
 		return 1;
 	}
-	if (list) {
-		if (config_parse(d.cfg, path, err, sizeof(err)) != 0 ||
+	if (o.list) {
+		if (config_parse(d.cfg, o.path, err, sizeof(err)) != 0 ||
 		    grants_list(d.cfg->state_dir, stdout, sl_wall_ms(), err,
 		    sizeof(err)) != 0)
 			fprintf(stderr, "siglatchd: %s\n", err);
@@ -743,225 +1046,30 @@ main(int argc, char **argv)
 			rc = 0;
 		goto out;
 	}
-	if (config_parse(d.cfg, path, err, sizeof(err)) != 0 ||
-	    config_check_files(d.cfg, err, sizeof(err)) != 0 ||
-	    privsep_config_ids(d.cfg, &net_ids, NULL, err, sizeof(err)) != 0 ||
-	    config_load_keys(d.cfg, err, sizeof(err)) != 0) {
+	err[0] = '\0';
+	if (load_config(&d, o.path, &ids, err, sizeof(err)) != 0) {
 		fprintf(stderr, "siglatchd: %s\n", err);
 		goto out;
 	}
-	if (test) {
-		for (i = 0; i < d.cfg->nservers; i++) {
-			const struct cfg_server *s = &d.cfg->servers[i];
-
-			if (!s->enabled)
-				continue;
-			printf("server %s: port %u, knock formats %s%s%s, "
-			    "receipts %s\n", s->name, (unsigned)s->port,
-			    s->format1 ? "1" : "", s->format1 && s->format2 ?
-			    " and " : "", s->format2 ? "2" : "",
-			    s->format2 && s->receipt ? "on" : "off");
-		}
-		printf("configuration OK\n");
+	if (o.test) {
+		print_check(d.cfg);
 		rc = 0;
 		goto out;
 	}
-	/* state_dir is root's; its net/ the network process's */
-	if (privsep_state_layout(d.cfg->state_dir, &net_ids, d.netdir,
-	    sizeof(d.netdir), &lost, err, sizeof(err)) != 0) {
+	if (setup_state(&d, &ids, err, sizeof(err)) != 0 ||
+	    setup_network(&d, err, sizeof(err)) != 0) {
 		fprintf(stderr, "siglatchd: %s\n", err);
 		goto out;
 	}
-	/* one siglatchd per state_dir, checked before anything listens */
-	if (privsep_lock_instance(d.cfg->state_dir, &d.lockfd, err,
-	    sizeof(err)) != 0 || (d.cfg->pid_file[0] != '\0' &&
-	    privsep_check_log_path("pid_file", d.cfg->pid_file, &net_ids, err,
-	    sizeof(err)) != 0)) {
-		fprintf(stderr, "siglatchd: %s\n", err);
-		goto out;
-	}
-	if (open_logs(&d, &net_ids, err, sizeof(err)) != 0) {
-		fprintf(stderr, "siglatchd: %s\n", err);
-		goto out;
-	}
-	if (open_stats(&d, err, sizeof(err)) != 0) {
-		fprintf(stderr, "siglatchd: %s\n", err);
-		goto out;
-	}
-	/* rerr: logged (SL007) once the log is set up */
-	if (replay_open(&d.replay, d.netdir, d.cfg->replay_cache_size,
-	    d.cfg->timestamp_window, time(NULL), &how, rerr,
-	    sizeof(rerr)) != 0) {
-		fprintf(stderr, "siglatchd: replay state: %s\n", rerr);
-		goto out;
-	}
-	if (lost && how == REPLAY_FRESH) {
-		snprintf(rerr, sizeof(rerr), "%s/replay.state: missing, although "
-		    "%s was used before", d.netdir, d.cfg->state_dir);
-		how = REPLAY_CORRUPT;
-		if (replay_lost(d.replay, time(NULL)) != 0) {
-			fprintf(stderr, "siglatchd: replay state: %s: %s\n",
-			    d.netdir, strerror(errno));
-			goto out;
-		}
-	}
-	/* each enabled user gets an equal share of the replay cache */
-	for (i = 0, nusers = 0; i < d.cfg->nusers; i++)
-		nusers += d.cfg->users[i].enabled;
-	(void)replay_set_users(d.replay, nusers);
-	err[0] = '\0';
-	if (grants_init(&d.grants, d.cfg->max_grants,
-	    d.cfg->grant_max_lifetime) != 0 ||
-	    grants_attach(&d.grants, d.cfg->state_dir, sl_wall_ms(), err,
-	    sizeof(err)) != 0) {
-		fprintf(stderr, "siglatchd: grant state: %s\n", err[0] ? err :
-		    "out of memory");
-		goto out;
-	}
-	if ((d.batch = malloc(sizeof(*d.batch))) != NULL)
-		net_batch_init(d.batch);
-	if (d.batch == NULL ||
-	    pipeline_new(&d.pipe, d.cfg, d.replay, d.sinks) != 0) {
-		fprintf(stderr, "siglatchd: cannot initialise\n");
-		goto out;
-	}
-	pipeline_tick(d.pipe, time(NULL), NULL, NULL);
-	for (i = 0; i < d.cfg->nservers; i++)
-		if (d.cfg->servers[i].enabled && d.cfg->servers[i].format2 &&
-		    d.cfg->servers[i].receipt)
-			break;
-	/* a parked receipt waits for the script (and its kill) at most */
-	if (i < d.cfg->nservers && receipts_new(&d.rcpt,
-	    2 * d.cfg->max_scripts + 64,
-	    (d.cfg->script_timeout + 5) * 1000u) != 0) {
-		fprintf(stderr, "siglatchd: cannot initialise receipts\n");
-		goto out;
-	}
-	for (i = 0; i < d.cfg->nservers; i++) {
-		if (!d.cfg->servers[i].enabled)
-			continue;
-		if (net_open_server(&d.cfg->servers[i], i, d.socks, &d.nsocks,
-		    MAX_SOCKS, err, sizeof(err)) != 0) {
-			fprintf(stderr, "siglatchd: %s\n", err);
-			goto out;
-		}
-		if (err[0] != '\0' && sockwarn[0] == '\0')
-			snprintf(sockwarn, sizeof(sockwarn), "server %s: formats "
-			    "1 and 2 share one receive queue (%s): a format-1 "
-			    "flood can crowd out format-2 knocks", d.cfg->servers[i].name,
-			    err);
-	}
-	kfilter = start_kernel_filter(&d, kerr, sizeof(kerr));
-	if (kfilter == 0)
-		kernel_tags_start(&d);
-	if (!fg && daemon(0, 0) != 0) {
-		fprintf(stderr, "siglatchd: daemon: %s\n", strerror(errno));
-		goto out;
-	}
-	log_init("siglatchd", fg, debug);
-	/* the main process's pid, which stays (the network process forks) */
-	if (privsep_write_pid(d.lockfd, NULL, err, sizeof(err)) != 0 ||
-	    (d.cfg->pid_file[0] != '\0' && privsep_write_pid(-1,
-	    d.cfg->pid_file, err, sizeof(err)) != 0)) {
+	if (detach(&d, &o, err, sizeof(err)) != 0 ||
+	    become_network(&d, &ids, err, sizeof(err)) != 0) {
 		log_msg(LOG_ERR, SLC_SYSERR, "%s", err);
 		goto out;
 	}
-	if (setup_signals(&d) != 0) {
-		log_msg(LOG_ERR, SLC_SYSERR, "signals: %s", strerror(errno));
-		goto out;
-	}
-	/* two processes from here: this one returns as the network process,
-	 * the parent keeps root and runs the actions (runproc.h) */
-	if (runproc_start(&d.rp, d.cfg, &d.grants, drop_network, &d) != 0) {
-		log_msg(LOG_ERR, SLC_SYSERR, "cannot fork the network process: "
-		    "%s", strerror(errno));
-		goto out;
-	}
-	grants_free(&d.grants);  /* the parent's */
-	if (confine_network(&d, &net_ids, err, sizeof(err)) != 0) {
-		log_msg(LOG_ERR, SLC_SYSERR, "%s", err);
-		goto out;
-	}
-	if ((nworkers = d.cfg->workers) == 0)
-		nworkers = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-	if (nworkers > 1 &&
-	    workers_new(&d.w, d.pipe, nworkers, WORKER_QUEUE) != 0) {
-		log_msg(LOG_ERR, SLC_SYSERR, "cannot start %u decryption "
-		    "threads", nworkers);
-		goto out;
-	}
-	if (privsep_sandbox_network(d.rcpt != NULL, err, sizeof(err)) != 0) {
-		log_msg(LOG_ERR, SLC_SYSERR, "%s", err);
-		goto out;
-	}
-	log_msg(LOG_NOTICE, SLC_START, "siglatchd %s starting, pid %ld "
-	    "(network process %ld, uid %ld, in %s), config %s, %u decryption "
-	    "thread(s)", SL_VERSION, (long)runproc_pid(d.rp), (long)getpid(),
-	    (long)getuid(), d.netdir, path, d.w != NULL ? nworkers : 0);
-	if (kfilter == 0)
-		log_msg(LOG_INFO, SLC_START, "kernel filter: wrong-length "
-		    "datagrams, penalised sources%s are dropped before they "
-		    "reach siglatchd", d.ktags ? " and format-2 datagrams "
-		    "with no user's tag" : "");
-	else if (kfilter > 0)
-		log_msg(LOG_NOTICE, SLC_START, "kernel filter not available "
-		    "(%s): filtering in user space only", kerr);
-	if (kfilter == 0 && d.ktags_why != NULL)
-		log_msg(LOG_NOTICE, SLC_START, "kernel filter: format-2 tags "
-		    "are checked in user space only: %s", d.ktags_why);
-	if (sockwarn[0] != '\0')
-		log_msg(LOG_NOTICE, SLC_LISTEN, "%s", sockwarn);
-	if (how == REPLAY_FRESH)
-		log_msg(LOG_NOTICE, SLC_STATE, "no replay state in %s: starting "
-		    "with an empty cache", d.cfg->state_dir);
-	else if (how == REPLAY_CORRUPT)
-		log_msg(LOG_ERR, SLC_STATE_BAD, "replay state unusable (%s): "
-		    "refusing every knock stamped at or before %lld for safety",
-		    rerr, (long long)replay_barrier(d.replay));
-	else
-		log_msg(LOG_INFO, SLC_STATE, "replay state loaded: %u live "
-		    "entries", replay_count(d.replay));
-	for (i = 0; i < d.nsocks; i++)
-		log_msg(LOG_NOTICE, SLC_LISTEN, "server %s listening on %s",
-		    d.cfg->servers[d.socks[i].server_idx].name, d.socks[i].desc);
-
+	log_started(&d, o.path);
 	rc = run(&d);
-
-	for (i = 0; i < d.nsocks; i++)
-		close(d.socks[i].fd);
-	d.nsocks = 0;
-	while (d.w != NULL && workers_inflight(d.w) > 0) {
-		struct pollfd wp = { .fd = workers_fd(d.w), .events = POLLIN };
-
-		(void)poll(&wp, 1, 100);
-		serve_workers(&d);
-	}
-	write_stats(&d);
-	log_stats(&d);  /* the privileged process logs its own as it exits */
-	if (replay_save(d.replay) != 0)
-		log_msg(LOG_ERR, SLC_STATE_IO, "replay state not saved");
-	/* closing the channel lets the privileged process finish */
-	runproc_stop(d.rp);
-	d.rp = NULL;
+	shutdown_network(&d);
 out:
-	for (i = 0; i < d.nsocks; i++)
-		close(d.socks[i].fd);
-	runproc_stop(d.rp);
-	workers_free(d.w);
-	sockfilter_free(d.sf);
-	pipeline_free(d.pipe);
-	receipts_free(d.rcpt);
-	free(d.batch);
-	replay_close(d.replay);
-	grants_free(&d.grants);
-	if (d.sigfd >= 0)
-		close(d.sigfd);
-	if (d.stats_dirfd >= 0)
-		close(d.stats_dirfd);
-	if (d.lockfd >= 0)
-		close(d.lockfd);
-	config_free(d.cfg);
-	free(d.cfg);
-	log_close();
+	daemon_free(&d);
 	return rc;
 }

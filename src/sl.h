@@ -31,6 +31,13 @@
 #define SL_IPSTR_MAX       46 /* INET6_ADDRSTRLEN */
 
 /* Error codes. */
+/* max_scripts' upper bound: the runner's slots, and the main process's
+ * poll set (runproc.c) */
+#define SL_MAX_SCRIPTS 1024
+/* The longest the event loops sleep: timers (stats, tag epochs, log
+ * summaries) are looked at at least this often. */
+#define SL_TICK_MS     1000
+
 enum sl_err {
 	SL_OK = 0,
 	SL_EINVAL = -1,     /* invalid argument */

@@ -1249,7 +1249,7 @@ test_lookups(void **state)
 	assert_null(config_action_by_id(cfg, 1));
 	/* and a failed one leaves nothing to free */
 	expect_err(P S "x = 1\n", "t.conf:3:");
-	config_free(cfg);
+	config_wipe_keys(cfg);
 }
 
 /* ---- key loading ------------------------------------------------------ */
@@ -1282,7 +1282,7 @@ test_load_keys(void **state)
 	assert_memory_equal(err, want, strlen(want));
 	snprintf(want, sizeof(want), "chmod 600 %s", hkey);
 	assert_non_null(strstr(err, want));
-	config_free(cfg);
+	config_wipe_keys(cfg);
 	assert_null(cfg->servers[0].priv);
 
 	/* 0600 is accepted; the disabled user's missing file is not read */
@@ -1292,7 +1292,7 @@ test_load_keys(void **state)
 	assert_non_null(cfg->servers[0].priv);
 	assert_memory_equal(cfg->users[0].hmac_key, key, sizeof(key));
 	assert_memory_equal(cfg->users[1].hmac_key, zero, sizeof(zero));
-	config_free(cfg);
+	config_wipe_keys(cfg);
 	assert_null(cfg->servers[0].priv);
 	assert_memory_equal(cfg->users[0].hmac_key, zero, sizeof(zero));
 
@@ -1304,7 +1304,7 @@ test_load_keys(void **state)
 	assert_memory_equal(err, want, strlen(want));
 	snprintf(want, sizeof(want), "chmod 600 %s", srv);
 	assert_non_null(strstr(err, want));
-	config_free(cfg);
+	config_wipe_keys(cfg);
 
 	/* ... given in the server section */
 	snprintf(text, sizeof(text), "[server:s]\npriv_key_path = %s\n", srv);
@@ -1313,7 +1313,7 @@ test_load_keys(void **state)
 	snprintf(want, sizeof(want), "t.conf:2: [server:s] key "
 	    "'priv_key_path': %s", srv);
 	assert_memory_equal(err, want, strlen(want));
-	config_free(cfg);
+	config_wipe_keys(cfg);
 	assert_int_equal(chmod(srv, 0600), 0);
 
 	/* a missing HMAC key file; then one that is not a key */
@@ -1324,7 +1324,7 @@ test_load_keys(void **state)
 	snprintf(want, sizeof(want), "t.conf:6: [user:u] key 'hmac_file': "
 	    "%s/none: No such file or directory", tmpdir);
 	assert_string_equal(err, want);
-	config_free(cfg);
+	config_wipe_keys(cfg);
 	snprintf(text, sizeof(text), "[server:s]\npriv_key_path = %s\n"
 	    "[user:u]\nid = 1\nenabled = yes\nhmac_file = %s\n", srv, srv);
 	expect_ok(text);
@@ -1332,7 +1332,7 @@ test_load_keys(void **state)
 	snprintf(want, sizeof(want), "t.conf:6: [user:u] key 'hmac_file': %s: ",
 	    srv);
 	assert_memory_equal(err, want, strlen(want));
-	config_free(cfg);
+	config_wipe_keys(cfg);
 
 	/* a disabled server's key is not read */
 	snprintf(text, sizeof(text), "[server:s]\npriv_key_path = %s\n"
@@ -1340,7 +1340,7 @@ test_load_keys(void **state)
 	expect_ok(text);
 	assert_int_equal(config_load_keys(cfg, err, sizeof(err)), 0);
 	assert_null(cfg->servers[1].priv);
-	config_free(cfg);
+	config_wipe_keys(cfg);
 
 	unlink(srv);
 	unlink(hkey);
@@ -1536,7 +1536,7 @@ test_key_owner(void **state)
 	    "[user:u]\nid = 1\nenabled = yes\nhmac_file = %s\n", srv, hkey);
 	expect_ok(text);
 	assert_int_equal(config_load_keys(cfg, err, sizeof(err)), 0);
-	config_free(cfg);
+	config_wipe_keys(cfg);
 
 	assert_int_equal(chown(hkey, 65534, 65534), 0);
 	assert_int_equal(config_load_keys(cfg, err, sizeof(err)), SL_EPERM);
@@ -1544,7 +1544,7 @@ test_key_owner(void **state)
 	    "owned by uid 65534, not by root; fix with: chown root %s", hkey,
 	    hkey);
 	assert_string_equal(err, want);
-	config_free(cfg);
+	config_wipe_keys(cfg);
 	assert_int_equal(chown(hkey, 0, 0), 0);
 
 	assert_int_equal(chown(srv, 65534, 65534), 0);
@@ -1553,7 +1553,7 @@ test_key_owner(void **state)
 	    "'priv_key_path': %s: owned by uid 65534, not by root; fix with: "
 	    "chown root %s", srv, srv);
 	assert_string_equal(err, want);
-	config_free(cfg);
+	config_wipe_keys(cfg);
 
 	unlink(srv);
 	unlink(hkey);

@@ -337,7 +337,7 @@ test_pipeline_vectors_and_bitflips(void **state)
 		pipeline_free(p);
 		replay_close(rp);
 	}
-	config_free(cfg);
+	config_wipe_keys(cfg);
 	free(cfg);
 }
 
@@ -367,7 +367,7 @@ test_pipeline_unknown_user_same_class(void **state)
 	assert_int_equal(replay_count(rp), 0); /* nothing recorded pre-auth */
 	pipeline_free(p);
 	replay_close(rp);
-	config_free(cfg);
+	config_wipe_keys(cfg);
 	free(cfg);
 }
 
@@ -394,7 +394,7 @@ test_pipeline_denied(void **state)
 	assert_int_equal(pipeline_get_stats(p)->denied, 1);
 	pipeline_free(p);
 	replay_close(rp);
-	config_free(cfg);
+	config_wipe_keys(cfg);
 	free(cfg);
 }
 
@@ -447,7 +447,7 @@ test_pipeline_budgets_and_duplicates(void **state)
 	assert_int_equal(pipeline_get_stats(p)->rate_source, 2);
 	pipeline_free(p);
 	replay_close(rp);
-	config_free(cfg);
+	config_wipe_keys(cfg);
 	free(cfg);
 }
 
@@ -545,7 +545,7 @@ test_pipeline_burst_admission(void **state)
 	assert_int_equal(process_at(p, junk, &src, now, 6000, &req), SL_ERATE);
 	pipeline_free(p);
 	replay_close(rp);
-	config_free(cfg);
+	config_wipe_keys(cfg);
 	free(cfg);
 }
 
@@ -594,7 +594,7 @@ test_pipeline_known_good_keeps_trickle(void **state)
 	assert_int_equal(filter_rl_stats(pipeline_filter(p))->penalties, 2);
 	pipeline_free(p);
 	replay_close(rp);
-	config_free(cfg);
+	config_wipe_keys(cfg);
 	free(cfg);
 }
 
@@ -637,7 +637,7 @@ test_pipeline_prefix_trickle(void **state)
 	assert_int_equal(pipeline_get_stats(p)->accepted, 3);
 	pipeline_free(p);
 	replay_close(rp);
-	config_free(cfg);
+	config_wipe_keys(cfg);
 	free(cfg);
 }
 
@@ -689,7 +689,7 @@ test_pipeline_duplicates_charge_nobody(void **state)
 	assert_int_equal(process_at(p, junk, &first, now, 1000, &req), SL_ERATE);
 	pipeline_free(p);
 	replay_close(rp);
-	config_free(cfg);
+	config_wipe_keys(cfg);
 	free(cfg);
 }
 
