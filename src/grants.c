@@ -311,6 +311,25 @@ grants_defer(struct grants *gt, struct grant *g, int64_t now_ms,
 }
 
 unsigned
+grants_revoke_if(struct grants *gt, int64_t now_ms,
+    bool (*keep)(void *, const struct grant *), void *arg)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < gt->cap; i++) {
+		struct grant *g = &gt->g[i];
+
+		if (g->state != GS_LIVE || keep(arg, g))
+			continue;
+		g->state = GS_REVOKE;
+		g->next_ms = now_ms;
+		gt->dirty = true;
+		n++;
+	}
+	return n;
+}
+
+unsigned
 grants_revoke_all(struct grants *gt, int64_t now_ms)
 {
 	unsigned i, n = 0;

@@ -156,6 +156,10 @@ void grants_defer(struct grants *gt, struct grant *g, int64_t now_ms,
     int64_t delay_ms);
 /* revoke_on_exit: every LIVE grant is due now.  Returns how many. */
 unsigned grants_revoke_all(struct grants *gt, int64_t now_ms);
+/* Every live grant for which keep(arg, g) is false is due for revocation
+ * now; returns how many. */
+unsigned grants_revoke_if(struct grants *gt, int64_t now_ms,
+    bool (*keep)(void *, const struct grant *), void *arg);
 /* Earliest LIVE expiry or REVOKE time, or -1 if none. */
 int64_t grants_next_ms(const struct grants *gt);
 /* Entries in a given state (GS_FREE: all in use). */

@@ -110,6 +110,36 @@ pipeline_new(struct pipeline **out, const struct config *cfg,
 	return 0;
 }
 
+int
+pipeline_reconfigure(struct pipeline *p, const struct config *cfg)
+{
+	const struct config *old = p->cfg;
+	struct pipeline_crypto *c = NULL;
+	struct gate2 *g = NULL;
+	struct tags *t = NULL;
+	int rc;
+
+	p->cfg = cfg;  /* pipeline_crypto_new reads the keys from p->cfg */
+	if ((rc = tags_new(&t, cfg)) != 0 ||
+	    (rc = gate2_new(&g, cfg->nusers, cfg->ratelimit_user_budget,
+	    cfg->ratelimit_window * 1000u,
+	    (2 * cfg->timestamp_window + K2_EPOCH_SECS) * 1000u)) != 0 ||
+	    (rc = pipeline_crypto_new(p, &c)) != 0) {
+		p->cfg = old;
+		tags_free(t);
+		gate2_free(g);
+		pipeline_crypto_free(c);
+		return rc;
+	}
+	tags_free(p->tags);
+	gate2_free(p->gate2);
+	pipeline_crypto_free(p->crypto);
+	p->tags = t;
+	p->gate2 = g;
+	p->crypto = c;
+	return 0;
+}
+
 void
 pipeline_free(struct pipeline *p)
 {

@@ -103,6 +103,15 @@ struct pipeline_crypto;   /* per-thread decryption and HMAC contexts */
 int pipeline_new(struct pipeline **out, const struct config *cfg,
     struct replay *replay, const int *log_sinks);
 void pipeline_free(struct pipeline *p);
+/*
+ * A new configuration with the same servers and table sizes
+ * (reload_needs_restart): the format-2 tag table, the per-user format-2
+ * state and the decryption contexts are made anew from cfg's users and
+ * keys; the counters, the rate limits and the replay cache stay.  No job
+ * may be in flight.  On an error nothing changes.  Call pipeline_tick
+ * next, to fill the new tag table.
+ */
+int pipeline_reconfigure(struct pipeline *p, const struct config *cfg);
 
 /* 0: go on (copy the datagram and *pre into a job); else dropped,
  * counted, logged.  now: the wall clock (format 2 replay check). */

@@ -16,14 +16,18 @@
  * messages, each one SOCK_SEQPACKET datagram of an exact size whose first
  * four bytes say which it is.  A message of another type or size, or
  * descriptors with any message but SL_MSG_LOGFDS, ends both processes.
- *   network -> privileged: SL_REQ_MAGIC (struct sl_request)
+ *   network -> privileged: SL_REQ_MAGIC (struct sl_request),
+ *                          SL_MSG_RELOADED (struct sl_status)
  *   privileged -> network: SL_RES_MAGIC (struct sl_result),
  *                          SL_MSG_LOGFDS (struct sl_logfds + descriptors),
- *                          SL_MSG_STATS (struct sl_ask)
+ *                          SL_MSG_STATS (struct sl_ask),
+ *                          SL_MSG_RELOAD (struct sl_ask + one memfd)
  */
 #define SL_REQ_MAGIC  0x534c5251u /* "SLRQ": run this action */
 #define SL_MSG_STATS  0x534c5354u /* "SLST": log your counters */
 #define SL_MSG_LOGFDS 0x534c4c46u /* "SLLF": the reopened log files */
+#define SL_MSG_RELOAD 0x534c524cu /* "SLRL": a new configuration (reload.h) */
+#define SL_MSG_RELOADED 0x534c5244u /* "SLRD": ... taken, or not */
 
 struct sl_request {
 	uint32_t magic;
@@ -62,7 +66,13 @@ struct sl_logfds {
 	int32_t  sink[SL_LOGFDS_MAX];
 };
 
-/* A message with nothing but its type (SL_MSG_STATS). */
+/* The network process's answer to SL_MSG_RELOAD: 0 or an SL_E* code. */
+struct sl_status {
+	uint32_t magic;
+	int32_t  status;
+};
+
+/* A message with nothing but its type (SL_MSG_STATS, SL_MSG_RELOAD). */
 struct sl_ask {
 	uint32_t magic;
 	uint32_t reserved;

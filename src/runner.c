@@ -1348,6 +1348,55 @@ runner_get_stats(const struct runner *rn)
 	return &rn->st;
 }
 
+/* A grant still stands under cfg: its server, user and action are there,
+ * enabled, under the same names, the action timed and allowed to both. */
+static bool
+rn_grant_stands(void *arg, const struct grant *g)
+{
+	const struct config *cfg = arg;
+	const struct cfg_action *act = rn_action(cfg, g->action_id);
+	const struct cfg_user *u = rn_user(cfg, g->user_id);
+	const struct cfg_server *srv = NULL;
+	unsigned i;
+
+	for (i = 0; i < cfg->nservers; i++)
+		if (strcmp(cfg->servers[i].name, g->server) == 0)
+			srv = &cfg->servers[i];
+	return srv != NULL && srv->enabled && u != NULL && u->enabled &&
+	    strcmp(u->name, g->user) == 0 && act != NULL && act->enabled &&
+	    strcmp(act->name, g->action) == 0 && action_is_timed(act) &&
+	    idset_has(&u->actions, g->action_id) &&
+	    idset_has(&srv->actions, g->action_id);
+}
+
+int
+runner_reconfigure(struct runner *rn, const struct config *cfg)
+{
+	struct privsep_ids ids[SL_MAX_ACTIONS];
+	char err[SL_PATH_MAX + 256];
+	unsigned n;
+	int r;
+
+	if ((r = privsep_config_ids(cfg, NULL, ids, err, sizeof(err))) != 0) {
+		log_msg(LOG_ERR, SLC_SYSERR, "runner: %s", err);
+		return r;
+	}
+	/* grants the new configuration no longer allows go now, through
+	 * the destructor of the configuration that made them */
+	if (rn->gt != NULL && (n = grants_revoke_if(rn->gt, sl_wall_ms(),
+	    rn_grant_stands, (void *)(uintptr_t)cfg)) > 0) {
+		log_msg(LOG_NOTICE, SLC_GRANT, "reload: revoking %u grant(s) "
+		    "the new configuration does not allow", n);
+		(void)grants_save(rn->gt);
+		runner_service(rn);
+	}
+	/* scripts started under the old configuration finish under it */
+	runner_drain(rn);
+	rn->cfg = cfg;
+	memcpy(rn->ids, ids, sizeof(rn->ids));
+	return 0;
+}
+
 int
 runner_keep_child(struct runner *rn, pid_t pid)
 {

@@ -74,6 +74,16 @@ const struct runner_stats *runner_get_stats(const struct runner *rn);
  * table belongs to the caller.
  */
 /*
+ * A new configuration (SIGHUP): run_as users resolved again; live grants
+ * the new one does not allow (their server, user or action gone,
+ * disabled, renamed, no longer timed or no longer allowed) are revoked
+ * through the destructor of the configuration that made them; scripts
+ * running finish first (this waits for them).  Same max_scripts.  On an
+ * error nothing changes.  cfg must outlive the runner.
+ */
+int runner_reconfigure(struct runner *rn, const struct config *cfg);
+
+/*
  * A child of the calling process that is not a script (the network
  * process): never killed as a leftover; when it exits it is reaped here
  * and runner_kept_exited(rn, i, &status) (i: the order of the calls,

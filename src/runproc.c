@@ -20,8 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "grants.h"
 #include "log.h"
+#include "privsep.h"
+#include "reload.h"
 #include "runner.h"
 #include "runproc.h"
 #include "util.h"
@@ -40,16 +44,19 @@ struct runproc {
 struct rp_msgtype {
 	uint32_t type;
 	size_t len;
+	int fds;                /* descriptors it may carry, at most */
 	const char *name;
 };
 
 static const struct rp_msgtype rp_to_parent[] = {
-	{ SL_REQ_MAGIC, sizeof(struct sl_request), "request" },
+	{ SL_REQ_MAGIC, sizeof(struct sl_request), 0, "request" },
+	{ SL_MSG_RELOADED, sizeof(struct sl_status), 0, "reloaded" },
 };
 static const struct rp_msgtype rp_to_child[] = {
-	{ SL_RES_MAGIC, sizeof(struct sl_result), "outcome" },
-	{ SL_MSG_LOGFDS, sizeof(struct sl_logfds), "log files" },
-	{ SL_MSG_STATS, sizeof(struct sl_ask), "counters" },
+	{ SL_RES_MAGIC, sizeof(struct sl_result), 0, "outcome" },
+	{ SL_MSG_LOGFDS, sizeof(struct sl_logfds), SL_LOGFDS_MAX, "log files" },
+	{ SL_MSG_STATS, sizeof(struct sl_ask), 0, "counters" },
+	{ SL_MSG_RELOAD, sizeof(struct sl_ask), 1, "reload" },
 };
 
 /*
@@ -123,8 +130,7 @@ rp_recv(int fd, const struct rp_msgtype *tab, size_t ntab, void *buf,
 		    "(which has %zu)", n, tab[i].name, tab[i].len);
 		goto bad;
 	}
-	if ((mh.msg_flags & MSG_CTRUNC) || got > max ||
-	    (got > 0 && type != SL_MSG_LOGFDS)) {
+	if ((mh.msg_flags & MSG_CTRUNC) || got > max || got > tab[i].fds) {
 		snprintf(why, whylen, "descriptors with a message of type "
 		    "'%s'", tab[i].name);
 		goto bad;
@@ -144,7 +150,9 @@ struct rp_parent {
 	pid_t child;            /* the network process */
 	struct runner *rn;
 	struct grants *gt;
-	const struct config *cfg;
+	struct config *cfg;     /* in use (calloc'd: a reload frees it) */
+	struct config *pending; /* sent to the network process, not yet
+	                           taken by it */
 	bool stopping;          /* told to stop (TERM, INT) */
 	bool lost;              /* the network process went first */
 	bool broken;            /* ... or broke the protocol */
@@ -212,8 +220,11 @@ rp_send(int fd, const void *msg, size_t len, const int *fds, int nfds)
 		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
 	}
+	/* the network process may send(), but sendmsg() only with receipts
+	 * on (privsep.h); it never sends descriptors */
 	do
-		n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = nfds > 0 ? sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) :
+		    send(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n == (ssize_t)len ? 0 : -1;
 }
@@ -241,11 +252,11 @@ rp_rotate(struct rp_parent *p)
 	int n, i, bad, fsink = 0, ferr = 0;
 
 	if ((n = log_files(fds, sinks, SL_LOGFDS_MAX)) == 0) {
-		log_msg(LOG_NOTICE, SLC_START, "SIGHUP: no log file to reopen");
+		log_msg(LOG_DEBUG, SLC_START, "no log file to reopen");
 		return;
 	}
 	if ((bad = log_reopen(&fsink, &ferr)) > 0)
-		log_msg(LOG_ERR, SLC_SYSERR, "SIGHUP: cannot reopen %s (%s)%s; "
+		log_msg(LOG_ERR, SLC_SYSERR, "cannot reopen %s (%s)%s; "
 		    "still writing to the old file", log_path(fsink),
 		    strerror(ferr), bad > 1 ? " and others" : "");
 	memset(&m, 0, sizeof(m));
@@ -254,12 +265,118 @@ rp_rotate(struct rp_parent *p)
 	for (i = 0; i < n; i++)
 		m.sink[i] = sinks[i];
 	if (p->fd >= 0 && rp_send(p->fd, &m, sizeof(m), fds, n) != 0)
-		log_msg(LOG_ERR, SLC_SYSERR, "SIGHUP: the log files could not "
+		log_msg(LOG_ERR, SLC_SYSERR, "the log files could not "
 		    "be passed to the network process (%s); it keeps writing "
 		    "to the old ones", strerror(errno));
 	else if (bad == 0)
-		log_msg(LOG_NOTICE, SLC_START, "SIGHUP: %d log file(s) reopened "
-		    "(restart to load a new configuration)", n);
+		log_msg(LOG_NOTICE, SLC_START, "%d log file(s) reopened", n);
+}
+
+static void
+rp_free_config(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	config_wipe_keys(cfg);
+	free(cfg);
+}
+
+/*
+ * SIGHUP: the configuration again, read and checked as at start.  A good
+ * one that needs no restart goes to the network process; rp_reloaded
+ * finishes when it answers.  Anything else is logged and changes nothing.
+ */
+static void
+rp_reload(struct rp_parent *p)
+{
+	struct privsep_ids ids;
+	struct config *nc;
+	struct sl_ask m;
+	char err[1024], what[128], *text = NULL;
+	int fd = -1;
+
+	if (p->pending != NULL) {
+		log_msg(LOG_WARNING, SLC_CONFIG_WARN, "SIGHUP: the last reload "
+		    "is not finished yet; try again");
+		return;
+	}
+	if ((nc = calloc(1, sizeof(*nc))) == NULL) {
+		log_msg(LOG_ERR, SLC_SYSERR, "SIGHUP: out of memory");
+		return;
+	}
+	err[0] = '\0';
+	if (reload_read(nc, p->cfg->path, &text, err, sizeof(err)) != 0 ||
+	    config_check_files(nc, err, sizeof(err)) != 0 ||
+	    privsep_config_ids(nc, &ids, NULL, err, sizeof(err)) != 0 ||
+	    config_load_keys(nc, err, sizeof(err)) != 0) {
+		log_msg(LOG_ERR, SLC_CONFIG_WARN, "SIGHUP: %s; the running "
+		    "configuration stays", err);
+		goto out;
+	}
+	if (reload_needs_restart(p->cfg, nc, what, sizeof(what))) {
+		log_msg(LOG_WARNING, SLC_CONFIG_WARN, "SIGHUP: %s changed in %s, "
+		    "which takes a restart; the running configuration stays",
+		    what, p->cfg->path);
+		goto out;
+	}
+	if (reload_pack(nc, text, &fd, err, sizeof(err)) != 0) {
+		log_msg(LOG_ERR, SLC_SYSERR, "SIGHUP: %s; the running "
+		    "configuration stays", err);
+		goto out;
+	}
+	config_wipe_keys(nc);  /* this process holds no key */
+	memset(&m, 0, sizeof(m));
+	m.magic = SL_MSG_RELOAD;
+	if (rp_send(p->fd, &m, sizeof(m), &fd, 1) != 0) {
+		log_msg(LOG_ERR, SLC_SYSERR, "SIGHUP: the new configuration "
+		    "could not be passed on (%s); the running one stays",
+		    strerror(errno));
+		goto out;
+	}
+	p->pending = nc;
+	nc = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (text != NULL) {
+		OPENSSL_cleanse(text, strlen(text));
+		free(text);
+	}
+	rp_free_config(nc);
+}
+
+/* The network process's answer to a reload. */
+static void
+rp_reloaded(struct rp_parent *p, const struct sl_status *st)
+{
+	struct config *nc = p->pending;
+
+	p->pending = NULL;
+	if (nc == NULL) {
+		log_msg(LOG_WARNING, SLC_SYSERR, "the network process answered a "
+		    "reload that was not asked for");
+		return;
+	}
+	if (st->status != 0) {
+		log_msg(LOG_ERR, SLC_CONFIG_WARN, "SIGHUP: the network process "
+		    "could not take the new configuration (%s); the running "
+		    "one stays", sl_strerror(st->status));
+		rp_free_config(nc);
+		return;
+	}
+	if (runner_reconfigure(p->rn, nc) != 0) {
+		/* the network process authorizes by the new one, this one
+		 * checks by the old: only what both allow runs */
+		log_msg(LOG_ERR, SLC_CONFIG_WARN, "SIGHUP: the main process "
+		    "keeps its configuration; restart siglatchd");
+		rp_free_config(nc);
+		return;
+	}
+	rp_free_config(p->cfg);
+	p->cfg = nc;
+	log_msg(LOG_NOTICE, SLC_START, "SIGHUP: configuration reloaded from "
+	    "%s: %u server(s), %u user(s), %u action(s)", nc->path,
+	    nc->nservers, nc->nusers, nc->nactions);
 }
 
 static void
@@ -282,6 +399,10 @@ rp_signals(struct rp_parent *p, int sfd)
 			break;
 		case SIGHUP:
 			rp_rotate(p);
+			rp_reload(p);
+			break;
+		case SIGUSR2:
+			rp_rotate(p);
 			break;
 		case SIGUSR1:
 			rp_log_stats(p->rn, p->gt);
@@ -303,6 +424,7 @@ rp_serve_channel(struct rp_parent *p)
 {
 	union {
 		struct sl_request req;
+		struct sl_status st;
 		uint8_t b[RP_MSG_MAX];
 	} u;
 	char why[128];
@@ -326,7 +448,10 @@ rp_serve_channel(struct rp_parent *p)
 				p->lost = true;
 			return false;
 		}
-		(void)runner_submit(p->rn, &u.req);  /* re-checks, logs */
+		if (u.req.magic == SL_MSG_RELOADED)
+			rp_reloaded(p, (const struct sl_status *)(void *)u.b);
+		else
+			(void)runner_submit(p->rn, &u.req);  /* re-checks, logs */
 	}
 }
 
@@ -351,7 +476,7 @@ rp_reap_child(struct rp_parent *p)
 }
 
 static void __attribute__((noreturn))
-rp_parent(int fd, pid_t child, const struct config *cfg, struct grants *gt)
+rp_parent(int fd, pid_t child, struct config *cfg, struct grants *gt)
 {
 	struct rp_parent p;
 	struct pollfd pfd[RP_POLL_MAX];
@@ -369,6 +494,7 @@ rp_parent(int fd, pid_t child, const struct config *cfg, struct grants *gt)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
 	if ((sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
 		log_msg(LOG_ERR, SLC_SYSERR, "signalfd: %s", strerror(errno));
 		(void)kill(child, SIGTERM);
@@ -437,6 +563,7 @@ rp_parent(int fd, pid_t child, const struct config *cfg, struct grants *gt)
 	close(p.fd);
 	p.fd = -1;
 	runner_drain(p.rn);
+	cfg = p.cfg;  /* the last one reloaded */
 	if (gt != NULL && cfg->revoke_on_exit)
 		runner_revoke_all(p.rn);
 	else if (gt != NULL && grants_count(gt, GS_LIVE) > 0)
@@ -454,6 +581,7 @@ rp_parent(int fd, pid_t child, const struct config *cfg, struct grants *gt)
 	status = (!p.lost && WIFEXITED(st) && WEXITSTATUS(st) == 0) ? 0 : 1;
 	if (cfg->pid_file[0] != '\0')
 		(void)unlink(cfg->pid_file);
+	rp_free_config(p.pending);
 	if (status == 0)
 		log_msg(LOG_NOTICE, SLC_STOP, "stopped");
 	log_close();
@@ -461,7 +589,7 @@ rp_parent(int fd, pid_t child, const struct config *cfg, struct grants *gt)
 }
 
 int
-runproc_start(struct runproc **out, const struct config *cfg,
+runproc_start(struct runproc **out, struct config *cfg,
     struct grants *gt, void (*drop)(void *), void *arg)
 {
 	struct runproc *rp;
@@ -530,6 +658,7 @@ runproc_read(struct runproc *rp, const struct runproc_cbs *cb)
 		struct sl_logfds lf;
 		uint8_t b[RP_MSG_MAX];
 	} u;
+	struct sl_status st;
 	char why[128];
 	int fds[SL_LOGFDS_MAX], nfds, i;
 	uint32_t type;
@@ -557,6 +686,22 @@ runproc_read(struct runproc *rp, const struct runproc_cbs *cb)
 			cb->stats(cb->arg);
 			continue;
 		}
+		if (type == SL_MSG_RELOAD) {
+			if (nfds != 1) {
+				log_msg(LOG_ERR, SLC_SYSERR, "the privileged "
+				    "process sent a reload without its "
+				    "configuration: stopping");
+				return SL_EPROTO;
+			}
+			memset(&st, 0, sizeof(st));
+			st.magic = SL_MSG_RELOADED;
+			st.status = cb->reload != NULL ?
+			    cb->reload(cb->arg, fds[0]) : SL_EINVAL;
+			close(fds[0]);
+			if (rp_send(rp->fd, &st, sizeof(st), NULL, 0) != 0)
+				return -1;
+			continue;
+		}
 		/* SL_MSG_LOGFDS: as many descriptors as it says, each for a
 		 * sink this process has */
 		if (u.lf.n != (uint32_t)nfds) {
@@ -572,7 +717,7 @@ runproc_read(struct runproc *rp, const struct runproc_cbs *cb)
 				log_msg(LOG_ERR, SLC_SYSERR, "log sink %d: cannot "
 				    "take the reopened file", (int)u.lf.sink[i]);
 		log_msg(LOG_INFO, SLC_START, "network process: %d log file(s) "
-		    "taken over after SIGHUP", nfds);
+		    "taken over", nfds);
 	}
 }
 

@@ -16,6 +16,8 @@
  *   SIGHUP: reopen logs         --->  SL_RES_MAGIC  sl_result (receipts)
  *                               --->  SL_MSG_LOGFDS + SCM_RIGHTS
  *   SIGUSR1: counters           --->  SL_MSG_STATS
+ *   SIGHUP: reload (reload.h)   --->  SL_MSG_RELOAD + memfd
+ *                               <---  SL_MSG_RELOADED sl_status
  *   SIGTERM: passed on, then waits for the channel to close
  */
 #ifndef SL_RUNPROC_H
@@ -35,11 +37,15 @@ struct grants;
  * contexts, every key); it then serves requests, and exits when the
  * network process has gone (never returns): status 0 only after a stop it
  * was asked for (SIGTERM, SIGINT) that the network process finished
- * cleanly too.  gt (may be NULL) is the timed-grant table, which the
+ * cleanly too.  On SIGHUP it reads the configuration again, as at start
+ * (cfg->path); if it is good and needs no restart, the network process
+ * gets it (reload.h), and once it has taken it the parent does too (the
+ * old one is freed: cfg must have come from calloc).  SIGUSR2 only
+ * reopens the log files.  gt (may be NULL) is the timed-grant table, which the
  * parent keeps and persists.  The child returns 0 with *out set: it is
  * the network process, still root, and should free its copy of gt.
  */
-int runproc_start(struct runproc **out, const struct config *cfg,
+int runproc_start(struct runproc **out, struct config *cfg,
     struct grants *gt, void (*drop)(void *), void *arg);
 /* The network side of an existing channel (tests); NULL: no memory. */
 struct runproc *runproc_adopt(int fd, pid_t peer);
@@ -54,6 +60,9 @@ struct sl_result;
 struct runproc_cbs {
 	void (*result)(void *, const struct sl_result *); /* a receipt's news */
 	void (*stats)(void *);  /* log your counters (SIGUSR1 to the parent) */
+	/* a new configuration in a memfd (reload.h): 0 when it is in use,
+	 * else an SL_E* code (the old one stays); the fd is closed after */
+	int (*reload)(void *, int fd);
 	void *arg;
 };
 /* Handle every waiting message (reopened log files are taken over here).

@@ -34,6 +34,7 @@
 #include "privsep.h"
 #include "ratelimit.h"
 #include "receipt.h"
+#include "reload.h"
 #include "runproc.h"
 #include "sl.h"
 #include "sockfilter.h"
@@ -357,6 +358,65 @@ on_result(void *arg, const struct sl_result *res)
 		receipts_result(d->rcpt, res, time(NULL));
 }
 
+static void kernel_tag_del(void *arg, const uint8_t *tag, bool add);
+
+/*
+ * The privileged process read and checked a new configuration (SIGHUP):
+ * take it.  Nothing in flight, the format-2 tables and every decryption
+ * context made anew, the kernel's tag map moved over; the sockets, the
+ * rate limits, the replay cache and the counters stay (reload.h).
+ */
+static int
+on_reload(void *arg, int fd)
+{
+	struct daemon *d = arg;
+	struct config *nc, *old = d->cfg;
+	char err[1024];
+	unsigned i, nusers;
+	int r;
+
+	if ((nc = calloc(1, sizeof(*nc))) == NULL)
+		return SL_ESYS;
+	if ((r = reload_unpack(fd, old->path, nc, err, sizeof(err))) != 0) {
+		log_msg(LOG_ERR, SLC_CONFIG_WARN, "reload: %s", err);
+		free(nc);
+		return r;
+	}
+	while (d->w != NULL && workers_inflight(d->w) > 0) {
+		struct pollfd wp = { .fd = workers_fd(d->w), .events = POLLIN };
+
+		(void)poll(&wp, 1, 100);
+		serve_workers(d);
+	}
+	if (d->ktags)
+		tags_each(pipeline_tags(d->pipe), kernel_tag_del, d);
+	if ((r = pipeline_reconfigure(d->pipe, nc)) == 0 && d->w != NULL &&
+	    (r = workers_reconfigure(d->w)) != 0)
+		(void)pipeline_reconfigure(d->pipe, old);  /* back, as it was */
+	if (r != 0) {
+		pipeline_tick(d->pipe, time(NULL), NULL, NULL);
+		if (d->ktags)
+			tags_each(pipeline_tags(d->pipe), kernel_tag_sync, d);
+		log_msg(LOG_ERR, SLC_CONFIG_WARN, "reload: %s; the running "
+		    "configuration stays", sl_strerror(r));
+		config_wipe_keys(nc);
+		free(nc);
+		return r;
+	}
+	d->cfg = nc;
+	pipeline_tick(d->pipe, time(NULL), NULL, NULL);
+	if (d->ktags)
+		tags_each(pipeline_tags(d->pipe), kernel_tag_sync, d);
+	for (i = 0, nusers = 0; i < nc->nusers; i++)
+		nusers += nc->users[i].enabled;
+	(void)replay_set_users(d->replay, nusers);
+	config_wipe_keys(old);
+	free(old);
+	log_msg(LOG_INFO, SLC_START, "network process: new configuration in "
+	    "use (%u enabled user(s))", nusers);
+	return 0;
+}
+
 static int
 handle_signals(struct daemon *d)
 {
@@ -372,11 +432,12 @@ handle_signals(struct daemon *d)
 			stop = 1;
 			break;
 		case SIGHUP:
-			/* the privileged process reopens the logs and passes
-			 * them on: this one could not open them */
-			log_msg(LOG_NOTICE, SLC_START, "SIGHUP to the network "
+		case SIGUSR2:
+			/* the privileged process reloads, reopens the logs and
+			 * passes them on: this one could do neither */
+			log_msg(LOG_NOTICE, SLC_START, "signal %u to the network "
 			    "process ignored: send it to siglatchd's main "
-			    "process, %ld", (long)runproc_pid(d->rp));
+			    "process, %ld", si.ssi_signo, (long)runproc_pid(d->rp));
 			break;
 		case SIGUSR1:
 			log_stats(d);
@@ -391,7 +452,7 @@ handle_signals(struct daemon *d)
 static int
 run(struct daemon *d)
 {
-	const struct runproc_cbs cbs = { on_result, on_stats, d };
+	const struct runproc_cbs cbs = { on_result, on_stats, on_reload, d };
 	struct pollfd pfd[3 + MAX_SOCKS];
 	time_t last_tick = 0, last_stats = 0, now;
 	unsigned i;
@@ -485,7 +546,8 @@ drop_network(void *arg)
 
 /* Room in the kernel's tag map: every enabled user's tags for every epoch
  * the window allows, and one epoch more (the next one goes in before the
- * oldest comes out); 1 when no server takes format 2. */
+ * oldest comes out), with room for 16 users more (a reload may add them);
+ * 1 when no server takes format 2. */
 static uint32_t
 kernel_tag_entries(const struct config *cfg)
 {
@@ -499,8 +561,16 @@ kernel_tag_entries(const struct config *cfg)
 		users += cfg->users[i].enabled;
 	if (!k2 || users == 0)
 		return 1;
-	n = users * (2 * cfg->timestamp_window / K2_EPOCH_SECS + 3);
+	n = (users + 16) * (2 * cfg->timestamp_window / K2_EPOCH_SECS + 3);
 	return n > SOCKFILTER_TAGS_MAX ? SOCKFILTER_TAGS_MAX : (uint32_t)n;
+}
+
+/* tags_sync_fn, to take a table's tags out of the kernel's map. */
+static void
+kernel_tag_del(void *arg, const uint8_t *tag, bool add)
+{
+	(void)add;
+	kernel_tag_sync(arg, tag, false);
 }
 
 /* tags_sync_fn: the kernel's copy of the tag table follows the daemon's.
@@ -690,6 +760,7 @@ setup_signals(struct daemon *d)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);   /* the privileged process's (runproc.c) */
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		return -1;
 	signal(SIGPIPE, SIG_IGN);

@@ -158,6 +158,32 @@ fail:
 	return rc != 0 ? rc : SL_ESYS;
 }
 
+int
+workers_reconfigure(struct workers *w)
+{
+	struct pipeline_crypto *c[64];
+	unsigned i;
+	int rc;
+
+	if (w->ncrypto > sizeof(c) / sizeof(c[0]))
+		return SL_EINVAL;
+	for (i = 0; i < w->ncrypto; i++) {
+		if ((rc = pipeline_crypto_new(w->p, &c[i])) != 0) {
+			while (i-- > 0)
+				pipeline_crypto_free(c[i]);
+			return rc;
+		}
+	}
+	/* the threads take a job (and with it the contexts) under todo_mu */
+	pthread_mutex_lock(&w->todo_mu);
+	for (i = 0; i < w->ncrypto; i++) {
+		pipeline_crypto_free(w->crypto[i]);
+		w->crypto[i] = c[i];
+	}
+	pthread_mutex_unlock(&w->todo_mu);
+	return 0;
+}
+
 void
 workers_free(struct workers *w)
 {

@@ -20,6 +20,9 @@ struct workers;
 int workers_new(struct workers **out, const struct pipeline *p, unsigned n,
     unsigned qsize);
 void workers_free(struct workers *w);
+/* After pipeline_reconfigure, with nothing in flight: each thread's
+ * decryption contexts made anew from the pipeline's keys. */
+int workers_reconfigure(struct workers *w);
 /* Take a free job to fill (NULL when the ring is full). */
 struct pipeline_job *workers_job(struct workers *w);
 /* Queue the job returned by workers_job(). */

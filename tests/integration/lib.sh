@@ -220,7 +220,7 @@ knock() { # user action [payload...]
 	    "$(uid_of "$user")" "$action" "$@"
 }
 uid_of() {
-	case $1 in alice) echo 10 ;; bob) echo 11 ;; carol) echo 12 ;; v1) echo 1 ;; *) echo "$1" ;; esac
+	case $1 in alice) echo 10 ;; bob) echo 11 ;; carol) echo 12 ;; dave) echo 13 ;; v1) echo 1 ;; *) echo "$1" ;; esac
 }
 
 # slcraft with the usual keys: craft user [options...]

@@ -68,9 +68,9 @@ check "... and nothing directly in state_dir belongs to it" \
 # --- log rotation: the main process reopens, the network process follows --
 mv "$T/daemon.logfile" "$T/daemon.logfile.1"
 kill -HUP "$DPID"
-for _ in $(seq 1 100); do log_has 'taken over after SIGHUP' && break; sleep 0.05; done
-check "SIGHUP: the main process reopens the log files" log_has 'SIGHUP: 1 log file(s) reopened'
-check "... and the network process takes them over" log_has 'network process: 1 log file(s) taken over after SIGHUP'
+for _ in $(seq 1 100); do log_has 'log file(s) taken over' && break; sleep 0.05; done
+check "SIGHUP: the main process reopens the log files" log_has 'SL001 1 log file(s) reopened'
+check "... and the network process takes them over" log_has 'network process: 1 log file(s) taken over'
 check "... the new file is root's (created by the main process)" \
 	test "$(stat -c %u "$T/daemon.logfile")" = 0
 old=$(grep -c 'SL100' "$T/daemon.logfile.1")

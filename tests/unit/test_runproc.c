@@ -260,7 +260,7 @@ send_fds(int fd, const void *msg, size_t len, const int *fds, int n)
 static void
 test_network_side_reads(void **state)
 {
-	const struct runproc_cbs cbs = { on_result, on_stats, NULL };
+	const struct runproc_cbs cbs = { on_result, on_stats, NULL, NULL };
 	struct sl_result res;
 	struct sl_logfds lf;
 	struct sl_request req;
