@@ -87,6 +87,50 @@ else
 	notok "siglatchd.conf.5 documents every key of config.c ($nkeys keys; missing:${missing:- none})"
 fi
 
+# ... with its range and its default as config.c has them: "LO to HI" for
+# each number key of the tables, "Default V" for each value the *_defaults
+# functions and cfg_init set (true/false read as yes/no)
+item_text() { # section-file key: the item's text, macros dropped, one line
+	awk -v k="$2" '
+	    $0 ~ "^\\.It Cm " k " No = " { on = 1; next }
+	    on && /^\.(It|El)( |$)/ { exit }
+	    on { sub(/^\.[A-Z][a-z] /, ""); printf "%s ", $0 }' "$1"
+}
+defaults_of() { # function: "key value" lines
+	sed -n "/^$1(/,/^}/p" "$TOP/src/config.c" | sed -n \
+	    -e 's/^[[:space:]]*[a-z]*->\([a-z0-9_]*\) = \([0-9]*\|true\|false\);$/\1 \2/p' \
+	    -e 's/^[[:space:]]*sl_strlcpy([a-z]*->\([a-z0-9_]*\), "\([^"]*\)".*/\1 \2/p' |
+	    sed -e 's/ true$/ yes/' -e 's/ false$/ no/'
+}
+nfacts=0
+wrong=
+for t in cfg_top_keys:cfg_init:"Top level" \
+    cfg_server_keys:cfg_server_defaults:"[server:NAME]" \
+    cfg_action_keys:cfg_action_defaults:"[action:NAME]" \
+    cfg_user_keys:cfg_user_defaults:"[user:NAME]"; do
+	table=${t%%:*}
+	rest=${t#*:}
+	fn=${rest%%:*}
+	sect=${rest#*:}
+	section_of "$sect" >"$T/sect.txt"
+	while read -r k lo hi; do
+		nfacts=$((nfacts + 1))
+		item_text "$T/sect.txt" "$k" | grep -qF -- "$lo to $hi" ||
+		    wrong="$wrong $sect:$k(range $lo to $hi)"
+	done < <(sed -n "/^static const struct cfg_key $table\[\] = {/,/^};/p" \
+	    "$TOP/src/config.c" | sed -n 's/^[[:space:]]*K(struct [a-z_]*, \([a-z0-9_]*\), CT_\(U16\|U32\|INT\), \(-*[0-9]*\), \([0-9]*\)).*/\1 \3 \4/p')
+	while read -r k v; do
+		nfacts=$((nfacts + 1))
+		item_text "$T/sect.txt" "$k" | grep -qF -- "Default $v" ||
+		    wrong="$wrong $sect:$k(default $v)"
+	done < <(defaults_of "$fn")
+done
+if [ "$nfacts" -ge 50 ] && [ -z "$wrong" ]; then
+	ok "siglatchd.conf.5 gives config.c's range and default for each key ($nfacts facts)"
+else
+	notok "siglatchd.conf.5 gives config.c's ranges and defaults ($nfacts facts; wrong:${wrong:- none})"
+fi
+
 # 3. every long option of each program's --help is in its page
 for prog in siglatchd:siglatchd.8 knocker:knocker.1 siglatch-keygen:siglatch-keygen.1; do
 	b=${prog%%:*}
@@ -100,7 +144,7 @@ for prog in siglatchd:siglatchd.8 knocker:knocker.1 siglatch-keygen:siglatch-key
 	for o in $opts; do
 		grep -Eq -- "Fl -${o#--}([^a-z0-9-]|\$)" "$M/$p" || miss="$miss $o"
 	done
-	check "$p names every long option of $b --help ($(echo $opts | wc -w))${miss:+; missing:$miss}" \
+	check "$p names every long option of $b --help ($(wc -w <<<"$opts"))${miss:+; missing:$miss}" \
 	    test -z "$miss"
 done
 
