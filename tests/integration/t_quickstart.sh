@@ -54,6 +54,20 @@ check "the server block starts siglatchd (siglatchd -c ...)" \
 rewrite <"$T/server.sh" >"$T/server.run"
 rewrite <"$T/client.sh" >"$T/client.run"
 
+# Nothing outside the temporary root may be written: every absolute path
+# left after the rewrite must be under $T, or one that is only read or
+# named (programs, the PREFIX in a comment).  A new path in the Quick start
+# belongs in the rewrite above, or here if it is only read.
+outside=$(cat "$T/server.run" "$T/client.run" |
+    grep -oE "(^|[ =>'\"])/[A-Za-z0-9_.+/-]*" | sed "s/^[ =>'\"]//" |
+    grep -v -e "^$T/" -e '^/bin/[a-z]*$' -e '^/usr/bin/[a-z]*$' \
+    -e '^/usr/local$' -e '^/usr/local/libexec/siglatch/[a-z-]*$' | sort -u)
+if [ -n "$outside" ]; then
+	notok "the Quick start names paths this test does not move into the temporary root:" $outside
+	exit 1
+fi
+ok "every path the Quick start writes is moved into the temporary root"
+
 # the Quick start's own environment: root's PATH with the installed programs
 export PATH="$R/usr/local/sbin:$R/usr/local/bin:$PATH"
 unset XDG_CONFIG_HOME MAKEFLAGS MAKELEVEL MFLAGS
