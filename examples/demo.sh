@@ -18,9 +18,12 @@ port=$((40000 + RANDOM % 20000))
 echo "== 1. keys: a server key pair, and a user with a client bundle (formats 1,2)"
 "$bin/siglatch-keygen" server -o "$d" 2>&1 >/dev/null | sed 's/^/   /'
 mkdir -p "$d/client/siglatch"
-"$bin/siglatch-keygen" user demo --id 1 --server-pub "$d/server.pub.pem" \
+if ! "$bin/siglatch-keygen" user demo --id 1 --server-pub "$d/server.pub.pem" \
 	--host 127.0.0.1 --key-dir "$d" --bundle "$d/client/siglatch/127.0.0.1" \
-	--action hello=1 >"$d/stanza.conf" 2>"$d/keygen.err"
+	--action hello=1 >"$d/stanza.conf" 2>"$d/keygen.err"; then
+	cat "$d/keygen.err" >&2
+	exit 1
+fi
 # keygen's messages (standard error), then the section it printed (standard
 # output), which goes into the configuration below
 sed 's/^/   /' "$d/keygen.err" "$d/stanza.conf"

@@ -83,6 +83,8 @@ else
 fi
 check "siglatchd -t said 'configuration OK'" \
     grep -qx 'configuration OK' "$T/server.out"
+check "keygen does not announce a section on the terminal that went to the file" \
+    sh -c "grep -q 'siglatch-keygen: copy the files' '$T/server.out' && ! grep -q 'add this to the server config:\$' '$T/server.out'"
 check "make install put siglatchd, knocker and siglatch-keygen in the root" \
     test -x "$R/usr/local/sbin/siglatchd" -a -x "$R/usr/local/bin/knocker" \
     -a -x "$R/usr/local/sbin/siglatch-keygen"
@@ -127,8 +129,8 @@ else
 	notok "make demo (examples/demo.sh) passes:"
 	tail -10 "$T/demo.out" | sed 's/^/#   /'
 fi
-after=$(grep -A1 'add this to the server config:' "$T/demo.out" | sed -n 2p)
-check "make demo prints the [user:...] section after 'add this to the server config:'" \
+after=$(grep -A1 'siglatch-keygen: copy the files' "$T/demo.out" | sed -n 2p)
+check "make demo prints the [user:...] section after keygen's message about it" \
     sh -c 'printf "%s\n" "$1" | grep -q "^ *\(#\|\[user:\)"' _ "$after"
 check "... the section itself" grep -q '^ *\[user:demo\]$' "$T/demo.out"
 
