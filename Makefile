@@ -115,6 +115,10 @@ install: $(PROGS)
 	install -m 0755 $(B)/siglatch-keygen $(DESTDIR)$(SBINDIR)/siglatch-keygen
 	install -m 0755 $(B)/knocker $(DESTDIR)$(BINDIR)/knocker
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/siglatch
 	install -m 0644 examples/server.conf $(DESTDIR)$(DOCDIR)/server.conf.example
 	install -m 0644 examples/siglatchd.service $(DESTDIR)$(DOCDIR)/siglatchd.service
@@ -125,6 +129,13 @@ install: $(PROGS)
 	    examples/firewall/server.conf.snippet $(DESTDIR)$(DOCDIR)/firewall/
 	install -m 0755 examples/firewall/ipset-iptables.sh $(DESTDIR)$(DOCDIR)/firewall/
 
+# Manual pages (mdoc(7) source in man/): make man checks them with mandoc
+MAN1 := man/knocker.1 man/siglatch-keygen.1
+MAN5 := man/siglatchd.conf.5
+MAN8 := man/siglatchd.8
+man:
+	mandoc -T lint -W warning $(MAN1) $(MAN5) $(MAN8)
+
 clean:
 	rm -rf build build-asan build-fuzz
 
@@ -132,4 +143,5 @@ clean:
 -include fuzz/fuzz.mk
 
 .PHONY: all tests check check-asan unit bench demo install clean
+.PHONY: man
 -include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/tools/*.d $(B)/bench/*.d)

@@ -5,7 +5,7 @@
 # Touches nothing outside the temporary directory.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-bin=$top/build
+bin=$top/${BUILD:-build}
 d=$(mktemp -d /tmp/siglatch-demo.XXXXXX)
 pid=
 cleanup() {
@@ -16,11 +16,17 @@ trap cleanup EXIT
 port=$((40000 + RANDOM % 20000))
 
 echo "== 1. keys: a server key pair, and a user with a client bundle (formats 1,2)"
-"$bin/siglatch-keygen" server -o "$d" >/dev/null
+"$bin/siglatch-keygen" server -o "$d" 2>&1 >/dev/null | sed 's/^/   /'
 mkdir -p "$d/client/siglatch"
-"$bin/siglatch-keygen" user demo --id 1 --server-pub "$d/server.pub.pem" \
+if ! "$bin/siglatch-keygen" user demo --id 1 --server-pub "$d/server.pub.pem" \
 	--host 127.0.0.1 --key-dir "$d" --bundle "$d/client/siglatch/127.0.0.1" \
-	--action hello=1 >"$d/stanza.conf"
+	--action hello=1 >"$d/stanza.conf" 2>"$d/keygen.err"; then
+	cat "$d/keygen.err" >&2
+	exit 1
+fi
+# keygen's messages (standard error), then the section it printed (standard
+# output), which goes into the configuration below
+sed 's/^/   /' "$d/keygen.err" "$d/stanza.conf"
 
 echo "== 2. an action script and the configuration"
 cat >"$d/hello.sh" <<'SH'

@@ -591,9 +591,12 @@ keygen_user(int argc, char **argv)
 		keygen_err("reading back %s failed: %s", keypath, err);
 		goto out;
 	}
+	/* the section goes to standard output: say so when that is a file */
 	fprintf(stderr, "siglatch-keygen: copy the files in %s to "
-	    "~/.config/siglatch/%s/ on the client; add this to the server "
-	    "config:\n", bundle, u->host);
+	    "~/.config/siglatch/%s/ on the client; %s the server config%s\n",
+	    bundle, u->host, isatty(STDOUT_FILENO) ? "add this to" :
+	    "the [user:...] section for", isatty(STDOUT_FILENO) ? ":" :
+	    " is on standard output");
 	keygen_stanza(u->name, (unsigned)u->id, keypath, u->acts, u->nacts,
 	    u->formats);
 	status = EXIT_SUCCESS;
