@@ -53,7 +53,7 @@ struct knocker_opts {
 	int format;                 /* 1, 2, or 0: from DIR/formats */
 	struct sl_addr allow_addr;  /* --allow-ip */
 	unsigned wait_s;            /* --wait: seconds, 0 = do not wait */
-	bool use_stdin, dry_run, verbose, no_address;
+	bool use_stdin, dry_run, verbose, quiet, no_address;
 };
 
 enum {
@@ -82,6 +82,7 @@ static const struct option knocker_longopts[] = {
 	{ "save",        required_argument, NULL, OPT_SAVE },
 	{ "wait",        optional_argument, NULL, OPT_WAIT },
 	{ "verbose",     optional_argument, NULL, 'v' },
+	{ "quiet",       no_argument,       NULL, 'q' },
 	{ "help",        no_argument,       NULL, 'h' },
 	{ "version",     no_argument,       NULL, OPT_VERSION },
 	{ "client-key",  required_argument, NULL, OPT_IGNORED },
@@ -94,7 +95,12 @@ static const struct option knocker_longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* --quiet: notes, warnings and receipt lines are not printed */
+static bool knocker_quiet;
+
 static void knocker_err(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static void knocker_note(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
 static void
@@ -102,6 +108,21 @@ knocker_err(const char *fmt, ...)
 {
 	va_list ap;
 
+	fputs("knocker: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* A line that is not an error: "knocker: " and fmt, unless --quiet. */
+static void
+knocker_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (knocker_quiet)
+		return;
 	fputs("knocker: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -132,7 +153,10 @@ knocker_usage(FILE *f)
 "      --wait[=SECONDS]  format 2: ask for a receipt and wait for it, resending\n"
 "                        at 1, 2, 4 ... s (default %d s, at most %d)\n"
 "  -n, --dry-run         build the knock and print its fields; send nothing\n"
-"  -v, --verbose         say what is done, on standard error\n"
+"  -v, --verbose         say what is done, on standard error: the format and\n"
+"                        size of the datagram, the server key's fingerprint,\n"
+"                        the address it went to\n"
+"  -q, --quiet           print nothing but errors; the exit status says it\n"
 "  -h, --help            this text\n"
 "      --version         print the version\n"
 "\n"
@@ -143,8 +167,15 @@ knocker_usage(FILE *f)
 "DIR is $XDG_CONFIG_HOME/siglatch/HOST or ~/.config/siglatch/HOST; it also\n"
 "holds user.map and action.map (name,host,id lines) and formats.\n"
 "\n"
-"Exit status: 0 sent (or, with --wait, done); 1 error; 2 usage; with --wait:\n"
-"3 the action failed, 4 refused, 5 server busy, 6 no receipt in time.\n",
+"Exit status:\n"
+"  0  sent, no receipt asked for; or, with --wait, the receipt said done\n"
+"  1  a local error (keys, names, files, resolving, sending)\n"
+"  2  a usage error\n"
+"  3  the receipt said: the action failed\n"
+"  4  the receipt said: refused\n"
+"  5  the receipt said: server busy (no script slot), try again\n"
+"  6  no receipt within the deadline (the knock may still have worked)\n"
+"  7  the TCP port never opened (--connect)\n",
 	    SL_PAYLOAD_MAX, CLIENT_DEFAULT_PORT, KNOCKER_WAIT_DEF,
 	    KNOCKER_WAIT_MAX);
 }
@@ -172,7 +203,7 @@ knocker_parse(int argc, char **argv, struct knocker_opts *o)
 	o->port = CLIENT_DEFAULT_PORT;
 	for (;;) {
 		li = -1;
-		if ((c = getopt_long(argc, argv, "p:nvh", knocker_longopts,
+		if ((c = getopt_long(argc, argv, "p:nvqh", knocker_longopts,
 		    &li)) == -1)
 			break;
 		switch (c) {
@@ -239,6 +270,9 @@ knocker_parse(int argc, char **argv, struct knocker_opts *o)
 			}
 			o->verbose = optarg == NULL || optarg[0] != '0';
 			break;
+		case 'q':
+			o->quiet = true;
+			break;
 		case 'h':
 			knocker_usage(stdout);
 			return EXIT_SUCCESS;
@@ -246,8 +280,8 @@ knocker_parse(int argc, char **argv, struct knocker_opts *o)
 			printf("knocker (siglatch) %s\n", SL_VERSION);
 			return EXIT_SUCCESS;
 		case OPT_IGNORED:
-			fprintf(stderr, "knocker: note: --%s is a siglatch 1.0 "
-			    "option and is ignored\n", knocker_longopts[li].name);
+			knocker_note("note: --%s is a siglatch 1.0 option and "
+			    "is ignored", knocker_longopts[li].name);
 			break;
 		case OPT_UNSAFE:
 			knocker_err("--%s is not supported: siglatchd accepts "
@@ -267,6 +301,11 @@ knocker_parse(int argc, char **argv, struct knocker_opts *o)
 		}
 		pos[npos++] = argv[optind];
 	}
+	if (o->quiet && o->verbose) {
+		knocker_err("give --quiet or --verbose, not both");
+		return EXIT_USAGE;
+	}
+	knocker_quiet = o->quiet;
 	if (npos < 3) {
 		knocker_err("need HOST USER ACTION [PAYLOAD]; try 'knocker "
 		    "--help'");
@@ -350,8 +389,8 @@ knocker_warn_key_perms(const char *path)
 
 	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (st.st_mode & 077) != 0)
-		fprintf(stderr, "knocker: warning: %s is readable or writable "
-		    "by group or others; fix with: chmod 600 %s\n", path, path);
+		knocker_note("warning: %s is readable or writable by group "
+		    "or others; fix with: chmod 600 %s", path, path);
 }
 
 static void
@@ -415,8 +454,8 @@ knocker_format(const struct knocker_opts *o, const struct knocker_dir *d,
 	if (o->format != 0) {
 		*format = o->format;
 		if (rc == 0 && (mask & CLIENT_FMT(o->format)) == 0)
-			fprintf(stderr, "knocker: note: %s does not list format "
-			    "%d; sending it as asked\n", path, o->format);
+			knocker_note("note: %s does not list format %d; "
+			    "sending it as asked", path, o->format);
 		return 0;
 	}
 	if (rc == SL_ENOENT) {
@@ -481,8 +520,8 @@ knocker_clock_note(uint64_t server_time)
 	int64_t off = (int64_t)(server_time - (uint64_t)time(NULL));
 
 	if (off > KNOCKER_SKEW_NOTE || off < -KNOCKER_SKEW_NOTE)
-		fprintf(stderr, "knocker: note: the server's clock is %lld s "
-		    "%s this machine's\n", (long long)(off < 0 ? -off : off),
+		knocker_note("note: the server's clock is %lld s %s this "
+		    "machine's", (long long)(off < 0 ? -off : off),
 		    off < 0 ? "behind" : "ahead of");
 }
 
@@ -572,18 +611,19 @@ knocker_wait(const struct knocker_opts *o, int fd,
 				continue;
 			}
 			status = client_receipt_outcome(&r, msg, sizeof(msg));
-			fprintf(status == CLIENT_EXIT_OK ? stdout : stderr,
-			    "knocker: %s\n", msg);
+			if (!knocker_quiet)
+				fprintf(status == CLIENT_EXIT_OK ? stdout :
+				    stderr, "knocker: %s\n", msg);
 			knocker_clock_note(r.server_time);
 			goto out;
 		}
 	}
-	fprintf(stderr, "knocker: no receipt within %u s (the knock may still "
-	    "have worked; the server only answers once per knock and only "
-	    "when receipt = yes)\n", o->wait_s);
+	knocker_note("no receipt within %u s (the knock may still have "
+	    "worked; the server only answers once per knock and only when "
+	    "receipt = yes)", o->wait_s);
 	if (icmp != 0)
-		fprintf(stderr, "knocker: note: the network said: %s (%s port "
-		    "%u)\n", strerror(icmp), o->host, (unsigned)o->port);
+		knocker_note("note: the network said: %s (%s port %u)",
+		    strerror(icmp), o->host, (unsigned)o->port);
 	status = CLIENT_EXIT_NORECEIPT;
 out:
 	if (o->verbose)
@@ -625,8 +665,9 @@ knocker_v1(const struct knocker_opts *o, EVP_PKEY *pub,
 		goto out;
 	}
 	if (o->verbose)
-		fprintf(stderr, "knocker: sent %d bytes to %s port %u\n",
-		    SL_DGRAM_LEN, sent_to, (unsigned)o->port);
+		fprintf(stderr, "knocker: sent a %d-byte format-1 datagram to "
+		    "%s port %u (HOST %s)\n", SL_DGRAM_LEN, sent_to,
+		    (unsigned)o->port, o->host);
 	status = CLIENT_EXIT_OK;
 out:
 	OPENSSL_cleanse(&k, sizeof(k));
@@ -735,8 +776,9 @@ knocker_v2(const struct knocker_opts *o, EVP_PKEY *pub,
 		goto out;
 	}
 	if (o->verbose)
-		fprintf(stderr, "knocker: sent %d bytes to %s port %u\n",
-		    K2_DGRAM_LEN, sent_to, (unsigned)o->port);
+		fprintf(stderr, "knocker: sent a %d-byte format-2 datagram to "
+		    "%s port %u (HOST %s)\n", K2_DGRAM_LEN, sent_to,
+		    (unsigned)o->port, o->host);
 	status = o->wait_s > 0 ? knocker_wait(o, fd, dgram, rk, mac) :
 	    CLIENT_EXIT_OK;
 out:
@@ -807,10 +849,15 @@ knocker_run(const struct knocker_opts *o)
 		knocker_err("%s", err);
 		goto out;
 	}
-	if (o->verbose)
+	if (o->verbose) {
+		char fp[CLIENT_FP_LEN];
+
+		if (client_fingerprint_pub(pub, fp, sizeof(fp)) != 0)
+			sl_strlcpy(fp, "(unknown)", sizeof(fp));
 		fprintf(stderr, "knocker: user %u, action %u, %zu payload bytes; "
-		    "keys %s and %s\n", (unsigned)user_id, (unsigned)action_id,
-		    plen, key_path, pub_path);
+		    "keys %s and %s; server key %s\n", (unsigned)user_id,
+		    (unsigned)action_id, plen, key_path, pub_path, fp);
+	}
 
 	status = format == 2 ?
 	    knocker_v2(o, pub, key, user_id, action_id, payload, plen) :
