@@ -148,11 +148,16 @@ client_map_lookup_buf(const char *buf, size_t len, const char *src,
 		}
 		/* first applicable line wins; later lines are still checked */
 		if (hit < 0 && strcmp(f_name, name) == 0 &&
-		    (strcmp(f_host, host) == 0 || strcmp(f_host, "*") == 0))
+		    (host == NULL || strcmp(f_host, host) == 0 ||
+		    strcmp(f_host, "*") == 0))
 			hit = v;
 	}
 	if (hit < 0) {
-		sl_seterr(err, errlen, "not in %s (for host %s)", src, host);
+		if (host != NULL)
+			sl_seterr(err, errlen, "not in %s (for host %s)", src,
+			    host);
+		else
+			sl_seterr(err, errlen, "not in %s", src);
 		return SL_ENOENT;
 	}
 	*id = (uint32_t)hit;
@@ -176,6 +181,63 @@ client_map_lookup(const char *path, const char *host, const char *name,
 	if (rc == 0)
 		rc = client_map_lookup_buf(buf, len, path, host, name, max, id,
 		    err, errlen);
+	free(buf);
+	return rc;
+}
+
+int
+client_map_summary(const char *path, char *name, size_t namelen,
+    char *host, size_t hostlen, unsigned *nnames, char *err, size_t errlen)
+{
+	char *buf, line[MAP_LINE_MAX], *f_name, *f_host, *f_id, *s;
+	const char *p, *end, *nl;
+	size_t len = 0, n;
+	unsigned lineno = 0;
+	long long v;
+	int rc;
+
+	*nnames = 0;
+	name[0] = host[0] = '\0';
+	if ((buf = malloc(CLIENT_MAP_MAX)) == NULL) {
+		sl_seterr(err, errlen, "out of memory");
+		return SL_ESYS;
+	}
+	if ((rc = client_read_file(path, (uint8_t *)buf, CLIENT_MAP_MAX, &len,
+	    err, errlen)) != 0)
+		goto out;
+	for (p = buf, end = buf + len; p < end; p += n + (nl != NULL)) {
+		lineno++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = (size_t)((nl != NULL ? nl : end) - p);
+		if (n >= sizeof(line) || memchr(p, '\0', n) != NULL) {
+			sl_seterr(err, errlen, "%s:%u: line too long or NUL "
+			    "byte", path, lineno);
+			rc = SL_ECONFIG;
+			goto out;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		if (n > 0 && line[n - 1] == '\r')
+			line[n - 1] = '\0';
+		s = sl_trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		if (map_split(s, &f_name, &f_host, &f_id) != 0 ||
+		    sl_parse_num(f_id, 0, CLIENT_USER_ID_MAX, &v) != 0) {
+			sl_seterr(err, errlen, "%s:%u: expected name,host,id",
+			    path, lineno);
+			rc = SL_ECONFIG;
+			goto out;
+		}
+		if (*nnames == 0) {
+			*nnames = 1;
+			sl_strlcpy(name, f_name, namelen);
+		} else if (strcmp(name, f_name) != 0)
+			*nnames = 2;
+		if (host[0] == '\0' && strcmp(f_host, "*") != 0)
+			sl_strlcpy(host, f_host, hostlen);
+	}
+out:
 	free(buf);
 	return rc;
 }

@@ -71,7 +71,9 @@ int client_host_dir(char *out, size_t outlen, const char *host, char *err,
  * well formed (three non-empty fields, id a decimal number in 0..max) or
  * the whole file is refused (SL_ECONFIG, naming the line); of the
  * applicable lines naming name, the first one wins.  SL_ENOENT when none
- * does.  src names the file in messages.
+ * does.  src names the file in messages.  A NULL host applies every
+ * line (a bundle imported under a profile name: its lines name the host
+ * it was made for, which need not be the one knocked).
  */
 int client_map_lookup_buf(const char *buf, size_t len, const char *src,
     const char *host, const char *name, uint32_t max, uint32_t *id,
@@ -79,6 +81,13 @@ int client_map_lookup_buf(const char *buf, size_t len, const char *src,
 /* The same, reading the file at path (at most CLIENT_MAP_MAX bytes). */
 int client_map_lookup(const char *path, const char *host, const char *name,
     uint32_t max, uint32_t *id, char *err, size_t errlen);
+/*
+ * What a map file holds, for importing a bundle: name gets the first
+ * line's name, host the first host field that is not "*" ("" if none),
+ * *nnames 0, 1, or 2 for "more than one name".  Every line is checked.
+ */
+int client_map_summary(const char *path, char *name, size_t namelen,
+    char *host, size_t hostlen, unsigned *nnames, char *err, size_t errlen);
 /*
  * Resolve a USER or ACTION argument.  An argument starting with a digit
  * is a decimal id in 0..max (as in siglatch 1.0; no map is read); anything
