@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
@@ -900,5 +901,218 @@ client_fingerprint_pub(EVP_PKEY *pub, char *out, size_t outlen)
 		return SL_ECRYPTO;
 	rc = client_fingerprint_raw(der, (size_t)n, out, outlen);
 	OPENSSL_free(der);
+	return rc;
+}
+
+int
+client_parse_target(const char *s, char *host, size_t hostlen,
+    uint16_t *port)
+{
+	const char *colon, *end;
+	size_t n;
+
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL || end[1] != ':')
+			return SL_EINVAL;
+		colon = end + 1;
+		s++;
+		n = (size_t)(end - s);
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL ||
+		    memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return SL_EINVAL;  /* a bare IPv6 needs brackets */
+		n = (size_t)(colon - s);
+	}
+	if (n == 0 || n >= hostlen || n > CLIENT_HOST_MAX)
+		return SL_EINVAL;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (!client_valid_host(host))
+		return SL_EINVAL;
+	return client_parse_port(colon + 1, port);
+}
+
+/* Wait for a non-blocking connect on fd until deadline (mono ms). */
+static int
+tcp_wait(int fd, uint64_t deadline)
+{
+	struct pollfd p;
+	uint64_t now;
+	socklen_t len;
+	int rc, e;
+
+	for (;;) {
+		now = sl_mono_ms();
+		if (now >= deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		p.fd = fd;
+		p.events = POLLOUT;
+		p.revents = 0;
+		rc = poll(&p, 1, (int)(deadline - now));
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			continue;
+		len = sizeof(e);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) != 0)
+			return -1;
+		if (e != 0) {
+			errno = e;
+			return -1;
+		}
+		return 0;
+	}
+}
+
+int
+client_tcp_connect(const char *host, uint16_t port, unsigned timeout_ms,
+    int *fd, char *addr, size_t addrlen, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char serv[8], a[NI_MAXHOST];
+	uint64_t deadline = sl_mono_ms() + timeout_ms;
+	int s = -1, rc, e = ETIMEDOUT, fl;
+
+	*fd = -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	snprintf(serv, sizeof(serv), "%u", (unsigned)port);
+	if ((rc = getaddrinfo(host, serv, &hints, &res)) != 0) {
+		sl_seterr(err, errlen, "cannot resolve %s: %s", host,
+		    gai_strerror(rc));
+		errno = EHOSTUNREACH;
+		return SL_ESYS;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		s = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (s < 0) {
+			e = errno;
+			continue;
+		}
+		if (connect(s, ai->ai_addr, ai->ai_addrlen) == 0 ||
+		    (errno == EINPROGRESS && tcp_wait(s, deadline) == 0))
+			break;
+		e = errno;
+		close(s);
+		s = -1;
+	}
+	if (s < 0) {
+		sl_seterr(err, errlen, "%s port %u: %s", host, (unsigned)port,
+		    strerror(e));
+		freeaddrinfo(res);
+		errno = e;
+		return SL_ESYS;
+	}
+	if (addr != NULL && getnameinfo(ai->ai_addr, ai->ai_addrlen, a,
+	    sizeof(a), NULL, 0, NI_NUMERICHOST) == 0)
+		sl_strlcpy(addr, a, addrlen);
+	freeaddrinfo(res);
+	if ((fl = fcntl(s, F_GETFL)) < 0 ||
+	    fcntl(s, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		sl_seterr(err, errlen, "fcntl: %s", strerror(errno));
+		close(s);
+		return SL_ESYS;
+	}
+	*fd = s;
+	return 0;
+}
+
+/* Write all of buf to fd (blocking). */
+static int
+write_all(int fd, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+client_relay(int in, int out, int sock, char *err, size_t errlen)
+{
+	uint8_t buf[16384];
+	struct pollfd p[2];
+	bool up = true, down = true;
+	nfds_t n;
+	ssize_t r;
+	int rc = 0;
+
+	while (up || down) {
+		n = 0;
+		if (up) {
+			p[n].fd = in;
+			p[n].events = POLLIN;
+			p[n++].revents = 0;
+		}
+		if (down) {
+			p[n].fd = sock;
+			p[n].events = POLLIN;
+			p[n++].revents = 0;
+		}
+		if (poll(p, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			sl_seterr(err, errlen, "poll: %s", strerror(errno));
+			return SL_ESYS;
+		}
+		if (up && p[0].revents != 0) {
+			r = read(in, buf, sizeof(buf));
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r <= 0) {
+				/* end of input: the far end may still answer */
+				up = false;
+				if (shutdown(sock, SHUT_WR) != 0 &&
+				    errno != ENOTCONN) {
+					sl_seterr(err, errlen, "shutdown: %s",
+					    strerror(errno));
+					rc = SL_ESYS;
+					break;
+				}
+			} else if (write_all(sock, buf, (size_t)r) != 0) {
+				if (!down)  /* the far end has closed: done */
+					break;
+				sl_seterr(err, errlen, "sending: %s",
+				    strerror(errno));
+				rc = SL_ESYS;
+				break;
+			}
+		}
+		if (down && p[n - 1].revents != 0) {
+			r = read(sock, buf, sizeof(buf));
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r < 0) {
+				sl_seterr(err, errlen, "receiving: %s",
+				    strerror(errno));
+				rc = SL_ESYS;
+				break;
+			}
+			if (r == 0) {
+				/* the far end is done sending: say so */
+				down = false;
+				close(out);
+			} else if (write_all(out, buf, (size_t)r) != 0) {
+				/* nobody reads what comes back: the end */
+				break;
+			}
+		}
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
 	return rc;
 }

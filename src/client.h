@@ -219,6 +219,30 @@ int client_fingerprint_pub(EVP_PKEY *pub, char *out, size_t outlen);
 int client_fingerprint_raw(const uint8_t *buf, size_t len, char *out,
     size_t outlen);
 
+/*
+ * Split "HOST:PORT" or "[IPV6]:PORT" (ssh's %h:%p) into host and a port
+ * 1..65535.  SL_EINVAL if it is neither.
+ */
+int client_parse_target(const char *s, char *host, size_t hostlen,
+    uint16_t *port);
+/*
+ * One TCP connection attempt to host port (resolved, every address tried
+ * in order) within timeout_ms in all.  On success *fd is a connected,
+ * blocking socket and addr (if non-NULL) its peer as text.  SL_ESYS with
+ * errno (ETIMEDOUT when nothing answered in time, ECONNREFUSED ...) and
+ * a line in err otherwise.
+ */
+int client_tcp_connect(const char *host, uint16_t port, unsigned timeout_ms,
+    int *fd, char *addr, size_t addrlen, char *err, size_t errlen);
+/*
+ * Relay in -> sock and sock -> out until both directions have ended: end
+ * of file on in shuts down sock's sending side (a half-close, so the far
+ * end still answers); end of file on sock closes out.  A failed write
+ * ends that direction (out) or the relay (sock).  Returns 0, or SL_ESYS
+ * with a line in err.  SIGPIPE must be ignored by the caller.
+ */
+int client_relay(int in, int out, int sock, char *err, size_t errlen);
+
 /* Lower-case hex of n bytes into out (outlen >= 2n + 1), NUL-terminated. */
 int client_hex(char *out, size_t outlen, const uint8_t *in, size_t n);
 

@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -490,6 +491,11 @@ knocker_setup(struct knocker_opts *o, const struct profiles *ps,
 		knocker_err("give --allow-ip or --no-address, not both");
 		return EXIT_USAGE;
 	}
+	if (o->connect != NULL && (o->dry_run || o->use_stdin)) {
+		knocker_err("--connect relays standard input: not with %s",
+		    o->dry_run ? "--dry-run" : "--stdin");
+		return EXIT_USAGE;
+	}
 	if (o->format == 1 && knocker_needs_v2(o) != NULL) {
 		knocker_err("%s needs format 2; format 1 cannot carry it",
 		    knocker_needs_v2(o));
@@ -808,7 +814,7 @@ knocker_v1(const struct knocker_opts *o, const struct knocker_knock *kk)
 	uint8_t dgram[SL_DGRAM_LEN];
 	struct wire_knock k;
 	unsigned i;
-	int rc, status = CLIENT_EXIT_ERROR;
+	int rc = SL_ENOENT, status = CLIENT_EXIT_ERROR;
 
 	if ((rc = client_build_knock(&k, (uint32_t)time(NULL),
 	    (uint16_t)kk->user_id, (uint8_t)kk->action_id, kk->payload,
@@ -926,7 +932,7 @@ knocker_v2_send(const struct knocker_opts *o, const struct knocker_knock *kk,
 	struct k2_userkeys uk;
 	struct k2_inner in;
 	unsigned i;
-	int rc, status = CLIENT_EXIT_ERROR;
+	int rc = SL_ENOENT, status = CLIENT_EXIT_ERROR;
 
 	memset(&in, 0, sizeof(in));
 	memset(&uk, 0, sizeof(uk));
@@ -1138,6 +1144,178 @@ knocker_run(const struct knocker_opts *o)
 	if ((status = knocker_prepare(o, &kk)) != 0)
 		return status;
 	status = kk.format == 2 ? knocker_v2(o, &kk) : knocker_v1(o, &kk);
+	knocker_knock_clear(&kk);
+	return status;
+}
+
+/*
+ * Read what is waiting on a knock's socket: 1 and *r when it is this
+ * knock's receipt, 0 when nothing usable is there, -1 on an error.
+ */
+static int
+knocker_take_receipt(const struct knocker_opts *o, EVP_CIPHER_CTX *c,
+    const struct knocker_sent *st, struct k2_receipt *r)
+{
+	uint8_t buf[64];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(st->fd, buf, sizeof(buf), MSG_TRUNC | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0 && knocker_icmp_errno(errno)) {
+			if (o->verbose)
+				fprintf(stderr, "knocker: the network says: %s\n",
+				    strerror(errno));
+			continue;
+		}
+		if (n < 0) {
+			knocker_err("waiting for the receipt: %s",
+			    strerror(errno));
+			return -1;
+		}
+		if (n == K2_RECEIPT_LEN && k2_receipt_open(c, st->rk, st->mac,
+		    buf, (size_t)n, r) == 0)
+			return 1;
+	}
+}
+
+#define KNOCKER_CONNECT_DEF   30    /* --connect deadline, seconds */
+#define KNOCKER_BACKOFF_MAX   8000  /* ms between fresh knocks, at most */
+#define KNOCKER_TRY_MS        1000  /* one TCP attempt, at most */
+#define KNOCKER_PAUSE_MS      200   /* after a refused TCP attempt */
+
+/*
+ * --connect HOST:PORT: knock, try TCP until it is accepted, a fresh knock
+ * after 1, 2, 4, 8, 8 ... s while the deadline allows; a format-2 knock
+ * asks for a receipt, and a receipt that refuses (or says the action
+ * failed) ends it at once.  Then relay standard input and output.
+ * Returns the exit status.
+ */
+static int
+knocker_connect(const struct knocker_opts *o)
+{
+	char host[CLIENT_HOST_MAX + 1], err[CLIENT_ERR_LEN], peer[NI_MAXHOST];
+	char msg[256];
+	struct knocker_knock kk;
+	struct knocker_sent st;
+	struct k2_receipt r;
+	EVP_CIPHER_CTX *c = NULL;
+	uint64_t start, now, deadline, next_knock, backoff = 1000;
+	unsigned knocks = 0, timeout_s, slice, tries = 0;
+	uint16_t port;
+	int status, fd = -1, rc, last_errno = 0, got;
+
+	memset(&st, 0, sizeof(st));
+	st.fd = -1;
+	if (client_parse_target(o->connect, host, sizeof(host), &port) != 0) {
+		knocker_err("--connect '%s': expected HOST:PORT or [IPV6]:PORT",
+		    o->connect);
+		return EXIT_USAGE;
+	}
+	if ((status = knocker_prepare(o, &kk)) != 0)
+		return status;
+	status = CLIENT_EXIT_ERROR;
+	if (kk.format == 2 && (c = k2_aead_new()) == NULL) {
+		knocker_err("out of memory");
+		goto out;
+	}
+	(void)signal(SIGPIPE, SIG_IGN);
+	timeout_s = o->timeout_s != 0 ? o->timeout_s : KNOCKER_CONNECT_DEF;
+	start = sl_mono_ms();
+	deadline = start + (uint64_t)timeout_s * 1000;
+	next_knock = start;
+	for (;;) {
+		now = sl_mono_ms();
+		if (now >= deadline)
+			break;
+		if (now >= next_knock) {
+			if (kk.format == 2) {
+				knocker_sent_clear(&st);
+				rc = knocker_v2_send(o, &kk, true, &st);
+			} else
+				rc = knocker_v1(o, &kk);
+			if (rc != 0) {
+				status = rc;
+				goto out;
+			}
+			knocks++;
+			next_knock = now + backoff;
+			backoff = backoff * 2 > KNOCKER_BACKOFF_MAX ?
+			    KNOCKER_BACKOFF_MAX : backoff * 2;
+		}
+		if (st.fd >= 0 && (got = knocker_take_receipt(o, c, &st,
+		    &r)) != 0) {
+			if (got < 0)
+				goto out;
+			rc = client_receipt_outcome(&r, msg, sizeof(msg));
+			knocker_clock_note(r.server_time);
+			if (rc == CLIENT_EXIT_OK) {
+				if (o->verbose)
+					fprintf(stderr, "knocker: %s\n", msg);
+			} else if (rc == CLIENT_EXIT_BUSY) {
+				if (o->verbose)
+					fprintf(stderr, "knocker: %s; knocking "
+					    "again\n", msg);
+			} else {
+				knocker_note("%s", msg);
+				status = rc;
+				goto out;
+			}
+		}
+		now = sl_mono_ms();
+		slice = (unsigned)(deadline - now < KNOCKER_TRY_MS ?
+		    deadline - now : KNOCKER_TRY_MS);
+		if (slice == 0)
+			break;
+		tries++;
+		if (client_tcp_connect(host, port, slice, &fd, peer,
+		    sizeof(peer), err, sizeof(err)) == 0)
+			break;
+		last_errno = errno;
+		if (o->verbose && (tries == 1 || errno != ETIMEDOUT))
+			fprintf(stderr, "knocker: %s (after %u knock%s)\n", err,
+			    knocks, knocks == 1 ? "" : "s");
+		if (errno != ETIMEDOUT) {
+			/* refused at once: pause, but read a receipt */
+			struct pollfd pf = { st.fd, POLLIN, 0 };
+
+			now = sl_mono_ms();
+			if (deadline > now)
+				(void)poll(&pf, st.fd >= 0 ? 1 : 0,
+				    (int)(deadline - now < KNOCKER_PAUSE_MS ?
+				    deadline - now : KNOCKER_PAUSE_MS));
+		}
+	}
+	if (fd < 0) {
+		knocker_note("%s port %u did not accept a connection within "
+		    "%u s (%u knock%s sent%s%s)", host, (unsigned)port,
+		    timeout_s, knocks, knocks == 1 ? "" : "s",
+		    last_errno != 0 ? "; last: " : "",
+		    last_errno != 0 ? strerror(last_errno) : "");
+		status = CLIENT_EXIT_NOTOPEN;
+		goto out;
+	}
+	knocker_sent_clear(&st);
+	if (o->verbose)
+		fprintf(stderr, "knocker: connected to %s port %u after %u "
+		    "knock%s, %llu ms; relaying\n", peer, (unsigned)port,
+		    knocks, knocks == 1 ? "" : "s",
+		    (unsigned long long)(sl_mono_ms() - start));
+	if (client_relay(STDIN_FILENO, STDOUT_FILENO, fd, err,
+	    sizeof(err)) != 0) {
+		knocker_err("%s port %u: %s", host, (unsigned)port, err);
+		goto out;
+	}
+	status = CLIENT_EXIT_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	knocker_sent_clear(&st);
+	OPENSSL_cleanse(st.dgram, sizeof(st.dgram));
+	k2_aead_free(c);
 	knocker_knock_clear(&kk);
 	return status;
 }
@@ -1577,7 +1755,7 @@ main(int argc, char **argv)
 	if (o.save_profile != NULL &&
 	    (rc = knocker_save_profile(&o, &ps, cfgpath)) != 0)
 		goto out;
-	rc = knocker_run(&o);
+	rc = o.connect != NULL ? knocker_connect(&o) : knocker_run(&o);
 out:
 	if (fflush(stdout) != 0 && rc == CLIENT_EXIT_OK) {
 		knocker_err("writing output: %s", strerror(errno));
