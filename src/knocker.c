@@ -31,6 +31,7 @@
 #include "client.h"
 #include "crypto.h"
 #include "knock2.h"
+#include "lib/libsiglatch_int.h"
 #include "profile.h"
 #include "sl.h"
 #include "util.h"
@@ -50,8 +51,7 @@ struct knocker_dir {
 
 /* A knock ready to be built: keys, ids, payload, format. */
 struct knocker_knock {
-	EVP_PKEY *pub;
-	uint8_t key[SL_HMAC_KEY_LEN];
+	siglatch_ctx *lib;          /* libsiglatch: the keys */
 	uint32_t user_id, action_id;
 	uint8_t payload[SL_PAYLOAD_MAX];
 	size_t plen;
@@ -703,26 +703,39 @@ knocker_clock_note(uint64_t server_time)
  * resend the same datagram 1, 2, 4 ... s after the first send while the
  * deadline allows.  Returns the exit status.
  */
+/*
+ * A datagram that came back: 1 and *r when it is the receipt of the last
+ * knock built on lib, 0 when it is not (ignored).
+ */
+static int
+knocker_open_receipt(siglatch_ctx *lib, const uint8_t *buf, size_t n,
+    struct k2_receipt *r)
+{
+	struct siglatch_receipt sr;
+
+	if (siglatch_receipt_open(lib, buf, n, &sr) != SIGLATCH_OK)
+		return 0;
+	r->status = (uint8_t)sr.status;
+	r->reason = (uint8_t)sr.reason;
+	r->value = sr.value;
+	r->server_time = sr.server_time;
+	return 1;
+}
+
 static int
 knocker_wait(const struct knocker_opts *o, int fd,
-    const uint8_t dgram[K2_DGRAM_LEN], const uint8_t rk[K2_KEY_LEN],
-    const uint8_t mac[K2_MAC_LEN])
+    const uint8_t dgram[K2_DGRAM_LEN], siglatch_ctx *lib)
 {
 	uint64_t start = sl_mono_ms(), now, until;
 	uint64_t limit = (uint64_t)o->wait_s * 1000, resend = 1000;
 	uint8_t buf[64];
 	struct k2_receipt r;
 	struct pollfd pfd;
-	EVP_CIPHER_CTX *c;
 	char msg[256];
 	unsigned copies = 1;
 	int icmp = 0, rc, status = CLIENT_EXIT_ERROR;
 	ssize_t n;
 
-	if ((c = k2_aead_new()) == NULL) {
-		knocker_err("out of memory");
-		return CLIENT_EXIT_ERROR;
-	}
 	for (;;) {
 		now = sl_mono_ms() - start;
 		if (now >= limit)
@@ -775,8 +788,8 @@ knocker_wait(const struct knocker_opts *o, int fd,
 			}
 			/* MSG_TRUNC: n is the real size, so a longer
 			 * datagram is not taken for a receipt */
-			if (n != K2_RECEIPT_LEN || k2_receipt_open(c, rk, mac,
-			    buf, (size_t)n, &r) != 0) {
+			if (n > (ssize_t)sizeof(buf) ||
+			    !knocker_open_receipt(lib, buf, (size_t)n, &r)) {
 				if (o->verbose)
 					fprintf(stderr, "knocker: ignored a "
 					    "%zd-byte datagram that is not this "
@@ -802,7 +815,6 @@ out:
 	if (o->verbose)
 		fprintf(stderr, "knocker: %u cop%s of the knock sent\n", copies,
 		    copies == 1 ? "y" : "ies");
-	k2_aead_free(c);
 	return status;
 }
 
@@ -814,13 +826,14 @@ knocker_v1(const struct knocker_opts *o, const struct knocker_knock *kk)
 	uint8_t dgram[SL_DGRAM_LEN];
 	struct wire_knock k;
 	unsigned i;
+	size_t n;
 	int rc = SL_ENOENT, status = CLIENT_EXIT_ERROR;
 
-	if ((rc = client_build_knock(&k, (uint32_t)time(NULL),
-	    (uint16_t)kk->user_id, (uint8_t)kk->action_id, kk->payload,
-	    kk->plen, kk->key)) != 0 ||
-	    (rc = client_seal_knock(kk->pub, &k, dgram)) != 0) {
-		knocker_err("cannot build the knock: %s", sl_strerror(rc));
+	memset(&k, 0, sizeof(k));
+	if ((rc = siglatch_int_knock1(kk->lib, (uint16_t)kk->user_id,
+	    (uint8_t)kk->action_id, kk->payload, kk->plen, 0, dgram,
+	    sizeof(dgram), &n, &k)) != SIGLATCH_OK) {
+		knocker_err("cannot build the knock: %s", siglatch_strerror(rc));
 		goto out;
 	}
 	if (knocker_save(o, dgram, sizeof(dgram)) != 0)
@@ -904,8 +917,6 @@ struct knocker_sent {
 	int fd;
 	const char *host;           /* which of o->hosts */
 	uint8_t dgram[K2_DGRAM_LEN];
-	uint8_t rk[K2_KEY_LEN];
-	uint8_t mac[K2_MAC_LEN];
 };
 
 static void
@@ -914,7 +925,6 @@ knocker_sent_clear(struct knocker_sent *st)
 	if (st->fd >= 0)
 		close(st->fd);
 	st->fd = -1;
-	OPENSSL_cleanse(st->rk, sizeof(st->rk));
 }
 
 /*
@@ -929,13 +939,12 @@ knocker_v2_send(const struct knocker_opts *o, const struct knocker_knock *kk,
 {
 	char err[CLIENT_ERR_LEN], sent_to[NI_MAXHOST];
 	struct sl_addr server, local;
-	struct k2_userkeys uk;
 	struct k2_inner in;
 	unsigned i;
+	size_t n;
 	int rc = SL_ENOENT, status = CLIENT_EXIT_ERROR;
 
 	memset(&in, 0, sizeof(in));
-	memset(&uk, 0, sizeof(uk));
 	st->fd = -1;
 	st->host = o->hosts[0];
 	/* a socket: to send, or to learn which address this machine uses */
@@ -962,17 +971,11 @@ knocker_v2_send(const struct knocker_opts *o, const struct knocker_knock *kk,
 	else
 		knocker_address(o, NULL, NULL, &in);
 
-	in.flags = receipt ? K2_F_RECEIPT : 0;
-	in.user_id = (uint16_t)kk->user_id;
-	in.action_id = (uint8_t)kk->action_id;
-	in.timestamp = (uint64_t)time(NULL);
-	in.payload_len = (uint16_t)kk->plen;
-	memcpy(in.payload, kk->payload, kk->plen);
-	if ((rc = crypto_random(in.nonce, sizeof(in.nonce))) != 0 ||
-	    (rc = k2_derive_user(kk->key, &uk)) != 0 ||
-	    (rc = k2_seal(kk->pub, &uk, &in, NULL, st->dgram, st->rk,
-	    st->mac)) != 0) {
-		knocker_err("cannot build the knock: %s", sl_strerror(rc));
+	if ((rc = siglatch_int_knock2(kk->lib, (uint16_t)kk->user_id,
+	    (uint8_t)kk->action_id, kk->payload, kk->plen,
+	    in.has_addr ? &in.addr : NULL, receipt ? SIGLATCH_F_RECEIPT : 0, 0,
+	    st->dgram, sizeof(st->dgram), &n, &in)) != SIGLATCH_OK) {
+		knocker_err("cannot build the knock: %s", siglatch_strerror(rc));
 		goto out;
 	}
 	if (knocker_save(o, st->dgram, sizeof(st->dgram)) != 0)
@@ -998,7 +1001,6 @@ knocker_v2_send(const struct knocker_opts *o, const struct knocker_knock *kk,
 out:
 	if (status != 0)
 		knocker_sent_clear(st);
-	OPENSSL_cleanse(&uk, sizeof(uk));
 	OPENSSL_cleanse(&in, sizeof(in));
 	return status;
 }
@@ -1014,7 +1016,7 @@ knocker_v2(const struct knocker_opts *o, const struct knocker_knock *kk)
 	if ((status = knocker_v2_send(o, kk, o->wait_s > 0, &st)) != 0)
 		return status;
 	if (st.fd >= 0 && o->wait_s > 0)
-		status = knocker_wait(o, st.fd, st.dgram, st.rk, st.mac);
+		status = knocker_wait(o, st.fd, st.dgram, kk->lib);
 	knocker_sent_clear(&st);
 	return status;
 }
@@ -1022,10 +1024,9 @@ knocker_v2(const struct knocker_opts *o, const struct knocker_knock *kk)
 static void
 knocker_knock_clear(struct knocker_knock *kk)
 {
-	OPENSSL_cleanse(kk->key, sizeof(kk->key));
 	OPENSSL_cleanse(kk->payload, sizeof(kk->payload));
-	EVP_PKEY_free(kk->pub);
-	kk->pub = NULL;
+	siglatch_ctx_free(kk->lib);
+	kk->lib = NULL;
 }
 
 /*
@@ -1038,11 +1039,14 @@ knocker_prepare(const struct knocker_opts *o, struct knocker_knock *kk)
 {
 	struct knocker_dir d;
 	char err[CLIENT_ERR_LEN], pub_path[SL_PATH_MAX], key_path[SL_PATH_MAX];
+	uint8_t key[SL_HMAC_KEY_LEN];
+	EVP_PKEY *pub = NULL;
 	const char *map_host;
 	unsigned i;
 	int rc, status = CLIENT_EXIT_ERROR;
 
 	memset(kk, 0, sizeof(*kk));
+	memset(key, 0, sizeof(key));
 	kk->format = 1;
 	for (i = 0; i < o->nhosts; i++) {
 		if (!client_valid_host(o->hosts[i])) {
@@ -1111,15 +1115,21 @@ knocker_prepare(const struct knocker_opts *o, struct knocker_knock *kk)
 		}
 	} else
 		knocker_warn_key_perms(key_path);
-	if (crypto_load_hmac_key(key_path, 0, kk->key, err, sizeof(err)) != 0 ||
-	    crypto_load_public(pub_path, &kk->pub, err, sizeof(err)) != 0) {
+	if (crypto_load_hmac_key(key_path, 0, key, err, sizeof(err)) != 0 ||
+	    crypto_load_public(pub_path, &pub, err, sizeof(err)) != 0) {
 		knocker_err("%s", err);
 		goto out;
 	}
+	rc = siglatch_int_ctx_new(&kk->lib, pub, key);
+	pub = NULL;     /* taken */
+	if (rc != SIGLATCH_OK) {
+		knocker_err("cannot use the keys: %s", siglatch_strerror(rc));
+		goto out;
+	}
 	if (o->verbose) {
-		char fp[CLIENT_FP_LEN];
+		char fp[SIGLATCH_FP_LEN];
 
-		if (client_fingerprint_pub(kk->pub, fp, sizeof(fp)) != 0)
+		if (siglatch_fingerprint(kk->lib, fp, sizeof(fp)) != 0)
 			sl_strlcpy(fp, "(unknown)", sizeof(fp));
 		if (o->prof != NULL)
 			fprintf(stderr, "knocker: profile %s (%s:%u)\n",
@@ -1130,6 +1140,8 @@ knocker_prepare(const struct knocker_opts *o, struct knocker_knock *kk)
 	}
 	status = 0;
 out:
+	OPENSSL_cleanse(key, sizeof(key));
+	EVP_PKEY_free(pub);
 	if (status != 0)
 		knocker_knock_clear(kk);
 	return status;
@@ -1153,7 +1165,7 @@ knocker_run(const struct knocker_opts *o)
  * knock's receipt, 0 when nothing usable is there, -1 on an error.
  */
 static int
-knocker_take_receipt(const struct knocker_opts *o, EVP_CIPHER_CTX *c,
+knocker_take_receipt(const struct knocker_opts *o, siglatch_ctx *lib,
     const struct knocker_sent *st, struct k2_receipt *r)
 {
 	uint8_t buf[64];
@@ -1176,8 +1188,8 @@ knocker_take_receipt(const struct knocker_opts *o, EVP_CIPHER_CTX *c,
 			    strerror(errno));
 			return -1;
 		}
-		if (n == K2_RECEIPT_LEN && k2_receipt_open(c, st->rk, st->mac,
-		    buf, (size_t)n, r) == 0)
+		if (n <= (ssize_t)sizeof(buf) &&
+		    knocker_open_receipt(lib, buf, (size_t)n, r))
 			return 1;
 	}
 }
@@ -1202,7 +1214,6 @@ knocker_connect(const struct knocker_opts *o)
 	struct knocker_knock kk;
 	struct knocker_sent st;
 	struct k2_receipt r;
-	EVP_CIPHER_CTX *c = NULL;
 	uint64_t start, now, deadline, next_knock, backoff = 1000;
 	unsigned knocks = 0, timeout_s, slice, tries = 0;
 	uint16_t port;
@@ -1218,10 +1229,6 @@ knocker_connect(const struct knocker_opts *o)
 	if ((status = knocker_prepare(o, &kk)) != 0)
 		return status;
 	status = CLIENT_EXIT_ERROR;
-	if (kk.format == 2 && (c = k2_aead_new()) == NULL) {
-		knocker_err("out of memory");
-		goto out;
-	}
 	(void)signal(SIGPIPE, SIG_IGN);
 	timeout_s = o->timeout_s != 0 ? o->timeout_s : KNOCKER_CONNECT_DEF;
 	start = sl_mono_ms();
@@ -1246,7 +1253,7 @@ knocker_connect(const struct knocker_opts *o)
 			backoff = backoff * 2 > KNOCKER_BACKOFF_MAX ?
 			    KNOCKER_BACKOFF_MAX : backoff * 2;
 		}
-		if (st.fd >= 0 && (got = knocker_take_receipt(o, c, &st,
+		if (st.fd >= 0 && (got = knocker_take_receipt(o, kk.lib, &st,
 		    &r)) != 0) {
 			if (got < 0)
 				goto out;
@@ -1315,7 +1322,6 @@ out:
 		close(fd);
 	knocker_sent_clear(&st);
 	OPENSSL_cleanse(st.dgram, sizeof(st.dgram));
-	k2_aead_free(c);
 	knocker_knock_clear(&kk);
 	return status;
 }
