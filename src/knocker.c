@@ -1742,8 +1742,18 @@ main(int argc, char **argv)
 	if ((rc = knocker_parse(argc, argv, &o)) >= 0)
 		return rc;
 	if (profile_config_path(cfgpath, sizeof(cfgpath), o.config,
-	    &must_exist, err, sizeof(err)) != 0 ||
-	    profile_load(&ps, cfgpath, must_exist, err, sizeof(err)) != 0) {
+	    &must_exist, err, sizeof(err)) != 0) {
+		/* no HOME: no profiles, but HOST USER ACTION with explicit
+		 * keys still works, as it did before profiles */
+		if (o.list || o.import_dir != NULL || o.save_profile != NULL) {
+			knocker_err("%s", err);
+			rc = CLIENT_EXIT_ERROR;
+			goto out;
+		}
+		sl_strlcpy(cfgpath, "(no profiles file: HOME is not set)",
+		    sizeof(cfgpath));
+	} else if (profile_load(&ps, cfgpath, must_exist, err,
+	    sizeof(err)) != 0) {
 		knocker_err("%s", err);
 		rc = CLIENT_EXIT_ERROR;
 		goto out;

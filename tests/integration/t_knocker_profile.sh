@@ -147,3 +147,9 @@ runs "... and then ~/.config is not" 2 "no profile 'alice'" env XDG_CONFIG_HOME=
 runs "SIGLATCH_CONFIG names the file" 0 "" env SIGLATCH_CONFIG="$T/alt/k.conf" "$KN" -n only-alt
 runs "--config wins over SIGLATCH_CONFIG" 0 "" env SIGLATCH_CONFIG="$T/xdg/siglatch/knocker.conf" "$KN" --config "$T/alt/k.conf" -n only-alt
 runs "a --config file that does not exist is an error" 1 "$T/nope.conf" "$KN" --config "$T/nope.conf" -n alice
+
+# --- no HOME: no profiles, and HOST USER ACTION with explicit keys still works ------------
+runs "without HOME, HOST USER ACTION with explicit keys still works" 0 "payload_len=0" \
+	env -u HOME -u XDG_CONFIG_HOME "$KN" -n --format 1 --server-key "$T/keys/server.pub.pem" \
+	--hmac-key "$T/keys/alice.hmac" 127.0.0.1 10 1
+runs "... and --list then says why there are none" 1 "HOME" env -u HOME -u XDG_CONFIG_HOME "$KN" --list

@@ -46,13 +46,18 @@ fi
 check "installs the header, the static library, the shared library with its links" sh -c "[ -f '$D/usr/include/siglatch.h' ] && [ -f '$D/usr/lib/libsiglatch.a' ] && [ -f '$D/usr/lib/libsiglatch.so.1.0.0' ] && [ \"\$(readlink '$D/usr/lib/libsiglatch.so.1')\" = libsiglatch.so.1.0.0 ] && [ \"\$(readlink '$D/usr/lib/libsiglatch.so')\" = libsiglatch.so.1 ]"
 pc() { PKG_CONFIG_PATH=$D/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$D pkg-config "$@"; }
 check "pkg-config finds siglatch" pc --exists siglatch
+# a sanitizer build's library needs its runtime in the program too
+USAN=
+if ldd "$BIN/libsiglatch.so.1" | grep -q 'libasan'; then
+	USAN="-fsanitize=address,undefined"
+fi
 cat >"$T/use.c" <<'C'
 #include <stdio.h>
 #include <siglatch.h>
 int main(void) { printf("%d\n", siglatch_api_version()); return siglatch_api_version() != SIGLATCH_API_VERSION; }
 C
 check "a program builds with \$(pkg-config --cflags --libs siglatch) against the installed copy" \
-	sh -c "${CC:-cc} -o '$T/use' '$T/use.c' \$(PKG_CONFIG_PATH='$D/usr/lib/pkgconfig' PKG_CONFIG_SYSROOT_DIR='$D' pkg-config --cflags --libs siglatch)"
+	sh -c "${CC:-cc} $USAN -o '$T/use' '$T/use.c' \$(PKG_CONFIG_PATH='$D/usr/lib/pkgconfig' PKG_CONFIG_SYSROOT_DIR='$D' pkg-config --cflags --libs siglatch)"
 check "... and runs against it" sh -c "[ \"\$(LD_LIBRARY_PATH='$D/usr/lib' '$T/use')\" = 1 ]"
 check "... statically too (pkg-config --static)" \
-	sh -c "${CC:-cc} -o '$T/use-static' '$T/use.c' -I'$D/usr/include' '$D/usr/lib/libsiglatch.a' \$(pkg-config --libs libcrypto) && '$T/use-static' >/dev/null"
+	sh -c "${CC:-cc} $USAN -o '$T/use-static' '$T/use.c' -I'$D/usr/include' '$D/usr/lib/libsiglatch.a' \$(pkg-config --libs libcrypto) && '$T/use-static' >/dev/null"
