@@ -1198,11 +1198,13 @@ knocker_take_receipt(const struct knocker_opts *o, siglatch_ctx *lib,
 #define KNOCKER_BACKOFF_MAX   8000  /* ms between fresh knocks, at most */
 #define KNOCKER_TRY_MS        1000  /* one TCP attempt, at most */
 #define KNOCKER_PAUSE_MS      200   /* after a refused TCP attempt */
+#define KNOCKER_RECEIPT_MS    1000  /* a receipt first, at most */
 
 /*
  * --connect HOST:PORT: knock, try TCP until it is accepted, a fresh knock
  * after 1, 2, 4, 8, 8 ... s while the deadline allows; a format-2 knock
- * asks for a receipt, and a receipt that refuses (or says the action
+ * asks for a receipt and is given up to 1 s for it before TCP is tried
+ * (a "done" receipt: at once); a receipt that refuses (or says the action
  * failed) ends it at once.  Then relay standard input and output.
  * Returns the exit status.
  */
@@ -1252,6 +1254,19 @@ knocker_connect(const struct knocker_opts *o)
 			next_knock = now + backoff;
 			backoff = backoff * 2 > KNOCKER_BACKOFF_MAX ?
 			    KNOCKER_BACKOFF_MAX : backoff * 2;
+			/* a receipt says when the action has run: give it a
+			 * moment before the first TCP attempt of this knock */
+			if (st.fd >= 0) {
+				struct pollfd rf = { st.fd, POLLIN, 0 };
+				uint64_t until = now + KNOCKER_RECEIPT_MS;
+
+				if (until > deadline)
+					until = deadline;
+				while ((now = sl_mono_ms()) < until &&
+				    poll(&rf, 1, (int)(until - now)) < 0 &&
+				    errno == EINTR)
+					;
+			}
 		}
 		if (st.fd >= 0 && (got = knocker_take_receipt(o, kk.lib, &st,
 		    &r)) != 0) {
