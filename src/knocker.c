@@ -5,9 +5,15 @@
  * address it is for and may ask for a receipt.
  *
  *   knocker [options] HOST USER ACTION [PAYLOAD]
+ *   knocker [options] PROFILE [ACTION] [PAYLOAD]
+ *   knocker --connect HOST:PORT [options] PROFILE   (ssh ProxyCommand)
+ *   knocker --list | --save-profile NAME ... | --import-bundle DIR --as NAME
  *
  * Keys, name maps and the formats the server takes default to the
- * per-host directory ~/.config/siglatch/HOST/ (see docs/knocker.md).
+ * per-host directory ~/.config/siglatch/HOST/, or come from a profile
+ * (knocker.conf, src/profile.c).  Knocks are built, sealed and their
+ * receipts opened by libsiglatch (include/siglatch.h).  See
+ * docs/knocker.md.
  */
 #include <errno.h>
 #include <getopt.h>

@@ -153,3 +153,18 @@ runs "without HOME, HOST USER ACTION with explicit keys still works" 0 "payload_
 	env -u HOME -u XDG_CONFIG_HOME "$KN" -n --format 1 --server-key "$T/keys/server.pub.pem" \
 	--hmac-key "$T/keys/alice.hmac" 127.0.0.1 10 1
 runs "... and --list then says why there are none" 1 "HOME" env -u HOME -u XDG_CONFIG_HOME "$KN" --list
+
+# --- drop-ins: only *.conf, each checked ---------------------------------------------------
+printf 'garbage that is no config\n' >"$CFG.d/lab.conf~"
+printf '[hidden]\nnonsense\n' >"$CFG.d/.hidden.conf"
+runs "editor backups and dot files in knocker.conf.d/ are skipped" 0 "" "$KN" -n lab
+printf '[broken]\nhost = 127.0.0.1\ncolour = red\n' >"$CFG.d/broken.conf"
+chmod 600 "$CFG.d/broken.conf"
+runs "an unknown key in a drop-in names the drop-in file:line" 1 "$CFG.d/broken.conf:3: [broken] colour: unknown key" "$KN" -n lab
+rm "$CFG.d/broken.conf"
+chmod 666 "$CFG.d/lab.conf"
+runs "a drop-in writable by others is refused" 1 "$CFG.d/lab.conf is writable by group or others" "$KN" -n lab
+chmod 600 "$CFG.d/lab.conf"
+chmod 777 "$CFG.d"
+runs "a knocker.conf.d/ writable by others is refused" 1 "$CFG.d is writable by group or others" "$KN" -n lab
+chmod 700 "$CFG.d"
