@@ -55,7 +55,7 @@ $(B)/libsl.a: $(LIBOBJ)
 $(B)/siglatchd: $(B)/obj/siglatchd.o $(B)/libsl.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
-$(B)/knocker: $(B)/obj/knocker.o $(B)/libsl.a
+$(B)/knocker: $(B)/obj/knocker.o $(B)/libsiglatch.a $(B)/libsl.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(B)/siglatch-keygen: $(B)/obj/keygen.o $(B)/libsl.a
@@ -145,3 +145,79 @@ clean:
 .PHONY: all tests check check-asan unit bench demo install clean
 .PHONY: man
 -include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/tools/*.d $(B)/bench/*.d)
+
+# --- libsiglatch: the client library (include/siglatch.h) ------------------
+# Static and shared (soname libsiglatch.so.$(LIBSIG_MAJOR)), with a
+# pkg-config file; only the siglatch_* functions are exported.  knocker
+# links the static one.
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+LIBSIG_MAJOR := 1
+LIBSIG_VER   := $(LIBSIG_MAJOR).0.0
+LIBSIG_SRC   := src/lib/libsiglatch.c src/knock2.c src/wire.c src/crypto.c \
+                src/util.c src/addr.c src/err.c
+LIBSIG_OBJ   := $(patsubst %.c,$(B)/pic/%.o,$(notdir $(LIBSIG_SRC)))
+LIBSIG_SO    := $(B)/libsiglatch.so.$(LIBSIG_VER)
+
+$(B)/pic/%.o: src/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) -Iinclude $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+$(B)/pic/%.o: src/lib/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) -Iinclude $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+$(B)/libsiglatch.a: $(LIBSIG_OBJ)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+$(LIBSIG_SO): $(LIBSIG_OBJ)
+	@echo "  SO      $@"
+	$(Q)$(CC) $(CFLAGS) -shared -Wl,-soname,libsiglatch.so.$(LIBSIG_MAJOR) \
+	    -Wl,-z,relro,-z,now -Wl,--no-undefined -o $@ $^ -lcrypto
+	$(Q)ln -sf libsiglatch.so.$(LIBSIG_VER) $(B)/libsiglatch.so.$(LIBSIG_MAJOR)
+	$(Q)ln -sf libsiglatch.so.$(LIBSIG_MAJOR) $(B)/libsiglatch.so
+# the .pc names PREFIX: written at build time for the default, and again
+# by install-lib for the PREFIX given there
+SIGLATCH_PC = printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
+	    'includedir=$(INCLUDEDIR)' '' 'Name: siglatch' \
+	    'Description: siglatch client library: build and seal knocks, open receipts' \
+	    'Version: $(SL_VERSION_MK)' 'Requires.private: libcrypto' \
+	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lsiglatch'
+$(B)/siglatch.pc: Makefile src/sl.h
+	@mkdir -p $(@D)
+	$(Q)$(SIGLATCH_PC) >$@
+
+SL_VERSION_MK := $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' src/sl.h)
+LIBSIG := $(B)/libsiglatch.a $(LIBSIG_SO) $(B)/siglatch.pc
+all: $(LIBSIG)
+tests: $(LIBSIG)
+
+# the unit test of the library sees only the public header
+$(B)/tests/test_libsiglatch: tests/unit/test_libsiglatch.c $(B)/libsiglatch.a
+	@mkdir -p $(@D)
+	@echo "  TEST    $@"
+	$(Q)$(CC) -D_GNU_SOURCE -Iinclude $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(B)/libsiglatch.a -lcrypto -lcmocka
+# a client program linked against the shared library, as others would
+$(B)/tools/libknock: tests/tools/libknock.c $(LIBSIG_SO)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) -D_GNU_SOURCE -Iinclude $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	    -L$(B) -lsiglatch -Wl,-rpath,'$$ORIGIN/..'
+
+install: install-lib
+install-lib: $(LIBSIG)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0644 $(B)/libsiglatch.a $(DESTDIR)$(LIBDIR)/libsiglatch.a
+	install -m 0755 $(LIBSIG_SO) $(DESTDIR)$(LIBDIR)/libsiglatch.so.$(LIBSIG_VER)
+	ln -sf libsiglatch.so.$(LIBSIG_VER) $(DESTDIR)$(LIBDIR)/libsiglatch.so.$(LIBSIG_MAJOR)
+	ln -sf libsiglatch.so.$(LIBSIG_MAJOR) $(DESTDIR)$(LIBDIR)/libsiglatch.so
+	install -m 0644 include/siglatch.h $(DESTDIR)$(INCLUDEDIR)/siglatch.h
+	$(SIGLATCH_PC) >$(DESTDIR)$(PKGCONFIGDIR)/siglatch.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/siglatch.pc
+
+.PHONY: install-lib
+-include $(wildcard $(B)/pic/*.d)
+CPPFLAGS += -Iinclude

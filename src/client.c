@@ -14,8 +14,10 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 
 #include <openssl/crypto.h>
+#include <openssl/x509.h>
 
 #include "client.h"
 #include "crypto.h"
@@ -147,11 +149,16 @@ client_map_lookup_buf(const char *buf, size_t len, const char *src,
 		}
 		/* first applicable line wins; later lines are still checked */
 		if (hit < 0 && strcmp(f_name, name) == 0 &&
-		    (strcmp(f_host, host) == 0 || strcmp(f_host, "*") == 0))
+		    (host == NULL || strcmp(f_host, host) == 0 ||
+		    strcmp(f_host, "*") == 0))
 			hit = v;
 	}
 	if (hit < 0) {
-		sl_seterr(err, errlen, "not in %s (for host %s)", src, host);
+		if (host != NULL)
+			sl_seterr(err, errlen, "not in %s (for host %s)", src,
+			    host);
+		else
+			sl_seterr(err, errlen, "not in %s", src);
 		return SL_ENOENT;
 	}
 	*id = (uint32_t)hit;
@@ -175,6 +182,63 @@ client_map_lookup(const char *path, const char *host, const char *name,
 	if (rc == 0)
 		rc = client_map_lookup_buf(buf, len, path, host, name, max, id,
 		    err, errlen);
+	free(buf);
+	return rc;
+}
+
+int
+client_map_summary(const char *path, char *name, size_t namelen,
+    char *host, size_t hostlen, unsigned *nnames, char *err, size_t errlen)
+{
+	char *buf, line[MAP_LINE_MAX], *f_name, *f_host, *f_id, *s;
+	const char *p, *end, *nl;
+	size_t len = 0, n;
+	unsigned lineno = 0;
+	long long v;
+	int rc;
+
+	*nnames = 0;
+	name[0] = host[0] = '\0';
+	if ((buf = malloc(CLIENT_MAP_MAX)) == NULL) {
+		sl_seterr(err, errlen, "out of memory");
+		return SL_ESYS;
+	}
+	if ((rc = client_read_file(path, (uint8_t *)buf, CLIENT_MAP_MAX, &len,
+	    err, errlen)) != 0)
+		goto out;
+	for (p = buf, end = buf + len; p < end; p += n + (nl != NULL)) {
+		lineno++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = (size_t)((nl != NULL ? nl : end) - p);
+		if (n >= sizeof(line) || memchr(p, '\0', n) != NULL) {
+			sl_seterr(err, errlen, "%s:%u: line too long or NUL "
+			    "byte", path, lineno);
+			rc = SL_ECONFIG;
+			goto out;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		if (n > 0 && line[n - 1] == '\r')
+			line[n - 1] = '\0';
+		s = sl_trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		if (map_split(s, &f_name, &f_host, &f_id) != 0 ||
+		    sl_parse_num(f_id, 0, CLIENT_USER_ID_MAX, &v) != 0) {
+			sl_seterr(err, errlen, "%s:%u: expected name,host,id",
+			    path, lineno);
+			rc = SL_ECONFIG;
+			goto out;
+		}
+		if (*nnames == 0) {
+			*nnames = 1;
+			sl_strlcpy(name, f_name, namelen);
+		} else if (strcmp(name, f_name) != 0)
+			*nnames = 2;
+		if (host[0] == '\0' && strcmp(f_host, "*") != 0)
+			sl_strlcpy(host, f_host, hostlen);
+	}
+out:
 	free(buf);
 	return rc;
 }
@@ -806,4 +870,249 @@ client_hex(char *out, size_t outlen, const uint8_t *in, size_t n)
 	}
 	out[2 * n] = '\0';
 	return 0;
+}
+
+int
+client_fingerprint_raw(const uint8_t *buf, size_t len, char *out,
+    size_t outlen)
+{
+	uint8_t md[32];
+	unsigned int mdlen = 0;
+	int rc;
+
+	if (outlen < CLIENT_FP_LEN)
+		return SL_ETOOBIG;
+	if (EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != sizeof(md))
+		return SL_ECRYPTO;
+	memcpy(out, "SHA256:", 7);
+	rc = client_hex(out + 7, outlen - 7, md, CLIENT_FP_BYTES);
+	OPENSSL_cleanse(md, sizeof(md));
+	return rc;
+}
+
+int
+client_fingerprint_pub(EVP_PKEY *pub, char *out, size_t outlen)
+{
+	unsigned char *der = NULL;
+	int n, rc;
+
+	if ((n = i2d_PUBKEY(pub, &der)) <= 0)
+		return SL_ECRYPTO;
+	rc = client_fingerprint_raw(der, (size_t)n, out, outlen);
+	OPENSSL_free(der);
+	return rc;
+}
+
+int
+client_parse_target(const char *s, char *host, size_t hostlen,
+    uint16_t *port)
+{
+	const char *colon, *end;
+	size_t n;
+
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL || end[1] != ':')
+			return SL_EINVAL;
+		colon = end + 1;
+		s++;
+		n = (size_t)(end - s);
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL ||
+		    memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return SL_EINVAL;  /* a bare IPv6 needs brackets */
+		n = (size_t)(colon - s);
+	}
+	if (n == 0 || n >= hostlen || n > CLIENT_HOST_MAX)
+		return SL_EINVAL;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (!client_valid_host(host))
+		return SL_EINVAL;
+	return client_parse_port(colon + 1, port);
+}
+
+/* Wait for a non-blocking connect on fd until deadline (mono ms). */
+static int
+tcp_wait(int fd, uint64_t deadline)
+{
+	struct pollfd p;
+	uint64_t now;
+	socklen_t len;
+	int rc, e;
+
+	for (;;) {
+		now = sl_mono_ms();
+		if (now >= deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		p.fd = fd;
+		p.events = POLLOUT;
+		p.revents = 0;
+		rc = poll(&p, 1, (int)(deadline - now));
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			continue;
+		len = sizeof(e);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) != 0)
+			return -1;
+		if (e != 0) {
+			errno = e;
+			return -1;
+		}
+		return 0;
+	}
+}
+
+int
+client_tcp_connect(const char *host, uint16_t port, unsigned timeout_ms,
+    int *fd, char *addr, size_t addrlen, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char serv[8], a[NI_MAXHOST];
+	uint64_t deadline = sl_mono_ms() + timeout_ms;
+	int s = -1, rc, e = ETIMEDOUT, fl;
+
+	*fd = -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	snprintf(serv, sizeof(serv), "%u", (unsigned)port);
+	if ((rc = getaddrinfo(host, serv, &hints, &res)) != 0) {
+		sl_seterr(err, errlen, "cannot resolve %s: %s", host,
+		    gai_strerror(rc));
+		errno = EHOSTUNREACH;
+		return SL_ESYS;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		s = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (s < 0) {
+			e = errno;
+			continue;
+		}
+		if (connect(s, ai->ai_addr, ai->ai_addrlen) == 0 ||
+		    (errno == EINPROGRESS && tcp_wait(s, deadline) == 0))
+			break;
+		e = errno;
+		close(s);
+		s = -1;
+	}
+	if (s < 0) {
+		sl_seterr(err, errlen, "%s port %u: %s", host, (unsigned)port,
+		    strerror(e));
+		freeaddrinfo(res);
+		errno = e;
+		return SL_ESYS;
+	}
+	if (addr != NULL && getnameinfo(ai->ai_addr, ai->ai_addrlen, a,
+	    sizeof(a), NULL, 0, NI_NUMERICHOST) == 0)
+		sl_strlcpy(addr, a, addrlen);
+	freeaddrinfo(res);
+	if ((fl = fcntl(s, F_GETFL)) < 0 ||
+	    fcntl(s, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		sl_seterr(err, errlen, "fcntl: %s", strerror(errno));
+		close(s);
+		return SL_ESYS;
+	}
+	*fd = s;
+	return 0;
+}
+
+/* Write all of buf to fd (blocking). */
+static int
+write_all(int fd, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+client_relay(int in, int out, int sock, char *err, size_t errlen)
+{
+	uint8_t buf[16384];
+	struct pollfd p[2];
+	bool up = true, down = true;
+	nfds_t n;
+	ssize_t r;
+	int rc = 0;
+
+	while (up || down) {
+		n = 0;
+		if (up) {
+			p[n].fd = in;
+			p[n].events = POLLIN;
+			p[n++].revents = 0;
+		}
+		if (down) {
+			p[n].fd = sock;
+			p[n].events = POLLIN;
+			p[n++].revents = 0;
+		}
+		if (poll(p, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			sl_seterr(err, errlen, "poll: %s", strerror(errno));
+			return SL_ESYS;
+		}
+		if (up && p[0].revents != 0) {
+			r = read(in, buf, sizeof(buf));
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r <= 0) {
+				/* end of input: the far end may still answer */
+				up = false;
+				if (shutdown(sock, SHUT_WR) != 0 &&
+				    errno != ENOTCONN) {
+					sl_seterr(err, errlen, "shutdown: %s",
+					    strerror(errno));
+					rc = SL_ESYS;
+					break;
+				}
+			} else if (write_all(sock, buf, (size_t)r) != 0) {
+				if (!down)  /* the far end has closed: done */
+					break;
+				sl_seterr(err, errlen, "sending: %s",
+				    strerror(errno));
+				rc = SL_ESYS;
+				break;
+			}
+		}
+		if (down && p[n - 1].revents != 0) {
+			r = read(sock, buf, sizeof(buf));
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r < 0) {
+				sl_seterr(err, errlen, "receiving: %s",
+				    strerror(errno));
+				rc = SL_ESYS;
+				break;
+			}
+			if (r == 0) {
+				/* the far end is done sending: say so */
+				down = false;
+				close(out);
+			} else if (write_all(out, buf, (size_t)r) != 0) {
+				/* nobody reads what comes back: the end */
+				break;
+			}
+		}
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rc;
 }

@@ -36,6 +36,12 @@
 #define CLIENT_EXIT_REFUSED   4   /* receipt: refused */
 #define CLIENT_EXIT_BUSY      5   /* receipt: no script slot */
 #define CLIENT_EXIT_NORECEIPT 6   /* no receipt within the deadline */
+#define CLIENT_EXIT_NOTOPEN   7   /* --connect: the TCP port never opened */
+
+/* A key fingerprint: "SHA256:" and the first 16 bytes of the digest in
+ * lower-case hex (docs/knocker.md). */
+#define CLIENT_FP_BYTES       16
+#define CLIENT_FP_LEN         (7 + 2 * CLIENT_FP_BYTES + 1)
 
 /* Knock formats, as bits of a mask: CLIENT_FMT(1) | CLIENT_FMT(2). */
 #define CLIENT_FMT(n)        (1u << (n))
@@ -65,7 +71,9 @@ int client_host_dir(char *out, size_t outlen, const char *host, char *err,
  * well formed (three non-empty fields, id a decimal number in 0..max) or
  * the whole file is refused (SL_ECONFIG, naming the line); of the
  * applicable lines naming name, the first one wins.  SL_ENOENT when none
- * does.  src names the file in messages.
+ * does.  src names the file in messages.  A NULL host applies every
+ * line (a bundle imported under a profile name: its lines name the host
+ * it was made for, which need not be the one knocked).
  */
 int client_map_lookup_buf(const char *buf, size_t len, const char *src,
     const char *host, const char *name, uint32_t max, uint32_t *id,
@@ -73,6 +81,13 @@ int client_map_lookup_buf(const char *buf, size_t len, const char *src,
 /* The same, reading the file at path (at most CLIENT_MAP_MAX bytes). */
 int client_map_lookup(const char *path, const char *host, const char *name,
     uint32_t max, uint32_t *id, char *err, size_t errlen);
+/*
+ * What a map file holds, for importing a bundle: name gets the first
+ * line's name, host the first host field that is not "*" ("" if none),
+ * *nnames 0, 1, or 2 for "more than one name".  Every line is checked.
+ */
+int client_map_summary(const char *path, char *name, size_t namelen,
+    char *host, size_t hostlen, unsigned *nnames, char *err, size_t errlen);
 /*
  * Resolve a USER or ACTION argument.  An argument starting with a digit
  * is a decimal id in 0..max (as in siglatch 1.0; no map is read); anything
@@ -193,6 +208,40 @@ int client_save_file(const char *path, mode_t mode, const void *data,
     size_t len, char *err, size_t errlen);
 /* Refuse a directory that others may write to (S_IWOTH), or a non-directory. */
 int client_check_dir(const char *path, char *err, size_t errlen);
+
+/*
+ * Fingerprints, never the keys: of a public key, the SHA-256 of its DER
+ * SubjectPublicKeyInfo (what `openssl pkey -pubin -outform DER | sha256sum`
+ * hashes); of an HMAC key, the SHA-256 of its 32 raw key bytes (the file
+ * decoded from hex when it is hex).  out holds CLIENT_FP_LEN bytes.
+ */
+int client_fingerprint_pub(EVP_PKEY *pub, char *out, size_t outlen);
+int client_fingerprint_raw(const uint8_t *buf, size_t len, char *out,
+    size_t outlen);
+
+/*
+ * Split "HOST:PORT" or "[IPV6]:PORT" (ssh's %h:%p) into host and a port
+ * 1..65535.  SL_EINVAL if it is neither.
+ */
+int client_parse_target(const char *s, char *host, size_t hostlen,
+    uint16_t *port);
+/*
+ * One TCP connection attempt to host port (resolved, every address tried
+ * in order) within timeout_ms in all.  On success *fd is a connected,
+ * blocking socket and addr (if non-NULL) its peer as text.  SL_ESYS with
+ * errno (ETIMEDOUT when nothing answered in time, ECONNREFUSED ...) and
+ * a line in err otherwise.
+ */
+int client_tcp_connect(const char *host, uint16_t port, unsigned timeout_ms,
+    int *fd, char *addr, size_t addrlen, char *err, size_t errlen);
+/*
+ * Relay in -> sock and sock -> out until both directions have ended: end
+ * of file on in shuts down sock's sending side (a half-close, so the far
+ * end still answers); end of file on sock closes out.  A failed write
+ * ends that direction (out) or the relay (sock).  Returns 0, or SL_ESYS
+ * with a line in err.  SIGPIPE must be ignored by the caller.
+ */
+int client_relay(int in, int out, int sock, char *err, size_t errlen);
 
 /* Lower-case hex of n bytes into out (outlen >= 2n + 1), NUL-terminated. */
 int client_hex(char *out, size_t outlen, const uint8_t *in, size_t n);

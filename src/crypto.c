@@ -164,6 +164,13 @@ crypto_load_public(const char *path, EVP_PKEY **out, char *err, size_t errlen)
 }
 
 int
+crypto_parse_public(const uint8_t *buf, size_t len, EVP_PKEY **out)
+{
+	*out = NULL;
+	return decode_rsa(buf, len, OSSL_KEYMGMT_SELECT_PUBLIC_KEY, out);
+}
+
+int
 crypto_parse_hmac_key(const uint8_t *buf, size_t len,
     uint8_t key[SL_HMAC_KEY_LEN])
 {

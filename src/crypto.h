@@ -21,6 +21,8 @@ int crypto_load_private(const char *path, int check_perms, EVP_PKEY **out,
 /* Load a PEM RSA-2048 public key ("PUBLIC KEY" or "RSA PUBLIC KEY"). */
 int crypto_load_public(const char *path, EVP_PKEY **out, char *err,
     size_t errlen);
+/* The same from a PEM text in memory (libsiglatch). */
+int crypto_parse_public(const uint8_t *buf, size_t len, EVP_PKEY **out);
 /* Load a user HMAC key: 32 raw bytes, or 64 hex digits with spaces, tabs,
  * CR and LF ignored.  All-zero keys are refused. */
 int crypto_load_hmac_key(const char *path, int check_perms,

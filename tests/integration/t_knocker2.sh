@@ -122,7 +122,7 @@ usage "a bad --allow-ip is refused" "not an IPv4 or IPv6" --format 2 --allow-ip 
 usage "--wait=0 is refused" "1-300" --format 2 --wait=0 -n 127.0.0.1 10 1
 usage "--wait=301 is refused" "1-300" --format 2 --wait=301 -n 127.0.0.1 10 1
 usage "--format 3 is refused" "1 or 2" --format 3 -n 127.0.0.1 10 1
-check "--help lists the exit statuses" sh -c "'$BIN/knocker' --help | grep -q '6 no receipt'"
+check "--help lists the exit statuses" sh -c "'$BIN/knocker' --help | grep -Eq '6 +no receipt'"
 
 # --- receipts: one line and one exit status per outcome -------------------------------
 outcome() { # description exit text responder-options...

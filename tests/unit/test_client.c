@@ -999,6 +999,70 @@ test_round_trip_v2(void **state)
 	EVP_PKEY_free(pub);
 }
 
+/* Fingerprints, known answers: SHA-256 of the vector key's DER (as
+ * openssl pkey -pubin -outform DER | sha256sum), and of "abc". */
+static void
+test_fingerprints(void **state)
+{
+	char fp[CLIENT_FP_LEN], err[CLIENT_ERR_LEN];
+	EVP_PKEY *pub = NULL;
+
+	(void)state;
+	assert_int_equal(crypto_load_public(vec("server.pub.pem"), &pub, err,
+	    sizeof(err)), 0);
+	assert_int_equal(client_fingerprint_pub(pub, fp, sizeof(fp)), 0);
+	assert_string_equal(fp, "SHA256:a300aa96ae005136406b06ac406de8e3");
+	assert_int_equal(client_fingerprint_pub(pub, fp, sizeof(fp) - 1),
+	    SL_ETOOBIG);
+	EVP_PKEY_free(pub);
+	assert_int_equal(client_fingerprint_raw((const uint8_t *)"abc", 3, fp,
+	    sizeof(fp)), 0);
+	assert_string_equal(fp, "SHA256:ba7816bf8f01cfea414140de5dae2223");
+}
+
+/* A NULL host applies every line (an imported bundle); the summary of a
+ * map for --import-bundle. */
+static void
+test_map_any_host_and_summary(void **state)
+{
+	static const char map[] = "# name,host,id\n"
+	    "dave,gw.example.org,20\n"
+	    "erin,*,21\n";
+	char name[64], host[256], err[CLIENT_ERR_LEN];
+	unsigned nn;
+	uint32_t id = 0;
+
+	(void)state;
+	assert_int_equal(client_map_lookup_buf(map, strlen(map), "m", NULL,
+	    "dave", 65535, &id, err, sizeof(err)), 0);
+	assert_int_equal(id, 20);
+	assert_int_equal(client_map_lookup_buf(map, strlen(map), "m",
+	    "127.0.0.1", "dave", 65535, &id, err, sizeof(err)), SL_ENOENT);
+	assert_int_equal(client_map_lookup_buf(map, strlen(map), "m", NULL,
+	    "nobody", 65535, &id, err, sizeof(err)), SL_ENOENT);
+	assert_string_equal(err, "not in m");
+
+	write_file(tmp("u.map"), map);
+	assert_int_equal(client_map_summary(tmp("u.map"), name, sizeof(name),
+	    host, sizeof(host), &nn, err, sizeof(err)), 0);
+	assert_string_equal(name, "dave");
+	assert_string_equal(host, "gw.example.org");
+	assert_int_equal(nn, 2);
+	write_file(tmp("u.map"), "\n# only one\ndave,*,20\r\ndave,h2,20\n");
+	assert_int_equal(client_map_summary(tmp("u.map"), name, sizeof(name),
+	    host, sizeof(host), &nn, err, sizeof(err)), 0);
+	assert_int_equal(nn, 1);
+	assert_string_equal(host, "h2");
+	write_file(tmp("u.map"), "dave,*,20\n");
+	assert_int_equal(client_map_summary(tmp("u.map"), name, sizeof(name),
+	    host, sizeof(host), &nn, err, sizeof(err)), 0);
+	assert_string_equal(host, "");
+	write_file(tmp("u.map"), "dave,h,20\nbroken line\n");
+	assert_int_equal(client_map_summary(tmp("u.map"), name, sizeof(name),
+	    host, sizeof(host), &nn, err, sizeof(err)), SL_ECONFIG);
+	assert_non_null(strstr(err, "u.map:2: expected name,host,id"));
+}
+
 int
 main(void)
 {
@@ -1025,6 +1089,8 @@ main(void)
 		cmocka_unit_test(test_save_file),
 		cmocka_unit_test(test_connect_loopback),
 		cmocka_unit_test(test_round_trip_v2),
+		cmocka_unit_test(test_fingerprints),
+		cmocka_unit_test(test_map_any_host_and_summary),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
