@@ -32,6 +32,7 @@
 #include "ratelimit.h"
 #include "receipt.h"
 #include "runproc.h"
+#include "sdnotify.h"
 #include "sl.h"
 #include "sockfilter.h"
 #include "stages.h"
@@ -801,6 +802,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	grants_free(&d.grants);  /* the runner's now */
+	sd_notify_open();  /* as root, before the sandbox refuses connect */
 	/* the runner keeps root to start scripts; this process lets go */
 	if (net_ids.set &&
 	    (privsep_chown_state(d.cfg->state_dir, net_ids.uid, net_ids.gid,
@@ -825,6 +827,7 @@ main(int argc, char **argv)
 	    "(runner %ld), config %s, running as uid %ld, %u decryption "
 	    "thread(s)", SL_VERSION, (long)getpid(), (long)runproc_pid(d.rp),
 	    path, (long)getuid(), d.w != NULL ? nworkers : 0);
+	sd_notify_ready();  /* systemd Type=notify: listening now */
 	if (kfilter == 0)
 		log_msg(LOG_INFO, SLC_START, "kernel filter: wrong-length "
 		    "datagrams, penalised sources%s are dropped before they "
