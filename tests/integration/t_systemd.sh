@@ -110,4 +110,87 @@ check "READY=1 sent once" test "$(grep -c ' READY=1$' "$T/notify.out")" -eq 1
 stop_daemon
 kill "$LPID" 2>/dev/null
 wait "$LPID" 2>/dev/null
+
+# The unit's SystemCallFilter lets through every system call siglatchd
+# makes (start, knocks, scripts, SIGUSR1, SIGHUP, SIGTERM): strace -f
+# lists them, systemd-analyze syscall-filter expands the unit's groups.
+if ! command -v strace >/dev/null 2>&1 || ! command -v systemd-analyze >/dev/null 2>&1; then
+	echo "ok - the unit's system-call filter # SKIP needs strace and systemd-analyze"
+	exit "$((NOK > 0))"
+fi
+: >"$T/daemon.log"
+strace -f -qq -o "$T/strace.out" "$BIN/siglatchd" -f -c "$T/server.conf" >>"$T/daemon.log" 2>&1 &
+SPID=$!
+for _ in $(seq 1 400); do
+	grep -q SL003 "$T/daemon.log" && break
+	kill -0 "$SPID" 2>/dev/null || break
+	sleep 0.05
+done
+DPID=$(pgrep -P "$SPID" -x siglatchd | head -1)
+if [ -z "$DPID" ]; then
+	echo "ok - the unit's system-call filter # SKIP siglatchd does not start under strace here"
+	sed 's/^/#   /' "$T/daemon.log" | tail -5
+	kill "$SPID" 2>/dev/null
+	exit "$((NOK > 0))"
+fi
+knock alice 1 traced >/dev/null 2>&1
+HOST=::1 knock carol 5 traced >/dev/null 2>&1
+craft alice --action 1 --bad-hmac >/dev/null 2>&1
+wait_runs 3
+kill -USR1 "$DPID"
+sleep 0.3
+kill -HUP "$DPID"
+sleep 0.3
+stop_daemon
+wait "$SPID" 2>/dev/null
+systemd-analyze syscall-filter >"$T/groups.txt" 2>/dev/null
+out=$(python3 - "$UNIT" "$T/groups.txt" "$T/strace.out" <<'PY'
+import re, sys
+unit, groups_file, trace = sys.argv[1:4]
+groups, cur = {}, None
+for line in open(groups_file):
+    s = line.strip()
+    if not s or s.startswith("#"):
+        continue
+    if not line[0].isspace() and s.startswith("@"):
+        cur = groups.setdefault(s, [])
+    elif cur is not None:
+        cur.append(s)
+def expand(name, seen):
+    if not name.startswith("@"):
+        return {name}
+    if name in seen:
+        return set()
+    seen.add(name)
+    r = set()
+    for n in groups.get(name, []):
+        r |= expand(n, seen)
+    return r
+allowed = None
+for line in open(unit):
+    m = re.match(r"SystemCallFilter=(~?)(.*)$", line.strip())
+    if not m:
+        continue
+    names = set()
+    for n in m.group(2).split():
+        names |= expand(n, set())
+    if allowed is None:
+        if m.group(1):
+            sys.exit("a deny list first: not handled")
+        allowed = names
+    elif m.group(1):
+        allowed -= names
+    else:
+        allowed |= names
+used = set()
+for line in open(trace):
+    m = re.match(r"\d+ +([a-z_0-9]+)\(", line)
+    if m:
+        used.add(m.group(1))
+print("%d used; refused by the unit: %s" % (len(used), " ".join(sorted(used - allowed)) or "none"))
+PY
+)
+diag "system calls: $out"
+check "every system call siglatchd made is in the unit's SystemCallFilter" \
+    sh -c "printf '%s' \"\$1\" | grep -q '[1-9][0-9]* used; refused by the unit: none$'" _ "$out"
 exit "$((NOK > 0))"
