@@ -162,11 +162,11 @@ uninstall:
 	rm -f $(DESTDIR)$(UNITDIR)/siglatchd.service \
 	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/siglatch
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/,$(UNINSTALL_MAN) $(addsuffix .gz,$(UNINSTALL_MAN)))
-	-rmdir $(DESTDIR)$(LIBEXECDIR)/siglatch $(DESTDIR)$(DOCDIR)/firewall \
+	rmdir $(DESTDIR)$(LIBEXECDIR)/siglatch $(DESTDIR)$(DOCDIR)/firewall \
 	    $(DESTDIR)$(DOCDIR)/fail2ban/filter.d $(DESTDIR)$(DOCDIR)/fail2ban/jail.d \
-	    $(DESTDIR)$(DOCDIR)/fail2ban $(DESTDIR)$(DOCDIR) 2>/dev/null
-	-rmdir $(DESTDIR)$(SYSCONFDIR)/siglatch/keys $(DESTDIR)$(SYSCONFDIR)/siglatch \
-	    $(DESTDIR)$(STATEDIR) $(DESTDIR)$(LOGDIR) 2>/dev/null
+	    $(DESTDIR)$(DOCDIR)/fail2ban $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	rmdir $(DESTDIR)$(SYSCONFDIR)/siglatch/keys $(DESTDIR)$(SYSCONFDIR)/siglatch \
+	    $(DESTDIR)$(STATEDIR) $(DESTDIR)$(LOGDIR) 2>/dev/null || true
 
 # A Debian package (debian/): dpkg-buildpackage in a copy of the tree in
 # build/deb/src, so that the .deb, .changes and .buildinfo land in
