@@ -176,7 +176,7 @@ deb:
 	mkdir -p build/deb/src
 	tar -cf - --exclude=./build --exclude=./build-asan --exclude=./build-fuzz \
 	    --exclude=./.git . | tar -xf - -C build/deb/src
-	cd build/deb/src && dpkg-buildpackage -us -uc -b
+	cd build/deb/src && dpkg-buildpackage -us -uc -b -jauto
 	rm -rf build/deb/src
 	@ls build/deb/*.deb
 	@if command -v lintian >/dev/null; then \

@@ -177,4 +177,20 @@ check "purged: the programs are gone" test ! -e /usr/sbin/siglatchd
 check "purged: /etc/siglatch, /var/lib/siglatch and /var/log/siglatch are gone" \
     sh -c "[ ! -e /etc/siglatch ] && [ ! -e /var/lib/siglatch ] && [ ! -e /var/log/siglatch ]"
 check "purged: dpkg knows no siglatch" sh -c "! dpkg -s siglatch >/dev/null 2>&1"
+
+# make install without DESTDIR (every path under $T) creates the user,
+# where there was none before this test
+if [ "$had_user" -eq 0 ]; then
+	userdel siglatch 2>/dev/null
+	P=$T/sys
+	make -s -C "$TOP" B="$B" PREFIX="$P/usr" SYSCONFDIR="$P/etc" \
+	    STATEDIR="$P/var/lib/siglatch" LOGDIR="$P/var/log/siglatch" install >"$T/mi.out" 2>&1
+	check "make install (no DESTDIR) created the system user siglatch" \
+	    sh -c "getent passwd siglatch | grep -q ':$P/var/lib/siglatch:/usr/sbin/nologin$'"
+	check "... a system user (uid below 1000)" sh -c "[ \"\$(id -u siglatch)\" -lt 1000 ]"
+	make -s -C "$TOP" B="$B" PREFIX="$P/usr" SYSCONFDIR="$P/etc" \
+	    STATEDIR="$P/var/lib/siglatch" LOGDIR="$P/var/log/siglatch" uninstall >/dev/null 2>&1
+	check "... and uninstall left nothing under that root" test -z "$(find "$P" ! -type d)"
+	userdel siglatch 2>/dev/null
+fi
 exit "$((NOK > 0))"
