@@ -108,6 +108,11 @@ else
 fi
 check "the user siglatch is a system user (uid below 1000)" sh -c "[ \"\$(id -u siglatch)\" -lt 1000 ]"
 check "the unit is in /lib/systemd/system" grep -qx 'ExecStart=/usr/sbin/siglatchd -f -c /etc/siglatch/server.conf' /lib/systemd/system/siglatchd.service
+if command -v systemd-analyze >/dev/null 2>&1; then
+	vout=$(systemd-analyze verify /lib/systemd/system/siglatchd.service 2>&1 | grep -v "man siglatchd(8)\|Documentation=man:")
+	check "systemd-analyze verify: the installed unit" test -z "$vout"
+	[ -z "$vout" ] || printf '%s\n' "$vout" | sed 's/^/#   /'
+fi
 check "/etc/logrotate.d/siglatch is a conffile" sh -c "dpkg-query -W -f='\${Conffiles}' siglatch | grep -q /etc/logrotate.d/siglatch"
 check "/etc/siglatch is 0700" test "$(mode /etc/siglatch)" = 700
 
