@@ -11,8 +11,11 @@ if ! command -v logrotate >/dev/null 2>&1; then
 	exit 0
 fi
 
-# the shipped snippet: logrotate -d reads it without an error
-out=$(logrotate -d -s "$T/shipped.state" "$TOP/examples/logrotate/siglatch" 2>&1)
+# the shipped snippet: logrotate -d reads it without an error (a copy
+# with the mode make install gives it: logrotate ignores a configuration
+# file group or others may write, as a checkout with umask 002 leaves it)
+install -m 0644 "$TOP/examples/logrotate/siglatch" "$T/shipped.conf"
+out=$(logrotate -d -s "$T/shipped.state" "$T/shipped.conf" 2>&1)
 rc=$?
 check "examples/logrotate/siglatch parses (logrotate -d)" sh -c "[ $rc -eq 0 ] && ! printf '%s' \"\$1\" | grep -qi 'error'" _ "$out"
 check "... and rotates /var/log/siglatch/*.log" sh -c "printf '%s' \"\$1\" | grep -q '/var/log/siglatch/\*.log'" _ "$out"
@@ -57,6 +60,7 @@ $T/log/*.log {
 	endscript
 }
 EOF
+chmod 644 "$T/lr.conf"
 out=$(logrotate -f -s "$T/lr.state" "$T/lr.conf" 2>&1)
 rc=$?
 check "logrotate -f ran (rc $rc)" test "$rc" -eq 0
