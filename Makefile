@@ -6,6 +6,9 @@ MANDIR  ?= $(PREFIX)/share/man
 DOCDIR  ?= $(PREFIX)/share/doc/siglatch
 LIBEXECDIR ?= $(PREFIX)/libexec
 SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+STATEDIR ?= /var/lib/siglatch
+LOGDIR  ?= /var/log/siglatch
 
 CC      ?= cc
 CSTD    ?= -std=c17
@@ -128,6 +131,60 @@ install: $(PROGS)
 	install -m 0644 examples/firewall/nftables.conf \
 	    examples/firewall/server.conf.snippet $(DESTDIR)$(DOCDIR)/firewall/
 	install -m 0755 examples/firewall/ipset-iptables.sh $(DESTDIR)$(DOCDIR)/firewall/
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/siglatch/keys
+	install -d -m 0755 $(DESTDIR)$(STATEDIR)
+	install -d -m 0750 $(DESTDIR)$(LOGDIR)
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+	    $(DESTDIR)$(DOCDIR)/fail2ban/filter.d $(DESTDIR)$(DOCDIR)/fail2ban/jail.d
+	sed -e 's#/usr/local/sbin/#$(SBINDIR)/#g' \
+	    -e 's#/usr/local/share/doc/siglatch/#$(DOCDIR)/#g' \
+	    examples/siglatchd.service >$(DESTDIR)$(UNITDIR)/siglatchd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/siglatchd.service
+	install -m 0644 examples/logrotate/siglatch $(DESTDIR)$(SYSCONFDIR)/logrotate.d/siglatch
+	install -m 0644 examples/fail2ban/filter.d/siglatch.conf $(DESTDIR)$(DOCDIR)/fail2ban/filter.d/
+	install -m 0644 examples/fail2ban/jail.d/siglatch.conf $(DESTDIR)$(DOCDIR)/fail2ban/jail.d/
+	@if [ -z "$(DESTDIR)" ] && ! getent passwd siglatch >/dev/null; then \
+	    echo "useradd --system siglatch"; \
+	    useradd --system --user-group --no-create-home \
+	        --home-dir $(STATEDIR) --shell /usr/sbin/nologin \
+	        --comment "siglatch daemon" siglatch; \
+	fi
+
+# Removes what install installed; keeps configuration, keys, state and
+# logs (their directories go only when empty) and the user siglatch.
+UNINSTALL_MAN := man8/siglatchd.8 man5/siglatchd.conf.5 man1/knocker.1 \
+    man1/siglatch-keygen.1
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/siglatchd $(DESTDIR)$(SBINDIR)/siglatch-keygen \
+	    $(DESTDIR)$(BINDIR)/knocker
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,README.md $(notdir $(wildcard docs/*.md)) \
+	    server.conf.example siglatchd.service firewall/nftables.conf \
+	    firewall/server.conf.snippet firewall/ipset-iptables.sh \
+	    fail2ban/filter.d/siglatch.conf fail2ban/jail.d/siglatch.conf)
+	rm -f $(addprefix $(DESTDIR)$(LIBEXECDIR)/siglatch/,nft-grant nft-revoke \
+	    ipset-grant ipset-revoke)
+	rm -f $(DESTDIR)$(UNITDIR)/siglatchd.service \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/siglatch
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/,$(UNINSTALL_MAN) $(addsuffix .gz,$(UNINSTALL_MAN)))
+	rmdir $(DESTDIR)$(LIBEXECDIR)/siglatch $(DESTDIR)$(DOCDIR)/firewall \
+	    $(DESTDIR)$(DOCDIR)/fail2ban/filter.d $(DESTDIR)$(DOCDIR)/fail2ban/jail.d \
+	    $(DESTDIR)$(DOCDIR)/fail2ban $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	rmdir $(DESTDIR)$(SYSCONFDIR)/siglatch/keys $(DESTDIR)$(SYSCONFDIR)/siglatch \
+	    $(DESTDIR)$(STATEDIR) $(DESTDIR)$(LOGDIR) 2>/dev/null || true
+
+# A Debian package (debian/): dpkg-buildpackage in a copy of the tree in
+# build/deb/src, so that the .deb, .changes and .buildinfo land in
+# build/deb/, then lintian
+deb:
+	rm -rf build/deb
+	mkdir -p build/deb/src
+	tar -cf - --exclude=./build --exclude=./build-asan --exclude=./build-fuzz \
+	    --exclude=./.git . | tar -xf - -C build/deb/src
+	cd build/deb/src && dpkg-buildpackage -us -uc -b -jauto
+	rm -rf build/deb/src
+	@ls build/deb/*.deb
+	@if command -v lintian >/dev/null; then \
+	    echo "lintian build/deb/*.changes"; lintian build/deb/*.changes; fi
 
 # Manual pages (mdoc(7) source in man/): make man checks them with mandoc
 MAN1 := man/knocker.1 man/siglatch-keygen.1
@@ -143,7 +200,7 @@ clean:
 -include fuzz/fuzz.mk
 
 .PHONY: all tests check check-asan unit bench demo install clean
-.PHONY: man
+.PHONY: man uninstall deb
 -include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/tools/*.d $(B)/bench/*.d)
 
 # --- libsiglatch: the client library (include/siglatch.h) ------------------
@@ -221,3 +278,14 @@ install-lib: $(LIBSIG)
 .PHONY: install-lib
 -include $(wildcard $(B)/pic/*.d)
 CPPFLAGS += -Iinclude
+
+uninstall: uninstall-lib
+uninstall-lib:
+	rm -f $(DESTDIR)$(LIBDIR)/libsiglatch.a \
+	    $(DESTDIR)$(LIBDIR)/libsiglatch.so.$(LIBSIG_VER) \
+	    $(DESTDIR)$(LIBDIR)/libsiglatch.so.$(LIBSIG_MAJOR) \
+	    $(DESTDIR)$(LIBDIR)/libsiglatch.so \
+	    $(DESTDIR)$(INCLUDEDIR)/siglatch.h $(DESTDIR)$(PKGCONFIGDIR)/siglatch.pc
+	rmdir $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(LIBDIR) 2>/dev/null || true
+.PHONY: uninstall-lib

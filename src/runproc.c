@@ -26,6 +26,7 @@
 #include "log.h"
 #include "privsep.h"
 #include "reload.h"
+#include "sdnotify.h"
 #include "runner.h"
 #include "runproc.h"
 #include "util.h"
@@ -352,6 +353,7 @@ rp_reloaded(struct rp_parent *p, const struct sl_status *st)
 	struct config *nc = p->pending;
 
 	p->pending = NULL;
+	(void)sd_notify_ready();  /* done, whichever way it went */
 	if (nc == NULL) {
 		log_msg(LOG_WARNING, SLC_SYSERR, "the network process answered a "
 		    "reload that was not asked for");
@@ -389,9 +391,11 @@ rp_signals(struct rp_parent *p, int sfd)
 		switch (si.ssi_signo) {
 		case SIGTERM:
 		case SIGINT:
-			if (!p->stopping)
+			if (!p->stopping) {
 				log_msg(LOG_NOTICE, SLC_STOP, "signal %u: shutting "
 				    "down", si.ssi_signo);
+				(void)sd_notify_stopping();
+			}
 			p->stopping = true;
 			/* the network process stops first, then closes the
 			 * channel: that ends this loop */
@@ -399,7 +403,10 @@ rp_signals(struct rp_parent *p, int sfd)
 			break;
 		case SIGHUP:
 			rp_rotate(p);
+			(void)sd_notify_reloading();
 			rp_reload(p);
+			if (p->pending == NULL)  /* refused: nothing to wait for */
+				(void)sd_notify_ready();
 			break;
 		case SIGUSR2:
 			rp_rotate(p);
@@ -506,6 +513,9 @@ rp_parent(int fd, pid_t child, struct config *cfg, struct grants *gt)
 		_exit(1);  /* runner_new said why */
 	}
 	runner_set_reporter(p.rn, rp_report, &p);
+	/* the sockets were bound before the fork: datagrams queue for the
+	 * network process from now on */
+	(void)sd_notify_ready();
 	if (gt != NULL) {
 		runner_set_grants(p.rn, gt);
 		log_msg(LOG_INFO, SLC_GRANT_STATE, "grants: %u live, %u to "

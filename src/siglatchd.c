@@ -36,6 +36,7 @@
 #include "receipt.h"
 #include "reload.h"
 #include "runproc.h"
+#include "sdnotify.h"
 #include "sl.h"
 #include "sockfilter.h"
 #include "stages.h"
@@ -737,10 +738,11 @@ static int
 confine_network(struct daemon *d, const struct privsep_ids *ids, char *err,
     size_t errlen)
 {
-	/* the lock stays with the main process */
+	/* the lock and systemd's socket stay with the main process */
 	if (d->lockfd >= 0)
 		close(d->lockfd);
 	d->lockfd = -1;
+	sd_notify_close();
 	if (!ids->set)
 		return 0;
 	tzset();  /* /etc/localtime, before it is out of reach */
@@ -961,6 +963,11 @@ detach(struct daemon *d, const struct opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "signals: %s", strerror(errno));
 		return -1;
 	}
+	/* systemd (Type=notify): connected now, as root; the main process
+	 * says READY=1 once the network process is forked (runproc.c) */
+	if (sd_notify_open() < 0)
+		log_msg(LOG_WARNING, SLC_SYSERR, "NOTIFY_SOCKET: %s",
+		    strerror(errno));
 	return 0;
 }
 
