@@ -124,6 +124,9 @@ install: $(PROGS)
 	install -m 0644 examples/firewall/nftables.conf \
 	    examples/firewall/server.conf.snippet $(DESTDIR)$(DOCDIR)/firewall/
 	install -m 0755 examples/firewall/ipset-iptables.sh $(DESTDIR)$(DOCDIR)/firewall/
+	sed -i 's|^EXAMPLES=.*|EXAMPLES=$(DOCDIR)/firewall|' \
+	    $(DESTDIR)$(LIBEXECDIR)/siglatch/nft-grant \
+	    $(DESTDIR)$(LIBEXECDIR)/siglatch/ipset-grant
 
 clean:
 	rm -rf build build-asan build-fuzz

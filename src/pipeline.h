@@ -24,6 +24,7 @@
 #include "net.h"
 #include "replay.h"
 #include "request.h"
+#include "stages.h"
 #include "wire.h"
 
 struct pipeline_stats {
@@ -34,6 +35,8 @@ struct pipeline_stats {
 	uint64_t rate_global;   /* private-key operations per second cap */
 	uint64_t duplicate;     /* exact copy of a recent datagram */
 	uint64_t rejected;      /* failed before the HMAC verified (uniform) */
+	uint64_t rejected_why[VW_NREASONS]; /* the same, by reason (log only):
+	                           [VW_DECRYPT] ... [VW_HMAC]; sums to rejected */
 	uint64_t stale;         /* authenticated, timestamp outside window */
 	uint64_t replayed;      /* authenticated, seen before */
 	uint64_t denied;        /* authenticated, not permitted */
@@ -51,6 +54,12 @@ struct pipeline_stats {
 	uint64_t k2_wrong_address;  /* names another address: refused */
 	uint64_t k2_no_address;     /* names none, require_named_address */
 	uint64_t k2_accepted;       /* of accepted, format 2 */
+};
+
+/* Some of the same, for one server (the metrics file's server label). */
+struct pipeline_srv_stats {
+	uint64_t received, accepted, rejected, stale, replayed, denied;
+	uint64_t rejected_why[VW_NREASONS];
 };
 
 /* What pipeline_admit learned about a datagram that may go on. */
@@ -84,6 +93,7 @@ struct pipeline_job {
 	uint8_t dgram[K2_DGRAM_LEN];    /* format 1 uses SL_DGRAM_LEN bytes */
 	/* set by pipeline_crypto() */
 	int rc;
+	int why;                        /* format 1, rc SL_EAUTH: enum verify_why */
 	const struct cfg_user *user;
 	union {
 		struct wire_knock k;    /* format 1 */
@@ -133,6 +143,14 @@ int pipeline_process(struct pipeline *p, unsigned server_idx,
     struct sl_request *req);
 
 const struct pipeline_stats *pipeline_get_stats(const struct pipeline *p);
+/* One server's share; NULL when there is no such server. */
+const struct pipeline_srv_stats *pipeline_server_stats(const struct pipeline *p,
+    unsigned server_idx);
+/* Add the counters by reason of rejection (rejected_decrypt, ...), or,
+ * servers: each enabled server's own counters (metrics only). */
+struct stats_buf;
+void pipeline_add_stats(const struct pipeline *p, struct stats_buf *b,
+    bool servers);
 /* Rate limiter and duplicate cache counters, for the stats file. */
 struct filter *pipeline_filter(const struct pipeline *p);
 

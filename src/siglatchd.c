@@ -67,6 +67,8 @@ struct daemon {
 	uint64_t handoff_busy;      /* runner not keeping up: refused */
 	char stats_path[SL_PATH_MAX + 32];  /* relative to stats_dirfd */
 	int stats_dirfd;            /* state_dir, or AT_FDCWD */
+	char metrics_name[SL_PATH_MAX];     /* relative to metrics_dirfd */
+	int metrics_dirfd;          /* -1: no metrics_file */
 };
 
 static void kernel_tag_sync(void *arg, const uint8_t *tag, bool add);
@@ -121,6 +123,7 @@ collect_stats(const struct daemon *d, struct stats_buf *b)
 	stats_add(b, "rate_global", p->rate_global);
 	stats_add(b, "duplicate", p->duplicate);
 	stats_add(b, "rejected", p->rejected);
+	pipeline_add_stats(d->pipe, b, false);  /* rejected_* by reason */
 	stats_add(b, "stale", p->stale);
 	stats_add(b, "replayed", p->replayed);
 	stats_add(b, "denied", p->denied);
@@ -162,6 +165,7 @@ collect_stats(const struct daemon *d, struct stats_buf *b)
 			stats_add(b, "kernel_k2_passed", k.passed_k2);
 		}
 	}
+	pipeline_add_stats(d->pipe, b, true);  /* per server: metrics only */
 }
 
 #define KSUMMARY_SECS 10
@@ -216,6 +220,10 @@ write_stats(struct daemon *d)
 	if (stats_write(d->stats_dirfd, d->stats_path, &b) != 0)
 		log_limited(0, LOG_WARNING, SLC_SYSERR, "stats file %s: %s",
 		    d->stats_path, strerror(errno));
+	if (d->metrics_dirfd >= 0 &&
+	    stats_write_prom(d->metrics_dirfd, d->metrics_name, &b) != 0)
+		log_limited(0, LOG_WARNING, SLC_SYSERR, "metrics_file %s: %s",
+		    d->cfg->metrics_file, strerror(errno));
 }
 
 static int
@@ -479,6 +487,9 @@ drop_network(void *arg)
 	if (d->stats_dirfd >= 0)
 		close(d->stats_dirfd);
 	d->stats_dirfd = AT_FDCWD;
+	if (d->metrics_dirfd >= 0)
+		close(d->metrics_dirfd);
+	d->metrics_dirfd = -1;
 	sockfilter_free(d->sf);
 	d->sf = NULL;
 	pipeline_free(d->pipe);
@@ -644,6 +655,7 @@ main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.sigfd = -1;
 	d.stats_dirfd = AT_FDCWD;
+	d.metrics_dirfd = -1;
 	d.grants.dirfd = -1;
 	while ((ch = getopt_long(argc, argv, "c:fdtgVh", longopts, NULL)) !=
 	    -1) {
@@ -684,7 +696,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "siglatchd: %s\n", err);
 		goto out;
 	}
+	log_set_json(d.cfg->log_json);
+	if (test && config_check_start(d.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "siglatchd: %s\n", err);
+		goto out;
+	}
 	if (test) {
+		config_log_fingerprints(d.cfg);
 		for (i = 0; i < d.cfg->nservers; i++) {
 			const struct cfg_server *s = &d.cfg->servers[i];
 
@@ -728,6 +746,12 @@ main(int argc, char **argv)
 	else {
 		fprintf(stderr, "siglatchd: state_dir %s: %s\n",
 		    d.cfg->state_dir, strerror(errno));
+		goto out;
+	}
+	if (d.cfg->metrics_file[0] != '\0' && stats_target(d.cfg->metrics_file,
+	    d.stats_dirfd, d.cfg->state_dir, &d.metrics_dirfd, d.metrics_name,
+	    sizeof(d.metrics_name), err, sizeof(err)) != 0) {
+		fprintf(stderr, "siglatchd: metrics_file: %s\n", err);
 		goto out;
 	}
 	/* rerr: logged (SL007) once the log is set up */
@@ -825,6 +849,7 @@ main(int argc, char **argv)
 	    "(runner %ld), config %s, running as uid %ld, %u decryption "
 	    "thread(s)", SL_VERSION, (long)getpid(), (long)runproc_pid(d.rp),
 	    path, (long)getuid(), d.w != NULL ? nworkers : 0);
+	config_log_fingerprints(d.cfg);
 	if (kfilter == 0)
 		log_msg(LOG_INFO, SLC_START, "kernel filter: wrong-length "
 		    "datagrams, penalised sources%s are dropped before they "
@@ -887,6 +912,8 @@ out:
 		close(d.sigfd);
 	if (d.stats_dirfd >= 0)
 		close(d.stats_dirfd);
+	if (d.metrics_dirfd >= 0)
+		close(d.metrics_dirfd);
 	config_free(d.cfg);
 	free(d.cfg);
 	log_close();
