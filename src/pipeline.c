@@ -8,6 +8,7 @@
  * to counters beside the uniform one: the network sees no difference.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ struct pipeline {
 	int sink[SL_MAX_SERVERS];
 	uint8_t dummy_key[SL_HMAC_KEY_LEN];
 	struct pipeline_stats st;
-	struct pipeline_srv_stats sst[SL_MAX_SERVERS];
+	struct pipeline_stats sst[SL_MAX_SERVERS];  /* each server's share */
 };
 
 /* Count in the totals and in the server's own. */
@@ -177,19 +178,35 @@ pipeline_get_stats(const struct pipeline *p)
 	return &p->st;
 }
 
-const struct pipeline_srv_stats *
+const struct pipeline_stats *
 pipeline_server_stats(const struct pipeline *p, unsigned server_idx)
 {
 	return server_idx < p->cfg->nservers ? &p->sst[server_idx] : NULL;
 }
 
+/* The counters each server has, by their names in the stats file. */
+#define PS(f) { #f, offsetof(struct pipeline_stats, f) }
+static const struct {
+	const char *name;
+	size_t off;
+} pl_counters[] = {
+	PS(received), PS(bad_length), PS(rate_source), PS(rate_prefix),
+	PS(rate_global), PS(duplicate), PS(rejected), PS(stale), PS(replayed),
+	PS(denied), PS(not_ascii), PS(cache_full), PS(state_error),
+	PS(accepted), PS(k2_unknown_tag), PS(k2_bad_mac), PS(k2_copy),
+	PS(k2_elsewhere), PS(k2_user_budget), PS(k2_unopened),
+	PS(k2_wrong_address), PS(k2_no_address), PS(k2_accepted),
+};
+#undef PS
+
 void
 pipeline_add_stats(const struct pipeline *p, struct stats_buf *b,
     bool servers)
 {
-	const struct pipeline_srv_stats *s;
+	const struct pipeline_stats *s;
 	char name[STATS_NAME_MAX];
 	unsigned i, w;
+	size_t k;
 
 	if (!servers) {
 		for (w = VW_DECRYPT; w < VW_NREASONS; w++) {
@@ -205,17 +222,16 @@ pipeline_add_stats(const struct pipeline *p, struct stats_buf *b,
 		if (!p->cfg->servers[i].enabled)
 			continue;
 		s = &p->sst[i];
-		stats_add_server(b, sn, "received", s->received);
-		stats_add_server(b, sn, "accepted", s->accepted);
-		stats_add_server(b, sn, "rejected", s->rejected);
+		for (k = 0; k < sizeof(pl_counters) / sizeof(pl_counters[0]);
+		    k++)
+			stats_add_server(b, sn, pl_counters[k].name,
+			    *(const uint64_t *)(const void *)((const char *)s +
+			    pl_counters[k].off));
 		for (w = VW_DECRYPT; w < VW_NREASONS; w++) {
 			snprintf(name, sizeof(name), "rejected_%s",
 			    verify_why_name((int)w));
 			stats_add_server(b, sn, name, s->rejected_why[w]);
 		}
-		stats_add_server(b, sn, "stale", s->stale);
-		stats_add_server(b, sn, "replayed", s->replayed);
-		stats_add_server(b, sn, "denied", s->denied);
 	}
 }
 
@@ -266,7 +282,7 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 
 	if ((n = tags_lookup(p->tags, dgram + K2_OFF_TAG, hits,
 	    TAGS_HITS_MAX)) == 0) {
-		p->st.k2_unknown_tag++;
+		COUNT(p, server_idx, k2_unknown_tag);
 		if (debug) {
 			addr_to_str(src, ip, sizeof(ip));
 			log_limited(p->sink[server_idx], LOG_DEBUG, SLC_K2_DROP,
@@ -284,7 +300,7 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 			pre->epoch[pre->ncand++] = hits[i].epoch;
 		}
 	if (pre->ncand == 0) {
-		p->st.k2_bad_mac++;
+		COUNT(p, server_idx, k2_bad_mac);
 		if (debug) {
 			addr_to_str(src, ip, sizeof(ip));
 			log_limited(p->sink[server_idx], LOG_DEBUG, SLC_K2_DROP,
@@ -321,21 +337,21 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 	case G2_PASS:
 		break;
 	case G2_COPY:
-		p->st.k2_copy++;
+		COUNT(p, server_idx, k2_copy);
 		if (debug)
 			log_limited(p->sink[server_idx], LOG_DEBUG, SLC_RATE,
 			    "user %s from %s: copy of a format-2 knock in "
 			    "flight or refused, dropped", user->name, ip);
 		return SL_EDUP;
 	case G2_ELSEWHERE:
-		p->st.k2_elsewhere++;
+		COUNT(p, server_idx, k2_elsewhere);
 		if (srv->logging)
 			log_limited(p->sink[server_idx], LOG_NOTICE,
 			    SLC_K2_ADDRESS, "user %s: copy of a refused "
 			    "format-2 knock from %s, dropped", user->name, ip);
 		return SL_EDUP;
 	case G2_BUDGET:
-		p->st.k2_user_budget++;
+		COUNT(p, server_idx, k2_user_budget);
 		pl_outcome(p, server_idx, LOG_WARNING, SLC_K2_BUDGET, 1, ip, user,
 		    NULL, "dropped", "user_budget", "user %s from %s: more than "
 		    "%u format-2 knocks in %u s, dropped "
@@ -369,15 +385,15 @@ pipeline_admit(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 	    now_ms, &why)) == 0)
 		return 0;
 	if (rc == SL_ELEN)
-		p->st.bad_length++;
+		COUNT(p, server_idx, bad_length);
 	else if (rc == SL_EDUP)
-		p->st.duplicate++;
+		COUNT(p, server_idx, duplicate);
 	else if (why == RL_DROP_SOURCE)
-		p->st.rate_source++;
+		COUNT(p, server_idx, rate_source);
 	else if (why == RL_DROP_PREFIX)
-		p->st.rate_prefix++;
+		COUNT(p, server_idx, rate_prefix);
 	else
-		p->st.rate_global++;
+		COUNT(p, server_idx, rate_global);
 	/* debug level: a flood must cost no more than a counter */
 	if (srv->logging && log_enabled(LOG_DEBUG)) {
 		addr_to_str(src, ip, sizeof(ip));
@@ -498,7 +514,7 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		return rc;
 	}
 	if (rc != 0) {
-		p->st.k2_unopened++;
+		COUNT(p, si, k2_unopened);
 		pl_outcome(p, si, LOG_WARNING, SLC_K2_OPEN, 1, ip, user, NULL,
 		    "rejected", "unopened", "user %s from %s: format-2 knock "
 		    "with a good MAC does not open (%s): made for another "
@@ -511,7 +527,7 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		addr_to_str(&j->in.addr, named, sizeof(named));
 		if (!srv->grant_named_address &&
 		    (act == NULL || !act->grant_named_address)) {
-			p->st.k2_wrong_address++;
+			COUNT(p, si, k2_wrong_address);
 			if (verbose)
 				pl_outcome(p, si, LOG_WARNING, SLC_K2_ADDRESS, 1,
 				    ip, user, aname, "denied", "wrong_address",
@@ -523,7 +539,7 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		}
 		granted = j->in.addr;
 	} else if (!bound && srv->require_named_address) {
-		p->st.k2_no_address++;
+		COUNT(p, si, k2_no_address);
 		if (verbose)
 			pl_outcome(p, si, LOG_WARNING, SLC_K2_ADDRESS, 1, ip, user,
 			    aname, "denied", "no_address", "user %s from %s: "
@@ -583,9 +599,9 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 	}
 	if (rc2 != 0) {
 		if (rc2 == SL_EFULL)
-			p->st.cache_full++;
+			COUNT(p, si, cache_full);
 		else
-			p->st.state_error++;
+			COUNT(p, si, state_error);
 		pl_outcome(p, si, LOG_ERR, rc2 == SL_EFULL ? SLC_CACHE_FULL :
 		    SLC_STATE_IO, 1, ip, user, aname, "refused", rc2 == SL_EFULL ?
 		    "cache_full" : "state_error", "user %s from %s: format-2 "
@@ -605,7 +621,7 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 	/* a fresh authenticated knock: this source keeps its own budget */
 	filter_outcome(p->filter, &j->src, 1, now_ms);
 	if (rc == SL_ENOTASCII) {
-		p->st.not_ascii++;
+		COUNT(p, si, not_ascii);
 		if (verbose)
 			pl_outcome(p, si, LOG_WARNING, SLC_NOTASCII, 1, ip, user,
 			    aname, "denied", "not_ascii", "user %s from %s: "
@@ -634,7 +650,7 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		    "discards payloads, %u bytes dropped", user->name,
 		    act->name, j->in.payload_len);
 	COUNT(p, si, accepted);
-	p->st.k2_accepted++;
+	COUNT(p, si, k2_accepted);
 	if (verbose) {
 		addr_to_str(&granted, named, sizeof(named));
 		pl_outcome(p, si, LOG_NOTICE, SLC_ACCEPT, 0, ip, user, act->name,
@@ -750,7 +766,7 @@ pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		goto fail;
 	}
 	if (rc == SL_EFULL) {
-		p->st.cache_full++;
+		COUNT(p, si, cache_full);
 		if (replay_user_full(p->replay, k->user_id))
 			pl_outcome(p, si, LOG_ERR, SLC_CACHE_FULL, 1, ip, user,
 			    aname, "refused", "cache_full", "user %s from "
@@ -767,7 +783,7 @@ pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		goto refund;
 	}
 	if (rc != 0) {
-		p->st.state_error++;
+		COUNT(p, si, state_error);
 		pl_outcome(p, si, LOG_ERR, SLC_STATE_IO, 1, ip, user, aname,
 		    "refused", "state_error", "user %s from %s: replay "
 		    "state not written (%s), packet refused", user->name, ip,
@@ -784,7 +800,7 @@ pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 	    &discarded);
 	act = config_action_by_id(p->cfg, k->action_id);
 	if (rc == SL_ENOTASCII) {
-		p->st.not_ascii++;
+		COUNT(p, si, not_ascii);
 		if (verbose)
 			pl_outcome(p, si, LOG_WARNING, SLC_NOTASCII, 1, ip, user,
 			    aname, "denied", "not_ascii", "user %s from %s: "

@@ -56,12 +56,6 @@ struct pipeline_stats {
 	uint64_t k2_accepted;       /* of accepted, format 2 */
 };
 
-/* Some of the same, for one server (the metrics file's server label). */
-struct pipeline_srv_stats {
-	uint64_t received, accepted, rejected, stale, replayed, denied;
-	uint64_t rejected_why[VW_NREASONS];
-};
-
 /* What pipeline_admit learned about a datagram that may go on. */
 #define PIPELINE_CANDS 8   /* users sharing one HMAC key, format 2 */
 struct pipeline_pre {
@@ -143,8 +137,8 @@ int pipeline_process(struct pipeline *p, unsigned server_idx,
     struct sl_request *req);
 
 const struct pipeline_stats *pipeline_get_stats(const struct pipeline *p);
-/* One server's share; NULL when there is no such server. */
-const struct pipeline_srv_stats *pipeline_server_stats(const struct pipeline *p,
+/* One server's share (not k2_tags); NULL when there is no such server. */
+const struct pipeline_stats *pipeline_server_stats(const struct pipeline *p,
     unsigned server_idx);
 /* Add the counters by reason of rejection (rejected_decrypt, ...), or,
  * servers: each enabled server's own counters (metrics only). */

@@ -15,7 +15,7 @@
 #include "sl.h"
 
 #define STATS_NAME_MAX   40
-#define STATS_ENTRIES   384   /* global counters, and some per server */
+#define STATS_ENTRIES   768   /* global counters, and some per server */
 
 struct stats_ent {
 	char name[STATS_NAME_MAX];      /* as in the stats file */
