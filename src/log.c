@@ -14,6 +14,7 @@
 
 #define LOG_CODES 400
 #define LOG_LINE  2048
+#define JSON_TAIL 512   /* room for the outcome fields in a JSON line */
 
 static struct {
 	int fg, debug, opened_syslog, json;
@@ -182,15 +183,23 @@ json_str(char *buf, size_t cap, size_t *n, const char *s)
 	buf[*n] = '\0';
 }
 
+/* ,"key":"value" (cut short to fit before lim), or nothing when even
+ * a short one would not fit: the object stays whole. */
 static void
-json_field(char *buf, size_t cap, size_t *n, const char *key, const char *v)
+json_field(char *buf, size_t lim, size_t *n, const char *key, const char *v)
 {
-	int r = snprintf(buf + *n, cap - *n, ",\"%s\":", key);
+	size_t k = strlen(key);
 
-	if (r < 0 || (size_t)r >= cap - *n)
+	if (*n + k + 16 >= lim)
 		return;
-	*n += (size_t)r;
-	json_str(buf, cap, n, v);
+	buf[(*n)++] = ',';
+	buf[(*n)++] = '"';
+	memcpy(buf + *n, key, k);
+	*n += k;
+	buf[(*n)++] = '"';
+	buf[(*n)++] = ':';
+	buf[*n] = '\0';
+	json_str(buf, lim, n, v);
 }
 
 /* {"time":...,"level":...,"code":"SL201","message":..., outcome fields} */
@@ -208,7 +217,8 @@ json_line(char *line, size_t cap, const char *when, int prio, int code,
 	json_field(line, cap, &n, "time", when);
 	json_field(line, cap, &n, "level", prio_name(prio));
 	json_field(line, cap, &n, "code", cs);
-	json_field(line, cap, &n, "message", msg);
+	/* room kept for the fields after the message */
+	json_field(line, cap - JSON_TAIL, &n, "message", msg);
 	if (o != NULL) {
 		json_field(line, cap, &n, "src", o->src);
 		json_field(line, cap, &n, "server", o->server);

@@ -43,6 +43,10 @@ struct pipeline {
 	uint8_t dummy_key[SL_HMAC_KEY_LEN];
 	struct pipeline_stats st;
 	struct pipeline_stats sst[SL_MAX_SERVERS];  /* each server's share */
+	/* format 1, rejected by reason (enum verify_why), in all and per
+	 * server: for the log and the counters only */
+	uint64_t why[VW_NREASONS];
+	uint64_t srv_why[SL_MAX_SERVERS][VW_NREASONS];
 };
 
 /* Count in the totals and in the server's own. */
@@ -212,7 +216,7 @@ pipeline_add_stats(const struct pipeline *p, struct stats_buf *b,
 		for (w = VW_DECRYPT; w < VW_NREASONS; w++) {
 			snprintf(name, sizeof(name), "rejected_%s",
 			    verify_why_name((int)w));
-			stats_add(b, name, p->st.rejected_why[w]);
+			stats_add(b, name, p->why[w]);
 		}
 		return;
 	}
@@ -230,7 +234,7 @@ pipeline_add_stats(const struct pipeline *p, struct stats_buf *b,
 		for (w = VW_DECRYPT; w < VW_NREASONS; w++) {
 			snprintf(name, sizeof(name), "rejected_%s",
 			    verify_why_name((int)w));
-			stats_add_server(b, sn, name, s->rejected_why[w]);
+			stats_add_server(b, sn, name, p->srv_why[i][w]);
 		}
 	}
 }
@@ -734,7 +738,8 @@ pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		if (j->why <= VW_NONE || j->why >= VW_NREASONS)
 			j->why = VW_HMAC;  /* not reached: verify_knock sets it */
 		COUNT(p, si, rejected);
-		COUNT(p, si, rejected_why[j->why]);
+		p->why[j->why]++;
+		p->srv_why[si][j->why]++;
 		if (verbose)
 			reject_line(p, j, ip);
 		goto fail;

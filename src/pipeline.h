@@ -34,9 +34,8 @@ struct pipeline_stats {
 	uint64_t rate_prefix;   /* its /24 or /64 over budget: dropped before crypto */
 	uint64_t rate_global;   /* private-key operations per second cap */
 	uint64_t duplicate;     /* exact copy of a recent datagram */
-	uint64_t rejected;      /* failed before the HMAC verified (uniform) */
-	uint64_t rejected_why[VW_NREASONS]; /* the same, by reason (log only):
-	                           [VW_DECRYPT] ... [VW_HMAC]; sums to rejected */
+	uint64_t rejected;      /* failed before the HMAC verified (uniform;
+	                           by reason: pipeline_add_stats) */
 	uint64_t stale;         /* authenticated, timestamp outside window */
 	uint64_t replayed;      /* authenticated, seen before */
 	uint64_t denied;        /* authenticated, not permitted */
