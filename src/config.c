@@ -1581,13 +1581,13 @@ config_check_start(const struct config *cfg, char *err, size_t errlen)
 			continue;
 		if (!idset_has(&users_run, (unsigned)a->id))
 			log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s:%d: "
-			    "[action:%s]: no enabled user may run it (no "
-			    "user's actions name it)", cfg->path, a->line,
+			    "[action:%s]: no enabled user may run it (none "
+			    "lists it in actions)", cfg->path, a->line,
 			    a->name);
 		else if (!idset_has(&servers_run, (unsigned)a->id))
 			log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s:%d: "
-			    "[action:%s]: no enabled server offers it (no "
-			    "server's actions name it)", cfg->path, a->line,
+			    "[action:%s]: no enabled server offers it (none "
+			    "lists it in actions)", cfg->path, a->line,
 			    a->name);
 		if ((r = cfg_check_exec(cfg, a, "constructor", a->constructor,
 		    a->constructor_line, err, errlen)) != 0)
