@@ -1531,6 +1531,39 @@ cfg_check_exec(const struct config *cfg, const struct cfg_action *a,
 	return SL_EPERM;
 }
 
+/* A file the start opens for writing (log_file, stats_file): if it is
+ * there, a regular file; if not, in a directory that exists. */
+static int
+cfg_check_out_file(const struct config *cfg, const char *label,
+    const char *key, const char *path, char *err, size_t errlen)
+{
+	char dir[SL_PATH_MAX], *slash;
+	struct stat st;
+
+	if (path[0] == '\0')
+		return 0;
+	if (stat(path, &st) == 0) {
+		if (S_ISREG(st.st_mode))
+			return 0;
+		sl_seterr(err, errlen, "%s: %skey '%s': %s: not a regular "
+		    "file", cfg->path, label, key, path);
+		return SL_ECONFIG;
+	}
+	if (sl_strlcpy(dir, path, sizeof(dir)) != 0)
+		return SL_ETOOBIG;
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return 0;  /* relative: where siglatchd runs */
+	slash[slash == dir ? 1 : 0] = '\0';
+	errno = 0;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		sl_seterr(err, errlen, "%s: %skey '%s': directory %s: %s",
+		    cfg->path, label, key, dir, errno != 0 ? strerror(errno) :
+		    "not a directory");
+		return SL_ECONFIG;
+	}
+	return 0;
+}
+
 int
 config_check_start(const struct config *cfg, char *err, size_t errlen)
 {
@@ -1538,8 +1571,23 @@ config_check_start(const struct config *cfg, char *err, size_t errlen)
 	unsigned i, j;
 	int r;
 
-	if ((r = cfg_check_state_dir(cfg, err, errlen)) != 0)
+	if ((r = cfg_check_state_dir(cfg, err, errlen)) != 0 ||
+	    (r = cfg_check_out_file(cfg, "", "log_file", cfg->log_file, err,
+	    errlen)) != 0 ||
+	    (r = cfg_check_out_file(cfg, "", "stats_file", cfg->stats_file,
+	    err, errlen)) != 0)
 		return r;
+	for (i = 0; i < cfg->nservers && i < SL_MAX_SERVERS; i++) {
+		char label[SL_NAME_MAX + 16];
+
+		if (!cfg->servers[i].enabled)
+			continue;
+		snprintf(label, sizeof(label), "[server:%s] ",
+		    cfg->servers[i].name);
+		if ((r = cfg_check_out_file(cfg, label, "log_file",
+		    cfg->servers[i].log_file, err, errlen)) != 0)
+			return r;
+	}
 	if (strchr(cfg->metrics_file, '/') != NULL) {
 		char dir[SL_PATH_MAX], *slash;
 		struct stat st;

@@ -180,9 +180,10 @@ void config_log_fingerprints(const struct config *cfg);
 /*
  * What -t checks beyond config_check_files and config_load_keys, as the
  * start would find it: state_dir (or its parent, when it does not exist
- * yet) is a directory others cannot write; the metrics_file's directory
- * exists; each enabled action's program is executable by its run_as
- * user.  Errors name the file and line.  Also warns (SL005) about
+ * yet) is a directory others cannot write; the directories of log_file
+ * (each server's too), stats_file and metrics_file exist; each enabled
+ * action's program is executable, and the script it is given readable,
+ * by its run_as user.  Errors name the file and line.  Also warns (SL005) about
  * disabled users and about enabled actions no enabled user may run.
  */
 int config_check_start(const struct config *cfg, char *err, size_t errlen);

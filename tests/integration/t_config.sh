@@ -256,6 +256,18 @@ rc=$?
 check "-t refuses a world-writable state_dir, with the fix" \
 	sh -c "[ $rc -ne 0 ] && printf '%s' \"\$1\" | grep -q 'writable by others (mode 0777); fix with: chmod 700'" _ "$out"
 
+# ... and the files it opens for writing
+printf '%s\n' "$base" | sed "s#^log_file = .*#log_file = $T/no-dir/x.log#" >"$T/lf2.conf"
+out=$("$BIN/siglatchd" -t -c "$T/lf2.conf" 2>&1)
+rc=$?
+check "-t refuses a log_file in a directory that does not exist" \
+	sh -c "[ $rc -ne 0 ] && printf '%s' \"\$1\" | grep -q \"key 'log_file': directory $T/no-dir: No such file\"" _ "$out"
+printf '%s\n' "$base" | sed "s#^port = .*#&\nlog_file = $T#" >"$T/lf3.conf"
+out=$("$BIN/siglatchd" -t -c "$T/lf3.conf" 2>&1)
+rc=$?
+check "-t refuses a server's log_file that is a directory" \
+	sh -c "[ $rc -ne 0 ] && printf '%s' \"\$1\" | grep -q \"\[server:s\] key 'log_file': $T: not a regular file\"" _ "$out"
+
 # -t warns about disabled users and about actions no one may run
 { printf '%s\n' "$base"
   printf '%s\n' "[action:lonely]" "id = 2" "constructor = /bin/true" \
