@@ -350,9 +350,10 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 	case G2_ELSEWHERE:
 		COUNT(p, server_idx, k2_elsewhere);
 		if (srv->logging)
-			log_limited(p->sink[server_idx], LOG_NOTICE,
-			    SLC_K2_ADDRESS, "user %s: copy of a refused "
-			    "format-2 knock from %s, dropped", user->name, ip);
+			pl_outcome(p, server_idx, LOG_NOTICE, SLC_K2_ADDRESS, 1,
+			    ip, user, NULL, "dropped", "elsewhere", "user %s: "
+			    "copy of a refused format-2 knock from %s, dropped",
+			    user->name, ip);
 		return SL_EDUP;
 	case G2_BUDGET:
 		COUNT(p, server_idx, k2_user_budget);

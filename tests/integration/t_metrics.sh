@@ -109,10 +109,15 @@ craft alice --action 1 --bad-hmac >/dev/null 2>&1
 craft alice --action 1 --bad-hmac >/dev/null 2>&1
 craft alice --action 5 >/dev/null 2>&1
 wait_runs 1
+# and one format-2 knock, from carol
+"$BIN/tools/k2knock" --port "$PORT" --server-key "$T/keys/server.pub.pem" \
+	--hmac-key "$T/keys/carol.hmac" --user 12 --action 5 >/dev/null 2>&1
+wait_runs 2
 check "a knock moves the accepted counter (0 -> 1)" wait_sample "$P" "$acc" $((a0 + 1))
 check "two wrong-HMAC knocks move the hmac counter to 2" wait_sample "$P" "$hm" 2
 check "... and the uniform one" wait_sample "$P" 'siglatch_knocks_rejected_total{server="main"}' 2
-check "the received counter counts all four" wait_sample "$P" "$rx" 4
+check "the received counter counts all five" wait_sample "$P" "$rx" 5
+check "the format-2 knock counts as such" wait_sample "$P" 'siglatch_knocks_accepted_format_two_total{server="main"}' 1
 check "a denied knock counts under refused, reason denied" wait_sample "$P" 'siglatch_knocks_refused_total{server="main",reason="denied"}' 1
 check "the file stays well-formed as it changes" check_format "$P"
 check "no temporary file is left behind" test -z "$(find "$(dirname "$P")" -name '*.prom.tmp')"
@@ -138,7 +143,13 @@ for line in open(sys.argv[1]):
         outcomes += 1
         for k in fields:
             assert k in o, (k, line)
-        seen.setdefault(o['code'], o)
+        seen.setdefault(o['code'], [])
+        seen[o['code']].append(o)
+a2 = [x for x in seen['SL100'] if x['user'] == 'carol']
+assert len(a2) == 1 and (a2[0]['action'], a2[0]['outcome'], a2[0]['src']) \
+    == ('other', 'accepted', '127.0.0.1'), a2
+assert 'format 2' in a2[0]['message'], a2
+seen = {k: v[0] for k, v in seen.items()}
 a = seen['SL100']
 assert (a['src'], a['server'], a['user'], a['action'], a['outcome'],
         a['reason']) == ('127.0.0.1', 'main', 'alice', 'record', 'accepted',
@@ -168,7 +179,7 @@ run_as = nobody
 metrics_file = $T/textfile/siglatch.prom"
 start_daemon || { notok "siglatchd starts with an absolute metrics_file"; exit 1; }
 knock alice 1 "elsewhere"
-wait_runs 2
+wait_runs 3
 check "an absolute metrics_file is written in its own directory" \
 	wait_sample "$T/textfile/siglatch.prom" "$acc" 1
 check "... and parses" check_format "$T/textfile/siglatch.prom"
