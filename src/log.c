@@ -165,7 +165,9 @@ json_str(char *buf, size_t cap, size_t *n, const char *s)
 			e[0] = '\\';
 			e[1] = (char)*p;
 			el = 2;
-		} else if (*p < 0x20 || *p == 0x7f) {
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			/* control bytes, and bytes outside ASCII one by one
+			 * (the line is valid JSON whatever the bytes were) */
 			memcpy(e, "\\u00", 4);
 			e[4] = hex[*p >> 4];
 			e[5] = hex[*p & 15];

@@ -65,11 +65,11 @@ test_json(void **state)
 
 	(void)state;
 	log_set_json(1);
-	log_msg(LOG_WARNING, 5, "a\"b\\c\td\x01" "e");
+	log_msg(LOG_WARNING, 5, "a\"b\\c\td\x01" "e\xc3\xa9");
 	s = logged();
 	assert_int_equal(s[0], '{');
 	assert_non_null(strstr(s, "\"level\":\"warning\",\"code\":\"SL005\","
-	    "\"message\":\"a\\\"b\\\\c\\u0009d\\u0001e\"}\n"));
+	    "\"message\":\"a\\\"b\\\\c\\u0009d\\u0001e\\u00c3\\u00a9\"}\n"));
 	assert_non_null(strstr(s, "\"time\":\"20"));
 	assert_null(strstr(s, "\"outcome\""));  /* not an outcome line */
 	log_outcome(0, LOG_NOTICE, 201, 0, &o, "rejected packet from %s",
