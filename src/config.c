@@ -1588,21 +1588,10 @@ config_check_start(const struct config *cfg, char *err, size_t errlen)
 		    cfg->servers[i].log_file, err, errlen)) != 0)
 			return r;
 	}
-	if (strchr(cfg->metrics_file, '/') != NULL) {
-		char dir[SL_PATH_MAX], *slash;
-		struct stat st;
-
-		sl_strlcpy(dir, cfg->metrics_file, sizeof(dir));
-		slash = strrchr(dir, '/');
-		slash[slash == dir ? 1 : 0] = '\0';
-		errno = 0;
-		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-			sl_seterr(err, errlen, "%s: key 'metrics_file': "
-			    "directory %s: %s", cfg->path, dir, errno != 0 ?
-			    strerror(errno) : "not a directory");
-			return SL_ECONFIG;
-		}
-	}
+	if (strchr(cfg->metrics_file, '/') != NULL &&
+	    (r = cfg_check_out_file(cfg, "", "metrics_file",
+	    cfg->metrics_file, err, errlen)) != 0)
+		return r;
 	memset(&users_run, 0, sizeof(users_run));
 	memset(&servers_run, 0, sizeof(servers_run));
 	for (i = 0; i < cfg->nservers && i < SL_MAX_SERVERS; i++)
