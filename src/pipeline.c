@@ -182,12 +182,6 @@ pipeline_get_stats(const struct pipeline *p)
 	return &p->st;
 }
 
-const struct pipeline_stats *
-pipeline_server_stats(const struct pipeline *p, unsigned server_idx)
-{
-	return server_idx < p->cfg->nservers ? &p->sst[server_idx] : NULL;
-}
-
 /* The counters each server has, by their names in the stats file. */
 #define PS(f) { #f, offsetof(struct pipeline_stats, f) }
 static const struct {
@@ -207,8 +201,8 @@ void
 pipeline_add_stats(const struct pipeline *p, struct stats_buf *b,
     bool servers)
 {
-	const struct pipeline_stats *s;
 	char name[STATS_NAME_MAX];
+	uint64_t v;
 	unsigned i, w;
 	size_t k;
 
@@ -225,12 +219,12 @@ pipeline_add_stats(const struct pipeline *p, struct stats_buf *b,
 
 		if (!p->cfg->servers[i].enabled)
 			continue;
-		s = &p->sst[i];
 		for (k = 0; k < sizeof(pl_counters) / sizeof(pl_counters[0]);
-		    k++)
-			stats_add_server(b, sn, pl_counters[k].name,
-			    *(const uint64_t *)(const void *)((const char *)s +
-			    pl_counters[k].off));
+		    k++) {
+			memcpy(&v, (const char *)&p->sst[i] + pl_counters[k].off,
+			    sizeof(v));
+			stats_add_server(b, sn, pl_counters[k].name, v);
+		}
 		for (w = VW_DECRYPT; w < VW_NREASONS; w++) {
 			snprintf(name, sizeof(name), "rejected_%s",
 			    verify_why_name((int)w));

@@ -136,9 +136,6 @@ int pipeline_process(struct pipeline *p, unsigned server_idx,
     struct sl_request *req);
 
 const struct pipeline_stats *pipeline_get_stats(const struct pipeline *p);
-/* One server's share (not k2_tags); NULL when there is no such server. */
-const struct pipeline_stats *pipeline_server_stats(const struct pipeline *p,
-    unsigned server_idx);
 /* Add the counters by reason of rejection (rejected_decrypt, ...), or,
  * servers: each enabled server's own counters (metrics only). */
 struct stats_buf;
