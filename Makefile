@@ -143,6 +143,9 @@ install: $(PROGS)
 	install -m 0644 examples/logrotate/siglatch $(DESTDIR)$(SYSCONFDIR)/logrotate.d/siglatch
 	install -m 0644 examples/fail2ban/filter.d/siglatch.conf $(DESTDIR)$(DOCDIR)/fail2ban/filter.d/
 	install -m 0644 examples/fail2ban/jail.d/siglatch.conf $(DESTDIR)$(DOCDIR)/fail2ban/jail.d/
+	sed -i 's|^EXAMPLES=.*|EXAMPLES=$(DOCDIR)/firewall|' \
+	    $(DESTDIR)$(LIBEXECDIR)/siglatch/nft-grant \
+	    $(DESTDIR)$(LIBEXECDIR)/siglatch/ipset-grant
 	@if [ -z "$(DESTDIR)" ] && ! getent passwd siglatch >/dev/null; then \
 	    echo "useradd --system siglatch"; \
 	    useradd --system --user-group --no-create-home \
@@ -213,7 +216,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 LIBSIG_MAJOR := 1
 LIBSIG_VER   := $(LIBSIG_MAJOR).0.0
 LIBSIG_SRC   := src/lib/libsiglatch.c src/knock2.c src/wire.c src/crypto.c \
-                src/util.c src/addr.c src/err.c
+                src/util.c src/addr.c src/err.c src/b64.c
 LIBSIG_OBJ   := $(patsubst %.c,$(B)/pic/%.o,$(notdir $(LIBSIG_SRC)))
 LIBSIG_SO    := $(B)/libsiglatch.so.$(LIBSIG_VER)
 

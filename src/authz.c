@@ -54,3 +54,38 @@ authz_check(const struct config *cfg, unsigned server_idx,
 	memcpy(req->payload, k->payload, k->payload_len);
 	return 0;
 }
+
+const char *
+authz_reason(const struct config *cfg, unsigned server_idx,
+    const struct cfg_user *user, uint8_t action_id,
+    const struct sl_addr *src, const char **code)
+{
+	const struct cfg_server *srv;
+	const struct cfg_action *act;
+
+	*code = "unknown_action";
+	if (cfg->action_by_id[action_id] < 0)
+		return "no action has this id";
+	*code = "action_disabled";
+	if ((act = config_action_by_id(cfg, action_id)) == NULL)
+		return "the action is disabled (enabled = no)";
+	*code = "user_actions";
+	if (!idset_has(&user->actions, action_id))
+		return "not in the user's actions";
+	*code = "server_actions";
+	if (server_idx >= cfg->nservers ||
+	    !idset_has(&cfg->servers[server_idx].actions, action_id))
+		return "not in the server's actions";
+	srv = &cfg->servers[server_idx];
+	*code = "server_allowed_ips";
+	if (!addr_in_list(&srv->allowed_ips, src))
+		return "address outside the server's allowed_ips";
+	*code = "user_allowed_ips";
+	if (!addr_in_list(&user->allowed_ips, src))
+		return "address outside the user's allowed_ips";
+	*code = "action_allowed_ips";
+	if (!addr_in_list(&act->allowed_ips, src))
+		return "address outside the action's allowed_ips";
+	*code = "denied";
+	return "not permitted";
+}

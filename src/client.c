@@ -31,6 +31,10 @@ client_valid_name(const char *s)
 {
 	size_t i;
 
+	/* knocker takes an argument that starts with a digit for an id
+	 * (client_parse_id), and one that starts with '-' for an option */
+	if (isdigit((unsigned char)s[0]) || s[0] == '-')
+		return false;
 	for (i = 0; s[i] != '\0'; i++) {
 		if (i >= SL_NAME_MAX - 1)
 			return false;

@@ -47,7 +47,9 @@
 #define CLIENT_FMT(n)        (1u << (n))
 #define CLIENT_FMT_NUM_MAX   31
 
-/* A user or action name: [A-Za-z0-9_.-]{1,63}. */
+/* A user or action name: [A-Za-z0-9_.-]{1,63}, not starting with a digit
+ * (knocker would read an id) or '-' (an option).  keygen uses it, so that
+ * it makes no name knocker cannot send. */
 bool client_valid_name(const char *s);
 /*
  * A HOST usable as a directory name and as a map field: 1..255 bytes, none

@@ -19,7 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -28,6 +31,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "log.h"
+#include "privsep.h"
 #include "util.h"
 
 /* Reader buffer: a line holds at most CFG_LINE_MAX - 1 bytes, not counting
@@ -83,6 +87,8 @@ static const struct cfg_key cfg_top_keys[] = {
 	K(struct config, dup_cache_size, CT_U32, 0, 16777216),
 	K(struct config, stats_file, CT_STR, 0, 0),
 	K(struct config, stats_interval, CT_U32, 0, 3600),
+	K(struct config, metrics_file, CT_STR, 0, 0),
+	K(struct config, log_format, CT_STR, 0, 0),
 	K(struct config, workers, CT_U32, 0, 64),
 	K(struct config, max_grants, CT_U32, 1, 65536),
 	K(struct config, grant_max_lifetime, CT_U32, 1, 2592000),
@@ -856,6 +862,27 @@ cfg_check_top(struct cfg_ctx *c)
 	int line;
 
 	cfg->run_as_line = cfg_keyline(&c->top, CK_TOP, "run_as", 0);
+	if (strcmp(cfg->log_format, "json") == 0)
+		cfg->log_json = true;
+	else if (strcmp(cfg->log_format, "text") != 0) {
+		cfg_fail(c, cfg_keyline(&c->top, CK_TOP, "log_format", 1), NULL,
+		    "log_format", "'%.*s': expected text or json", CFG_SHOW,
+		    cfg->log_format);
+		return -1;
+	}
+	if (cfg->metrics_file[0] != '\0') {
+		size_t n = strlen(cfg->metrics_file);
+
+		line = cfg_keyline(&c->top, CK_TOP, "metrics_file", 1);
+		if (cfg->metrics_file[n - 1] == '/' ||
+		    strcmp(cfg->metrics_file, ".") == 0 ||
+		    strcmp(cfg->metrics_file, "..") == 0) {
+			cfg_fail(c, line, NULL, "metrics_file", "'%.*s' is a "
+			    "directory; name a file (e.g. siglatchd.prom)",
+			    CFG_SHOW, cfg->metrics_file);
+			return -1;
+		}
+	}
 	if (cfg->ratelimit_penalty_max < cfg->ratelimit_penalty) {
 		line = cfg_keyline(&c->top, CK_TOP, "ratelimit_penalty_max",
 		    cfg_keyline(&c->top, CK_TOP, "ratelimit_penalty", 1));
@@ -931,6 +958,7 @@ cfg_init(struct config *cfg)
 	cfg->ratelimit_table_size = 65536;
 	cfg->dup_cache_size = 65536;
 	cfg->stats_interval = 5;
+	sl_strlcpy(cfg->log_format, "text", sizeof(cfg->log_format));
 	cfg->max_grants = 1024;
 	cfg->grant_max_lifetime = 86400;
 	cfg->kernel_filter = true;
@@ -1321,6 +1349,291 @@ config_load_keys(struct config *cfg, char *err, size_t errlen)
 			    "%s", cfg->path, u->hmac_file_line, u->name, kerr);
 			return rc;
 		}
+	}
+	return 0;
+}
+
+void
+config_log_fingerprints(const struct config *cfg)
+{
+	char fp[CRYPTO_FP_LEN];
+	unsigned i;
+
+	for (i = 0; i < cfg->nservers && i < SL_MAX_SERVERS; i++) {
+		const struct cfg_server *s = &cfg->servers[i];
+
+		if (!s->enabled || s->priv == NULL ||
+		    crypto_fp_pkey(s->priv, fp, sizeof(fp)) != 0)
+			continue;
+		log_msg(LOG_INFO, SLC_CONFIG_OK, "server %s: key %s, %s",
+		    s->name, s->priv_key_path[0] != '\0' ? s->priv_key_path :
+		    cfg->priv_key_path, fp);
+	}
+	for (i = 0; i < cfg->nusers && i < SL_MAX_USERS; i++) {
+		const struct cfg_user *u = &cfg->users[i];
+
+		if (!u->enabled || crypto_fp_hmac(u->hmac_key, fp,
+		    sizeof(fp)) != 0)
+			continue;
+		log_msg(LOG_INFO, SLC_CONFIG_OK, "user %s (id %d): hmac_file "
+		    "%s, %s", u->name, u->id, u->hmac_file, fp);
+	}
+}
+
+/* ---- what -t checks beyond the files: as the start would find it ------ */
+
+/* state_dir: a directory only its owner may write, or, not there yet, a
+ * parent that exists and lets no one else create it first. */
+static int
+cfg_check_state_dir(const struct config *cfg, char *err, size_t errlen)
+{
+	char parent[SL_PATH_MAX], *slash;
+	struct stat st;
+
+	if (stat(cfg->state_dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			sl_seterr(err, errlen, "%s: state_dir %s: not a "
+			    "directory", cfg->path, cfg->state_dir);
+			return SL_ECONFIG;
+		}
+		if ((st.st_mode & 002) != 0) {
+			sl_seterr(err, errlen, "%s: state_dir %s: writable by "
+			    "others (mode %04o); fix with: chmod 700 %s",
+			    cfg->path, cfg->state_dir,
+			    (unsigned)(st.st_mode & 07777), cfg->state_dir);
+			return SL_EPERM;
+		}
+	} else if (errno != ENOENT) {
+		sl_seterr(err, errlen, "%s: state_dir %s: %s", cfg->path,
+		    cfg->state_dir, strerror(errno));
+		return SL_ESYS;
+	}
+	/* the parent: siglatchd makes state_dir there, or it is there */
+	if (sl_strlcpy(parent, cfg->state_dir, sizeof(parent)) != 0)
+		return SL_ETOOBIG;
+	while ((slash = strrchr(parent, '/')) != NULL && slash[1] == '\0' &&
+	    slash != parent)
+		*slash = '\0';  /* trailing slashes */
+	if ((slash = strrchr(parent, '/')) == NULL)
+		snprintf(parent, sizeof(parent), ".");
+	else
+		slash[slash == parent ? 1 : 0] = '\0';
+	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		sl_seterr(err, errlen, "%s: state_dir %s: its parent %s %s; "
+		    "create it (mkdir -p %s)", cfg->path, cfg->state_dir,
+		    parent, errno == ENOENT ? "does not exist" :
+		    "is not a directory", parent);
+		return SL_ECONFIG;
+	}
+	if ((st.st_mode & 002) != 0 && !(st.st_mode & S_ISVTX)) {
+		sl_seterr(err, errlen, "%s: state_dir %s: its parent %s is "
+		    "writable by others (mode %04o): anyone could replace "
+		    "state_dir; fix with: chmod o-w %s", cfg->path,
+		    cfg->state_dir, parent, (unsigned)(st.st_mode & 07777),
+		    parent);
+		return SL_EPERM;
+	}
+	if ((st.st_mode & 002) != 0 && stat(cfg->state_dir, &st) != 0) {
+		sl_seterr(err, errlen, "%s: state_dir %s does not exist, and "
+		    "anyone may create it in %s first; create it (mkdir -m "
+		    "700 %s)", cfg->path, cfg->state_dir, parent,
+		    cfg->state_dir);
+		return SL_EPERM;
+	}
+	return 0;
+}
+
+/*
+ * May uid:gid (with gid as its only group, as the runner starts scripts)
+ * execute prog, and read script (NULL: none)?  Asked of the kernel in a
+ * child that takes those ids.  0, or the errno of the first refusal with
+ * *which 1 (prog) or 2 (script).
+ */
+static int
+cfg_can_run(uid_t uid, gid_t gid, const char *prog, const char *script,
+    int *which)
+{
+	pid_t pid;
+	int st;
+
+	*which = 0;
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		return errno;
+	if (pid == 0) {
+		if (uid != geteuid() && (setgroups(1, &gid) != 0 ||
+		    setresgid(gid, gid, gid) != 0 ||
+		    setresuid(uid, uid, uid) != 0))
+			_exit(1);
+		if (faccessat(AT_FDCWD, prog, X_OK, AT_EACCESS) != 0)
+			_exit(64 + (errno & 63));
+		if (script != NULL &&
+		    faccessat(AT_FDCWD, script, R_OK, AT_EACCESS) != 0)
+			_exit(128 + (errno & 63));
+		_exit(0);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return errno;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) == 1)
+		return EPERM;
+	*which = WEXITSTATUS(st) >= 128 ? 2 : WEXITSTATUS(st) >= 64 ? 1 : 0;
+	return WEXITSTATUS(st) & 63;
+}
+
+/* An action's command line, run by its run_as user: its program must be
+ * executable, and the script it is given (an existing absolute path)
+ * readable, by that user. */
+static int
+cfg_check_exec(const struct config *cfg, const struct cfg_action *a,
+    const char *key, const char *cmd, int line, char *err, size_t errlen)
+{
+	char buf[SL_CMD_MAX], who[SL_NAME_MAX + 32], e[256];
+	char *prog, *rest = NULL;
+	struct stat st;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int r, which;
+
+	if (sl_strlcpy(buf, cmd, sizeof(buf)) != 0)
+		return 0;
+	prog = sl_trim(buf);
+	if (prog[0] != '/')
+		return 0;  /* refused by the runner */
+	if (a->exec_split && (rest = strchr(prog, ' ')) != NULL) {
+		*rest++ = '\0';
+		rest += strspn(rest, " \t");
+		if (rest[0] != '/' || stat(rest, &st) != 0 ||
+		    !S_ISREG(st.st_mode))
+			rest = NULL;
+	}
+	if (stat(prog, &st) != 0)
+		return 0;  /* warned about by config_check_files */
+	if (a->run_as[0] != '\0' &&
+	    privsep_resolve(a->run_as, &uid, &gid, e, sizeof(e)) != 0) {
+		sl_seterr(err, errlen, "%s:%d: [action:%s] key 'run_as': %s",
+		    cfg->path, a->run_as_line, a->name, e);
+		return SL_ECONFIG;
+	}
+	if (geteuid() != 0 && uid != geteuid())
+		return 0;  /* only root can take another user's ids */
+	if ((r = cfg_can_run(uid, gid, prog, rest, &which)) == 0)
+		return 0;
+	if (a->run_as[0] != '\0')
+		snprintf(who, sizeof(who), "run_as %s (uid %u)", a->run_as,
+		    (unsigned)uid);
+	else
+		snprintf(who, sizeof(who), "the runner (uid 0)");
+	sl_seterr(err, errlen, "%s:%d: [action:%s] key '%s': %s cannot %s "
+	    "%s: %s (each directory on the way needs x for it, e.g. "
+	    "chmod 755; /etc/siglatch is 0700 after make install)", cfg->path,
+	    line, a->name, key, who, which == 2 ? "read" : "execute",
+	    which == 2 ? rest : prog, strerror(r));
+	return SL_EPERM;
+}
+
+/* A file the start opens for writing (log_file, stats_file): if it is
+ * there, a regular file; if not, in a directory that exists. */
+static int
+cfg_check_out_file(const struct config *cfg, const char *label,
+    const char *key, const char *path, char *err, size_t errlen)
+{
+	char dir[SL_PATH_MAX], *slash;
+	struct stat st;
+
+	if (path[0] == '\0')
+		return 0;
+	if (stat(path, &st) == 0) {
+		if (S_ISREG(st.st_mode))
+			return 0;
+		sl_seterr(err, errlen, "%s: %skey '%s': %s: not a regular "
+		    "file", cfg->path, label, key, path);
+		return SL_ECONFIG;
+	}
+	if (sl_strlcpy(dir, path, sizeof(dir)) != 0)
+		return SL_ETOOBIG;
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return 0;  /* relative: where siglatchd runs */
+	slash[slash == dir ? 1 : 0] = '\0';
+	errno = 0;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		sl_seterr(err, errlen, "%s: %skey '%s': directory %s: %s",
+		    cfg->path, label, key, dir, errno != 0 ? strerror(errno) :
+		    "not a directory");
+		return SL_ECONFIG;
+	}
+	return 0;
+}
+
+int
+config_check_start(const struct config *cfg, char *err, size_t errlen)
+{
+	struct sl_idset users_run, servers_run;
+	unsigned i, j;
+	int r;
+
+	if ((r = cfg_check_state_dir(cfg, err, errlen)) != 0 ||
+	    (r = cfg_check_out_file(cfg, "", "log_file", cfg->log_file, err,
+	    errlen)) != 0 ||
+	    (r = cfg_check_out_file(cfg, "", "stats_file", cfg->stats_file,
+	    err, errlen)) != 0)
+		return r;
+	for (i = 0; i < cfg->nservers && i < SL_MAX_SERVERS; i++) {
+		char label[SL_NAME_MAX + 16];
+
+		if (!cfg->servers[i].enabled)
+			continue;
+		snprintf(label, sizeof(label), "[server:%s] ",
+		    cfg->servers[i].name);
+		if ((r = cfg_check_out_file(cfg, label, "log_file",
+		    cfg->servers[i].log_file, err, errlen)) != 0)
+			return r;
+	}
+	if (strchr(cfg->metrics_file, '/') != NULL &&
+	    (r = cfg_check_out_file(cfg, "", "metrics_file",
+	    cfg->metrics_file, err, errlen)) != 0)
+		return r;
+	memset(&users_run, 0, sizeof(users_run));
+	memset(&servers_run, 0, sizeof(servers_run));
+	for (i = 0; i < cfg->nservers && i < SL_MAX_SERVERS; i++)
+		for (j = 0; cfg->servers[i].enabled &&
+		    j < SL_MAX_ACTIONS / 32; j++)
+			servers_run.w[j] |= cfg->servers[i].actions.w[j];
+	for (i = 0; i < cfg->nusers && i < SL_MAX_USERS; i++) {
+		const struct cfg_user *u = &cfg->users[i];
+
+		if (!u->enabled) {
+			log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s:%d: "
+			    "[user:%s]: disabled (enabled = no): its knocks "
+			    "are rejected (SL201, user disabled)", cfg->path,
+			    u->line, u->name);
+			continue;
+		}
+		for (j = 0; j < SL_MAX_ACTIONS / 32; j++)
+			users_run.w[j] |= u->actions.w[j];
+	}
+	for (i = 0; i < cfg->nactions && i < SL_MAX_ACTIONS; i++) {
+		const struct cfg_action *a = &cfg->actions[i];
+
+		if (!a->enabled || a->id < 0)
+			continue;
+		if (!idset_has(&users_run, (unsigned)a->id))
+			log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s:%d: "
+			    "[action:%s]: no enabled user may run it (none "
+			    "lists it in actions)", cfg->path, a->line,
+			    a->name);
+		else if (!idset_has(&servers_run, (unsigned)a->id))
+			log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s:%d: "
+			    "[action:%s]: no enabled server offers it (none "
+			    "lists it in actions)", cfg->path, a->line,
+			    a->name);
+		if ((r = cfg_check_exec(cfg, a, "constructor", a->constructor,
+		    a->constructor_line, err, errlen)) != 0)
+			return r;
+		if (a->destructor[0] != '\0' &&
+		    (r = cfg_check_exec(cfg, a, "destructor", a->destructor,
+		    a->destructor_line, err, errlen)) != 0)
+			return r;
 	}
 	return 0;
 }

@@ -115,6 +115,11 @@ struct config {
 	char pid_file[SL_PATH_MAX];       /* "" = none (state_dir/siglatchd.lock
 	                                     holds the pid anyway) */
 	uint32_t stats_interval;          /* 0..3600 s, default 5, 0 = never */
+	char metrics_file[SL_PATH_MAX];   /* "" = none; Prometheus text format,
+	                                     a bare name in the stats file's
+	                                     directory (state_dir) */
+	char log_format[8];               /* "text" (default) or "json" */
+	bool log_json;                    /* log_format = json */
 	uint32_t workers;                 /* decryption threads 0..64: 0 = one
 	                                     per CPU, 1 = the main thread */
 	/* timed grants (docs/CONFIG.md, "Timed grants") */
@@ -172,6 +177,18 @@ int config_check_files(const struct config *cfg, char *err, size_t errlen);
  * Errors name the file and the config line that points at it.
  */
 int config_load_keys(struct config *cfg, char *err, size_t errlen);
+/* Log (SL002) the fingerprint of every key config_load_keys loaded. */
+void config_log_fingerprints(const struct config *cfg);
+/*
+ * What -t checks beyond config_check_files and config_load_keys, as the
+ * start would find it: state_dir (or its parent, when it does not exist
+ * yet) is a directory others cannot write; the directories of log_file
+ * (each server's too), stats_file and metrics_file exist; each enabled
+ * action's program is executable, and the script it is given readable,
+ * by its run_as user.  Errors name the file and line.  Also warns (SL005) about
+ * disabled users and about enabled actions no enabled user may run.
+ */
+int config_check_start(const struct config *cfg, char *err, size_t errlen);
 /* Free the private keys and cleanse the HMAC keys; the rest of cfg stays
  * usable (the main process goes on with it after the fork). */
 void config_wipe_keys(struct config *cfg);

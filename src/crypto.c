@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
+#include "b64.h"
 #include "crypto.h"
 #include "util.h"
 
@@ -122,6 +125,27 @@ decode_rsa(const uint8_t *buf, size_t len, int selection, EVP_PKEY **out)
 	return 0;
 }
 
+/* Does the file hold a public key (and no private one)?  For a better
+ * message than "chmod 600" when one is given for a private key. */
+static bool
+is_public_key_file(const char *path)
+{
+	uint8_t *buf;
+	size_t len = 0;
+	bool pub = false;
+
+	if ((buf = malloc(KEYFILE_MAX)) == NULL)
+		return false;
+	if (read_keyfile(path, 0, buf, KEYFILE_MAX, &len, NULL, 0) == 0)
+		pub = memmem(buf, len, "PRIVATE KEY-----", 16) == NULL &&
+		    (memmem(buf, len, "-----BEGIN PUBLIC KEY-----", 26) != NULL ||
+		    memmem(buf, len, "-----BEGIN RSA PUBLIC KEY-----", 30) !=
+		    NULL);
+	OPENSSL_cleanse(buf, KEYFILE_MAX);
+	free(buf);
+	return pub;
+}
+
 int
 crypto_load_private(const char *path, int check_perms, EVP_PKEY **out,
     char *err, size_t errlen)
@@ -134,7 +158,13 @@ crypto_load_private(const char *path, int check_perms, EVP_PKEY **out,
 	if ((buf = malloc(KEYFILE_MAX)) == NULL)
 		return SL_ESYS;
 	rc = read_keyfile(path, check_perms, buf, KEYFILE_MAX, &len, err, errlen);
-	if (rc == 0) {
+	if ((rc == 0 || rc == SL_EPERM) && is_public_key_file(path)) {
+		/* said first: a public key's mode is not the problem */
+		sl_seterr(err, errlen, "%s: this is a public key; a private "
+		    "key is needed here (siglatch-keygen server writes "
+		    "server.priv.pem beside server.pub.pem)", path);
+		rc = SL_EKEY;
+	} else if (rc == 0) {
 		rc = decode_rsa(buf, len, OSSL_KEYMGMT_SELECT_KEYPAIR, out);
 		if (rc != 0)
 			sl_seterr(err, errlen, "%s: %s", path, "not a PEM RSA-2048 "
@@ -261,10 +291,10 @@ crypto_dec_knock(struct crypto_dec *d, const uint8_t ct[SL_DGRAM_LEN],
     uint8_t pt[SL_PACKET_LEN])
 {
 	size_t outlen = sizeof(d->scratch);
-	int ok;
+	int ok, dec;
 
-	ok = EVP_PKEY_decrypt(d->ctx, d->scratch, &outlen, ct, SL_DGRAM_LEN) == 1;
-	ok &= outlen == SL_PACKET_LEN;
+	dec = EVP_PKEY_decrypt(d->ctx, d->scratch, &outlen, ct, SL_DGRAM_LEN) == 1;
+	ok = dec & (outlen == SL_PACKET_LEN);
 	/*
 	 * Copy the same number of bytes either way; on failure the result is
 	 * a packet with version 0, which the parser refuses, and the caller
@@ -276,7 +306,8 @@ crypto_dec_knock(struct crypto_dec *d, const uint8_t ct[SL_DGRAM_LEN],
 		memset(pt, 0, SL_PACKET_LEN);
 	}
 	OPENSSL_cleanse(d->scratch, sizeof(d->scratch));
-	return ok ? 0 : SL_EDECRYPT;
+	/* which failure it was is for the log only (pipeline.c) */
+	return ok ? 0 : dec ? SL_ELEN : SL_EDECRYPT;
 }
 
 int
@@ -305,4 +336,94 @@ crypto_random(void *buf, size_t len)
 	if (len > INT32_MAX || RAND_bytes(buf, (int)len) != 1)
 		return SL_ECRYPTO;
 	return 0;
+}
+
+/* "PREFIX" and the unpadded base64 of SHA-256 over the given parts. */
+static int
+fp_sha256(const char *prefix, const void *a, size_t alen, const void *b,
+    size_t blen, char *out, size_t outlen)
+{
+	uint8_t md[32];
+	char enc[B64_ENC_LEN(32)];
+	unsigned mdlen = 0;
+	EVP_MD_CTX *ctx;
+	size_t n;
+	int rc = SL_ECRYPTO;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return SL_ECRYPTO;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, a, alen) == 1 &&
+	    (blen == 0 || EVP_DigestUpdate(ctx, b, blen) == 1) &&
+	    EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == sizeof(md) &&
+	    b64_encode(enc, sizeof(enc), md, sizeof(md)) > 0) {
+		n = strcspn(enc, "=");
+		enc[n] = '\0';
+		rc = snprintf(out, outlen, "%s%s", prefix, enc) <
+		    (int)outlen ? 0 : SL_ETOOBIG;
+	}
+	EVP_MD_CTX_free(ctx);
+	OPENSSL_cleanse(md, sizeof(md));
+	ERR_clear_error();
+	return rc;
+}
+
+int
+crypto_fp_pkey(EVP_PKEY *pkey, char *out, size_t outlen)
+{
+	unsigned char *der = NULL;
+	int len, rc;
+
+	/* the SubjectPublicKeyInfo, whether pkey holds the private half */
+	if ((len = i2d_PUBKEY(pkey, &der)) <= 0) {
+		ERR_clear_error();
+		return SL_ECRYPTO;
+	}
+	rc = fp_sha256("SHA256:", der, (size_t)len, NULL, 0, out, outlen);
+	OPENSSL_free(der);
+	return rc;
+}
+
+#define FP_HMAC_LABEL "siglatch hmac key fingerprint v1"
+
+int
+crypto_fp_hmac(const uint8_t key[SL_HMAC_KEY_LEN], char *out, size_t outlen)
+{
+	/* the label with its NUL, then the key */
+	return fp_sha256("HMAC-SHA256:", FP_HMAC_LABEL, sizeof(FP_HMAC_LABEL),
+	    key, SL_HMAC_KEY_LEN, out, outlen);
+}
+
+int
+crypto_fp_file(const char *path, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	uint8_t *buf, key[SL_HMAC_KEY_LEN];
+	EVP_PKEY *pkey = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((buf = malloc(KEYFILE_MAX)) == NULL)
+		return SL_ESYS;
+	if ((rc = read_keyfile(path, 0, buf, KEYFILE_MAX, &len, err,
+	    errlen)) != 0)
+		goto out;
+	if (decode_rsa(buf, len, OSSL_KEYMGMT_SELECT_KEYPAIR, &pkey) == 0 ||
+	    decode_rsa(buf, len, OSSL_KEYMGMT_SELECT_PUBLIC_KEY, &pkey) == 0)
+		rc = crypto_fp_pkey(pkey, out, outlen);
+	else if (crypto_parse_hmac_key(buf, len, key) == 0)
+		rc = crypto_fp_hmac(key, out, outlen);
+	else {
+		sl_seterr(err, errlen, "%s: not a PEM RSA-2048 key nor an HMAC "
+		    "key", path);
+		rc = SL_EKEY;
+	}
+	if (rc != 0 && rc != SL_EKEY)
+		sl_seterr(err, errlen, "%s: %s", path, sl_strerror(rc));
+out:
+	EVP_PKEY_free(pkey);
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(buf, KEYFILE_MAX);
+	free(buf);
+	return rc;
 }

@@ -6,6 +6,7 @@
  *   siglatch-keygen user NAME --id N --server-pub FILE --host HOST
  *                   [--key-dir DIR] [--bundle DIR] [--action NAME=ID]...
  *                   [--formats 1|2|1,2]
+ *   siglatch-keygen fingerprint FILE...
  *
  * Files are only ever created (O_EXCL, O_NOFOLLOW), never replaced; if any
  * step fails, the files this run created are removed again.
@@ -72,6 +73,7 @@ keygen_usage(FILE *f)
 "       siglatch-keygen user NAME --id N --server-pub FILE --host HOST\n"
 "                       [--key-dir DIR] [--bundle DIR] [--action NAME=ID]...\n"
 "                       [--formats 1|2|1,2]\n"
+"       siglatch-keygen fingerprint FILE...\n"
 "       siglatch-keygen --help | --version\n"
 "\n"
 "server  writes DIR/server.priv.pem (RSA-2048, PKCS#8, mode 0600) and\n"
@@ -88,6 +90,13 @@ keygen_usage(FILE *f)
 "                            sends format 2 when the list has it\n"
 "        then prints the [user:NAME] section for the server config.\n"
 "        Copy the bundle's files to ~/.config/siglatch/HOST/ on the client.\n"
+"\n"
+"fingerprint  prints a short fingerprint of each key file, to compare a\n"
+"        client's copy with the server's without showing the key:\n"
+"        SHA256:... of the public key (from server.pub.pem or\n"
+"        server.priv.pem alike), HMAC-SHA256:... of an HMAC key file\n"
+"        (a hash under a label of its own: it reveals nothing of the key).\n"
+"        siglatchd logs the same for the keys it loads (SL002).\n"
 "\n"
 "Existing files are never overwritten, and directories writable by others\n"
 "are refused.\n");
@@ -304,7 +313,8 @@ keygen_parse_action(const char *arg, struct keygen_action *acts,
 	a.name[eq - arg] = '\0';
 	if (!client_valid_name(a.name)) {
 		keygen_err("--action '%s': bad name (use A-Z a-z 0-9 _ . -, "
-		    "at most %d)", arg, SL_NAME_MAX - 1);
+		    "at most %d, not starting with a digit or '-')", arg,
+		    SL_NAME_MAX - 1);
 		return SL_EINVAL;
 	}
 	if (sl_parse_num(eq + 1, 0, CLIENT_ACTION_ID_MAX, &v) != 0) {
@@ -495,7 +505,9 @@ keygen_user_parse(int argc, char **argv, struct keygen_user_opts *u)
 	}
 	if (!client_valid_name(u->name)) {
 		keygen_err("bad user name '%s' (use A-Z a-z 0-9 _ . -, at most "
-		    "%d)", u->name, SL_NAME_MAX - 1);
+		    "%d, not starting with a digit or '-', which knocker "
+		    "would take for an id or an option)", u->name,
+		    SL_NAME_MAX - 1);
 		return EXIT_USAGE;
 	}
 	if (!u->have_id || u->server_pub == NULL || u->host == NULL) {
@@ -612,6 +624,31 @@ out:
 	return status;
 }
 
+static int
+keygen_fingerprint(int argc, char **argv)
+{
+	char fp[CRYPTO_FP_LEN], err[SL_PATH_MAX + 128];
+	int i, status = EXIT_SUCCESS;
+
+	if (argc < 2) {
+		keygen_err("fingerprint: FILE is missing");
+		return EXIT_USAGE;
+	}
+	for (i = 1; i < argc; i++) {
+		if (crypto_fp_file(argv[i], fp, sizeof(fp), err,
+		    sizeof(err)) != 0) {
+			keygen_err("%s", err);
+			status = EXIT_FAILURE;
+			continue;
+		}
+		if (argc > 2)
+			printf("%s  %s\n", fp, argv[i]);
+		else
+			printf("%s\n", fp);
+	}
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -634,6 +671,8 @@ main(int argc, char **argv)
 		rc = keygen_server(argc - 1, argv + 1);
 	else if (strcmp(argv[1], "user") == 0)
 		rc = keygen_user(argc - 1, argv + 1);
+	else if (strcmp(argv[1], "fingerprint") == 0)
+		rc = keygen_fingerprint(argc - 1, argv + 1);
 	else {
 		keygen_err("unknown command '%s'; try 'siglatch-keygen --help'",
 		    argv[1]);

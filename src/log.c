@@ -14,11 +14,12 @@
 #include "log.h"
 
 #define LOG_CODES 400
-#define LOG_LINE  1024
+#define LOG_LINE  2048
 #define LOG_PATH  4096
+#define JSON_TAIL 512   /* room for the outcome fields in a JSON line */
 
 static struct {
-	int fg, debug, opened_syslog;
+	int fg, debug, opened_syslog, json;
 	int fds[LOG_SINKS_MAX];  /* [0] global log_file, [1..] server sinks */
 	char *paths[LOG_SINKS_MAX];  /* what log_reopen opens again */
 	int nsinks;
@@ -219,13 +220,120 @@ write_all(int fd, const char *buf, size_t n)
 	}
 }
 
-static void log_emit(int sink, int prio, int code, const char *fmt,
-    va_list ap) __attribute__((format(printf, 4, 0)));
+void
+log_set_json(int on)
+{
+	L.json = on != 0;
+}
+
+/* Append s to buf[*n..cap) as a JSON string (quoted), or null; the result
+ * is cut short, never left unterminated: *n stays < cap. */
+static void
+json_str(char *buf, size_t cap, size_t *n, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	char e[8];
+	size_t el;
+
+	if (s == NULL) {
+		if (*n + 5 < cap) {
+			memcpy(buf + *n, "null", 5);
+			*n += 4;
+		}
+		return;
+	}
+	if (*n + 2 >= cap)
+		return;
+	buf[(*n)++] = '"';
+	for (; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			e[0] = '\\';
+			e[1] = (char)*p;
+			el = 2;
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			/* control bytes, and bytes outside ASCII one by one
+			 * (the line is valid JSON whatever the bytes were) */
+			memcpy(e, "\\u00", 4);
+			e[4] = hex[*p >> 4];
+			e[5] = hex[*p & 15];
+			el = 6;
+		} else {
+			e[0] = (char)*p;
+			el = 1;
+		}
+		if (*n + el + 2 >= cap)
+			break;
+		memcpy(buf + *n, e, el);
+		*n += el;
+	}
+	buf[(*n)++] = '"';
+	buf[*n] = '\0';
+}
+
+/* ,"key":"value" (cut short to fit before lim), or nothing when even
+ * a short one would not fit: the object stays whole. */
+static void
+json_field(char *buf, size_t lim, size_t *n, const char *key, const char *v)
+{
+	size_t k = strlen(key);
+
+	if (*n + k + 16 >= lim)
+		return;
+	buf[(*n)++] = ',';
+	buf[(*n)++] = '"';
+	memcpy(buf + *n, key, k);
+	*n += k;
+	buf[(*n)++] = '"';
+	buf[(*n)++] = ':';
+	buf[*n] = '\0';
+	json_str(buf, lim, n, v);
+}
+
+/* {"time":...,"level":...,"code":"SL201","message":..., outcome fields} */
+static int
+json_line(char *line, size_t cap, const char *when, int prio, int code,
+    const char *msg, const struct log_outcome *o)
+{
+	char cs[8];
+	size_t n = 0;
+
+	snprintf(cs, sizeof(cs), "SL%03d", code % 1000);
+	line[0] = '{';
+	line[1] = '\0';
+	n = 1;
+	json_field(line, cap, &n, "time", when);
+	json_field(line, cap, &n, "level", prio_name(prio));
+	json_field(line, cap, &n, "code", cs);
+	/* room kept for the fields after the message */
+	json_field(line, cap - JSON_TAIL, &n, "message", msg);
+	if (o != NULL) {
+		json_field(line, cap, &n, "src", o->src);
+		json_field(line, cap, &n, "server", o->server);
+		json_field(line, cap, &n, "user", o->user);
+		json_field(line, cap, &n, "action", o->action);
+		json_field(line, cap, &n, "outcome", o->outcome);
+		json_field(line, cap, &n, "reason", o->reason);
+	}
+	/* the opening brace is followed by a comma from the first field */
+	line[1] = ' ';
+	if (n + 2 >= cap)
+		n = cap - 3;
+	line[n++] = '}';
+	line[n++] = '\n';
+	line[n] = '\0';
+	return (int)n;
+}
+
+static void log_emit(int sink, int prio, int code,
+    const struct log_outcome *o, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 
 static void
-log_emit(int sink, int prio, int code, const char *fmt, va_list ap)
+log_emit(int sink, int prio, int code, const struct log_outcome *o,
+    const char *fmt, va_list ap)
 {
-	char msg[LOG_LINE], line[LOG_LINE + 96];
+	char msg[LOG_LINE], line[2 * LOG_LINE + 512], when[40];
 	struct timespec ts;
 	struct tm tm;
 	int n, saved = errno;
@@ -239,16 +347,22 @@ log_emit(int sink, int prio, int code, const char *fmt, va_list ap)
 			*p = ' ';
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, sizeof(line),
-	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s SL%03d %s\n",
+	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, ts.tv_nsec / 1000000, prio_name(prio), code, msg);
+	    tm.tm_sec, ts.tv_nsec / 1000000);
+	if (L.json)
+		n = json_line(line, sizeof(line), when, prio, code, msg, o);
+	else
+		n = snprintf(line, sizeof(line), "%s %s SL%03d %s\n", when,
+		    prio_name(prio), code, msg);
 	if (n < 0)
 		goto out;
 	if ((size_t)n >= sizeof(line))
 		n = (int)sizeof(line) - 1;
 	if (L.fg)
 		write_all(STDERR_FILENO, line, (size_t)n);
+	else if (L.opened_syslog && L.json)
+		syslog(prio, "%.*s", n - 1, line);
 	else if (L.opened_syslog)
 		syslog(prio, "SL%03d %s", code, msg);
 	if (L.fds[0] >= 0)
@@ -265,7 +379,7 @@ log_msg(int prio, int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(0, prio, code, fmt, ap);
+	log_emit(0, prio, code, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -275,19 +389,17 @@ log_sink(int sink, int prio, int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(sink, prio, code, fmt, ap);
+	log_emit(sink, prio, code, NULL, fmt, ap);
 	va_end(ap);
 }
 
-void
-log_limited(int sink, int prio, int code, const char *fmt, ...)
+/* Whether a rate-limited line of this code may be written now. */
+static int
+log_allow(int code)
 {
-	va_list ap;
 	time_t now;
 	unsigned c = (unsigned)code < LOG_CODES ? (unsigned)code : 0;
 
-	if (prio == LOG_DEBUG && !L.debug)
-		return;
 	now = time(NULL);
 	/*
 	 * A new interval restores the burst only if nothing is waiting to be
@@ -301,11 +413,41 @@ log_limited(int sink, int prio, int code, const char *fmt, ...)
 	}
 	if (L.lim[c].lines >= L.burst) {
 		L.lim[c].suppressed++;
-		return;
+		return 0;
 	}
 	L.lim[c].lines++;
+	return 1;
+}
+
+void
+log_limited(int sink, int prio, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if ((prio == LOG_DEBUG && !L.debug) || !log_allow(code))
+		return;
 	va_start(ap, fmt);
-	log_emit(sink, prio, code, fmt, ap);
+	log_emit(sink, prio, code, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_voutcome(int sink, int prio, int code, int limited,
+    const struct log_outcome *o, const char *fmt, va_list ap)
+{
+	if ((prio == LOG_DEBUG && !L.debug) || (limited && !log_allow(code)))
+		return;
+	log_emit(sink, prio, code, o, fmt, ap);
+}
+
+void
+log_outcome(int sink, int prio, int code, int limited,
+    const struct log_outcome *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_voutcome(sink, prio, code, limited, o, fmt, ap);
 	va_end(ap);
 }
 

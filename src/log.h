@@ -101,6 +101,29 @@ void log_sink(int sink, int prio, int code, const char *fmt, ...)
 /* Rate-limited per code: a small burst, then counted and summarised. */
 void log_limited(int sink, int prio, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/*
+ * log_format = json: every line becomes one JSON object, {"time", "level",
+ * "code", "message"}, and the lines about a knock's outcome also carry
+ * "src", "server", "user", "action", "outcome" and "reason" (null when not
+ * known).  Text is the default.
+ */
+void log_set_json(int on);
+struct log_outcome {
+	const char *src;        /* source address */
+	const char *server;
+	const char *user;       /* NULL: not known */
+	const char *action;     /* NULL: not known */
+	const char *outcome;    /* "accepted", "rejected", "stale", ... */
+	const char *reason;     /* NULL or a short code: "hmac", ... */
+};
+/* A line about a knock's outcome: as log_sink, or as log_limited when
+ * limited; in JSON, with o's fields. */
+void log_outcome(int sink, int prio, int code, int limited,
+    const struct log_outcome *o, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+void log_voutcome(int sink, int prio, int code, int limited,
+    const struct log_outcome *o, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
 /* Call about once a second: emits SL290 summaries for suppressed lines. */
 void log_tick(time_t now);
 /* Whether a line of this priority would be written at all. */

@@ -4,7 +4,12 @@
  * computed) -> timestamp -> replay -> authorize.  Everything that fails
  * before the HMAC verifies is one log class (SL201) and one counter, and
  * counts against the sender's budget exactly like a stale or replayed knock.
+ * What made it fail (verify.h's reasons) is told only to the log line and
+ * to counters beside the uniform one: the network sees no difference.
  */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
@@ -16,6 +21,7 @@
 #include "pipeline.h"
 #include "ratelimit.h"
 #include "stages.h"
+#include "stats.h"
 #include "tags.h"
 #include "util.h"
 #include "wire.h"
@@ -36,7 +42,54 @@ struct pipeline {
 	int sink[SL_MAX_SERVERS];
 	uint8_t dummy_key[SL_HMAC_KEY_LEN];
 	struct pipeline_stats st;
+	struct pipeline_stats sst[SL_MAX_SERVERS];  /* each server's share */
+	/* format 1, rejected by reason (enum verify_why), in all and per
+	 * server: for the log and the counters only */
+	uint64_t why[VW_NREASONS];
+	uint64_t srv_why[SL_MAX_SERVERS][VW_NREASONS];
 };
+
+/* Count in the totals and in the server's own. */
+#define COUNT(p, i, f) do { (p)->st.f++; (p)->sst[i].f++; } while (0)
+
+static void pl_outcome(const struct pipeline *p, unsigned server_idx,
+    int prio, int code, int limited, const char *ip,
+    const struct cfg_user *u, const char *action, const char *outcome,
+    const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 11, 12)));
+
+/* A line about a knock's outcome: log_outcome() with its fields. */
+static void
+pl_outcome(const struct pipeline *p, unsigned server_idx, int prio, int code,
+    int limited, const char *ip, const struct cfg_user *u, const char *action,
+    const char *outcome, const char *reason, const char *fmt, ...)
+{
+	struct log_outcome o;
+	va_list ap;
+
+	o.src = ip;
+	o.server = p->cfg->servers[server_idx].name;
+	o.user = u != NULL ? u->name : NULL;
+	o.action = action;
+	o.outcome = outcome;
+	o.reason = reason;
+	va_start(ap, fmt);
+	log_voutcome(p->sink[server_idx], prio, code, limited, &o, fmt, ap);
+	va_end(ap);
+}
+
+/* The action's name for a log line, even when it is disabled; else
+ * "id N". */
+static const char *
+pl_action_name(const struct config *cfg, unsigned id, char *buf, size_t len)
+{
+	int i = cfg->action_by_id[id & 0xff];
+
+	if (i >= 0)
+		return cfg->actions[i].name;
+	snprintf(buf, len, "id %u", id);
+	return buf;
+}
 
 int
 pipeline_crypto_new(const struct pipeline *p, struct pipeline_crypto **out)
@@ -159,6 +212,57 @@ pipeline_get_stats(const struct pipeline *p)
 	return &p->st;
 }
 
+/* The counters each server has, by their names in the stats file. */
+#define PS(f) { #f, offsetof(struct pipeline_stats, f) }
+static const struct {
+	const char *name;
+	size_t off;
+} pl_counters[] = {
+	PS(received), PS(bad_length), PS(rate_source), PS(rate_prefix),
+	PS(rate_global), PS(duplicate), PS(rejected), PS(stale), PS(replayed),
+	PS(denied), PS(not_ascii), PS(cache_full), PS(state_error),
+	PS(accepted), PS(k2_unknown_tag), PS(k2_bad_mac), PS(k2_copy),
+	PS(k2_elsewhere), PS(k2_user_budget), PS(k2_unopened),
+	PS(k2_wrong_address), PS(k2_no_address), PS(k2_accepted),
+};
+#undef PS
+
+void
+pipeline_add_stats(const struct pipeline *p, struct stats_buf *b,
+    bool servers)
+{
+	char name[STATS_NAME_MAX];
+	uint64_t v;
+	unsigned i, w;
+	size_t k;
+
+	if (!servers) {
+		for (w = VW_DECRYPT; w < VW_NREASONS; w++) {
+			snprintf(name, sizeof(name), "rejected_%s",
+			    verify_why_name((int)w));
+			stats_add(b, name, p->why[w]);
+		}
+		return;
+	}
+	for (i = 0; i < p->cfg->nservers; i++) {
+		const char *sn = p->cfg->servers[i].name;
+
+		if (!p->cfg->servers[i].enabled)
+			continue;
+		for (k = 0; k < sizeof(pl_counters) / sizeof(pl_counters[0]);
+		    k++) {
+			memcpy(&v, (const char *)&p->sst[i] + pl_counters[k].off,
+			    sizeof(v));
+			stats_add_server(b, sn, pl_counters[k].name, v);
+		}
+		for (w = VW_DECRYPT; w < VW_NREASONS; w++) {
+			snprintf(name, sizeof(name), "rejected_%s",
+			    verify_why_name((int)w));
+			stats_add_server(b, sn, name, p->srv_why[i][w]);
+		}
+	}
+}
+
 struct filter *
 pipeline_filter(const struct pipeline *p)
 {
@@ -206,7 +310,7 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 
 	if ((n = tags_lookup(p->tags, dgram + K2_OFF_TAG, hits,
 	    TAGS_HITS_MAX)) == 0) {
-		p->st.k2_unknown_tag++;
+		COUNT(p, server_idx, k2_unknown_tag);
 		if (debug) {
 			addr_to_str(src, ip, sizeof(ip));
 			log_limited(p->sink[server_idx], LOG_DEBUG, SLC_K2_DROP,
@@ -224,7 +328,7 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 			pre->epoch[pre->ncand++] = hits[i].epoch;
 		}
 	if (pre->ncand == 0) {
-		p->st.k2_bad_mac++;
+		COUNT(p, server_idx, k2_bad_mac);
 		if (debug) {
 			addr_to_str(src, ip, sizeof(ip));
 			log_limited(p->sink[server_idx], LOG_DEBUG, SLC_K2_DROP,
@@ -244,11 +348,11 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 	if (i < pre->ncand) {
 		user = &p->cfg->users[pre->cand[i]];
 		addr_to_str(src, ip, sizeof(ip));
-		p->st.replayed++;
+		COUNT(p, server_idx, replayed);
 		if (srv->logging)
-			log_limited(p->sink[server_idx], LOG_WARNING, SLC_REPLAY,
-			    "user %s from %s: replayed format-2 knock refused",
-			    user->name, ip);
+			pl_outcome(p, server_idx, LOG_WARNING, SLC_REPLAY, 1, ip,
+			    user, NULL, "replayed", "replay", "user %s from %s: "
+			    "replayed format-2 knock refused", user->name, ip);
 		return SL_EREPLAY;
 	}
 	v = gate2_admit(p->gate2, pre->cand[0], dgram + K2_OFF_MAC, src, now_ms);
@@ -261,24 +365,26 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 	case G2_PASS:
 		break;
 	case G2_COPY:
-		p->st.k2_copy++;
+		COUNT(p, server_idx, k2_copy);
 		if (debug)
 			log_limited(p->sink[server_idx], LOG_DEBUG, SLC_RATE,
 			    "user %s from %s: copy of a format-2 knock in "
 			    "flight or refused, dropped", user->name, ip);
 		return SL_EDUP;
 	case G2_ELSEWHERE:
-		p->st.k2_elsewhere++;
+		COUNT(p, server_idx, k2_elsewhere);
 		if (srv->logging)
-			log_limited(p->sink[server_idx], LOG_NOTICE,
-			    SLC_K2_ADDRESS, "user %s: copy of a refused "
-			    "format-2 knock from %s, dropped", user->name, ip);
+			pl_outcome(p, server_idx, LOG_NOTICE, SLC_K2_ADDRESS, 1,
+			    ip, user, NULL, "dropped", "elsewhere", "user %s: "
+			    "copy of a refused format-2 knock from %s, dropped",
+			    user->name, ip);
 		return SL_EDUP;
 	case G2_BUDGET:
-		p->st.k2_user_budget++;
-		log_limited(p->sink[server_idx], LOG_WARNING, SLC_K2_BUDGET,
-		    "user %s from %s: more than %u format-2 knocks in %u s, "
-		    "dropped (ratelimit_user_budget)", user->name, ip,
+		COUNT(p, server_idx, k2_user_budget);
+		pl_outcome(p, server_idx, LOG_WARNING, SLC_K2_BUDGET, 1, ip, user,
+		    NULL, "dropped", "user_budget", "user %s from %s: more than "
+		    "%u format-2 knocks in %u s, dropped "
+		    "(ratelimit_user_budget)", user->name, ip,
 		    p->cfg->ratelimit_user_budget, p->cfg->ratelimit_window);
 		return SL_ERATE;
 	}
@@ -298,6 +404,7 @@ pipeline_admit(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 	memset(pre, 0, sizeof(*pre));
 	if (server_idx >= p->cfg->nservers || p->crypto->dec[server_idx] == NULL)
 		return SL_EINVAL;
+	p->sst[server_idx].received++;
 	srv = &p->cfg->servers[server_idx];
 	if (len == K2_DGRAM_LEN && srv->format2)
 		return admit2(p, server_idx, dgram, src, now, now_ms, pre);
@@ -307,15 +414,15 @@ pipeline_admit(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 	    now_ms, &why)) == 0)
 		return 0;
 	if (rc == SL_ELEN)
-		p->st.bad_length++;
+		COUNT(p, server_idx, bad_length);
 	else if (rc == SL_EDUP)
-		p->st.duplicate++;
+		COUNT(p, server_idx, duplicate);
 	else if (why == RL_DROP_SOURCE)
-		p->st.rate_source++;
+		COUNT(p, server_idx, rate_source);
 	else if (why == RL_DROP_PREFIX)
-		p->st.rate_prefix++;
+		COUNT(p, server_idx, rate_prefix);
 	else
-		p->st.rate_global++;
+		COUNT(p, server_idx, rate_global);
 	/* debug level: a flood must cost no more than a counter */
 	if (srv->logging && log_enabled(LOG_DEBUG)) {
 		addr_to_str(src, ip, sizeof(ip));
@@ -378,7 +485,7 @@ pipeline_crypto(const struct pipeline *p, struct pipeline_crypto *c,
 	if (prior == 0)
 		prior = rc;
 	j->rc = verify_knock(c->mac, p->cfg, p->dummy_key, prior, &j->k, j->now,
-	    &j->user);
+	    &j->user, &j->why);
 	OPENSSL_cleanse(pt, sizeof(pt));
 }
 
@@ -414,16 +521,20 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 	const uint8_t *mac = j->dgram + K2_OFF_MAC;
 	struct sl_addr granted = j->src;
 	struct wire_knock k;
-	char ip[SL_IPSTR_MAX], named[SL_IPSTR_MAX];
+	char ip[SL_IPSTR_MAX], named[SL_IPSTR_MAX], aid[16];
+	const char *aname = pl_action_name(p->cfg, j->in.action_id, aid,
+	    sizeof(aid)), *why, *code;
+	unsigned si = j->server_idx;
 	int rc = j->rc, rc2, discarded = 0, sink = p->sink[j->server_idx];
 	int verbose = srv->logging;
 	bool bound = j->in.has_addr;
 
 	addr_to_str(&j->src, ip, sizeof(ip));
 	if (rc == SL_ESTALE) {
-		p->st.stale++;
+		COUNT(p, si, stale);
 		if (verbose)
-			log_limited(sink, LOG_NOTICE, SLC_STALE, "user %s from %s: "
+			pl_outcome(p, si, LOG_NOTICE, SLC_STALE, 1, ip, user, aname,
+			    "stale", "timestamp", "user %s from %s: "
 			    "format-2 timestamp %+lld s off (window %u s), "
 			    "refused", user->name, ip,
 			    (long long)((int64_t)j->in.timestamp -
@@ -432,11 +543,12 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		return rc;
 	}
 	if (rc != 0) {
-		p->st.k2_unopened++;
-		log_limited(sink, LOG_WARNING, SLC_K2_OPEN, "user %s from %s: "
-		    "format-2 knock with a good MAC does not open (%s): made "
-		    "for another server key, or by a broken client", user->name,
-		    ip, sl_strerror(rc));
+		COUNT(p, si, k2_unopened);
+		pl_outcome(p, si, LOG_WARNING, SLC_K2_OPEN, 1, ip, user, NULL,
+		    "rejected", "unopened", "user %s from %s: format-2 knock "
+		    "with a good MAC does not open (%s): made for another "
+		    "server key, or by a broken client", user->name, ip,
+		    sl_strerror(rc));
 		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
 		return rc;
 	}
@@ -444,9 +556,10 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		addr_to_str(&j->in.addr, named, sizeof(named));
 		if (!srv->grant_named_address &&
 		    (act == NULL || !act->grant_named_address)) {
-			p->st.k2_wrong_address++;
+			COUNT(p, si, k2_wrong_address);
 			if (verbose)
-				log_limited(sink, LOG_WARNING, SLC_K2_ADDRESS,
+				pl_outcome(p, si, LOG_WARNING, SLC_K2_ADDRESS, 1,
+				    ip, user, aname, "denied", "wrong_address",
 				    "user %s: knock for %s came from %s, refused "
 				    "(grant_named_address = no)", user->name,
 				    named, ip);
@@ -455,10 +568,11 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		}
 		granted = j->in.addr;
 	} else if (!bound && srv->require_named_address) {
-		p->st.k2_no_address++;
+		COUNT(p, si, k2_no_address);
 		if (verbose)
-			log_limited(sink, LOG_WARNING, SLC_K2_ADDRESS, "user %s "
-			    "from %s: knock names no address, refused "
+			pl_outcome(p, si, LOG_WARNING, SLC_K2_ADDRESS, 1, ip, user,
+			    aname, "denied", "no_address", "user %s from %s: "
+			    "knock names no address, refused "
 			    "(require_named_address = yes)", user->name, ip);
 		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
 		return SL_EDENIED;
@@ -479,11 +593,15 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 	    authz_lists(p->cfg, j->server_idx, user, j->in.action_id) == 0) {
 		/* only an allowed_ips said no, and it may say yes from
 		 * elsewhere: not recorded */
-		p->st.denied++;
-		if (verbose)
-			log_limited(sink, LOG_WARNING, SLC_DENIED, "user %s from "
-			    "%s: action %u not permitted on %s", user->name, ip,
-			    j->in.action_id, srv->name);
+		COUNT(p, si, denied);
+		if (verbose) {
+			why = authz_reason(p->cfg, si, user, j->in.action_id,
+			    &granted, &code);
+			pl_outcome(p, si, LOG_WARNING, SLC_DENIED, 1, ip, user,
+			    aname, "denied", code, "user %s from %s: action %s "
+			    "not permitted on %s: %s", user->name, ip, aname,
+			    srv->name, why);
+		}
 		gate2_done(p->gate2, mac, G2_FROM, &j->src, now_ms);
 		return rc;
 	}
@@ -498,10 +616,11 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 	    (uint32_t)j->in.timestamp, j->now);
 	if (rc2 == SL_EREPLAY) {
 		/* recorded meanwhile (a copy decrypted in parallel) */
-		p->st.replayed++;
+		COUNT(p, si, replayed);
 		if (verbose)
-			log_limited(sink, LOG_WARNING, SLC_REPLAY, "user %s from "
-			    "%s: replayed format-2 knock refused", user->name, ip);
+			pl_outcome(p, si, LOG_WARNING, SLC_REPLAY, 1, ip, user,
+			    aname, "replayed", "replay", "user %s from %s: "
+			    "replayed format-2 knock refused", user->name, ip);
 		gate2_done(p->gate2, mac, G2_RECORDED, NULL, now_ms);
 		if (rep != NULL)
 			rep->when = PR_NONE;
@@ -509,12 +628,14 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 	}
 	if (rc2 != 0) {
 		if (rc2 == SL_EFULL)
-			p->st.cache_full++;
+			COUNT(p, si, cache_full);
 		else
-			p->st.state_error++;
-		log_limited(sink, LOG_ERR, rc2 == SL_EFULL ? SLC_CACHE_FULL :
-		    SLC_STATE_IO, "user %s from %s: format-2 knock not recorded "
-		    "(%s), refused", user->name, ip, rc2 != SL_EFULL ?
+			COUNT(p, si, state_error);
+		pl_outcome(p, si, LOG_ERR, rc2 == SL_EFULL ? SLC_CACHE_FULL :
+		    SLC_STATE_IO, 1, ip, user, aname, "refused", rc2 == SL_EFULL ?
+		    "cache_full" : "state_error", "user %s from %s: format-2 "
+		    "knock not recorded (%s), refused", user->name, ip,
+		    rc2 != SL_EFULL ?
 		    sl_strerror(rc2) : replay_user_full(p->replay,
 		    j->in.user_id) ? "this user's share of the replay cache "
 		    "is full" : "replay cache full; raise replay_cache_size");
@@ -529,21 +650,26 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 	/* a fresh authenticated knock: this source keeps its own budget */
 	filter_outcome(p->filter, &j->src, 1, now_ms);
 	if (rc == SL_ENOTASCII) {
-		p->st.not_ascii++;
+		COUNT(p, si, not_ascii);
 		if (verbose)
-			log_limited(sink, LOG_WARNING, SLC_NOTASCII, "user %s from "
-			    "%s: action %s requires a printable ASCII payload, "
-			    "refused", user->name, ip, act ? act->name : "?");
+			pl_outcome(p, si, LOG_WARNING, SLC_NOTASCII, 1, ip, user,
+			    aname, "denied", "not_ascii", "user %s from %s: "
+			    "action %s requires a printable ASCII payload, "
+			    "refused", user->name, ip, aname);
 		if (rep != NULL)
 			reply_now(rep, K2_ST_REFUSED, K2_R_PAYLOAD, j->now);
 		return rc;
 	}
 	if (rc != 0) {
-		p->st.denied++;
-		if (verbose)
-			log_limited(sink, LOG_WARNING, SLC_DENIED, "user %s from "
-			    "%s: action %u not permitted on %s", user->name, ip,
-			    j->in.action_id, srv->name);
+		COUNT(p, si, denied);
+		if (verbose) {
+			why = authz_reason(p->cfg, si, user, j->in.action_id,
+			    &granted, &code);
+			pl_outcome(p, si, LOG_WARNING, SLC_DENIED, 1, ip, user,
+			    aname, "denied", code, "user %s from %s: action %s "
+			    "not permitted on %s: %s", user->name, ip, aname,
+			    srv->name, why);
+		}
 		if (rep != NULL)
 			reply_now(rep, K2_ST_REFUSED, K2_R_DENIED, j->now);
 		return rc;
@@ -552,16 +678,62 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		log_sink(sink, LOG_INFO, SLC_PAYLOAD_DROP, "user %s: action %s "
 		    "discards payloads, %u bytes dropped", user->name,
 		    act->name, j->in.payload_len);
-	p->st.accepted++;
-	p->st.k2_accepted++;
+	COUNT(p, si, accepted);
+	COUNT(p, si, k2_accepted);
 	if (verbose) {
 		addr_to_str(&granted, named, sizeof(named));
-		log_sink(sink, LOG_NOTICE, SLC_ACCEPT, "user %s from %s on %s: "
+		pl_outcome(p, si, LOG_NOTICE, SLC_ACCEPT, 0, ip, user, act->name,
+		    "accepted", NULL, "user %s from %s on %s: "
 		    "action %s authorized (format 2, for %s%s)", user->name, ip,
 		    srv->name, act->name, named, bound ? "" :
 		    ", no address named");
 	}
 	return 0;
+}
+
+/*
+ * SL201, format 1: what failed, where it is known.  The packet took the
+ * same steps whatever it was; this line and a counter are the only
+ * difference, and neither reaches the network.
+ */
+static void
+reject_line(const struct pipeline *p, const struct pipeline_job *j,
+    const char *ip)
+{
+	const char *srv = p->cfg->servers[j->server_idx].name;
+	const char *rn = verify_why_name(j->why);
+	unsigned id = j->k.user_id;
+	int slot = p->cfg->user_by_id[id];
+	const char *uname = slot >= 0 ? p->cfg->users[slot].name : "?";
+	char what[SL_NAME_MAX + 64];
+
+	switch (j->why) {
+	case VW_DECRYPT:
+		snprintf(what, sizeof(what), "did not decrypt with this "
+		    "server's key");
+		break;
+	case VW_MALFORMED:
+		snprintf(what, sizeof(what), "decrypted, but not a knock "
+		    "(wrong length or payload length)");
+		break;
+	case VW_VERSION:
+		snprintf(what, sizeof(what), "bad version %u",
+		    (unsigned)j->k.version);
+		break;
+	case VW_UNKNOWN_USER:
+		snprintf(what, sizeof(what), "unknown user id %u", id);
+		break;
+	case VW_DISABLED:
+		snprintf(what, sizeof(what), "user %s (id %u) disabled",
+		    uname, id);
+		break;
+	default:
+		snprintf(what, sizeof(what), "HMAC mismatch for user %s (id %u)",
+		    uname, id);
+		break;
+	}
+	pl_outcome(p, j->server_idx, LOG_NOTICE, SLC_REJECT, 1, ip, NULL, NULL,
+	    "rejected", rn, "rejected packet from %s on %s: %s", ip, srv, what);
 }
 
 int
@@ -572,7 +744,9 @@ pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 	const struct cfg_user *user = j->user;
 	const struct cfg_action *act;
 	const struct wire_knock *k = &j->k;
-	char ip[SL_IPSTR_MAX];
+	char ip[SL_IPSTR_MAX], aid[16];
+	const char *aname, *why, *code;
+	unsigned si = j->server_idx;
 	int rc = j->rc, discarded = 0, sink = p->sink[j->server_idx];
 	int verbose = srv->logging;
 
@@ -586,16 +760,21 @@ pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 	}
 	addr_to_str(&j->src, ip, sizeof(ip));
 	if (rc == SL_EAUTH) {
-		p->st.rejected++;
+		if (j->why <= VW_NONE || j->why >= VW_NREASONS)
+			j->why = VW_HMAC;  /* not reached: verify_knock sets it */
+		COUNT(p, si, rejected);
+		p->why[j->why]++;
+		p->srv_why[si][j->why]++;
 		if (verbose)
-			log_limited(sink, LOG_NOTICE, SLC_REJECT, "rejected packet "
-			    "from %s on %s", ip, srv->name);
+			reject_line(p, j, ip);
 		goto fail;
 	}
+	aname = pl_action_name(p->cfg, k->action_id, aid, sizeof(aid));
 	if (rc == SL_ESTALE) {
-		p->st.stale++;
+		COUNT(p, si, stale);
 		if (verbose)
-			log_limited(sink, LOG_NOTICE, SLC_STALE, "user %s from %s: "
+			pl_outcome(p, si, LOG_NOTICE, SLC_STALE, 1, ip, user, aname,
+			    "stale", "timestamp", "user %s from %s: "
 			    "timestamp %+lld s off (window %u s), refused",
 			    user->name, ip,
 			    (long long)((int64_t)k->timestamp - (int64_t)j->now),
@@ -609,30 +788,34 @@ pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 	rc = replay_check_and_add(p->replay, k->user_id, k->hmac, k->timestamp,
 	    j->now);
 	if (rc == SL_EREPLAY) {
-		p->st.replayed++;
+		COUNT(p, si, replayed);
 		if (verbose)
-			log_limited(sink, LOG_WARNING, SLC_REPLAY, "user %s from %s: "
+			pl_outcome(p, si, LOG_WARNING, SLC_REPLAY, 1, ip, user,
+			    aname, "replayed", "replay", "user %s from %s: "
 			    "replayed packet refused", user->name, ip);
 		goto fail;
 	}
 	if (rc == SL_EFULL) {
-		p->st.cache_full++;
+		COUNT(p, si, cache_full);
 		if (replay_user_full(p->replay, k->user_id))
-			log_limited(sink, LOG_ERR, SLC_CACHE_FULL, "user %s from "
+			pl_outcome(p, si, LOG_ERR, SLC_CACHE_FULL, 1, ip, user,
+			    aname, "refused", "cache_full", "user %s from "
 			    "%s: this user's share of the replay cache is full "
 			    "(%u live entries), packet refused",
 			    user->name, ip, replay_user_count(p->replay,
 			    k->user_id));
 		else
-			log_limited(sink, LOG_ERR, SLC_CACHE_FULL, "user %s from "
+			pl_outcome(p, si, LOG_ERR, SLC_CACHE_FULL, 1, ip, user,
+			    aname, "refused", "cache_full", "user %s from "
 			    "%s: replay cache full (%u live entries), packet "
 			    "refused; raise replay_cache_size", user->name, ip,
 			    replay_count(p->replay));
 		goto refund;
 	}
 	if (rc != 0) {
-		p->st.state_error++;
-		log_limited(sink, LOG_ERR, SLC_STATE_IO, "user %s from %s: replay "
+		COUNT(p, si, state_error);
+		pl_outcome(p, si, LOG_ERR, SLC_STATE_IO, 1, ip, user, aname,
+		    "refused", "state_error", "user %s from %s: replay "
 		    "state not written (%s), packet refused", user->name, ip,
 		    sl_strerror(rc));
 		goto refund;
@@ -647,29 +830,35 @@ pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 	    &discarded);
 	act = config_action_by_id(p->cfg, k->action_id);
 	if (rc == SL_ENOTASCII) {
-		p->st.not_ascii++;
+		COUNT(p, si, not_ascii);
 		if (verbose)
-			log_limited(sink, LOG_WARNING, SLC_NOTASCII, "user %s from "
-			    "%s: action %s requires a printable ASCII payload, "
-			    "refused", user->name, ip, act ? act->name : "?");
+			pl_outcome(p, si, LOG_WARNING, SLC_NOTASCII, 1, ip, user,
+			    aname, "denied", "not_ascii", "user %s from %s: "
+			    "action %s requires a printable ASCII payload, "
+			    "refused", user->name, ip, aname);
 		goto out;
 	}
 	if (rc != 0) {
-		p->st.denied++;
-		if (verbose)
-			log_limited(sink, LOG_WARNING, SLC_DENIED, "user %s from %s: "
-			    "action %u not permitted on %s", user->name, ip,
-			    k->action_id, srv->name);
+		COUNT(p, si, denied);
+		if (verbose) {
+			why = authz_reason(p->cfg, si, user, k->action_id,
+			    &j->src, &code);
+			pl_outcome(p, si, LOG_WARNING, SLC_DENIED, 1, ip, user,
+			    aname, "denied", code, "user %s from %s: action %s "
+			    "not permitted on %s: %s", user->name, ip, aname,
+			    srv->name, why);
+		}
 		goto out;
 	}
 	if (discarded && verbose)
 		log_sink(sink, LOG_INFO, SLC_PAYLOAD_DROP, "user %s: action %s "
 		    "discards payloads, %u bytes dropped", user->name,
 		    act->name, k->payload_len);
-	p->st.accepted++;
+	COUNT(p, si, accepted);
 	if (verbose)
-		log_sink(sink, LOG_NOTICE, SLC_ACCEPT, "user %s from %s on %s: "
-		    "action %s authorized", user->name, ip, srv->name, act->name);
+		pl_outcome(p, si, LOG_NOTICE, SLC_ACCEPT, 0, ip, user, act->name,
+		    "accepted", NULL, "user %s from %s on %s: action %s "
+		    "authorized", user->name, ip, srv->name, act->name);
 	goto out;
 fail:
 	/* failed before authentication, stale or replayed: one budget, paid

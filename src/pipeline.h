@@ -24,6 +24,7 @@
 #include "net.h"
 #include "replay.h"
 #include "request.h"
+#include "stages.h"
 #include "wire.h"
 
 struct pipeline_stats {
@@ -33,7 +34,8 @@ struct pipeline_stats {
 	uint64_t rate_prefix;   /* its /24 or /64 over budget: dropped before crypto */
 	uint64_t rate_global;   /* private-key operations per second cap */
 	uint64_t duplicate;     /* exact copy of a recent datagram */
-	uint64_t rejected;      /* failed before the HMAC verified (uniform) */
+	uint64_t rejected;      /* failed before the HMAC verified (uniform;
+	                           by reason: pipeline_add_stats) */
 	uint64_t stale;         /* authenticated, timestamp outside window */
 	uint64_t replayed;      /* authenticated, seen before */
 	uint64_t denied;        /* authenticated, not permitted */
@@ -84,6 +86,7 @@ struct pipeline_job {
 	uint8_t dgram[K2_DGRAM_LEN];    /* format 1 uses SL_DGRAM_LEN bytes */
 	/* set by pipeline_crypto() */
 	int rc;
+	int why;                        /* format 1, rc SL_EAUTH: enum verify_why */
 	const struct cfg_user *user;
 	union {
 		struct wire_knock k;    /* format 1 */
@@ -142,6 +145,11 @@ int pipeline_process(struct pipeline *p, unsigned server_idx,
     struct sl_request *req);
 
 const struct pipeline_stats *pipeline_get_stats(const struct pipeline *p);
+/* Add the counters by reason of rejection (rejected_decrypt, ...), or,
+ * servers: each enabled server's own counters (metrics only). */
+struct stats_buf;
+void pipeline_add_stats(const struct pipeline *p, struct stats_buf *b,
+    bool servers);
 /* Rate limiter and duplicate cache counters, for the stats file. */
 struct filter *pipeline_filter(const struct pipeline *p);
 

@@ -72,6 +72,8 @@ struct daemon {
 	uint64_t handoff_busy;      /* runner not keeping up: refused */
 	char stats_path[SL_PATH_MAX + 32];  /* relative to stats_dirfd */
 	int stats_dirfd;            /* state_dir/net, or stats_file's dir */
+	char metrics_name[SL_PATH_MAX];     /* relative to metrics_dirfd */
+	int metrics_dirfd;          /* -1: no metrics_file */
 	int lockfd;                 /* state_dir/siglatchd.lock, flock'ed */
 	char netdir[SL_PATH_MAX + 8];  /* state_dir/net */
 	/* what start-up learned, logged once the log is set up */
@@ -120,6 +122,7 @@ collect_stats(const struct daemon *d, struct stats_buf *b)
 	stats_add(b, "rate_global", p->rate_global);
 	stats_add(b, "duplicate", p->duplicate);
 	stats_add(b, "rejected", p->rejected);
+	pipeline_add_stats(d->pipe, b, false);  /* rejected_* by reason */
 	stats_add(b, "stale", p->stale);
 	stats_add(b, "replayed", p->replayed);
 	stats_add(b, "denied", p->denied);
@@ -161,6 +164,7 @@ collect_stats(const struct daemon *d, struct stats_buf *b)
 			stats_add(b, "kernel_k2_passed", k.passed_k2);
 		}
 	}
+	pipeline_add_stats(d->pipe, b, true);  /* per server: metrics only */
 }
 
 #define KSUMMARY_SECS 10
@@ -220,6 +224,10 @@ write_stats(struct daemon *d)
 	if (stats_write(d->stats_dirfd, d->stats_path, &b) != 0)
 		log_limited(0, LOG_WARNING, SLC_SYSERR, "stats file %s: %s",
 		    d->stats_path, strerror(errno));
+	if (d->metrics_dirfd >= 0 &&
+	    stats_write_prom(d->metrics_dirfd, d->metrics_name, &b) != 0)
+		log_limited(0, LOG_WARNING, SLC_SYSERR, "metrics_file %s: %s",
+		    d->cfg->metrics_file, strerror(errno));
 }
 
 static int
@@ -532,6 +540,9 @@ drop_network(void *arg)
 	if (d->stats_dirfd >= 0)
 		close(d->stats_dirfd);
 	d->stats_dirfd = AT_FDCWD;
+	if (d->metrics_dirfd >= 0)
+		close(d->metrics_dirfd);
+	d->metrics_dirfd = -1;
 	sockfilter_free(d->sf);
 	d->sf = NULL;
 	pipeline_free(d->pipe);
@@ -833,8 +844,11 @@ static int
 load_config(struct daemon *d, const char *path, struct privsep_ids *ids,
     char *err, size_t errlen)
 {
-	if (config_parse(d->cfg, path, err, errlen) != 0 ||
-	    config_check_files(d->cfg, err, errlen) != 0 ||
+	if (config_parse(d->cfg, path, err, errlen) != 0)
+		return -1;
+	/* every line from here in the format asked for */
+	log_set_json(d->cfg->log_json);
+	if (config_check_files(d->cfg, err, errlen) != 0 ||
 	    privsep_config_ids(d->cfg, ids, NULL, err, errlen) != 0 ||
 	    config_load_keys(d->cfg, err, errlen) != 0)
 		return -1;
@@ -865,6 +879,12 @@ setup_state(struct daemon *d, const struct privsep_ids *ids, char *err,
 		return -1;
 	if (open_logs(d, ids, err, errlen) != 0 ||
 	    open_stats(d, err, errlen) != 0)
+		return -1;
+	/* metrics_file: a bare name beside the stats file, a path in its own
+	 * directory, opened now (the network process is chrooted later) */
+	if (d->cfg->metrics_file[0] != '\0' && stats_target(d->cfg->metrics_file,
+	    d->stats_dirfd, d->netdir, &d->metrics_dirfd, d->metrics_name,
+	    sizeof(d->metrics_name), err, errlen) != 0)
 		return -1;
 	/* rerr: logged (SL007) once the log is set up */
 	if (replay_open(&d->replay, d->netdir, d->cfg->replay_cache_size,
@@ -1010,6 +1030,7 @@ log_started(const struct daemon *d, const char *path)
 	    "(network process %ld, uid %ld, in %s), config %s, %u decryption "
 	    "thread(s)", SL_VERSION, (long)runproc_pid(d->rp), (long)getpid(),
 	    (long)getuid(), d->netdir, path, d->w != NULL ? d->nworkers : 0);
+	config_log_fingerprints(d->cfg);
 	if (d->kfilter == 0)
 		log_msg(LOG_INFO, SLC_START, "kernel filter: wrong-length "
 		    "datagrams, penalised sources%s are dropped before they "
@@ -1085,6 +1106,8 @@ daemon_free(struct daemon *d)
 		close(d->stats_dirfd);
 	if (d->lockfd >= 0)
 		close(d->lockfd);
+	if (d->metrics_dirfd >= 0)
+		close(d->metrics_dirfd);
 	if (d->cfg != NULL)
 		config_wipe_keys(d->cfg);
 	free(d->cfg);
@@ -1107,6 +1130,7 @@ main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.sigfd = -1;
 	d.stats_dirfd = AT_FDCWD;
+	d.metrics_dirfd = -1;
 	d.lockfd = -1;
 	d.grants.dirfd = -1;
 	/* until the configuration is read, everything goes to stderr */
@@ -1129,7 +1153,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "siglatchd: %s\n", err);
 		goto out;
 	}
+	if (o.test && config_check_start(d.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "siglatchd: %s\n", err);
+		goto out;
+	}
 	if (o.test) {
+		config_log_fingerprints(d.cfg);
 		print_check(d.cfg);
 		rc = 0;
 		goto out;

@@ -65,9 +65,27 @@ void filter_set_sockfilter(struct filter *f, struct sockfilter *sf);
  * SL_ESTALE for a timestamp outside +-window.  *user is set once the HMAC
  * verified.
  */
+/*
+ * What made a format-1 packet fail before it authenticated, for the log
+ * and the counters only: the packet takes the same steps, the same time
+ * and the same SL_EAUTH whatever it is.
+ */
+enum verify_why {
+	VW_NONE = 0,
+	VW_DECRYPT,      /* did not decrypt with this server's key */
+	VW_MALFORMED,    /* decrypted, but not a knock (length, payload_len) */
+	VW_VERSION,      /* decrypted, wire version not 1 */
+	VW_UNKNOWN_USER, /* no [user:*] with this id */
+	VW_DISABLED,     /* the user has enabled = no */
+	VW_HMAC,         /* the user's HMAC key does not verify it */
+	VW_NREASONS
+};
+/* A short name ("decrypt", "unknown_user", ...) for counters and labels. */
+const char *verify_why_name(int why);
 int verify_knock(struct wire_mac *mac, const struct config *cfg,
     const uint8_t dummy_key[SL_HMAC_KEY_LEN], int prior,
-    const struct wire_knock *k, time_t now, const struct cfg_user **user);
+    const struct wire_knock *k, time_t now, const struct cfg_user **user,
+    int *why);
 
 /*
  * Step 7: may this user run this action on this server from src?  Fills
@@ -82,5 +100,11 @@ int authz_check(const struct config *cfg, unsigned server_idx,
  * 0 or SL_EDENIED. */
 int authz_lists(const struct config *cfg, unsigned server_idx,
     const struct cfg_user *user, uint8_t action_id);
+/* Why authz_check said SL_EDENIED, for the log line (SL204): "no action
+ * has this id", "not in the user's actions", "address outside the
+ * server's allowed_ips", ...; *code is a short form ("user_actions"). */
+const char *authz_reason(const struct config *cfg, unsigned server_idx,
+    const struct cfg_user *user, uint8_t action_id,
+    const struct sl_addr *src, const char **code);
 
 #endif

@@ -198,12 +198,106 @@ check "a constructor that does not exist yet, where only root can create it, pas
 mkdir -m 1777 "$P/pub"
 perm_conf "$P/pub/missing.sh" >"$C"
 refused "one that does not exist where anyone could create it is refused" "$C" "$P/pub/missing.sh: does not exist, and group or others may create it in $P/pub"
+
+# -t checks that each script can be run by its run_as user, as the runner
+# will start it: x on the program and on every directory on the way (the
+# example notify action under a 0700 /etc/siglatch never could)
+mkdir -m 700 "$P/private"
+cp "$P/close.sh" "$P/private/notify.sh"
+chmod 755 "$P/private/notify.sh"
+ra_conf() { # constructor run_as
+	perm_conf "$1" | sed "s#^constructor = .*#&\nrun_as = $2#"
+}
+ra_conf "$P/private/notify.sh" nobody >"$C"
+refused "a script its run_as user cannot reach (0700 directory) is refused by -t" "$C" \
+	"$C:9: \[action:a\] key 'constructor': run_as nobody (uid $(id -u nobody)) cannot execute $P/private/notify.sh: Permission denied"
+chmod 755 "$P/private"
+accepted "... and passes once the directory lets it through" "$C"
+chmod 744 "$P/private/notify.sh"
+refused "a script without x for its run_as user is refused by -t" "$C" "run_as nobody (uid $(id -u nobody)) cannot execute $P/private/notify.sh"
+chmod 755 "$P/private/notify.sh"
+printf 'exit 0\n' >"$P/private/body.sh"
+chmod 600 "$P/private/body.sh"
+ra_conf "/bin/sh $P/private/body.sh" nobody >"$C"
+refused "the script an interpreter is given must be readable by run_as" "$C" "run_as nobody (uid $(id -u nobody)) cannot read $P/private/body.sh"
+chmod 644 "$P/private/body.sh"
+accepted "... and passes once it is" "$C"
+ra_conf "$P/private/notify.sh" no-such-user-xyz >"$C"
+refused "an unknown run_as user is refused by -t" "$C" "key 'run_as': no user 'no-such-user-xyz'"
 }
 if [ "$(id -u)" -eq 0 ]; then
 	strict_modes
 else
 	ok "owner and mode checks need root (chown) # SKIP"
 fi
+
+# -t checks state_dir as the start will need it
+sd_conf() { printf '%s\n' "$base" | sed "s#^state_dir = .*#state_dir = $1#"; }
+sd_conf "$T/nope/deeper/state" >"$T/sd.conf"
+out=$("$BIN/siglatchd" -t -c "$T/sd.conf" 2>&1)
+rc=$?
+check "-t refuses a state_dir whose parent does not exist, naming it" \
+	sh -c "[ $rc -ne 0 ] && printf '%s' \"\$1\" | grep -q 'its parent $T/nope/deeper does not exist'" _ "$out"
+mkdir -m 755 "$T/open"
+chmod 777 "$T/open"
+sd_conf "$T/open/state" >"$T/sd.conf"
+out=$("$BIN/siglatchd" -t -c "$T/sd.conf" 2>&1)
+rc=$?
+check "-t refuses a state_dir in a world-writable parent" \
+	sh -c "[ $rc -ne 0 ] && printf '%s' \"\$1\" | grep -q 'its parent $T/open is writable by others (mode 0777)'" _ "$out"
+chmod 755 "$T/open"
+out=$("$BIN/siglatchd" -t -c "$T/sd.conf" 2>&1)
+rc=$?
+check "... and passes once the parent is safe (state_dir made at start)" test "$rc" -eq 0
+mkdir -m 700 "$T/open/state"
+chmod 777 "$T/open/state"
+out=$("$BIN/siglatchd" -t -c "$T/sd.conf" 2>&1)
+rc=$?
+check "-t refuses a world-writable state_dir, with the fix" \
+	sh -c "[ $rc -ne 0 ] && printf '%s' \"\$1\" | grep -q 'writable by others (mode 0777); fix with: chmod 700'" _ "$out"
+
+# ... and the files it opens for writing
+printf '%s\n' "$base" | sed "s#^log_file = .*#log_file = $T/no-dir/x.log#" >"$T/lf2.conf"
+out=$("$BIN/siglatchd" -t -c "$T/lf2.conf" 2>&1)
+rc=$?
+check "-t refuses a log_file in a directory that does not exist" \
+	sh -c "[ $rc -ne 0 ] && printf '%s' \"\$1\" | grep -q \"key 'log_file': directory $T/no-dir: No such file\"" _ "$out"
+printf '%s\n' "$base" | sed "s#^port = .*#&\nlog_file = $T#" >"$T/lf3.conf"
+out=$("$BIN/siglatchd" -t -c "$T/lf3.conf" 2>&1)
+rc=$?
+check "-t refuses a server's log_file that is a directory" \
+	sh -c "[ $rc -ne 0 ] && printf '%s' \"\$1\" | grep -q \"\[server:s\] key 'log_file': $T: not a regular file\"" _ "$out"
+
+# -t warns about disabled users and about actions no one may run
+{ printf '%s\n' "$base"
+  printf '%s\n' "[action:lonely]" "id = 2" "constructor = /bin/true" \
+      "[action:nowhere]" "id = 3" "constructor = /bin/true" \
+      "[user:off]" "id = 2" "enabled = no" "actions = nowhere" \
+      "[user:v]" "id = 3" "enabled = yes" "hmac_file = $T/keys/bob.hmac" \
+      "actions = nowhere"
+} >"$T/warn.conf"
+out=$("$BIN/siglatchd" -t -c "$T/warn.conf" 2>&1)
+rc=$?
+check "-t passes a config with a disabled user" test "$rc" -eq 0
+check "... warning about the disabled user, with its line" \
+	sh -c "printf '%s' \"\$1\" | grep -q 'SL005 $T/warn.conf:[0-9]*: \[user:off\]: disabled (enabled = no)'" _ "$out"
+check "... warning about an action no enabled user may run" \
+	sh -c "printf '%s' \"\$1\" | grep -q 'SL005 .*\[action:lonely\]: no enabled user may run it'" _ "$out"
+check "... and about one no server offers" \
+	sh -c "printf '%s' \"\$1\" | grep -q 'SL005 .*\[action:nowhere\]: no enabled server offers it'" _ "$out"
+check "... and not about an action a user may run" \
+	sh -c "! printf '%s' \"\$1\" | grep -q '\[action:a\]: no'" _ "$out"
+
+# log_format and metrics_file are checked like every key
+printf '%s\n' "log_format = xml" "$base" >"$T/lf.conf"
+out=$("$BIN/siglatchd" -t -c "$T/lf.conf" 2>&1)
+check "log_format other than text or json is refused, with file and line" \
+	sh -c "printf '%s' \"\$1\" | grep -q \"$T/lf.conf:1: key 'log_format': 'xml': expected text or json\"" _ "$out"
+printf '%s\n' "metrics_file = $T/no-such-dir/siglatchd.prom" "$base" >"$T/mf.conf"
+out=$("$BIN/siglatchd" -t -c "$T/mf.conf" 2>&1)
+rc=$?
+check "-t refuses a metrics_file in a directory that does not exist" \
+	sh -c "[ $rc -ne 0 ] && printf '%s' \"\$1\" | grep -q \"key 'metrics_file': directory $T/no-such-dir\"" _ "$out"
 
 out=$("$BIN/siglatchd" -t -c "$T/does-not-exist.conf" 2>&1)
 rc=$?

@@ -1559,6 +1559,145 @@ test_key_owner(void **state)
 	unlink(hkey);
 }
 
+/* ---- diagnostics: new keys, -t checks, messages, fingerprints -------- */
+
+static void
+test_diag_keys(void **state)
+{
+	(void)state;
+	expect_ok(P S);
+	assert_string_equal(cfg->log_format, "text");
+	assert_false(cfg->log_json);
+	assert_string_equal(cfg->metrics_file, "");
+	expect_ok("log_format = json\n" P S);
+	assert_true(cfg->log_json);
+	expect_ok("log_format = text\nmetrics_file = siglatchd.prom\n" P S);
+	assert_false(cfg->log_json);
+	assert_string_equal(cfg->metrics_file, "siglatchd.prom");
+	expect_err("log_format = JSON\n" P S,
+	    "t.conf:1: key 'log_format': 'JSON': expected text or json");
+	expect_err(P "log_format = \n" S,
+	    "t.conf:2: key 'log_format': '': expected text or json");
+	expect_err(P "metrics_file = /var/lib/node/\n" S,
+	    "t.conf:2: key 'metrics_file': '/var/lib/node/' is a directory");
+	expect_err("metrics_file = ..\n" P S,
+	    "t.conf:1: key 'metrics_file': '..' is a directory");
+}
+
+static void
+test_public_as_private(void **state)
+{
+	static uint8_t pem[16384];
+	char pub[300], text[1024], want[600];
+	size_t n;
+
+	(void)state;
+	n = read_file("tests/vectors/server.pub.pem", pem, sizeof(pem));
+	snprintf(pub, sizeof(pub), "%s/pub.pem", tmpdir);
+	/* 0644, as a public key is: the message is about what it is, not
+	 * about its mode */
+	write_file(pub, pem, n, 0644);
+	snprintf(text, sizeof(text), "priv_key_path = %s\n[server:s]\n", pub);
+	expect_ok(text);
+	assert_int_equal(config_load_keys(cfg, err, sizeof(err)), SL_EKEY);
+	snprintf(want, sizeof(want), "t.conf:1: key 'priv_key_path' (for "
+	    "[server:s]): %s: this is a public key", pub);
+	if (strncmp(err, want, strlen(want)) != 0 || strstr(err, "chmod"))
+		fail_msg("got: %s", err);
+	config_wipe_keys(cfg);
+	assert_int_equal(chmod(pub, 0600), 0);
+	assert_int_equal(config_load_keys(cfg, err, sizeof(err)), SL_EKEY);
+	assert_non_null(strstr(err, "this is a public key"));
+	config_wipe_keys(cfg);
+	unlink(pub);
+}
+
+static void
+test_check_start(void **state)
+{
+	char text[2048], dir[300], want[600];
+
+	(void)state;
+	/* state_dir whose parent does not exist */
+	snprintf(text, sizeof(text), P "state_dir = %s/no/state\n" S, tmpdir);
+	expect_ok(text);
+	assert_int_equal(config_check_start(cfg, err, sizeof(err)),
+	    SL_ECONFIG);
+	snprintf(want, sizeof(want), "t.conf: state_dir %s/no/state: its "
+	    "parent %s/no does not exist", tmpdir, tmpdir);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("got: %s", err);
+	/* parent writable by others, not sticky */
+	snprintf(dir, sizeof(dir), "%s/open", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	snprintf(text, sizeof(text), P "state_dir = %s/state/\n" S, dir);
+	expect_ok(text);
+	assert_int_equal(config_check_start(cfg, err, sizeof(err)), SL_EPERM);
+	assert_non_null(strstr(err, "is writable by others (mode 0777)"));
+	/* sticky, and state_dir not there: anyone could make it first */
+	assert_int_equal(chmod(dir, 01777), 0);
+	assert_int_equal(config_check_start(cfg, err, sizeof(err)), SL_EPERM);
+	assert_non_null(strstr(err, "anyone may create it"));
+	/* sticky, state_dir there and private: fine */
+	snprintf(text, sizeof(text), "%s/state", dir);
+	assert_int_equal(mkdir(text, 0700), 0);
+	if (config_check_start(cfg, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	/* state_dir writable by others */
+	assert_int_equal(chmod(text, 0777), 0);
+	assert_int_equal(config_check_start(cfg, err, sizeof(err)), SL_EPERM);
+	assert_non_null(strstr(err, "writable by others (mode 0777); fix with: "
+	    "chmod 700"));
+	rmdir(text);
+	rmdir(dir);
+	/* warnings: a disabled user, an action no one may run */
+	snprintf(text, sizeof(text), P "state_dir = %s\n" S "actions = a\n"
+	    "[action:a]\nid = 1\nconstructor = /bin/true\n"
+	    "[action:b]\nid = 2\nconstructor = /bin/true\n"
+	    "[user:zed]\nid = 4\nactions = a, b\n", tmpdir);
+	expect_ok(text);
+	{
+		unsigned du = count_warnings("[user:zed]: disabled"),
+		    na = count_warnings("[action:b]: no enabled user"),
+		    nb = count_warnings("[action:a]: no enabled user");
+
+		assert_int_equal(config_check_start(cfg, err, sizeof(err)), 0);
+		assert_int_equal(count_warnings("t.conf:11: [user:zed]: "
+		    "disabled"), du + 1);
+		assert_int_equal(count_warnings("[action:b]: no enabled user"),
+		    na + 1);
+		assert_int_equal(count_warnings("[action:a]: no enabled user"),
+		    nb + 1);
+	}
+}
+
+static void
+test_fingerprints(void **state)
+{
+	char a[CRYPTO_FP_LEN], b[CRYPTO_FP_LEN], e[256];
+	uint8_t k1[SL_HMAC_KEY_LEN], k2[SL_HMAC_KEY_LEN];
+
+	(void)state;
+	assert_int_equal(crypto_fp_file("tests/vectors/server.priv.pem", a,
+	    sizeof(a), e, sizeof(e)), 0);
+	assert_int_equal(crypto_fp_file("tests/vectors/server.pub.pem", b,
+	    sizeof(b), e, sizeof(e)), 0);
+	assert_string_equal(a, b);          /* the same public half */
+	assert_int_equal(strncmp(a, "SHA256:", 7), 0);
+	assert_int_equal(strlen(a), 7 + 43);  /* unpadded base64 of 32 bytes */
+	memset(k1, 0x11, sizeof(k1));
+	memcpy(k2, k1, sizeof(k2));
+	k2[31] ^= 1;
+	assert_int_equal(crypto_fp_hmac(k1, a, sizeof(a)), 0);
+	assert_int_equal(crypto_fp_hmac(k2, b, sizeof(b)), 0);
+	assert_int_equal(strncmp(a, "HMAC-SHA256:", 12), 0);
+	assert_string_not_equal(a, b);
+	assert_int_equal(crypto_fp_hmac(k1, b, 20), SL_ETOOBIG);
+	assert_int_equal(crypto_fp_file("tests/vectors/nonexistent", a,
+	    sizeof(a), e, sizeof(e)), SL_ESYS);
+}
+
 static int
 setup(void **state)
 {
@@ -1604,6 +1743,10 @@ main(void)
 		cmocka_unit_test(test_load_keys),
 		cmocka_unit_test(test_check_files),
 		cmocka_unit_test(test_key_owner),
+		cmocka_unit_test(test_diag_keys),
+		cmocka_unit_test(test_public_as_private),
+		cmocka_unit_test(test_check_start),
+		cmocka_unit_test(test_fingerprints),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
