@@ -11,15 +11,27 @@ CC      ?= cc
 CSTD    ?= -std=c17
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
            -Wpointer-arith -Wformat=2 -Wcast-qual -Wvla -Wnull-dereference \
-           -Wimplicit-fallthrough -Wno-format-truncation
+           -Wimplicit-fallthrough
+# gcc only: clang has no -Wformat-truncation and rejects the flag
+ifeq ($(shell $(CC) -dM -E -x c /dev/null 2>/dev/null | grep -c __clang__),0)
+WARN    += -Wno-format-truncation
+endif
 ifdef CI
 WERROR  ?= -Werror
 endif
 OPT     ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Isrc
+# The flags the build needs are in SL_*; CPPFLAGS, CFLAGS and LDFLAGS are
+# the user's (environment or command line: make CFLAGS=-O0), added after
+# them, so they can add to or override OPT without dropping the rest.
+CPPFLAGS ?=
 CFLAGS  ?=
-CFLAGS  += $(CSTD) $(OPT) $(WARN) $(WERROR) -pthread -fstack-protector-strong -fPIE -MMD -MP
-LDFLAGS += -pie -Wl,-z,relro,-z,now
+LDFLAGS ?=
+SL_CPPFLAGS = -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Isrc $(CPPFLAGS)
+# objects do not depend on where the tree is checked out
+SL_CFLAGS = $(CSTD) $(OPT) $(WARN) $(WERROR) -pthread \
+           -fstack-protector-strong -fPIE -MMD -MP \
+           -ffile-prefix-map=$(CURDIR)=. $(CFLAGS)
+SL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS    := -lcrypto -linih -pthread
 
 # quiet by default; make V=1 shows the commands
@@ -46,7 +58,7 @@ all: $(PROGS)
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(SL_CPPFLAGS) $(SL_CFLAGS) -c -o $@ $<
 
 $(B)/libsl.a: $(LIBOBJ)
 	@rm -f $@
@@ -54,23 +66,23 @@ $(B)/libsl.a: $(LIBOBJ)
 
 $(B)/siglatchd: $(B)/obj/siglatchd.o $(B)/libsl.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $^ $(LIBS)
 $(B)/knocker: $(B)/obj/knocker.o $(B)/libsl.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $^ $(LIBS)
 $(B)/siglatch-keygen: $(B)/obj/keygen.o $(B)/libsl.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libsl.a
 	@mkdir -p $(@D)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS) -lcmocka
+	$(Q)$(CC) $(SL_CPPFLAGS) $(SL_CFLAGS) -Wno-missing-prototypes $(SL_LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS) -lcmocka
 
 $(B)/tools/%: tests/tools/%.c $(B)/libsl.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
+	$(Q)$(CC) $(SL_CPPFLAGS) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
 
 # The clock shim t_clock.sh preloads into siglatchd: a shared object, built
 # without OPT's sanitizers (a sanitized binary loads its runtime first).
@@ -78,12 +90,13 @@ $(B)/tools/fakeclock.so: tests/tools/fakeclock.c
 	@mkdir -p $(@D)
 	@echo "  SO      $@"
 	$(Q)$(CC) $(CSTD) -O2 -g $(WARN) $(WERROR) -D_GNU_SOURCE -fPIC -shared \
+	    -ffile-prefix-map=$(CURDIR)=. \
 	    -o $@ $< -ldl
 
 $(B)/bench/%: bench/%.c $(B)/libsl.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
+	$(Q)$(CC) $(SL_CPPFLAGS) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
 
 tests: $(PROGS) $(UNITBIN) $(TOOLBIN) $(BENCHBIN)
 
@@ -126,7 +139,7 @@ install: $(PROGS)
 	install -m 0755 examples/firewall/ipset-iptables.sh $(DESTDIR)$(DOCDIR)/firewall/
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-clang
 
 # libFuzzer harnesses: make fuzz (see fuzz/README.md)
 -include fuzz/fuzz.mk
