@@ -101,7 +101,7 @@ $(B)/bench/%: bench/%.c $(B)/libsl.a
 tests: $(PROGS) $(UNITBIN) $(TOOLBIN) $(BENCHBIN)
 
 # The whole suite: unit tests, then integration tests against the real
-# binaries on loopback.  Ends with "N passed, N failed".
+# binaries on loopback.  Ends with "N passed, N failed, N skipped".
 check: tests
 	@tests/run.sh
 
