@@ -116,6 +116,12 @@ check-asan:
 unit: $(UNITBIN)
 	@tests/run.sh unit
 
+# Mutation check (slow, not part of check or CI): each small bug listed in
+# scripts/mutants.txt, applied in a copy of the tree, must make its test
+# fail; prints the survivors and fails if there are any.
+mutants:
+	@scripts/mutants.sh
+
 bench: $(PROGS) $(TOOLBIN) $(BENCHBIN)
 	@bench/run.sh
 
@@ -145,4 +151,5 @@ clean:
 -include fuzz/fuzz.mk
 
 .PHONY: all tests check check-asan unit bench demo install clean
+.PHONY: mutants
 -include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/tools/*.d $(B)/bench/*.d)
