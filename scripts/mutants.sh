@@ -11,12 +11,15 @@
 # REPLACEMENT, \n stands for a newline, \t for a tab and \\ for a
 # backslash.  Lines starting with # and empty lines are skipped.
 #
-# The tree (without .git and build directories) is copied to a temporary
-# directory and built once (make tests, without -Werror: a warning is not
-# a kill); each test command is run once unmutated and must pass there.
-# Then, one mutant at a time: apply it, rebuild, run its test command;
-# the mutant is "killed" when the command fails (or times out), and
-# "SURVIVED" when it passes.  The file is put back after each one.
+# The tree as it is (uncommitted changes too; without .git and the
+# build-* directories, with build/ so that the first build only brings it
+# up to date) is copied to a temporary directory and built (make tests,
+# without -Werror: a warning is not a kill); each test command is run once
+# unmutated and must pass there.  Then, one mutant at a time: apply it,
+# rebuild what its test needs (the binaries it names; every unit test for
+# "run.sh unit"; the programs, tools and benchmark programs for "run.sh
+# integ"), run it; the mutant is "killed" when the command fails (or times
+# out), and "SURVIVED" when it passes.  The file is put back after each.
 #
 #   scripts/mutants.sh [N...]     only the mutants on those lines of the
 #                                 list (numbers as `grep -n` shows them)
@@ -50,8 +53,6 @@ log=$d/log
 tree=$d/tree
 mkdir -p "$tree"
 
-# copy the tree as it is (uncommitted changes too), and build/ if there is
-# one, so that the first build only brings it up to date
 if [ -n "$dry" ]; then
 	tree=$top
 else
