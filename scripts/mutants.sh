@@ -164,6 +164,7 @@ done
 
 killed=0
 survived=0
+applied=0
 survivors=()
 for i in "${!nums[@]}"; do
 	n=${nums[$i]} f=${files[$i]} o=${origs[$i]} r=${repls[$i]}
@@ -190,6 +191,7 @@ for i in "${!nums[@]}"; do
 	fi
 	if [ -n "$dry" ]; then
 		echo "ok     $what  (test: $t)"
+		applied=$((applied + 1))
 		continue
 	fi
 	printf '%s' "${src%%"$o"*}$r$after" >"$tree/$f"
@@ -210,7 +212,11 @@ done
 # leave the tree built as it was (for MUTANTS_KEEP)
 [ -z "$dry" ] && [ -n "${MUTANTS_KEEP:-}" ] && { build || true; }
 
-echo "mutants: $killed killed, $survived survived, $bad bad line(s) or failing test(s)"
+if [ -n "$dry" ]; then
+	echo "mutants: $applied line(s) apply, $bad bad line(s)"
+else
+	echo "mutants: $killed killed, $survived survived, $bad bad line(s) or failing test(s)"
+fi
 [ "$survived" -gt 0 ] && echo "mutants: survivors on lines: ${survivors[*]} of $list"
 [ "$bad" -gt 0 ] && exit 2
 [ "$survived" -gt 0 ] && exit 1
