@@ -14,15 +14,27 @@ CC      ?= cc
 CSTD    ?= -std=c17
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
            -Wpointer-arith -Wformat=2 -Wcast-qual -Wvla -Wnull-dereference \
-           -Wimplicit-fallthrough -Wno-format-truncation
+           -Wimplicit-fallthrough
+# gcc only: clang has no -Wformat-truncation and rejects the flag
+ifeq ($(shell $(CC) -dM -E -x c /dev/null 2>/dev/null | grep -c __clang__),0)
+WARN    += -Wno-format-truncation
+endif
 ifdef CI
 WERROR  ?= -Werror
 endif
 OPT     ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Isrc
+# The flags the build needs are in SL_*; CPPFLAGS, CFLAGS and LDFLAGS are
+# the user's (environment or command line: make CFLAGS=-O0), added after
+# them, so they can add to or override OPT without dropping the rest.
+CPPFLAGS ?=
 CFLAGS  ?=
-CFLAGS  += $(CSTD) $(OPT) $(WARN) $(WERROR) -pthread -fstack-protector-strong -fPIE -MMD -MP
-LDFLAGS += -pie -Wl,-z,relro,-z,now
+LDFLAGS ?=
+SL_CPPFLAGS = -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Isrc $(CPPFLAGS)
+# objects do not depend on where the tree is checked out
+SL_CFLAGS = $(CSTD) $(OPT) $(WARN) $(WERROR) -pthread \
+           -fstack-protector-strong -fPIE -MMD -MP \
+           -ffile-prefix-map=$(CURDIR)=. $(CFLAGS)
+SL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS    := -lcrypto -linih -pthread
 
 # quiet by default; make V=1 shows the commands
@@ -49,7 +61,7 @@ all: $(PROGS)
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(SL_CPPFLAGS) $(SL_CFLAGS) -c -o $@ $<
 
 $(B)/libsl.a: $(LIBOBJ)
 	@rm -f $@
@@ -57,23 +69,23 @@ $(B)/libsl.a: $(LIBOBJ)
 
 $(B)/siglatchd: $(B)/obj/siglatchd.o $(B)/libsl.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $^ $(LIBS)
 $(B)/knocker: $(B)/obj/knocker.o $(B)/libsiglatch.a $(B)/libsl.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $^ $(LIBS)
 $(B)/siglatch-keygen: $(B)/obj/keygen.o $(B)/libsl.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libsl.a
 	@mkdir -p $(@D)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS) -lcmocka
+	$(Q)$(CC) $(SL_CPPFLAGS) $(SL_CFLAGS) -Wno-missing-prototypes $(SL_LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS) -lcmocka
 
 $(B)/tools/%: tests/tools/%.c $(B)/libsl.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
+	$(Q)$(CC) $(SL_CPPFLAGS) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
 
 # The clock shim t_clock.sh preloads into siglatchd: a shared object, built
 # without OPT's sanitizers (a sanitized binary loads its runtime first).
@@ -81,17 +93,18 @@ $(B)/tools/fakeclock.so: tests/tools/fakeclock.c
 	@mkdir -p $(@D)
 	@echo "  SO      $@"
 	$(Q)$(CC) $(CSTD) -O2 -g $(WARN) $(WERROR) -D_GNU_SOURCE -fPIC -shared \
+	    -ffile-prefix-map=$(CURDIR)=. \
 	    -o $@ $< -ldl
 
 $(B)/bench/%: bench/%.c $(B)/libsl.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
+	$(Q)$(CC) $(SL_CPPFLAGS) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
 
 tests: $(PROGS) $(UNITBIN) $(TOOLBIN) $(BENCHBIN)
 
 # The whole suite: unit tests, then integration tests against the real
-# binaries on loopback.  Ends with "N passed, N failed".
+# binaries on loopback.  Ends with "N passed, N failed, N skipped".
 check: tests
 	@tests/run.sh
 
@@ -105,6 +118,12 @@ check-asan:
 
 unit: $(UNITBIN)
 	@tests/run.sh unit
+
+# Mutation check (slow, not part of check or CI): each small bug listed in
+# scripts/mutants.txt, applied in a copy of the tree, must make its test
+# fail; prints the survivors and fails if there are any.
+mutants:
+	@scripts/mutants.sh
 
 bench: $(PROGS) $(TOOLBIN) $(BENCHBIN)
 	@bench/run.sh
@@ -197,13 +216,13 @@ man:
 	mandoc -T lint -W warning $(MAN1) $(MAN5) $(MAN8)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-clang
 
 # libFuzzer harnesses: make fuzz (see fuzz/README.md)
 -include fuzz/fuzz.mk
 
 .PHONY: all tests check check-asan unit bench demo install clean
-.PHONY: man uninstall deb
+.PHONY: man uninstall deb mutants
 -include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/tools/*.d $(B)/bench/*.d)
 
 # --- libsiglatch: the client library (include/siglatch.h) ------------------
@@ -223,18 +242,18 @@ LIBSIG_SO    := $(B)/libsiglatch.so.$(LIBSIG_VER)
 $(B)/pic/%.o: src/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(CPPFLAGS) -Iinclude $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+	$(Q)$(CC) $(SL_CPPFLAGS) -Iinclude $(SL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 $(B)/pic/%.o: src/lib/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(CPPFLAGS) -Iinclude $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+	$(Q)$(CC) $(SL_CPPFLAGS) -Iinclude $(SL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 
 $(B)/libsiglatch.a: $(LIBSIG_OBJ)
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^
 $(LIBSIG_SO): $(LIBSIG_OBJ)
 	@echo "  SO      $@"
-	$(Q)$(CC) $(CFLAGS) -shared -Wl,-soname,libsiglatch.so.$(LIBSIG_MAJOR) \
+	$(Q)$(CC) $(SL_CFLAGS) -shared -Wl,-soname,libsiglatch.so.$(LIBSIG_MAJOR) \
 	    -Wl,-z,relro,-z,now -Wl,--no-undefined -o $@ $^ -lcrypto
 	$(Q)ln -sf libsiglatch.so.$(LIBSIG_VER) $(B)/libsiglatch.so.$(LIBSIG_MAJOR)
 	$(Q)ln -sf libsiglatch.so.$(LIBSIG_MAJOR) $(B)/libsiglatch.so
@@ -258,13 +277,13 @@ tests: $(LIBSIG)
 $(B)/tests/test_libsiglatch: tests/unit/test_libsiglatch.c $(B)/libsiglatch.a
 	@mkdir -p $(@D)
 	@echo "  TEST    $@"
-	$(Q)$(CC) -D_GNU_SOURCE -Iinclude $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	$(Q)$(CC) -D_GNU_SOURCE -Iinclude $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $< \
 	    $(B)/libsiglatch.a -lcrypto -lcmocka
 # a client program linked against the shared library, as others would
 $(B)/tools/libknock: tests/tools/libknock.c $(LIBSIG_SO)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) -D_GNU_SOURCE -Iinclude $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	$(Q)$(CC) -D_GNU_SOURCE -Iinclude $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $< \
 	    -L$(B) -lsiglatch -Wl,-rpath,'$$ORIGIN/..'
 
 install: install-lib

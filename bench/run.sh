@@ -12,7 +12,9 @@
 #   bench/run.sh [VALID_KNOCKS] [JUNK_DATAGRAMS]
 #   env: FLOOD_SECS (8), FLOOD_KNOCKS (50 of each format, at most 256),
 #        FLOOD_SOURCES (51200, at most 51200); BENCH_ONLY: some of
-#        "valid instr junk cores flood kernel fwknopd" (default: all)
+#        "tables valid instr junk cores flood kernel fwknopd" (default:
+#        all; "tables": the duplicate cache and the budgets alone,
+#        bench/tables)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$top/${BUILD:-build}
@@ -208,6 +210,12 @@ valid_run() { # format label pace_us count
 		printf "%-50s %.1f us per knock; %d run, %d refused as busy\n", "  the scripts themselves (/bin/true):", kus, s, b;
 	}'
 }
+# --- the cheap checks' tables alone, in one process ---------------------------
+if want tables; then
+echo "duplicate cache and failure budgets, in process (bench/tables):"
+"$bin/bench/tables" | sed 's/^/  /'
+fi
+
 if want valid || want junk; then
 start_daemon "workers = 1
 ratelimit_source_budget = 100000

@@ -15,7 +15,7 @@
 
 /* Lifecycle */
 #define SLC_START          1  /* daemon starting */
-#define SLC_CONFIG_OK      2  /* configuration loaded */
+#define SLC_CONFIG_OK      2  /* configuration loaded: key fingerprints */
 #define SLC_LISTEN         3  /* listening on an address */
 #define SLC_STOP           4  /* shutting down */
 #define SLC_CONFIG_WARN    5  /* configuration warning */

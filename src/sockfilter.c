@@ -111,7 +111,7 @@ struct sf_asm {
 };
 
 static void
-emit(struct sf_asm *a, uint8_t code, uint8_t dst, uint8_t src, int16_t off,
+sf_emit(struct sf_asm *a, uint8_t code, uint8_t dst, uint8_t src, int16_t off,
     int32_t imm)
 {
 	struct bpf_insn *i = &a->in[a->n++];
@@ -124,43 +124,43 @@ emit(struct sf_asm *a, uint8_t code, uint8_t dst, uint8_t src, int16_t off,
 	i->imm = imm;
 }
 
-#define MOV64_REG(a, d, s)    emit(a, BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
-#define MOV64_IMM(a, d, k)    emit(a, BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, k)
-#define ADD64_IMM(a, d, k)    emit(a, BPF_ALU64 | BPF_ADD | BPF_K, d, 0, 0, k)
-#define AND64_IMM(a, d, k)    emit(a, BPF_ALU64 | BPF_AND | BPF_K, d, 0, 0, k)
-#define RSH64_IMM(a, d, k)    emit(a, BPF_ALU64 | BPF_RSH | BPF_K, d, 0, 0, k)
-#define LDX(a, sz, d, s, o)   emit(a, BPF_LDX | BPF_MEM | (sz), d, s, o, 0)
-#define ST(a, sz, d, o, k)    emit(a, BPF_ST | BPF_MEM | (sz), d, 0, o, k)
-#define CALL(a, fn)           emit(a, BPF_JMP | BPF_CALL, 0, 0, 0, fn)
-#define EXIT(a)               emit(a, BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+#define MOV64_REG(a, d, s)  sf_emit(a, BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
+#define MOV64_IMM(a, d, k)  sf_emit(a, BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, k)
+#define ADD64_IMM(a, d, k)  sf_emit(a, BPF_ALU64 | BPF_ADD | BPF_K, d, 0, 0, k)
+#define AND64_IMM(a, d, k)  sf_emit(a, BPF_ALU64 | BPF_AND | BPF_K, d, 0, 0, k)
+#define RSH64_IMM(a, d, k)  sf_emit(a, BPF_ALU64 | BPF_RSH | BPF_K, d, 0, 0, k)
+#define LDX(a, sz, d, s, o) sf_emit(a, BPF_LDX | BPF_MEM | (sz), d, s, o, 0)
+#define ST(a, sz, d, o, k)  sf_emit(a, BPF_ST | BPF_MEM | (sz), d, 0, o, k)
+#define CALL(a, fn)         sf_emit(a, BPF_JMP | BPF_CALL, 0, 0, 0, fn)
+#define EXIT(a)             sf_emit(a, BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 /* lock *(u64 *)(d + o) += s */
 #define XADD64(a, d, s, o) \
-	emit(a, BPF_STX | BPF_ATOMIC | BPF_DW, d, s, o, BPF_ADD)
+	sf_emit(a, BPF_STX | BPF_ATOMIC | BPF_DW, d, s, o, BPF_ADD)
 
 /* conditional or unconditional jump to a label resolved by sf_link */
 static void
-jmp(struct sf_asm *a, uint8_t op, uint8_t src_mode, uint8_t d, uint8_t s,
+sf_jmp(struct sf_asm *a, uint8_t op, uint8_t src_mode, uint8_t d, uint8_t s,
     int32_t k, int label)
 {
 	a->fix_at[a->n] = label + 1;
-	emit(a, BPF_JMP | op | src_mode, d, s, 0, k);
+	sf_emit(a, BPF_JMP | op | src_mode, d, s, 0, k);
 }
 
-#define JEQ_IMM(a, d, k, l)   jmp(a, BPF_JEQ, BPF_K, d, 0, k, l)
-#define JNE_IMM(a, d, k, l)   jmp(a, BPF_JNE, BPF_K, d, 0, k, l)
-#define JGT_REG(a, d, s, l)   jmp(a, BPF_JGT, BPF_X, d, s, 0, l)
-#define JA(a, l)              jmp(a, BPF_JA, BPF_K, 0, 0, 0, l)
+#define JEQ_IMM(a, d, k, l)   sf_jmp(a, BPF_JEQ, BPF_K, d, 0, k, l)
+#define JNE_IMM(a, d, k, l)   sf_jmp(a, BPF_JNE, BPF_K, d, 0, k, l)
+#define JGT_REG(a, d, s, l)   sf_jmp(a, BPF_JGT, BPF_X, d, s, 0, l)
+#define JA(a, l)              sf_jmp(a, BPF_JA, BPF_K, 0, 0, 0, l)
 
 /* r = map fd (a 16-byte ld_imm64 the kernel turns into the map pointer) */
 static void
-ld_map(struct sf_asm *a, uint8_t d, int fd)
+sf_ld_map(struct sf_asm *a, uint8_t d, int fd)
 {
-	emit(a, BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_FD, 0, fd);
-	emit(a, 0, 0, 0, 0, 0);
+	sf_emit(a, BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_FD, 0, fd);
+	sf_emit(a, 0, 0, 0, 0, 0);
 }
 
 static void
-here(struct sf_asm *a, int label)
+sf_here(struct sf_asm *a, int label)
 {
 	a->label[label] = a->n;
 }
@@ -177,7 +177,7 @@ sf_link(struct sf_asm *a)
 
 /* count: lock c->field += 1 (r8 = the counters), then return r7 or 0 */
 static void
-count_and_return(struct sf_asm *a, short field, int keep)
+sf_count_and_return(struct sf_asm *a, short field, int keep)
 {
 	MOV64_IMM(a, BPF_REG_1, 1);
 	XADD64(a, BPF_REG_8, BPF_REG_1, field);
@@ -199,7 +199,7 @@ sf_build(struct sf_asm *a, const struct sockfilter *sf)
 	    (int16_t)offsetof(struct __sk_buff, len));
 	/* r8 = counters[0] */
 	ST(a, BPF_W, BPF_REG_10, -4, 0);     /* fp-4: array key 0, kept */
-	ld_map(a, BPF_REG_1, sf->counters_fd);
+	sf_ld_map(a, BPF_REG_1, sf->counters_fd);
 	MOV64_REG(a, BPF_REG_2, BPF_REG_10);
 	ADD64_IMM(a, BPF_REG_2, -4);
 	CALL(a, BPF_FUNC_map_lookup_elem);
@@ -230,24 +230,24 @@ sf_build(struct sf_asm *a, const struct sockfilter *sf)
 	ST(a, BPF_W, BPF_REG_10, -24, (int32_t)htonl(0x0000ffffu));
 	MOV64_REG(a, BPF_REG_2, BPF_REG_10);
 	ADD64_IMM(a, BPF_REG_2, -32);
-	here(a, L_LOOKUP);
-	ld_map(a, BPF_REG_1, sf->blocked_fd);
+	sf_here(a, L_LOOKUP);
+	sf_ld_map(a, BPF_REG_1, sf->blocked_fd);
 	CALL(a, BPF_FUNC_map_lookup_elem);
 	JEQ_IMM(a, BPF_REG_0, 0, L_PASS);
 	LDX(a, BPF_DW, BPF_REG_9, BPF_REG_0, 0);
 	CALL(a, BPF_FUNC_ktime_get_ns);
 	JGT_REG(a, BPF_REG_9, BPF_REG_0, L_DROP_BLOCKED);
-	here(a, L_PASS);
-	count_and_return(a, SF_OFF(passed), 1);
-	here(a, L_NOADDR);
-	count_and_return(a, SF_OFF(passed_noaddr), 1);
-	here(a, L_DROP_LEN);
-	count_and_return(a, SF_OFF(dropped_length), 0);
-	here(a, L_DROP_BLOCKED);
-	count_and_return(a, SF_OFF(dropped_blocked), 0);
+	sf_here(a, L_PASS);
+	sf_count_and_return(a, SF_OFF(passed), 1);
+	sf_here(a, L_NOADDR);
+	sf_count_and_return(a, SF_OFF(passed_noaddr), 1);
+	sf_here(a, L_DROP_LEN);
+	sf_count_and_return(a, SF_OFF(dropped_length), 0);
+	sf_here(a, L_DROP_BLOCKED);
+	sf_count_and_return(a, SF_OFF(dropped_blocked), 0);
 	/* format 2: tags switched on? (fp-4 still holds key 0) */
-	here(a, L_K2);
-	ld_map(a, BPF_REG_1, sf->config_fd);
+	sf_here(a, L_K2);
+	sf_ld_map(a, BPF_REG_1, sf->config_fd);
 	MOV64_REG(a, BPF_REG_2, BPF_REG_10);
 	ADD64_IMM(a, BPF_REG_2, -4);
 	CALL(a, BPF_FUNC_map_lookup_elem);
@@ -263,16 +263,16 @@ sf_build(struct sf_asm *a, const struct sockfilter *sf)
 	MOV64_IMM(a, BPF_REG_4, K2_TAG_LEN);
 	CALL(a, BPF_FUNC_skb_load_bytes);
 	JNE_IMM(a, BPF_REG_0, 0, L_NOADDR);
-	ld_map(a, BPF_REG_1, sf->tags_fd);
+	sf_ld_map(a, BPF_REG_1, sf->tags_fd);
 	MOV64_REG(a, BPF_REG_2, BPF_REG_10);
 	ADD64_IMM(a, BPF_REG_2, -40);
 	CALL(a, BPF_FUNC_map_lookup_elem);
 	JEQ_IMM(a, BPF_REG_0, 0, L_DROP_TAG);
-	here(a, L_PASS_K2);
-	count_and_return(a, SF_OFF(passed_k2), 1);
-	here(a, L_DROP_TAG);
-	count_and_return(a, SF_OFF(dropped_tag), 0);
-	here(a, L_KEEP);
+	sf_here(a, L_PASS_K2);
+	sf_count_and_return(a, SF_OFF(passed_k2), 1);
+	sf_here(a, L_DROP_TAG);
+	sf_count_and_return(a, SF_OFF(dropped_tag), 0);
+	sf_here(a, L_KEEP);
 	MOV64_REG(a, BPF_REG_0, BPF_REG_7);
 	EXIT(a);
 	sf_link(a);
@@ -283,7 +283,7 @@ sf_build(struct sf_asm *a, const struct sockfilter *sf)
 /* Possible CPUs ("0-3,5" in /sys): how many values a per-CPU lookup
  * returns.  0 when unknown. */
 static unsigned
-possible_cpus(void)
+sf_possible_cpus(void)
 {
 	char buf[256], *p, *end;
 	unsigned n = 0;
@@ -324,7 +324,7 @@ possible_cpus(void)
 }
 
 static int
-kernel_refused(int e)
+sf_kernel_refused(int e)
 {
 	return e == EPERM || e == EACCES || e == ENOSYS || e == EINVAL ||
 	    e == E2BIG || e == EOPNOTSUPP || e == ENOTSUP;
@@ -344,11 +344,11 @@ sf_fail(const char *what, int e, char *err, size_t errlen)
 	else if (e == EINVAL || e == E2BIG)
 		hint = " (kernel too old for this map type or attribute)";
 	sl_seterr(err, errlen, "sockfilter: %s: %s%s", what, strerror(e), hint);
-	return kernel_refused(e) ? SOCKFILTER_ENOTSUP : SL_ESYS;
+	return sf_kernel_refused(e) ? SOCKFILTER_ENOTSUP : SL_ESYS;
 }
 
 static int
-map_create(uint32_t type, const char *name, uint32_t key_size,
+sf_map_create(uint32_t type, const char *name, uint32_t key_size,
     uint32_t value_size, uint32_t max_entries, uint32_t flags)
 {
 	union bpf_attr attr;
@@ -366,7 +366,7 @@ map_create(uint32_t type, const char *name, uint32_t key_size,
 /* "prefix; verifier log: ..." into err, with as much of the log's end (where
  * the verifier says what it refused) as fits, on one line. */
 static void
-log_tail(char *err, size_t errlen, const char *prefix, const char *log)
+sf_log_tail(char *err, size_t errlen, const char *prefix, const char *log)
 {
 	static const char sep[] = "; verifier log: ";
 	size_t n = strlen(log), used = strlen(prefix) + sizeof(sep), keep;
@@ -387,7 +387,7 @@ log_tail(char *err, size_t errlen, const char *prefix, const char *log)
 }
 
 static int
-prog_load(struct sf_asm *a, char *err, size_t errlen)
+sf_prog_load(struct sf_asm *a, char *err, size_t errlen)
 {
 	union bpf_attr attr;
 	char *log;
@@ -421,7 +421,7 @@ prog_load(struct sf_asm *a, char *err, size_t errlen)
 
 		snprintf(prefix, sizeof(prefix), "sockfilter: BPF_PROG_LOAD: %s",
 		    strerror(e));
-		log_tail(err, errlen, prefix, log);
+		sf_log_tail(err, errlen, prefix, log);
 	}
 	free(log);
 	return r;
@@ -453,7 +453,7 @@ sockfilter_new_k2(struct sockfilter **out, uint32_t block_entries,
 	}
 	sf->counters_fd = sf->blocked_fd = sf->prog_fd = -1;
 	sf->config_fd = sf->tags_fd = -1;
-	if ((sf->ncpu = possible_cpus()) == 0) {
+	if ((sf->ncpu = sf_possible_cpus()) == 0) {
 		sl_seterr(err, errlen, "sockfilter: cannot read "
 		    "/sys/devices/system/cpu/possible");
 		r = SL_ESYS;
@@ -464,33 +464,33 @@ sockfilter_new_k2(struct sockfilter **out, uint32_t block_entries,
 		r = SL_ESYS;
 		goto fail;
 	}
-	sf->counters_fd = map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "sl_counts",
+	sf->counters_fd = sf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "sl_counts",
 	    sizeof(uint32_t), sizeof(struct sockfilter_counts), 1, 0);
 	if (sf->counters_fd < 0) {
 		r = sf_fail("BPF_MAP_CREATE(percpu array)", errno, err, errlen);
 		goto fail;
 	}
-	sf->blocked_fd = map_create(BPF_MAP_TYPE_LRU_HASH, "sl_blocked", 16,
+	sf->blocked_fd = sf_map_create(BPF_MAP_TYPE_LRU_HASH, "sl_blocked", 16,
 	    sizeof(uint64_t), block_entries, 0);
 	if (sf->blocked_fd < 0) {
 		r = sf_fail("BPF_MAP_CREATE(LRU hash)", errno, err, errlen);
 		goto fail;
 	}
 	/* all zero at creation: tags off */
-	sf->config_fd = map_create(BPF_MAP_TYPE_ARRAY, "sl_config",
+	sf->config_fd = sf_map_create(BPF_MAP_TYPE_ARRAY, "sl_config",
 	    sizeof(uint32_t), sizeof(uint32_t), 1, 0);
 	if (sf->config_fd < 0) {
 		r = sf_fail("BPF_MAP_CREATE(array)", errno, err, errlen);
 		goto fail;
 	}
-	sf->tags_fd = map_create(BPF_MAP_TYPE_HASH, "sl_tags", K2_TAG_LEN,
+	sf->tags_fd = sf_map_create(BPF_MAP_TYPE_HASH, "sl_tags", K2_TAG_LEN,
 	    sizeof(uint8_t), tag_entries, BPF_F_NO_PREALLOC);
 	if (sf->tags_fd < 0) {
 		r = sf_fail("BPF_MAP_CREATE(hash)", errno, err, errlen);
 		goto fail;
 	}
 	sf_build(&a, sf);
-	if ((sf->prog_fd = prog_load(&a, err, errlen)) < 0) {
+	if ((sf->prog_fd = sf_prog_load(&a, err, errlen)) < 0) {
 		r = sf->prog_fd;
 		sf->prog_fd = -1;
 		goto fail;
@@ -545,7 +545,7 @@ sf_key(const struct sl_addr *a, uint8_t key[16])
 }
 
 static int
-map_elem(int cmd, int fd, const void *key, void *value, uint64_t flags)
+sf_map_elem(int cmd, int fd, const void *key, void *value, uint64_t flags)
 {
 	union bpf_attr attr;
 
@@ -565,8 +565,8 @@ sockfilter_block(struct sockfilter *sf, const struct sl_addr *a,
 
 	if (sf_key(a, key) != 0)
 		return SL_EINVAL;
-	if (map_elem(BPF_MAP_UPDATE_ELEM, sf->blocked_fd, key, &until_mono_ns,
-	    BPF_ANY) != 0)
+	if (sf_map_elem(BPF_MAP_UPDATE_ELEM, sf->blocked_fd, key,
+	    &until_mono_ns, BPF_ANY) != 0)
 		return SL_ESYS;
 	return 0;
 }
@@ -578,7 +578,7 @@ sockfilter_unblock(struct sockfilter *sf, const struct sl_addr *a)
 
 	if (sf_key(a, key) != 0)
 		return SL_EINVAL;
-	if (map_elem(BPF_MAP_DELETE_ELEM, sf->blocked_fd, key, NULL, 0) != 0)
+	if (sf_map_elem(BPF_MAP_DELETE_ELEM, sf->blocked_fd, key, NULL, 0) != 0)
 		return errno == ENOENT ? SL_ENOENT : SL_ESYS;
 	return 0;
 }
@@ -588,7 +588,7 @@ sockfilter_tag_add(struct sockfilter *sf, const uint8_t tag[K2_TAG_LEN])
 {
 	uint8_t one = 1;
 
-	if (map_elem(BPF_MAP_UPDATE_ELEM, sf->tags_fd, tag, &one,
+	if (sf_map_elem(BPF_MAP_UPDATE_ELEM, sf->tags_fd, tag, &one,
 	    BPF_ANY) != 0)
 		return errno == E2BIG ? SL_EFULL : SL_ESYS;
 	return 0;
@@ -597,7 +597,7 @@ sockfilter_tag_add(struct sockfilter *sf, const uint8_t tag[K2_TAG_LEN])
 int
 sockfilter_tag_del(struct sockfilter *sf, const uint8_t tag[K2_TAG_LEN])
 {
-	if (map_elem(BPF_MAP_DELETE_ELEM, sf->tags_fd, tag, NULL, 0) != 0)
+	if (sf_map_elem(BPF_MAP_DELETE_ELEM, sf->tags_fd, tag, NULL, 0) != 0)
 		return errno == ENOENT ? SL_ENOENT : SL_ESYS;
 	return 0;
 }
@@ -607,7 +607,7 @@ sockfilter_tags_enable(struct sockfilter *sf, bool on)
 {
 	uint32_t key = 0, v = on ? SF_CFG_TAGS : 0;
 
-	if (map_elem(BPF_MAP_UPDATE_ELEM, sf->config_fd, &key, &v,
+	if (sf_map_elem(BPF_MAP_UPDATE_ELEM, sf->config_fd, &key, &v,
 	    BPF_ANY) != 0)
 		return SL_ESYS;
 	return 0;
@@ -622,7 +622,7 @@ sockfilter_counters(struct sockfilter *sf, struct sockfilter_counts *out)
 	memset(out, 0, sizeof(*out));
 	/* the kernel fills ncpu values; start from zeros all the same */
 	memset(sf->percpu, 0, sf->ncpu * sizeof(*sf->percpu));
-	if (map_elem(BPF_MAP_LOOKUP_ELEM, sf->counters_fd, &key, sf->percpu,
+	if (sf_map_elem(BPF_MAP_LOOKUP_ELEM, sf->counters_fd, &key, sf->percpu,
 	    0) != 0)
 		return SL_ESYS;
 	for (i = 0; i < sf->ncpu; i++) {

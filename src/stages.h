@@ -1,11 +1,15 @@
 /*
  * stages.h - the receive path, one stage per file, data flowing one way:
  *
- *   net_recv (net.c) -> filter_check (filter.c) -> crypto_dec_knock
+ *   net_recv_batch (net.c) -> filter_check (filter.c) -> crypto_dec_knock
  *   (crypto.c) -> wire_decode (wire.c) -> verify_knock (verify.c) ->
  *   replay_check_and_add (replay.c) -> authz_check (authz.c) ->
  *   runner_submit (runner.c)
  *
+ * That is format 1.  A format-2 knock (knock2.h) goes from filter_check
+ * through gate2.c and k2_open (knock2.c) instead of crypto_dec_knock ..
+ * verify_knock, then to the same authz_check and replay_check_and_add
+ * (in that order; pipeline.c says which refusals are recorded).
  * pipeline.c strings them together and owns the counters and the log
  * lines about packets.
  */

@@ -25,8 +25,10 @@ verify_knock(struct wire_mac *mac, const struct config *cfg,
 {
 	const struct cfg_user *u;
 	int64_t skew;
-	int rc, slot;
+	int rc, slot, unused;
 
+	if (why == NULL)
+		why = &unused;
 	*user = NULL;
 	slot = cfg->user_by_id[k->user_id];
 	u = config_user_by_id(cfg, k->user_id);

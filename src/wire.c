@@ -15,6 +15,11 @@
 
 #include "wire.h"
 
+/* The fields fill the packet exactly: wire_decode reads all of
+ * SL_PACKET_LEN, so no byte is left over to check. */
+_Static_assert(1 + 4 + 2 + 1 + 4 + SL_HMAC_LEN + 2 + SL_PAYLOAD_MAX ==
+    SL_PACKET_LEN, "wire v1 fields do not add up to SL_PACKET_LEN");
+
 void
 rbuf_init(struct rbuf *r, const void *p, size_t len)
 {
@@ -199,8 +204,6 @@ wire_decode(struct wire_knock *k, const uint8_t *buf, size_t len)
 	    (rc = rbuf_get_u16le(&r, &k->payload_len)) != 0 ||
 	    (rc = rbuf_get_bytes(&r, k->payload, sizeof(k->payload))) != 0)
 		return rc;
-	if (rbuf_left(&r) != 0)
-		return SL_ELEN;
 	if (k->version != SL_WIRE_VERSION)
 		return SL_EVERSION;
 	if (k->payload_len > SL_PAYLOAD_MAX) {

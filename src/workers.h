@@ -6,8 +6,12 @@
  * run pipeline_crypto() (RSA, parse, HMAC, timestamp) with their own
  * contexts.  Finished jobs come back through a second ring, and an eventfd
  * wakes the main thread, which runs pipeline_finish() (replay, authorize,
- * log) so that all state stays single-threaded.  A full ring drops the
- * datagram (counted), it is never queued without bound.
+ * log) so that all state stays single-threaded.  Nothing is queued
+ * without bound, and a full ring drops nothing: the main thread reads no
+ * more datagrams than the ring has room for (workers_room, and
+ * workers_room_v1 for format 1, which keeps WORKERS_RESERVE jobs for
+ * format 2), so the rest wait in the socket's receive buffer, where the
+ * kernel drops (and counts) what does not fit.
  */
 #ifndef SL_WORKERS_H
 #define SL_WORKERS_H

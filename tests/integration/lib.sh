@@ -5,7 +5,9 @@
 # starts the real siglatchd on loopback, and talks to it with the real
 # knocker (or the slcraft test tool for packets no client would send).
 # Results are TAP-like lines "ok - ..." / "not ok - ..." counted by
-# tests/run.sh.  Everything is stopped and removed on exit.
+# tests/run.sh.  Everything is stopped and removed on exit: the processes
+# this test started (not any process whose command line looks like ours),
+# and its directory.
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=$TOP/${BUILD:-build}
@@ -25,6 +27,84 @@ DPID=
 DEXIT=
 PORT=
 NOK=0
+# What this test started: pids (each daemon, any helper a test passes to
+# track) and the sessions of the daemons (start_daemon runs siglatchd in a
+# session of its own, so that what its runner starts is still ours after
+# the daemon is gone, when nothing is its parent any more).  cleanup kills
+# these, their descendants and the members of these sessions, and nothing
+# else.
+PIDS=()
+SIDS=()
+track() { PIDS+=("$@"); }
+# siglatchd (or anything) started with setsid in the background: $1 is its
+# pid; its session is ours when it leads one (it does unless the shell runs
+# with job control, then only the pid is tracked)
+track_session() {
+	local s
+	[[ " ${PIDS[*]} " == *" $1 "* ]] || track "$1"
+	# setsid(2) may not have happened yet
+	for _ in $(seq 1 20); do
+		s=$(proc_stat "$1") || return 0
+		# shellcheck disable=SC2086
+		set -- "$1" $s
+		if [ "$5" = "$1" ]; then
+			[[ " ${SIDS[*]} " == *" $1 "* ]] || SIDS+=("$1")
+			return 0
+		fi
+		sleep 0.05
+	done
+}
+# /proc/PID/stat after the command name: state ppid pgrp session ... (the
+# 22nd field, the start time, is the 20th word)
+proc_stat() {
+	local s
+	read -r s 2>/dev/null <"/proc/$1/stat" || return 1
+	printf '%s\n' "${s##*) }"
+}
+# Our processes as "pid:starttime" words: the tracked pids, the members of
+# the tracked sessions, and the descendants of all of them.
+ours() {
+	local d p f more
+	local -A par=() ses=() st=() mine=()
+	for d in /proc/[0-9]*; do
+		p=${d#/proc/}
+		read -r f 2>/dev/null <"$d/stat" || continue
+		# shellcheck disable=SC2086
+		set -- ${f##*) }
+		par[$p]=$2 ses[$p]=$4 st[$p]=${20}
+	done
+	for p in "${!par[@]}"; do
+		if [[ " ${PIDS[*]} " == *" $p "* ]] ||
+		    [[ " ${SIDS[*]} " == *" ${ses[$p]} "* ]]; then
+			mine[$p]=1
+		fi
+	done
+	more=1
+	while [ -n "$more" ]; do
+		more=
+		for p in "${!par[@]}"; do
+			if [ -z "${mine[$p]:-}" ] && [ -n "${mine[${par[$p]}]:-}" ]; then
+				mine[$p]=1
+				more=1
+			fi
+		done
+	done
+	for p in "${!mine[@]}"; do
+		# never the test itself
+		[ "$p" = "$$" ] || [ "$p" = "$BASHPID" ] || echo "$p:${st[$p]}"
+	done
+}
+# SIGKILL each "pid:starttime" still alive with that start time (a pid
+# that was reused since is somebody else's)
+kill_ours() {
+	local w f
+	for w in $1; do
+		f=$(proc_stat "${w%%:*}") || continue
+		# shellcheck disable=SC2086
+		set -- $f
+		[ "${20}" = "${w##*:}" ] && kill -KILL "${w%%:*}" 2>/dev/null
+	done
+}
 
 stop_daemon() {
 	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
@@ -43,9 +123,13 @@ stop_daemon() {
 	DPID=
 }
 cleanup() {
+	local before
+	# who is ours while the daemon still holds its children together
+	before=$(ours)
 	stop_daemon
-	# scripts a test left behind (timeout tests) belong to us: end them
-	pkill -KILL -f "$T/" 2>/dev/null
+	# then whatever is left of them: scripts a test left behind (timeout
+	# tests), helpers, orphans in a daemon's session
+	kill_ours "$before $(ours)"
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -183,8 +267,10 @@ SH
 # Start siglatchd in the foreground (background job); wait until it listens.
 start_daemon() {
 	: >"$T/daemon.log"
-	"$BIN/siglatchd" -f -c "$T/server.conf" "$@" >>"$T/daemon.log" 2>&1 &
+	setsid "$BIN/siglatchd" -f -c "$T/server.conf" "$@" \
+	    >>"$T/daemon.log" 2>&1 &
 	DPID=$!
+	track_session "$DPID"
 	for _ in $(seq 1 200); do
 		grep -q 'SL003' "$T/daemon.log" 2>/dev/null && return 0
 		kill -0 "$DPID" 2>/dev/null || break

@@ -35,9 +35,10 @@ printf '%-15s\n' 0 >"$CLOCK"
 # start_daemon, with the shim in siglatchd's environment only
 start_shifted() {
 	: >"$T/daemon.log"
-	SL_FAKECLOCK=$CLOCK LD_PRELOAD=$PRE "$BIN/siglatchd" -f \
+	SL_FAKECLOCK=$CLOCK LD_PRELOAD=$PRE setsid "$BIN/siglatchd" -f \
 	    -c "$T/server.conf" >>"$T/daemon.log" 2>&1 &
 	DPID=$!
+	track_session "$DPID"
 	for _ in $(seq 1 200); do
 		grep -q 'SL003' "$T/daemon.log" 2>/dev/null && return 0
 		kill -0 "$DPID" 2>/dev/null || break

@@ -220,6 +220,7 @@ start_fw_daemon() {
 	ip netns exec "$NSS" "$BIN/siglatchd" -f -c "$T/$BK.conf" \
 	    >>"$T/daemon.log" 2>&1 &
 	DPID=$!
+	track "$DPID"
 	if ! wait_log 'SL003' $((n + 1)) 10; then
 		diag "siglatchd did not start:"
 		tail -20 "$T/daemon.log" | sed 's/^/#   /'
@@ -313,6 +314,7 @@ round() { # nft|ipset
 	# --- siglatchd and the listener in S ---------------------------------
 	inS "$PROBE" listen 22 >"$T/listen.out" 2>&1 &
 	LPID=$!
+	track "$LPID"
 	write_fw_config
 	for _ in $(seq 1 100); do
 		grep -q listening "$T/listen.out" && break

@@ -35,6 +35,7 @@ rstart() {
 	    --hmac-key "${RKEY:-$T/keys/alice.hmac}" --port-file "$T/rport" \
 	    --out "$T/rout" "$@" 2>>"$T/responder.log" &
 	RPID=$!
+	track "$RPID"
 	for _ in $(seq 1 100); do
 		[ -s "$T/rport" ] && break
 		sleep 0.05

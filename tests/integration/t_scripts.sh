@@ -7,11 +7,10 @@
 # new session, is killed when it exits and reaped, never left a zombie.
 . "$(dirname "$0")/lib.sh"
 
-# pids the scripts below report; whatever still runs at the end is killed
-# (their command lines do not name $T, so lib.sh's cleanup would miss them)
-left=()
-trap 'for p in "${left[@]}"; do kill -KILL "$p" 2>/dev/null; done; cleanup' EXIT
-
+# the pids the scripts below report are tracked (lib.sh's cleanup kills
+# whatever of them still runs at the end: one in a session of its own is
+# neither in the daemon's session nor, once the runner is gone, anybody's
+# descendant)
 setup_keys
 pick_port
 SCRIPT_TIMEOUT=1 MAX_SCRIPTS=2 write_config
@@ -81,7 +80,7 @@ knock alice 21 >/dev/null
 wait_file "$T/ss.child"
 spid=$(cat "$T/ss.pid" 2>/dev/null)
 schild=$(cat "$T/ss.child" 2>/dev/null)
-left+=("$schild")
+track "$schild"
 check "the script's child runs in a session of its own" \
 	test -n "$schild" -a "$(ps -o sid= -p "$schild" | tr -d ' ')" = "$schild"
 check "the script hanging past script_timeout is killed" wait_reaped "$spid" 5
@@ -94,7 +93,7 @@ knock alice 22 >/dev/null
 wait_file "$T/bgs.pid"
 bg=$(cat "$T/bg.pid" 2>/dev/null)
 bgs=$(cat "$T/bgs.pid" 2>/dev/null)
-left+=("$bg" "$bgs")
+track "$bg" "$bgs"
 check "a script that exits 0 ran and exited" \
 	wait_log 'SL102 script leave\[[0-9]*\] exited with status 0'
 check "its background child is killed when it exits, and reaped" wait_reaped "$bg" 2

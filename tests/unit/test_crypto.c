@@ -1,4 +1,5 @@
-/* test_crypto.c - HMAC key file forms, key permissions, RSA round trip. */
+/* test_crypto.c - HMAC key file forms, key permissions, RSA round trip,
+ * RSA plaintexts of the wrong length. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include "crypto.h"
 
@@ -157,6 +160,54 @@ test_rsa_round_trip(void **state)
 	EVP_PKEY_free(pub);
 }
 
+/* A well-formed PKCS#1 v1.5 ciphertext of a plaintext shorter than a
+ * packet: refused like garbage, the output all zero (nothing of the
+ * decryption's scratch space leaks into the packet). */
+static void
+test_rsa_wrong_length(void **state)
+{
+	static const size_t lens[] = { SL_PACKET_LEN - 1, SL_PACKET_LEN - 11,
+	    1, 0 };
+	static const uint8_t zero[SL_PACKET_LEN];
+	EVP_PKEY *priv = NULL, *pub = NULL;
+	EVP_PKEY_CTX *ctx;
+	struct crypto_dec *d = NULL;
+	uint8_t pt[SL_PACKET_LEN], ct[SL_DGRAM_LEN], out[SL_PACKET_LEN];
+	size_t i, ctlen;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(crypto_load_private("tests/vectors/server.priv.pem", 0,
+	    &priv, err, sizeof(err)), 0);
+	assert_int_equal(crypto_load_public("tests/vectors/server.pub.pem", &pub,
+	    err, sizeof(err)), 0);
+	assert_int_equal(crypto_dec_new(priv, &d), 0);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		/* a good packet first, so the scratch space holds one */
+		assert_int_equal(crypto_random(pt, sizeof(pt)), 0);
+		assert_int_equal(crypto_enc_knock(pub, pt, ct), 0);
+		assert_int_equal(crypto_dec_knock(d, ct, out), 0);
+		pt[0] = 1;
+		ctx = EVP_PKEY_CTX_new(pub, NULL);
+		assert_non_null(ctx);
+		ctlen = sizeof(ct);
+		assert_int_equal(EVP_PKEY_encrypt_init(ctx), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx,
+		    RSA_PKCS1_PADDING), 1);
+		assert_int_equal(EVP_PKEY_encrypt(ctx, ct, &ctlen, pt, lens[i]),
+		    1);
+		assert_int_equal(ctlen, SL_DGRAM_LEN);
+		EVP_PKEY_CTX_free(ctx);
+		memset(out, 0xee, sizeof(out));
+		if (crypto_dec_knock(d, ct, out) != SL_EDECRYPT)
+			fail_msg("a %zu-byte plaintext was accepted", lens[i]);
+		assert_memory_equal(out, zero, sizeof(out));
+	}
+	crypto_dec_free(d);
+	EVP_PKEY_free(priv);
+	EVP_PKEY_free(pub);
+}
+
 static int
 setup(void **state)
 {
@@ -185,6 +236,7 @@ main(void)
 		cmocka_unit_test(test_hmac_key_forms),
 		cmocka_unit_test(test_key_permissions),
 		cmocka_unit_test(test_rsa_round_trip),
+		cmocka_unit_test(test_rsa_wrong_length),
 	};
 
 	return cmocka_run_group_tests_name("crypto", tests, setup, teardown);

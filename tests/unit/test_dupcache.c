@@ -1,5 +1,5 @@
 /* test_dupcache.c - the duplicate-ciphertext cache: ttl edges, exactness,
- * replacement order, pressure, cost. */
+ * replacement order, pressure (its cost: bench/tables). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -205,31 +205,27 @@ test_pressure(void **state)
 	dup_free(d);
 }
 
-/* Prints the cost per dup_seen (information, not a test). */
+/* Every other call a copy of the datagram before it, the rest new: each
+ * copy is a hit, nothing else is (bench/tables times the same loop). */
 static void
-test_cost(void **state)
+test_every_other_a_copy(void **state)
 {
 	static uint8_t pool[256][SL_DGRAM_LEN];
 	struct dupcache *d = mk(65536, 60000);
 	unsigned hits = 0;
-	double t0, t1;
 
 	(void)state;
 	for (uint32_t i = 0; i < 256; i++)
 		mkdgram(pool[i], i);
-	t0 = tu_now_ns();
-	/* every other call a copy of the previous datagram, the rest new */
-	for (uint32_t i = 0; i < 1000000; i++) {
+	for (uint32_t i = 0; i < 100000; i++) {
 		uint8_t *p = pool[(i >> 1) & 255];
 
 		if ((i & 1) == 0)
 			memcpy(p + 100, &i, sizeof(i));
 		hits += dup_seen(d, p, SL_DGRAM_LEN, T0 + i / 100);
 	}
-	assert_int_equal(hits, 500000);
-	t1 = tu_now_ns();
-	print_message("info: dup_seen %.1f ns/call (256-byte datagrams, "
-	    "65536 entries, %u hits)\n", (t1 - t0) / 1e6, hits);
+	assert_int_equal(hits, 50000);
+	assert_int_equal(dup_get_stats(d)->hits, 50000);
 	dup_free(d);
 }
 
@@ -271,7 +267,7 @@ main(void)
 		cmocka_unit_test(test_exactness),
 		cmocka_unit_test(test_replacement_order),
 		cmocka_unit_test(test_pressure),
-		cmocka_unit_test(test_cost),
+		cmocka_unit_test(test_every_other_a_copy),
 		cmocka_unit_test(test_bad_args),
 	};
 
