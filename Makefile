@@ -20,7 +20,7 @@ CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Isrc
 CFLAGS  ?=
 CFLAGS  += $(CSTD) $(OPT) $(WARN) $(WERROR) -pthread -fstack-protector-strong -fPIE -MMD -MP
 LDFLAGS += -pie -Wl,-z,relro,-z,now
-LIBS    := -lcrypto -linih -pthread
+LIBS    := -lcrypto -linih -lhiredis -pthread
 
 # quiet by default; make V=1 shows the commands
 ifeq ($(V),1)

@@ -522,6 +522,7 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		log_sink(sink, LOG_INFO, SLC_PAYLOAD_DROP, "user %s: action %s "
 		    "discards payloads, %u bytes dropped", user->name,
 		    act->name, j->in.payload_len);
+	memcpy(req->replay_key, mac, sizeof(req->replay_key));
 	p->st.accepted++;
 	p->st.k2_accepted++;
 	if (verbose) {
@@ -636,6 +637,7 @@ pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		log_sink(sink, LOG_INFO, SLC_PAYLOAD_DROP, "user %s: action %s "
 		    "discards payloads, %u bytes dropped", user->name,
 		    act->name, k->payload_len);
+	memcpy(req->replay_key, k->hmac, sizeof(req->replay_key));
 	p->st.accepted++;
 	if (verbose)
 		log_sink(sink, LOG_NOTICE, SLC_ACCEPT, "user %s from %s on %s: "

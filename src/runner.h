@@ -13,6 +13,7 @@
 #define SL_RUNNER_H
 
 #include <poll.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include "sl.h"
 #include "config.h"
@@ -81,6 +82,24 @@ void runner_set_grants(struct runner *rn, struct grants *gt);
 struct sl_result;
 void runner_set_reporter(struct runner *rn,
     void (*report)(void *, const struct sl_result *), void *arg);
+/*
+ * Fleets (fleet.h).  runner_set_fleet: self is this gateway's name; a
+ * grant of a fleet action that this gateway made from its own knock, or
+ * extended, or revoked at its lapse, is passed to publish(arg, ev).
+ * runner_fleet_apply: another gateway's news, checked again against this
+ * configuration and applied through the same grant lifecycle (its own
+ * constructor, extension and destructor).  runner_refuse: a request the
+ * fleet refused (replay, store down): its receipt says "refused".
+ * runner_keep_child: a child of this process (the fleet process) that is
+ * not a script's leftover.
+ */
+struct grant_event;
+void runner_set_fleet(struct runner *rn, const char *self,
+    void (*publish)(void *, const struct grant_event *), void *arg);
+int runner_fleet_apply(struct runner *rn, const struct grant_event *ev);
+void runner_refuse(struct runner *rn, const struct sl_request *req);
+void runner_keep_child(struct runner *rn, pid_t pid);
+
 /* revoke_on_exit: wait for running scripts, then run every grant's
  * destructor once; those that fail stay on disk, due at the next start. */
 void runner_revoke_all(struct runner *rn);

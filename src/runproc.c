@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fleet.h"
 #include "grants.h"
 #include "log.h"
 #include "runner.h"
@@ -62,7 +63,8 @@ rp_log_stats(const struct runner *rn, const struct grants *gt)
 
 /* Read every waiting request: each must be exactly one struct. */
 static int
-rp_read_requests(int fd, struct runner *rn, struct grants *gt)
+rp_read_requests(int fd, struct runner *rn, struct grants *gt,
+    struct fleet *fl)
 {
 	struct sl_request req;
 	ssize_t n;
@@ -83,7 +85,7 @@ rp_read_requests(int fd, struct runner *rn, struct grants *gt)
 		if (req.magic == SL_REQ_STATS)
 			rp_log_stats(rn, gt);
 		else
-			(void)runner_submit(rn, &req);  /* re-checks, logs */
+			(void)fleet_submit(fl, rn, &req);  /* re-checks, logs */
 	}
 }
 
@@ -110,6 +112,7 @@ rp_child(int fd, const struct config *cfg, struct grants *gt)
 	struct pollfd pfd[RP_POLL_MAX];
 	struct signalfd_siginfo si;
 	struct runner *rn = NULL;
+	struct fleet *fl = NULL;    /* fleet.h: NULL without [fleet] */
 	sigset_t set;
 	int sfd, n, np, t, stop = 0, status = 0;
 
@@ -138,15 +141,26 @@ rp_child(int fd, const struct config *cfg, struct grants *gt)
 		    "(see grants.bad)" : "");
 		(void)grants_save(gt);  /* as loaded: what is owed is kept */
 	}
+	if (cfg->fleet.on && fleet_start(&fl, cfg, rn, gt != NULL ?
+	    gt->dirfd : -1) != 0) {
+		log_msg(LOG_ERR, SLC_SYSERR, "runner: fleet process: %s",
+		    strerror(errno));
+		_exit(1);
+	}
 	while (!stop) {
 		pfd[0].fd = fd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = sfd;
 		pfd[1].events = POLLIN;
-		np = 2 + runner_pollfds(rn, pfd + 2, RP_POLL_MAX - 2);
+		np = 2 + runner_pollfds(rn, pfd + 2, RP_POLL_MAX - 3);
+		pfd[np].fd = fleet_fd(fl);
+		pfd[np++].events = POLLIN;
 		t = runner_next_timeout_ms(rn);
 		if (t < 0 || t > 1000)
 			t = 1000;
+		if (fleet_next_timeout_ms(fl) >= 0 &&
+		    fleet_next_timeout_ms(fl) < t)
+			t = fleet_next_timeout_ms(fl);
 		n = poll(pfd, (nfds_t)np, t);
 		if (n < 0 && errno != EINTR) {
 			status = 1;
@@ -163,10 +177,19 @@ rp_child(int fd, const struct config *cfg, struct grants *gt)
 		}
 		/* requests already queued are served even when stopping */
 		if (n > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
-			stop |= rp_read_requests(fd, rn, gt) != 0;
+			stop |= rp_read_requests(fd, rn, gt, fl) != 0;
+		if (n > 0 && fl != NULL && pfd[np - 1].revents != 0 &&
+		    fleet_read(fl) != 0) {
+			log_msg(LOG_ERR, SLC_SYSERR, "runner: the fleet process "
+			    "is gone: stopping");
+			status = 1;
+			stop = 1;
+		}
+		fleet_service(fl);
 		runner_service(rn);
 	}
 	close(fd);
+	fleet_stop(fl);
 	runner_drain(rn);
 	if (gt != NULL && cfg->revoke_on_exit)
 		runner_revoke_all(rn);

@@ -23,6 +23,7 @@
 #include <openssl/crypto.h>
 
 #include "config.h"
+#include "fleet.h"
 #include "grants.h"
 #include "log.h"
 #include "net.h"
@@ -695,6 +696,11 @@ main(int argc, char **argv)
 			    s->format1 ? "1" : "", s->format1 && s->format2 ?
 			    " and " : "", s->format2 ? "2" : "",
 			    s->format2 && s->receipt ? "on" : "off");
+		}
+		if (d.cfg->fleet.on &&
+		    fleet_test(d.cfg, stdout, err, sizeof(err)) != 0) {
+			fprintf(stderr, "siglatchd: %s\n", err);
+			goto out;
 		}
 		printf("configuration OK\n");
 		rc = 0;
