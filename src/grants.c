@@ -8,9 +8,9 @@
  *   #   expires_ms next_ms attempts extensions
  *   live ssh-gw 1 alice 1 ssh 192.0.2.7 1795000000000 1795000300000 0 0 1
  *
- * A fleet grant (fleet.h) has a 13th field, the gateway that took the
- * knock; a file without it is read as before, and one is written without
- * it when no grant has a gateway.
+ * A fleet grant (fleet.h) has a 13th field, "gateway=NAME", the gateway
+ * that took the knock; a line without it is read as before, and lines are
+ * written without it for grants that have no gateway.
  *
  * Names are config names (A-Z a-z 0-9 _ . -), so a space separates fields.
  * Every field is checked on load; a line that does not parse is refused
@@ -408,7 +408,7 @@ grants_format(const struct grants *gt, FILE *f)
 		    grant_state_name(st), g->server, (unsigned)g->user_id,
 		    g->user, (unsigned)g->action_id, g->action, ip,
 		    g->created_ms, g->expires_ms, g->next_ms, g->attempts,
-		    g->extensions, g->gateway[0] != '\0' ? " " : "",
+		    g->extensions, g->gateway[0] != '\0' ? " gateway=" : "",
 		    g->gateway) < 0)
 			return SL_ESYS;
 	}
@@ -486,7 +486,8 @@ g_parse_line(struct grants *gt, char *line, int64_t now_ms, bool as_stored)
 	}
 	if ((n != GRANTS_FIELDS && n != GRANTS_FIELDS_GW) || p != NULL)
 		return -1;
-	if (n == GRANTS_FIELDS_GW && !sl_valid_name(f[12]))
+	if (n == GRANTS_FIELDS_GW && (strncmp(f[12], "gateway=", 8) != 0 ||
+	    !sl_valid_name(f[12] + 8)))
 		return -1;
 	for (i = GS_PENDING; i <= GS_REVOKING; i++)
 		if (strcmp(f[0], gs_names[i]) == 0)
@@ -509,7 +510,7 @@ g_parse_line(struct grants *gt, char *line, int64_t now_ms, bool as_stored)
 	(void)sl_strlcpy(tmp.user, f[3], sizeof(tmp.user));
 	(void)sl_strlcpy(tmp.action, f[5], sizeof(tmp.action));
 	if (n == GRANTS_FIELDS_GW)
-		(void)sl_strlcpy(tmp.gateway, f[12], sizeof(tmp.gateway));
+		(void)sl_strlcpy(tmp.gateway, f[12] + 8, sizeof(tmp.gateway));
 	tmp.created_ms = v[0];
 	tmp.expires_ms = v[1];
 	tmp.next_ms = v[2];
