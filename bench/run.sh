@@ -12,7 +12,7 @@
 #   bench/run.sh [VALID_KNOCKS] [JUNK_DATAGRAMS]
 #   env: FLOOD_SECS (8), FLOOD_KNOCKS (50 of each format, at most 256),
 #        FLOOD_SOURCES (51200, at most 51200); BENCH_ONLY: some of
-#        "valid instr junk cores flood kernel fwknopd" (default: all)
+#        "valid instr junk cores flood kernel fwknopd fleet" (default: all)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$top/${BUILD:-build}
@@ -520,4 +520,29 @@ elif command -v fwknopd >/dev/null 2>&1 && command -v fwknop >/dev/null 2>&1; th
 	bench/fwknopd.sh "$bin/bench/flood" "$njunk" || echo "fwknopd: comparison failed"
 else
 	echo "fwknopd: not installed (apt-get install fwknop-server fwknop-client), no comparison"
+fi
+
+# --- fleets: the store's replay check against the local path (bench/fleetcost.c) --
+# A redis-server of its own on a random loopback port, no persistence, an
+# ACL user limited to the benchmark's keys, as docs/FLEET.md recommends.
+if ! want fleet; then
+	:
+elif command -v redis-server >/dev/null 2>&1 && [ -x "$bin/bench/fleetcost" ]; then
+	rport=$((20000 + RANDOM % 20000))
+	mkdir -p "$d/redis"
+	redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
+	    --dir "$d/redis" --user default off \
+	    --user bench on '>bench-pw' '~bench:*' -@all +set +get +info +auth \
+	    >"$d/redis/log" 2>&1 &
+	rpid=$!
+	for _ in $(seq 1 100); do
+		"$bin/bench/fleetcost" 127.0.0.1 "$rport" bench bench-pw 100 >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+	echo "fleet replay check, 20000 knocks each (bench/fleetcost.c):"
+	"$bin/bench/fleetcost" 127.0.0.1 "$rport" bench bench-pw 20000 | sed 's/^/  /' ||
+		echo "  fleet: measurement failed"
+	kill "$rpid" 2>/dev/null; wait "$rpid" 2>/dev/null || true
+else
+	echo "fleet: not measured (apt-get install redis-server)"
 fi
