@@ -220,7 +220,7 @@ done
 ms=$(( (last - t0) / 1000000 ))
 diag "constructor ran on all three gateways at most ${ms} ms after the knock was started"
 check "a knock on gw1 runs the fleet action's constructor on all three within a second" \
-	[ "$all" = 1 ] && [ "$ms" -le 1000 ]
+	bash -c "[ '$all' = 1 ] && [ '$ms' -le 1000 ]"
 check "... once on each gateway (the first gateway applies its own grant once)" \
 	bash -c "[ \$(grep -c '^grant ' $T/g1/grants.log) = 1 ] && [ \$(grep -c '^grant ' $T/g2/grants.log) = 1 ] && [ \$(grep -c '^grant ' $T/g3/grants.log) = 1 ]"
 check "siglatchd --grants on gw2 shows that gw1 took the knock" \
