@@ -113,6 +113,10 @@ struct fp {
 	unsigned fails;
 	uint64_t next_try;          /* monotonic ms */
 	char lastid[FLEET_ID_MAX];  /* the stream thread's */
+	/* grant news held while the store is down, oldest first */
+	struct grant_event held[FLEET_HELD_MAX];
+	unsigned nheld;
+	uint64_t dropped;           /* held news pushed out by newer */
 };
 
 static void
@@ -127,6 +131,8 @@ fp_state(struct fp *p, uint8_t result, const char *text)
 	sl_strlcpy(m.text, text, sizeof(m.text));
 	(void)fl_send(p->fd, &m);
 }
+
+static void fp_flush(struct fp *p);
 
 /* The command connection, made again when its time has come. */
 static struct fstore *
@@ -153,6 +159,7 @@ fp_cmd(struct fp *p)
 	}
 	p->fails = 0;
 	fp_state(p, FR_UP, ver);
+	fp_flush(p);
 	return p->cmd;
 }
 
@@ -188,6 +195,54 @@ fp_claim(struct fp *p, struct fleet_msg *m)
 	(void)fl_send(p->fd, m);
 }
 
+/* Keep news for when the store is back: the newest FLEET_HELD_MAX. */
+static void
+fp_hold(struct fp *p, const struct grant_event *ev)
+{
+	if (p->nheld == FLEET_HELD_MAX) {
+		memmove(&p->held[0], &p->held[1],
+		    (FLEET_HELD_MAX - 1) * sizeof(p->held[0]));
+		p->nheld--;
+		p->dropped++;
+	}
+	p->held[p->nheld++] = *ev;
+}
+
+/* Publish what was held, in order; what has lapsed meanwhile is news to
+ * nobody (a revocation is kept: it closes a lease the others may hold). */
+static void
+fp_flush(struct fp *p)
+{
+	char err[256], note[FLEET_TEXT_MAX];
+	unsigned i, sent = 0, stale = 0;
+	int64_t now = sl_wall_ms();
+
+	if (p->nheld == 0)
+		return;
+	for (i = 0; i < p->nheld; i++) {
+		if (p->held[i].op != GOP_REVOKE &&
+		    p->held[i].expires_ms <= now) {
+			stale++;
+			continue;
+		}
+		if (fstore_publish(p->cmd, p->stream, &p->held[i],
+		    now - p->min_age_ms, err, sizeof(err)) != 0) {
+			memmove(&p->held[0], &p->held[i],
+			    (p->nheld - i) * sizeof(p->held[0]));
+			p->nheld -= i;
+			fp_cmd_failed(p, err);
+			return;
+		}
+		sent++;
+	}
+	snprintf(note, sizeof(note), "grant news held while the store was "
+	    "down: %u published, %u lapsed meanwhile, %llu pushed out",
+	    sent, stale, (unsigned long long)p->dropped);
+	p->nheld = 0;
+	p->dropped = 0;
+	fp_state(p, FR_NOTE, note);
+}
+
 static void
 fp_publish(struct fp *p, const struct fleet_msg *m)
 {
@@ -195,13 +250,14 @@ fp_publish(struct fp *p, const struct fleet_msg *m)
 	char err[256];
 
 	if (s == NULL) {
-		fp_state(p, FR_DOWN, "grant news not published: the store is "
-		    "unreachable");
+		fp_hold(p, &m->ev);
 		return;
 	}
 	if (fstore_publish(s, p->stream, &m->ev, sl_wall_ms() - p->min_age_ms,
-	    err, sizeof(err)) != 0)
+	    err, sizeof(err)) != 0) {
+		fp_hold(p, &m->ev);
 		fp_cmd_failed(p, err);
+	}
 }
 
 static void
@@ -651,7 +707,10 @@ fleet_read(struct fleet *fl)
 			fl_entry(fl, &m);
 			break;
 		case FM_STATE:
-			if (m.result == FR_UP) {
+			if (m.result == FR_NOTE) {
+				log_msg(LOG_NOTICE, SLC_FLEET, "fleet: %s",
+				    m.text);
+			} else if (m.result == FR_UP) {
 				fl->up = true;
 				log_msg(LOG_NOTICE, SLC_FLEET, "fleet: store %s "
 				    "reachable (%s)", fl->cfg->fleet.store,

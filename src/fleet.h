@@ -26,7 +26,9 @@
  * which it resumes after a restart.
  *
  * Connections are made again after any failure, 100 ms after it, the delay
- * doubling to 5 s.
+ * doubling to 5 s.  Grant news that cannot be published meanwhile is held
+ * (the newest FLEET_HELD_MAX) and published in order once the store is
+ * back, but for grants that have lapsed by then.
  */
 #ifndef SL_FLEET_H
 #define SL_FLEET_H
@@ -51,6 +53,7 @@
 #define FLEET_LAST_FILE   "fleet.last"
 #define FLEET_BACKOFF_MIN 100
 #define FLEET_BACKOFF_MAX 5000
+#define FLEET_HELD_MAX    256  /* grant news held while the store is down */
 
 /* ---- the channel -------------------------------------------------------- */
 
@@ -69,6 +72,7 @@ enum fleet_result {
 	FR_TAKEN,           /* recorded before, by who */
 	FR_DOWN,            /* the store did not answer */
 	FR_UP,              /* FM_STATE: connected; text: its version */
+	FR_NOTE,            /* FM_STATE: text for the log, nothing changed */
 };
 
 struct fleet_msg {

@@ -51,12 +51,12 @@ stop_redis() {
 rcli() { redis-cli -p "$RPORT" --user admin --pass "$RPW-admin" --no-auth-warning "$@"; }
 
 # grant.sh / revoke.sh DIR ...: one line per run into DIR/grants.log or
-# DIR/revokes.log: "PHASE TIMEOUT IP USER NANOSECONDS"
+# DIR/revokes.log: "PHASE TIMEOUT IP USER NANOSECONDS ACTION"
 for s in grant revoke; do
 	cat >"$T/$s.sh" <<SH
 #!/bin/sh
 d=\$1
-echo "\$SIGLATCH_PHASE \$SIGLATCH_GRANT_TIMEOUT \$2 \$4 \$(date +%s%N)" >>"\$d/${s}s.log"
+echo "\$SIGLATCH_PHASE \$SIGLATCH_GRANT_TIMEOUT \$2 \$4 \$(date +%s%N) \$6" >>"\$d/${s}s.log"
 SH
 	chmod 755 "$T/$s.sh"
 done
@@ -87,7 +87,7 @@ timeout_ms = 300
 port = ${GPORT[$n]}
 bind_ip = 127.0.0.1
 priv_key_path = $T/keys/server.priv.pem
-actions = record, fopen
+actions = record, fopen, flong
 
 [action:record]
 id = 1
@@ -100,11 +100,18 @@ destructor = $T/revoke.sh $g
 keepalive_interval = 4
 fleet = yes
 
+[action:flong]
+id = 21
+constructor = $T/grant.sh $g
+destructor = $T/revoke.sh $g
+keepalive_interval = 60
+fleet = yes
+
 [user:alice]
 id = 10
 enabled = yes
 hmac_file = $T/keys/alice.hmac
-actions = record, fopen
+actions = record, fopen, flong
 CONF
 }
 gw_start() {
@@ -304,6 +311,10 @@ for _ in $(seq 1 60); do [ "$(nruns_g 2)" -gt "$before2" ] && break; sleep 0.05;
 check "store down, on_store_down = local: the knock runs" [ "$(nruns_g 2)" -eq $((before2 + 1)) ]
 check "... and the log says it was accepted on the local journal alone" \
 	glog 2 "SL402 fleet: store unreachable: knock of user alice from 127.0.0.1 accepted on this gateway's replay journal alone (on_store_down = local)"
+# a fleet grant taken on gw2 (local) while the store is down is held
+gknock 2 21 >/dev/null 2>&1
+check "store down, on_store_down = local: a fleet grant opens on the gateway that took the knock" \
+	wait_count "$T/g2/grants.log" '^grant .* flong$' 1 3
 check "the daemons stay up while the store is down" \
 	bash -c "kill -0 ${GPID[1]} && kill -0 ${GPID[2]} && kill -0 ${GPID[3]}"
 
@@ -322,6 +333,10 @@ before1=$(nruns_g 1)
 gknock 1 1 >/dev/null 2>&1
 for _ in $(seq 1 60); do [ "$(nruns_g 1)" -gt "$before1" ] && break; sleep 0.05; done
 check "knocks run again on gw1 without a restart" [ "$(nruns_g 1)" -eq $((before1 + 1)) ]
+check "the grant gw2 took while the store was down reaches gw1 and gw3 once the store is back" \
+	bash -c "$(declare -f count wait_count); wait_count $T/g1/grants.log '^grant .* flong\$' 1 8 && wait_count $T/g3/grants.log '^grant .* flong\$' 1 3"
+check "... and gw2 says so" \
+	wait_glog 2 "SL400 fleet: grant news held while the store was down: 1 published, 0 lapsed meanwhile, 0 pushed out" 3
 gknock 1 20 >/dev/null 2>&1
 check "fleet grants reach gw2 and gw3 again" \
 	bash -c "$(declare -f count wait_count); wait_count $T/g2/grants.log '^grant ' $((g2 + 1)) 7 && wait_count $T/g3/grants.log '^grant ' $((g3 + 1)) 7"
