@@ -855,8 +855,7 @@ rn_revoke(struct runner *rn, struct rn_slot *s, struct grant *g, int64_t now)
 		log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s from %s "
 		    "lapsed: revoking", g->action, g->user, ip);
 		rn_publish(rn, GOP_REVOKE, g, false);
-	}
-	else if (g->attempts == 0)
+	} else if (g->attempts == 0)
 		log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s from %s: "
 		    "revoking %lld s before it lapses", g->action, g->user,
 		    ip, (long long)grants_secs_left(g->expires_ms, now));
@@ -927,8 +926,7 @@ rn_grant_done(struct runner *rn, struct rn_slot *s, bool ok)
 			    "from %s: open for %lld s", action, user, ip,
 			    (long long)grants_secs_left(g->expires_ms, now));
 			rn_publish(rn, GOP_GRANT, g, false);
-		}
-		else if (g->state == GS_REVOKE)
+		} else if (g->state == GS_REVOKE)
 			log_msg(LOG_WARNING, SLC_GRANT, "grant %s for user %s "
 			    "from %s: constructor failed; revoking", action,
 			    user, ip);
