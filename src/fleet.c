@@ -771,6 +771,7 @@ void
 fleet_stop(struct fleet *fl)
 {
 	unsigned i;
+	pid_t r;
 
 	if (fl == NULL)
 		return;
@@ -778,9 +779,19 @@ fleet_stop(struct fleet *fl)
 		if (fl->pend[i].used)
 			fl_decide(fl, &fl->pend[i], FR_DOWN, NULL);
 	close(fl->fd);
-	/* it exits when its channel closes; reaped here or by the runner */
-	(void)kill(fl->pid, SIGKILL);
-	(void)waitpid(fl->pid, NULL, 0);
+	/* it exits when its channel closes (a store command in progress ends
+	 * within its timeout); killed after 3 s, while it is still an
+	 * unreaped child, so the pid cannot be another process's */
+	for (i = 0; i < 300; i++) {
+		r = waitpid(fl->pid, NULL, WNOHANG);
+		if (r == fl->pid || (r < 0 && errno == ECHILD))
+			break;
+		(void)usleep(10000);
+	}
+	if (i == 300) {
+		(void)kill(fl->pid, SIGKILL);
+		(void)waitpid(fl->pid, NULL, 0);
+	}
 	runner_keep_child(fl->rn, 0);
 	free(fl);
 }
