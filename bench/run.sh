@@ -532,7 +532,7 @@ elif command -v redis-server >/dev/null 2>&1 && [ -x "$bin/bench/fleetcost" ]; t
 	mkdir -p "$d/redis"
 	redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
 	    --dir "$d/redis" --user default off \
-	    --user bench on '>bench-pw' '~bench:*' -@all +set +get +info +auth \
+	    --user bench on '>bench-pw' '~bench:*' -@all +set +get +xadd +xread +info +auth \
 	    >"$d/redis/log" 2>&1 &
 	rpid=$!
 	for _ in $(seq 1 100); do
@@ -542,6 +542,50 @@ elif command -v redis-server >/dev/null 2>&1 && [ -x "$bin/bench/fleetcost" ]; t
 	echo "fleet replay check, 20000 knocks each (bench/fleetcost.c):"
 	"$bin/bench/fleetcost" 127.0.0.1 "$rport" bench bench-pw 20000 | sed 's/^/  /' ||
 		echo "  fleet: measurement failed"
+	# knocks per second through one gateway, without and with the store:
+	# FLEET_KNOCKS distinct format-2 knocks, one every 500 us, from the
+	# first authorized to the last script started (from the log lines).
+	# Each knock starts a script (/bin/true): where the runner cannot start
+	# them that fast, it refuses the rest as busy and the figure is its
+	# rate of starting scripts, with or without the store.
+	fk=${FLEET_KNOCKS:-1000}
+	echo "bench bench-pw" >"$d/fleet.pw"
+	chmod 600 "$d/fleet.pw"
+	rm -f "$d/fleetk.bin"
+	"$bin/tools/k2knock" --server-key "$d/server.pub.pem" --hmac-key "$d/user.hmac" \
+	    --user 1 --action 1 --count "$fk" --out "$d/fleetk.bin"
+	for mode in local store; do
+		sect=
+		[ "$mode" = store ] && sect="[fleet]
+store = redis://127.0.0.1:$rport/0
+password_file = $d/fleet.pw
+name = bench
+prefix = bench:"
+		start_daemon "ratelimit_user_budget = 100000" "$sect"
+		[ "$mode" = store ] && for _ in $(seq 1 100); do
+			grep -q 'SL400 fleet: store .* reachable' "$d/daemon.log" && break
+			sleep 0.05
+		done
+		"$bin/bench/flood" -i 500 127.0.0.1 "$port" 559 "$fk" "$d/fleetk.bin" >/dev/null
+		prev=-1
+		for _ in $(seq 1 100); do
+			n=$(grep -c 'SL101' "$d/daemon.log" || true)
+			[ "$n" -ge "$fk" ] || [ "$n" = "$prev" ] && break
+			prev=$n
+			sleep 0.3
+		done
+		label="one gateway, local journal only:"
+		[ "$mode" = store ] && label="one gateway, with the store (on_store_down = refuse):"
+		grep -E 'SL100|SL101' "$d/daemon.log" | awk -v label="$label" -v sent="$fk" '
+			{ split($1, a, "T"); split(a[2], b, ":");
+			  t = b[1] * 3600 + b[2] * 60 + substr(b[3], 1, length(b[3]) - 1) }
+			/SL100/ && !f { f = t; fs = 1 }
+			/SL101/ { l = t; n++ }
+			END { s = l - f; if (n == 0 || s <= 0) { printf "  %-56s too few measured\n", label; exit }
+			      printf "  %-56s %6.0f knocks/s (%d of %d sent ran, in %.3f s)\n", label, n / s, n, sent, s }'
+	done
+	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+	pid=
 	kill "$rpid" 2>/dev/null; wait "$rpid" 2>/dev/null || true
 else
 	echo "fleet: not measured (apt-get install redis-server)"
