@@ -173,22 +173,46 @@ fp_cmd_failed(struct fp *p, const char *err)
 	fp_state(p, FR_DOWN, err);
 }
 
+/*
+ * A command failed on a connection that was up: it may only have been
+ * closed since it was last used (the store restarted).  Connect again at
+ * once, without a word, and let the caller try once more; true if it may.
+ */
+static bool
+fp_retry(struct fp *p, unsigned *tries)
+{
+	fstore_close(p->cmd);
+	p->cmd = NULL;
+	if ((*tries)++ > 0)
+		return false;
+	p->next_try = 0;
+	return true;
+}
+
 static void
 fp_claim(struct fp *p, struct fleet_msg *m)
 {
-	struct fstore *s = fp_cmd(p);
+	struct fstore *s;
 	char key[FLEET_PREFIX_MAX + 2 * SL_HMAC_LEN + 32], err[256];
+	unsigned tries = 0;
 	int r = FR_DOWN;
 
-	if (s != NULL && fleet_replay_key(p->f->prefix, m->user_id, m->key,
-	    key, sizeof(key)) == 0) {
+	if (fleet_replay_key(p->f->prefix, m->user_id, m->key, key,
+	    sizeof(key)) != 0)
+		goto out;
+	while ((s = fp_cmd(p)) != NULL) {
 		r = fstore_claim(s, key, p->f->name, m->ttl_ms, m->who,
 		    sizeof(m->who), err, sizeof(err));
-		if (r < 0) {
+		if (r >= 0)
+			break;
+		r = FR_DOWN;
+		if (!fp_retry(p, &tries)) {
 			fp_cmd_failed(p, err);
-			r = FR_DOWN;
+			break;
 		}
 	}
+out:
+	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(m->key, sizeof(m->key));
 	m->type = FM_CLAIMED;
 	m->result = (uint8_t)r;
@@ -246,18 +270,20 @@ fp_flush(struct fp *p)
 static void
 fp_publish(struct fp *p, const struct fleet_msg *m)
 {
-	struct fstore *s = fp_cmd(p);
+	struct fstore *s;
 	char err[256];
+	unsigned tries = 0;
 
-	if (s == NULL) {
-		fp_hold(p, &m->ev);
-		return;
+	while ((s = fp_cmd(p)) != NULL) {
+		if (fstore_publish(s, p->stream, &m->ev, sl_wall_ms() -
+		    p->min_age_ms, err, sizeof(err)) == 0)
+			return;
+		if (!fp_retry(p, &tries)) {
+			fp_cmd_failed(p, err);
+			break;
+		}
 	}
-	if (fstore_publish(s, p->stream, &m->ev, sl_wall_ms() - p->min_age_ms,
-	    err, sizeof(err)) != 0) {
-		fp_hold(p, &m->ev);
-		fp_cmd_failed(p, err);
-	}
+	fp_hold(p, &m->ev);
 }
 
 static void
@@ -311,7 +337,7 @@ fp_main(int fd, const struct config *cfg, const struct cfg_fleet *f,
 {
 	struct privsep_ids ids;
 	struct fleet_msg m;
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	pthread_t th;
 	struct fp p;
 	char err[256];
@@ -344,19 +370,26 @@ fp_main(int fd, const struct config *cfg, const struct cfg_fleet *f,
 		_exit(1);
 	(void)fp_cmd(&p);
 	for (;;) {
-		pfd.fd = fd;
-		pfd.events = POLLIN;
+		pfd[0].fd = fd;
+		pfd[0].events = POLLIN;
+		pfd[0].revents = 0;
+		/* the command connection, idle: readable means closed */
+		pfd[1].fd = p.cmd != NULL ? fstore_fd(p.cmd) : -1;
+		pfd[1].events = POLLIN;
+		pfd[1].revents = 0;
 		t = -1;
 		if (p.cmd == NULL) {
 			uint64_t now = sl_mono_ms();
 
 			t = p.next_try > now ? (int)(p.next_try - now) : 0;
 		}
-		if (poll(&pfd, 1, t) < 0 && errno != EINTR)
+		if (poll(pfd, 2, t) < 0 && errno != EINTR)
 			_exit(1);
+		if (p.cmd != NULL && pfd[1].revents != 0)
+			fp_cmd_failed(&p, "the store closed the connection");
 		if (p.cmd == NULL)
 			(void)fp_cmd(&p);
-		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+		if ((pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
 			continue;
 		n = recv(fd, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))

@@ -140,6 +140,9 @@ struct fstore;
 struct fstore *fstore_open(const struct cfg_fleet *f, uint32_t timeout_ms,
     char *err, size_t errlen);
 void fstore_close(struct fstore *s);
+/* The connection's socket: readable while no command is in flight means
+ * the store closed it. */
+int fstore_fd(const struct fstore *s);
 /* INFO server: redis_version (or valkey_version). */
 int fstore_version(struct fstore *s, char *out, size_t outlen, char *err,
     size_t errlen);

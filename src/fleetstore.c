@@ -96,6 +96,12 @@ fail:
 	return NULL;
 }
 
+int
+fstore_fd(const struct fstore *s)
+{
+	return s->c->fd;
+}
+
 void
 fstore_close(struct fstore *s)
 {

@@ -348,6 +348,33 @@ check "a wrong password is reported at start" \
 	glog 4 "SL402 fleet: store redis://127.0.0.1:$RPORT/0 unreachable: store refused the password (WRONGPASS"
 gw_stop 4
 
+# only the fleet processes talk to the store (two connections each)
+# (a stream connection may still be in its backoff after the restart)
+for _ in $(seq 1 120); do
+	conns=$(ss -Htnp state established "( dport = :$RPORT )" 2>/dev/null)
+	[ "$(grep -c . <<<"$conns")" -ge 6 ] && break
+	sleep 0.05
+done
+diag "connections to the store: $(echo "$conns" | grep -o 'users:(("[^"]*"' | sort | uniq -c | tr '\n' ' ')"
+check "only siglatchd-fleet processes are connected to the store, two for each gateway" \
+	bash -c "[ \$(grep -c . <<<'$conns') -eq 6 ] && ! grep -v 'users:((\"siglatchd-fleet\"' <<<'$conns' | grep -q ."
+
+# the fleet process dies: the gateway stops, non-zero, for the service
+# manager to restart it
+fp=
+for c in $(pgrep -P "${GPID[1]}"); do fp=$(pgrep -P "$c" | head -1); done
+if [ -n "$fp" ] && [ "$(cat /proc/$fp/comm 2>/dev/null)" = siglatchd-fleet ]; then
+	kill -KILL "$fp"
+	for _ in $(seq 1 100); do kill -0 "${GPID[1]}" 2>/dev/null || break; sleep 0.05; done
+	wait "${GPID[1]}" 2>/dev/null
+	rc=$?
+	GPID[1]=
+	check "when gw1's fleet process is killed, gw1 stops with a non-zero status (rc=$rc)" \
+		bash -c "[ $rc -ne 0 ] && grep -q 'runner: the fleet process is gone: stopping' $T/g1/daemon.log"
+else
+	notok "gw1's fleet process is found (a child of its runner)"
+fi
+
 for n in 1 2 3; do
 	check "gw$n never applied its own stream entries a second time" \
 		bash -c "! grep -q 'by gateway gw$n: applying' $T/g$n/daemon.log"
