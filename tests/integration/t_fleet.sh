@@ -337,6 +337,18 @@ check "the grant gw2 took while the store was down reaches gw1 and gw3 once the 
 	bash -c "$(declare -f count wait_count); wait_count $T/g1/grants.log '^grant .* flong\$' 1 8 && wait_count $T/g3/grants.log '^grant .* flong\$' 1 3"
 check "... and gw2 says so" \
 	wait_glog 2 "SL400 fleet: grant news held while the store was down: 1 published, 0 lapsed meanwhile, 0 pushed out" 3
+# gw3 (on_store_down = refuse) took no knock during the outage: its first
+# one afterwards runs, on a connection made again, not refused
+wait_glog 3 "SL402 fleet: store redis://127.0.0.1:$RPORT/0 unreachable: " 3
+for _ in $(seq 1 140); do
+	[ "$(grep -c 'SL400 fleet: store .* reachable' "$T/g3/daemon.log")" -ge 2 ] && break
+	sleep 0.05
+done
+before3=$(nruns_g 3)
+gknock 3 1 >/dev/null 2>&1
+for _ in $(seq 1 60); do [ "$(nruns_g 3)" -gt "$before3" ] && break; sleep 0.05; done
+check "a gateway idle during the outage runs its first knock after it (refuse mode)" \
+	[ "$(nruns_g 3)" -eq $((before3 + 1)) ]
 gknock 1 20 >/dev/null 2>&1
 check "fleet grants reach gw2 and gw3 again" \
 	bash -c "$(declare -f count wait_count); wait_count $T/g2/grants.log '^grant ' $((g2 + 1)) 7 && wait_count $T/g3/grants.log '^grant ' $((g3 + 1)) 7"
