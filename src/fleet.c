@@ -441,6 +441,8 @@ struct fleet {
 	unsigned nretry;
 };
 
+static void fl_save_last(struct fleet *fl);
+
 /* Apply, or keep it for later if the grant is busy here. */
 static void
 fl_apply(struct fleet *fl, const struct grant_event *ev, struct fl_retry *r)
@@ -450,7 +452,8 @@ fl_apply(struct fleet *fl, const struct grant_event *ev, struct fl_retry *r)
 	if (runner_fleet_apply(fl->rn, ev) != SL_EBUSY) {
 		if (r != NULL) {
 			r->used = false;
-			fl->nretry--;
+			if (--fl->nretry == 0)
+				fl_save_last(fl);
 		}
 		return;
 	}
@@ -476,7 +479,8 @@ fl_apply(struct fleet *fl, const struct grant_event *ev, struct fl_retry *r)
 		    grant_op_name((enum grant_op)ev->op), ev->action, ev->user,
 		    ev->gateway, FLEET_RETRY_TRIES);
 		r->used = false;
-		fl->nretry--;
+		if (--fl->nretry == 0)
+			fl_save_last(fl);
 		return;
 	}
 	r->next = sl_mono_ms() + FLEET_RETRY_MS;
@@ -701,7 +705,10 @@ fl_entry(struct fleet *fl, const struct fleet_msg *m)
 	if (strcmp(ev.gateway, fl->cfg->fleet.name) != 0)
 		fl_apply(fl, &ev, NULL);
 	sl_strlcpy(fl->last, m->id, sizeof(fl->last));
-	fl_save_last(fl);
+	/* on disk only once everything up to it is applied: news still
+	 * waiting is read again after a crash (applying it twice is a no-op) */
+	if (fl->nretry == 0)
+		fl_save_last(fl);
 }
 
 int
