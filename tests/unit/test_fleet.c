@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -268,6 +270,66 @@ test_grant_gateway_file(void **state)
 	grants_free(&gt);
 }
 
+/* password_file: "USER PASSWORD" or "PASSWORD", checked as key files */
+static void
+test_password_file(void **state)
+{
+	char dir[] = "/tmp/sl_test_fleet_XXXXXX", path[64], lines[128];
+	struct cfg_fleet f;
+	FILE *fp;
+	struct {
+		const char *text;
+		int mode;
+		int rc;
+		const char *user, *password, *msg;
+	} c[] = {
+		{ "gw s3cret\n", 0600, 0, "gw", "s3cret", NULL },
+		{ "s3cret\n", 0600, 0, "", "s3cret", NULL },
+		{ "  gw \t s3cret  \r\n", 0400, 0, "gw", "s3cret", NULL },
+		{ "gw s3cret\n", 0640, SL_EPERM, NULL, NULL,
+		    "readable or writable by group or others; fix with: chmod 600" },
+		{ "gw s3cret\n", 0604, SL_EPERM, NULL, NULL, "chmod 600" },
+		{ "", 0600, SL_EKEY, NULL, NULL, "expected one line" },
+		{ "a b c\n", 0600, SL_EKEY, NULL, NULL, "expected one line" },
+	};
+	size_t i;
+	int rc;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/pw", dir);
+	snprintf(lines, sizeof(lines), "[fleet]\nstore = redis://x\n"
+	    "password_file = %s\n", path);
+	assert_int_equal(parse(lines, ""), 0);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		(void)unlink(path);
+		assert_non_null(fp = fopen(path, "w"));
+		fputs(c[i].text, fp);
+		fclose(fp);
+		assert_int_equal(chmod(path, (mode_t)c[i].mode), 0);
+		err[0] = '\0';
+		memset(&f, 0x55, sizeof(f));
+		rc = config_load_fleet_secret(cfg, &f, err, sizeof(err));
+		if (rc != c[i].rc)
+			fail_msg("case %zu: rc %d (%s)", i, rc, err);
+		if (rc == 0) {
+			assert_string_equal(f.user, c[i].user);
+			assert_string_equal(f.password, c[i].password);
+			assert_string_equal(f.store, "redis://x");
+		} else {
+			assert_non_null(strstr(err, "t.conf:15: [fleet] key "
+			    "'password_file': "));
+			assert_non_null(strstr(err, c[i].msg));
+		}
+	}
+	(void)unlink(path);
+	err[0] = '\0';
+	assert_int_not_equal(config_load_fleet_secret(cfg, &f, err,
+	    sizeof(err)), 0);
+	assert_non_null(strstr(err, "No such file"));
+	(void)rmdir(dir);
+}
+
 static int
 setup(void **state)
 {
@@ -296,6 +358,7 @@ main(void)
 		cmocka_unit_test(test_ids_and_backoff),
 		cmocka_unit_test(test_parse_entry),
 		cmocka_unit_test(test_grant_gateway_file),
+		cmocka_unit_test(test_password_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
