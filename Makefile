@@ -35,7 +35,7 @@ SL_CFLAGS = $(CSTD) $(OPT) $(WARN) $(WERROR) -pthread \
            -fstack-protector-strong -fPIE -MMD -MP \
            -ffile-prefix-map=$(CURDIR)=. $(CFLAGS)
 SL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
-LIBS    := -lcrypto -linih -pthread
+LIBS    := -lcrypto -linih -lhiredis -pthread
 
 # quiet by default; make V=1 shows the commands
 ifeq ($(V),1)

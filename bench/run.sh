@@ -12,7 +12,7 @@
 #   bench/run.sh [VALID_KNOCKS] [JUNK_DATAGRAMS]
 #   env: FLOOD_SECS (8), FLOOD_KNOCKS (50 of each format, at most 256),
 #        FLOOD_SOURCES (51200, at most 51200); BENCH_ONLY: some of
-#        "tables valid instr junk cores flood kernel fwknopd" (default:
+#        "tables valid instr junk cores flood kernel fwknopd fleet" (default:
 #        all; "tables": the duplicate cache and the budgets alone,
 #        bench/tables)
 set -euo pipefail
@@ -528,4 +528,73 @@ elif command -v fwknopd >/dev/null 2>&1 && command -v fwknop >/dev/null 2>&1; th
 	bench/fwknopd.sh "$bin/bench/flood" "$njunk" || echo "fwknopd: comparison failed"
 else
 	echo "fwknopd: not installed (apt-get install fwknop-server fwknop-client), no comparison"
+fi
+
+# --- fleets: the store's replay check against the local path (bench/fleetcost.c) --
+# A redis-server of its own on a random loopback port, no persistence, an
+# ACL user limited to the benchmark's keys, as docs/FLEET.md recommends.
+if ! want fleet; then
+	:
+elif command -v redis-server >/dev/null 2>&1 && [ -x "$bin/bench/fleetcost" ]; then
+	rport=$((20000 + RANDOM % 20000))
+	mkdir -p "$d/redis"
+	redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
+	    --dir "$d/redis" --user default off \
+	    --user bench on '>bench-pw' '~bench:*' -@all +set +get +xadd +xread +info +auth \
+	    >"$d/redis/log" 2>&1 &
+	rpid=$!
+	for _ in $(seq 1 100); do
+		"$bin/bench/fleetcost" 127.0.0.1 "$rport" bench bench-pw 100 >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+	echo "fleet replay check, 20000 knocks each (bench/fleetcost.c):"
+	"$bin/bench/fleetcost" 127.0.0.1 "$rport" bench bench-pw 20000 | sed 's/^/  /' ||
+		echo "  fleet: measurement failed"
+	# knocks per second through one gateway, without and with the store:
+	# FLEET_KNOCKS distinct format-2 knocks, one every 500 us, from the
+	# first authorized to the last script started (from the log lines).
+	# Each knock starts a script (/bin/true): where the runner cannot start
+	# them that fast, it refuses the rest as busy and the figure is its
+	# rate of starting scripts, with or without the store.
+	fk=${FLEET_KNOCKS:-1000}
+	echo "bench bench-pw" >"$d/fleet.pw"
+	chmod 600 "$d/fleet.pw"
+	rm -f "$d/fleetk.bin"
+	"$bin/tools/k2knock" --server-key "$d/server.pub.pem" --hmac-key "$d/user.hmac" \
+	    --user 1 --action 1 --count "$fk" --out "$d/fleetk.bin"
+	for mode in local store; do
+		sect=
+		[ "$mode" = store ] && sect="[fleet]
+store = redis://127.0.0.1:$rport/0
+password_file = $d/fleet.pw
+name = bench
+prefix = bench:"
+		start_daemon "ratelimit_user_budget = 100000" "$sect"
+		[ "$mode" = store ] && for _ in $(seq 1 100); do
+			grep -q 'SL400 fleet: store .* reachable' "$d/daemon.log" && break
+			sleep 0.05
+		done
+		"$bin/bench/flood" -i 500 127.0.0.1 "$port" 559 "$fk" "$d/fleetk.bin" >/dev/null
+		prev=-1
+		for _ in $(seq 1 100); do
+			n=$(grep -c 'SL101' "$d/daemon.log" || true)
+			[ "$n" -ge "$fk" ] || [ "$n" = "$prev" ] && break
+			prev=$n
+			sleep 0.3
+		done
+		label="one gateway, local journal only:"
+		[ "$mode" = store ] && label="one gateway, with the store (on_store_down = refuse):"
+		grep -E 'SL100|SL101' "$d/daemon.log" | awk -v label="$label" -v sent="$fk" '
+			{ split($1, a, "T"); split(a[2], b, ":");
+			  t = b[1] * 3600 + b[2] * 60 + substr(b[3], 1, length(b[3]) - 1) }
+			/SL100/ && !f { f = t; fs = 1 }
+			/SL101/ { l = t; n++ }
+			END { s = l - f; if (n == 0 || s <= 0) { printf "  %-56s too few measured\n", label; exit }
+			      printf "  %-56s %6.0f knocks/s (%d of %d sent ran, in %.3f s)\n", label, n / s, n, sent, s }'
+	done
+	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+	pid=
+	kill "$rpid" 2>/dev/null; wait "$rpid" 2>/dev/null || true
+else
+	echo "fleet: not measured (apt-get install redis-server)"
 fi

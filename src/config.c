@@ -42,7 +42,8 @@
 #define CFG_SHOW           100  /* longest value quoted back in a message */
 #define CFG_SPACE   " \t\r\v\f"   /* what inih skips around a line (isspace) */
 
-enum cfg_kind { CK_TOP, CK_SERVER, CK_ACTION, CK_USER, CK_DEADDROP, CK_NKINDS };
+enum cfg_kind { CK_TOP, CK_SERVER, CK_ACTION, CK_USER, CK_DEADDROP, CK_FLEET,
+    CK_NKINDS };
 
 enum cfg_type {
 	CT_STR,     /* char[size] */
@@ -129,6 +130,7 @@ static const struct cfg_key cfg_action_keys[] = {
 	K(struct cfg_action, allowed_ips, CT_CIDRS, 0, 0),
 	K(struct cfg_action, run_as, CT_USER, 0, 0),
 	K(struct cfg_action, grant_named_address, CT_BOOL, 0, 0),
+	K(struct cfg_action, fleet, CT_BOOL, 0, 0),
 };
 
 static const struct cfg_key cfg_user_keys[] = {
@@ -138,6 +140,15 @@ static const struct cfg_key cfg_user_keys[] = {
 	K(struct cfg_user, hmac_file, CT_STR, 0, 0),
 	{ "actions", CT_NAMES, 0, 0, 0, 0 },
 	K(struct cfg_user, allowed_ips, CT_CIDRS, 0, 0),
+};
+
+static const struct cfg_key cfg_fleet_keys[] = {
+	K(struct cfg_fleet, store, CT_STR, 0, 0),
+	K(struct cfg_fleet, password_file, CT_STR, 0, 0),
+	K(struct cfg_fleet, name, CT_STR, 0, 0),
+	K(struct cfg_fleet, prefix, CT_STR, 0, 0),
+	K(struct cfg_fleet, on_store_down, CT_STR, 0, 0),
+	K(struct cfg_fleet, timeout_ms, CT_U32, 50, 10000),
 };
 
 #undef K
@@ -154,6 +165,7 @@ static const struct {
 	[CK_ACTION] = { "action", cfg_action_keys, NKEYS(cfg_action_keys) },
 	[CK_USER] = { "user", cfg_user_keys, NKEYS(cfg_user_keys) },
 	[CK_DEADDROP] = { "deaddrop", NULL, 0 },
+	[CK_FLEET] = { "fleet", cfg_fleet_keys, NKEYS(cfg_fleet_keys) },
 };
 
 _Static_assert(NKEYS(cfg_top_keys) <= CFG_KEYS_MAX, "CFG_KEYS_MAX");
@@ -188,6 +200,7 @@ struct cfg_ctx {
 	struct cfg_sect servers[SL_MAX_SERVERS];
 	struct cfg_sect actions[SL_MAX_ACTIONS];
 	struct cfg_sect users[SL_MAX_USERS];
+	struct cfg_sect fleet;
 	unsigned ndeaddrops;
 	char deaddrops[CFG_DEADDROPS_MAX][SL_NAME_MAX];
 	int deaddrop_lines[CFG_DEADDROPS_MAX];
@@ -357,9 +370,29 @@ cfg_begin_section(struct cfg_ctx *c, char *inner)
 	}
 	if (kind == CK_NKINDS) {
 		cfg_fail(c, c->line, inner, NULL, "unknown section (expected "
-		    "[server:NAME], [action:NAME], [user:NAME] or "
-		    "[deaddrop:NAME])");
+		    "[server:NAME], [action:NAME], [user:NAME], "
+		    "[deaddrop:NAME] or [fleet])");
 		return -1;
+	}
+	if (kind == CK_FLEET) {
+		/* one, with no name */
+		if (colon != NULL) {
+			cfg_fail(c, c->line, inner, NULL, "the fleet section "
+			    "has no name (write [fleet])");
+			return -1;
+		}
+		if (cfg->fleet.on) {
+			cfg_fail(c, c->line, inner, NULL, "duplicate section "
+			    "(first defined at line %d)", cfg->fleet.line);
+			return -1;
+		}
+		cfg->fleet.on = true;
+		cfg->fleet.line = c->line;
+		c->kind = kind;
+		snprintf(c->label, sizeof(c->label), "fleet");
+		c->base = &cfg->fleet;
+		c->cur = &c->fleet;
+		return 0;
 	}
 	name = colon != NULL ? colon + 1 : "";
 	if (!sl_valid_name(name)) {
@@ -936,6 +969,177 @@ cfg_check_users(struct cfg_ctx *c)
 	return 0;
 }
 
+/*
+ * The store's address: redis://HOST[:PORT][/DB] (HOST a name, an IPv4
+ * address or [an IPv6 address]) or unix:/PATH[?db=DB].  0, or -1 with
+ * the problem in why.
+ */
+static int
+cfg_fleet_store(struct cfg_fleet *f, const char **why)
+{
+	char buf[SL_PATH_MAX], *p, *end, *q;
+	long long v;
+
+	f->port = 6379;
+	f->db = 0;
+	if (sl_strlcpy(buf, f->store, sizeof(buf)) != 0) {
+		*why = "too long";
+		return -1;
+	}
+	if (strncmp(buf, "unix:", 5) == 0) {
+		p = buf + 5;
+		if ((q = strchr(p, '?')) != NULL) {
+			*q++ = '\0';
+			if (strncmp(q, "db=", 3) != 0 ||
+			    sl_parse_num(q + 3, 0, 1000, &v) != 0) {
+				*why = "expected unix:/PATH or unix:/PATH?db=N "
+				    "(N 0 to 1000)";
+				return -1;
+			}
+			f->db = (uint32_t)v;
+		}
+		if (p[0] != '/' || strlen(p) >= 108) {
+			*why = "the socket path must be absolute and shorter "
+			    "than 108 characters";
+			return -1;
+		}
+		f->unix_sock = true;
+		sl_strlcpy(f->host, p, sizeof(f->host));
+		return 0;
+	}
+	if (strncmp(buf, "redis://", 8) != 0) {
+		*why = "expected redis://HOST[:PORT][/DB] or unix:/PATH[?db=N] "
+		    "(rediss:// TLS is not supported)";
+		return -1;
+	}
+	p = buf + 8;
+	if ((q = strchr(p, '/')) != NULL) {
+		*q++ = '\0';
+		if (*q != '\0') {
+			if (sl_parse_num(q, 0, 1000, &v) != 0) {
+				*why = "the database after '/' must be a "
+				    "number from 0 to 1000";
+				return -1;
+			}
+			f->db = (uint32_t)v;
+		}
+	}
+	if (strchr(p, '@') != NULL) {
+		*why = "no credentials in the address (use password_file)";
+		return -1;
+	}
+	if (*p == '[') {
+		if ((end = strchr(p, ']')) == NULL) {
+			*why = "unclosed '[' around an IPv6 address";
+			return -1;
+		}
+		*end++ = '\0';
+		p++;
+		q = *end == ':' ? end + 1 : NULL;
+		if (*end != '\0' && *end != ':') {
+			*why = "unexpected text after ']'";
+			return -1;
+		}
+	} else if ((q = strchr(p, ':')) != NULL) {
+		*q++ = '\0';
+	}
+	if (q != NULL) {
+		if (sl_parse_num(q, 1, 65535, &v) != 0) {
+			*why = "the port must be a number from 1 to 65535";
+			return -1;
+		}
+		f->port = (uint16_t)v;
+	}
+	if (*p == '\0' || strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+	    "qrstuvwxyz0123456789.-:") != strlen(p)) {
+		*why = "expected a host name or address";
+		return -1;
+	}
+	sl_strlcpy(f->host, p, sizeof(f->host));
+	return 0;
+}
+
+static int
+cfg_check_fleet(struct cfg_ctx *c)
+{
+	struct config *cfg = c->cfg;
+	struct cfg_fleet *f = &cfg->fleet;
+	const char *why = NULL;
+	unsigned i;
+	size_t n;
+
+	for (i = 0; i < cfg->nactions; i++) {
+		const struct cfg_action *a = &cfg->actions[i];
+		char label[SL_NAME_MAX + 16];
+		int line = cfg_keyline(&c->actions[i], CK_ACTION, "fleet",
+		    a->line);
+
+		if (!a->fleet || !a->enabled)
+			continue;
+		cfg_label(label, sizeof(label), CK_ACTION, a->name);
+		if (!f->on) {
+			cfg_fail(c, line, label, "fleet", "there is no [fleet] "
+			    "section");
+			return -1;
+		}
+		if (!action_is_timed(a)) {
+			cfg_fail(c, line, label, "fleet", "only an action "
+			    "with a destructor and a keepalive_interval keeps "
+			    "grants to share");
+			return -1;
+		}
+	}
+	if (!f->on)
+		return 0;
+	f->store_line = cfg_keyline(&c->fleet, CK_FLEET, "store", f->line);
+	f->password_line = cfg_keyline(&c->fleet, CK_FLEET, "password_file",
+	    f->line);
+	if (f->store[0] == '\0') {
+		cfg_fail(c, f->line, "fleet", NULL, "no store (e.g. store = "
+		    "redis://10.0.0.5:6379/0)");
+		return -1;
+	}
+	if (cfg_fleet_store(f, &why) != 0) {
+		cfg_fail(c, f->store_line, "fleet", "store", "'%.*s': %s",
+		    CFG_SHOW, f->store, why);
+		return -1;
+	}
+	if (f->name[0] == '\0') {
+		if (gethostname(f->name, sizeof(f->name)) != 0)
+			f->name[0] = '\0';
+		f->name[sizeof(f->name) - 1] = '\0';
+		if (!sl_valid_name(f->name)) {
+			cfg_fail(c, f->line, "fleet", "name", "the host name "
+			    "cannot be this gateway's name: set name = ...");
+			return -1;
+		}
+	} else if (!sl_valid_name(f->name)) {
+		cfg_fail(c, cfg_keyline(&c->fleet, CK_FLEET, "name", f->line),
+		    "fleet", "name", "must be 1-%d characters of A-Z a-z 0-9 "
+		    "_ . -", SL_NAME_MAX - 1);
+		return -1;
+	}
+	n = strlen(f->prefix);
+	if (n == 0 || strspn(f->prefix, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
+	    "klmnopqrstuvwxyz0123456789_.-:{}") != n) {
+		cfg_fail(c, cfg_keyline(&c->fleet, CK_FLEET, "prefix", f->line),
+		    "fleet", "prefix", "must be 1-%d characters of A-Z a-z 0-9 "
+		    "_ . - : { }", FLEET_PREFIX_MAX - 1);
+		return -1;
+	}
+	if (strcmp(f->on_store_down, "refuse") == 0)
+		f->down_local = false;
+	else if (strcmp(f->on_store_down, "local") == 0)
+		f->down_local = true;
+	else {
+		cfg_fail(c, cfg_keyline(&c->fleet, CK_FLEET, "on_store_down",
+		    f->line), "fleet", "on_store_down", "'%.*s' is not refuse "
+		    "or local", CFG_SHOW, f->on_store_down);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- entry points ------------------------------------------------------ */
 
 static void
@@ -963,6 +1167,10 @@ cfg_init(struct config *cfg)
 	cfg->grant_max_lifetime = 86400;
 	cfg->kernel_filter = true;
 	cfg->ratelimit_user_budget = 20;
+	sl_strlcpy(cfg->fleet.prefix, "siglatch:", sizeof(cfg->fleet.prefix));
+	sl_strlcpy(cfg->fleet.on_store_down, "refuse",
+	    sizeof(cfg->fleet.on_store_down));
+	cfg->fleet.timeout_ms = 500;
 	memset(cfg->action_by_id, 0xff, sizeof(cfg->action_by_id));
 	memset(cfg->user_by_id, 0xff, sizeof(cfg->user_by_id));
 }
@@ -1014,7 +1222,8 @@ cfg_run(struct config *cfg, const char *name, FILE *fp, const char *text,
 		cfg_fail(c, c->line, NULL, NULL, "parser failed (%d)", rc);
 	if (!c->failed)
 		(void)(cfg_check_top(c) == 0 && cfg_check_servers(c) == 0 &&
-		    cfg_check_actions(c) == 0 && cfg_check_users(c) == 0);
+		    cfg_check_actions(c) == 0 && cfg_check_users(c) == 0 &&
+		    cfg_check_fleet(c) == 0);
 
 	rc = c->failed ? SL_ECONFIG : 0;
 	for (i = 0; i < SL_MAX_SERVERS; i++)
@@ -1305,7 +1514,110 @@ config_check_files(const struct config *cfg, char *err, size_t errlen)
 		    a->destructor_line, err, errlen)) != 0)
 			return r;
 	}
+	if (cfg->fleet.on && cfg->fleet.password_file[0] != '\0' &&
+	    (r = cfg_check_key_dirs(cfg->fleet.password_file, e,
+	    sizeof(e))) != 0) {
+		sl_seterr(err, errlen, "%s:%d: [fleet] key 'password_file': %s",
+		    cfg->path, cfg->fleet.password_line, e);
+		return r;
+	}
 	return 0;
+}
+
+/*
+ * [fleet] password_file: "PASSWORD" or "USER PASSWORD" on one line,
+ * checked as key files are (a regular file of root or ours that group and
+ * others may neither read nor write), on the open descriptor.
+ */
+static int
+cfg_load_fleet_secret(struct cfg_fleet *f, char *err, size_t errlen)
+{
+	if (f->password_file[0] == '\0')
+		return 0;
+	{
+	char buf[2 * FLEET_SECRET_MAX + 8], *p, *sp;
+	struct stat st;
+	ssize_t r;
+	size_t n = 0;
+	int fd, rc = SL_EKEY;
+
+	if ((fd = open(f->password_file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		sl_seterr(err, errlen, "%s: %s", f->password_file,
+		    strerror(errno));
+		return SL_ESYS;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		sl_seterr(err, errlen, "%s: not a regular file",
+		    f->password_file);
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		sl_seterr(err, errlen, "%s: readable or writable by group or "
+		    "others; fix with: chmod 600 %s", f->password_file,
+		    f->password_file);
+		rc = SL_EPERM;
+		goto out;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		sl_seterr(err, errlen, "%s: owned by uid %u, not by root; fix "
+		    "with: chown root %s", f->password_file,
+		    (unsigned)st.st_uid, f->password_file);
+		rc = SL_EPERM;
+		goto out;
+	}
+	while (n < sizeof(buf) - 1) {
+		r = read(fd, buf + n, sizeof(buf) - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	if (n == sizeof(buf) - 1 || memchr(buf, '\0', n) != NULL) {
+		sl_seterr(err, errlen, "%s: too long, or not text",
+		    f->password_file);
+		goto out;
+	}
+	p = buf;
+	p[strcspn(p, "\r\n")] = '\0';
+	p = sl_trim(p);
+	if ((sp = strpbrk(p, " \t")) != NULL) {
+		*sp++ = '\0';
+		sp += strspn(sp, " \t");
+		if (sl_strlcpy(f->user, p, sizeof(f->user)) != 0)
+			goto bad;
+		p = sp;
+	}
+	if (*p == '\0' || strpbrk(p, " \t") != NULL ||
+	    sl_strlcpy(f->password, p, sizeof(f->password)) != 0)
+		goto bad;
+	rc = 0;
+	goto out;
+bad:
+	sl_seterr(err, errlen, "%s: expected one line, \"PASSWORD\" or \"USER "
+	    "PASSWORD\"", f->password_file);
+	OPENSSL_cleanse(f->user, sizeof(f->user));
+	OPENSSL_cleanse(f->password, sizeof(f->password));
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	close(fd);
+	return rc;
+	}
+}
+
+int
+config_load_fleet_secret(const struct config *cfg, struct cfg_fleet *f,
+    char *err, size_t errlen)
+{
+	char kerr[SL_PATH_MAX * 2 + 128];
+	int rc;
+
+	*f = cfg->fleet;
+	if ((rc = cfg_load_fleet_secret(f, kerr, sizeof(kerr))) != 0)
+		snprintf(err, errlen, "%s:%d: [fleet] key 'password_file': %s",
+		    cfg->path, cfg->fleet.password_line, kerr);
+	return rc;
 }
 
 int
@@ -1349,6 +1661,16 @@ config_load_keys(struct config *cfg, char *err, size_t errlen)
 			    "%s", cfg->path, u->hmac_file_line, u->name, kerr);
 			return rc;
 		}
+	}
+	if (cfg->fleet.on) {
+		/* checked here; read again by whoever connects (the fleet
+		 * process, -t), so the network process never keeps it */
+		struct cfg_fleet f;
+
+		rc = config_load_fleet_secret(cfg, &f, err, errlen);
+		OPENSSL_cleanse(&f, sizeof(f));
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -1650,6 +1972,8 @@ config_wipe_keys(struct config *cfg)
 	for (i = 0; i < cfg->nusers && i < SL_MAX_USERS; i++)
 		OPENSSL_cleanse(cfg->users[i].hmac_key,
 		    sizeof(cfg->users[i].hmac_key));
+	OPENSSL_cleanse(cfg->fleet.user, sizeof(cfg->fleet.user));
+	OPENSSL_cleanse(cfg->fleet.password, sizeof(cfg->fleet.password));
 }
 
 const struct cfg_user *

@@ -68,6 +68,8 @@ struct cfg_action {
 	int destructor_line;        /* line of destructor (else the section's) */
 	bool grant_named_address;   /* default no: as the server's, for this
 	                               action only */
+	bool fleet;                 /* default no: its grants are shared with
+	                               the fleet ([fleet], docs/FLEET.md) */
 };
 
 /* An action keeps a timed grant when it has a destructor (and, as the
@@ -86,6 +88,30 @@ struct cfg_user {
 	uint8_t hmac_key[SL_HMAC_KEY_LEN]; /* loaded by config_load_keys() */
 	int line;
 	int hmac_file_line;         /* line of hmac_file (else section line) */
+};
+
+/* [fleet]: gateways sharing one store (docs/FLEET.md). */
+#define FLEET_PREFIX_MAX 64
+#define FLEET_SECRET_MAX 256
+struct cfg_fleet {
+	bool on;                    /* a [fleet] section was given */
+	char store[SL_PATH_MAX];    /* redis://host[:port][/db], unix:/path[?db=N] */
+	char password_file[SL_PATH_MAX]; /* "user password" or "password" */
+	char name[SL_NAME_MAX];     /* this gateway; default: the host name */
+	char prefix[FLEET_PREFIX_MAX]; /* default "siglatch:" */
+	char on_store_down[8];      /* refuse (default) | local */
+	uint32_t timeout_ms;        /* 50..10000, default 500: a knock waits
+	                               this long for the store */
+	/* resolved after parsing */
+	bool down_local;            /* on_store_down = local */
+	bool unix_sock;             /* store is a unix socket (path in host) */
+	char host[SL_PATH_MAX];     /* host name or address, or socket path */
+	uint16_t port;              /* default 6379 */
+	uint32_t db;                /* 0..1000, default 0 */
+	int line, store_line, password_line;
+	/* only in a copy made by config_load_fleet_secret() */
+	char user[FLEET_SECRET_MAX];
+	char password[FLEET_SECRET_MAX];
 };
 
 struct config {
@@ -131,6 +157,8 @@ struct config {
 	                                     operations per ratelimit_window
 	                                     for one user's authenticated
 	                                     format-2 knocks */
+
+	struct cfg_fleet fleet;
 
 	unsigned nservers, nactions, nusers;
 	struct cfg_server servers[SL_MAX_SERVERS];
@@ -192,6 +220,12 @@ int config_check_start(const struct config *cfg, char *err, size_t errlen);
 /* Free the private keys and cleanse the HMAC keys; the rest of cfg stays
  * usable (the main process goes on with it after the fork). */
 void config_wipe_keys(struct config *cfg);
+/*
+ * [fleet] password_file, checked as key files are: *f becomes a copy of
+ * cfg->fleet with user and password filled in (the caller cleanses it).
+ */
+int config_load_fleet_secret(const struct config *cfg, struct cfg_fleet *f,
+    char *err, size_t errlen);
 
 const struct cfg_user *config_user_by_id(const struct config *cfg, uint16_t id);
 const struct cfg_action *config_action_by_id(const struct config *cfg, uint8_t id);

@@ -8,6 +8,10 @@
  *   #   expires_ms next_ms attempts extensions
  *   live ssh-gw 1 alice 1 ssh 192.0.2.7 1795000000000 1795000300000 0 0 1
  *
+ * A fleet grant (fleet.h) has a 13th field, "gateway=NAME", the gateway
+ * that took the knock; a line without it is read as before, and lines are
+ * written without it for grants that have no gateway.
+ *
  * Names are config names (A-Z a-z 0-9 _ . -), so a space separates fields.
  * Every field is checked on load; a line that does not parse is refused
  * whole.  Only the runner (root) reads and writes it, in a directory that
@@ -30,6 +34,7 @@
 #define GRANTS_BAD      "grants.bad"
 #define GRANTS_FILE_MAX (64u * 1024 * 1024)  /* refuse a larger file */
 #define GRANTS_FIELDS   12
+#define GRANTS_FIELDS_GW 13
 #define GRANTS_HEADER \
 	"# siglatchd grants v1 (written by siglatchd; list with " \
 	"siglatchd --grants)\n" \
@@ -43,6 +48,23 @@ static const char *const gs_names[] = {
 	[GS_REVOKE] = "revoke",
 	[GS_REVOKING] = "revoking",
 };
+
+const char *
+grant_op_name(enum grant_op op)
+{
+	return op == GOP_GRANT ? "grant" : op == GOP_EXTEND ? "extend" :
+	    op == GOP_REVOKE ? "revoke" : "?";
+}
+
+int
+grants_cut(struct grants *gt, struct grant *g, int64_t until_ms)
+{
+	if (g->state != GS_LIVE || g->expires_ms <= until_ms)
+		return 0;
+	g->expires_ms = until_ms;
+	(void)grants_save(gt);  /* an earlier expiry is safe if unsaved */
+	return 1;
+}
 
 const char *
 grant_state_name(enum grant_state st)
@@ -401,11 +423,12 @@ grants_format(const struct grants *gt, FILE *f)
 			st = GS_REVOKE;
 		addr_to_str(&g->addr, ip, sizeof(ip));
 		if (fprintf(f, "%s %s %u %s %u %s %s %" PRId64 " %" PRId64
-		    " %" PRId64 " %" PRIu32 " %" PRIu32 "\n",
+		    " %" PRId64 " %" PRIu32 " %" PRIu32 "%s%s\n",
 		    grant_state_name(st), g->server, (unsigned)g->user_id,
 		    g->user, (unsigned)g->action_id, g->action, ip,
 		    g->created_ms, g->expires_ms, g->next_ms, g->attempts,
-		    g->extensions) < 0)
+		    g->extensions, g->gateway[0] != '\0' ? " gateway=" : "",
+		    g->gateway) < 0)
 			return SL_ESYS;
 	}
 	return 0;
@@ -467,20 +490,23 @@ grants_flush(struct grants *gt)
 static int
 g_parse_line(struct grants *gt, char *line, int64_t now_ms, bool as_stored)
 {
-	char *f[GRANTS_FIELDS], *p = line;
+	char *f[GRANTS_FIELDS_GW], *p = line;
 	struct sl_cidr c;
 	struct grant *g, tmp;
 	long long v[7], uid, aid;
 	unsigned n = 0, i;
 	int st = -1;
 
-	while (n < GRANTS_FIELDS) {
+	while (n < GRANTS_FIELDS_GW) {
 		f[n++] = p;
 		if ((p = strchr(p, ' ')) == NULL)
 			break;
 		*p++ = '\0';
 	}
-	if (n != GRANTS_FIELDS || p != NULL)
+	if ((n != GRANTS_FIELDS && n != GRANTS_FIELDS_GW) || p != NULL)
+		return -1;
+	if (n == GRANTS_FIELDS_GW && (strncmp(f[12], "gateway=", 8) != 0 ||
+	    !sl_valid_name(f[12] + 8)))
 		return -1;
 	for (i = GS_PENDING; i <= GS_REVOKING; i++)
 		if (strcmp(f[0], gs_names[i]) == 0)
@@ -502,6 +528,8 @@ g_parse_line(struct grants *gt, char *line, int64_t now_ms, bool as_stored)
 	(void)sl_strlcpy(tmp.server, f[1], sizeof(tmp.server));
 	(void)sl_strlcpy(tmp.user, f[3], sizeof(tmp.user));
 	(void)sl_strlcpy(tmp.action, f[5], sizeof(tmp.action));
+	if (n == GRANTS_FIELDS_GW)
+		(void)sl_strlcpy(tmp.gateway, f[12] + 8, sizeof(tmp.gateway));
 	tmp.created_ms = v[0];
 	tmp.expires_ms = v[1];
 	tmp.next_ms = v[2];
@@ -753,9 +781,9 @@ grants_list(const char *state_dir, FILE *out, int64_t now_ms, char *err,
 		grants_free(&gt);
 		return SL_ESYS;
 	}
-	fprintf(out, "%-8s %-12s %-12s %-12s %-39s %-20s %8s %s\n", "STATE",
-	    "SERVER", "USER", "ACTION", "ADDRESS", "EXPIRES (UTC)", "LEFT",
-	    "TRIES");
+	fprintf(out, "%-8s %-12s %-12s %-12s %-39s %-20s %8s %-12s %s\n",
+	    "STATE", "SERVER", "USER", "ACTION", "ADDRESS", "EXPIRES (UTC)",
+	    "LEFT", "GATEWAY", "TRIES");
 	for (i = 0; i < gt.cap; i++) {
 		const struct grant *g = &gt.g[i];
 		int64_t due = g->state == GS_LIVE ? g->expires_ms : g->next_ms;
@@ -771,9 +799,10 @@ grants_list(const char *state_dir, FILE *out, int64_t now_ms, char *err,
 			    grants_secs_left(due, now_ms));
 		else
 			sl_strlcpy(left, "-", sizeof(left));
-		fprintf(out, "%-8s %-12s %-12s %-12s %-39s %-20s %8s %u\n",
+		fprintf(out, "%-8s %-12s %-12s %-12s %-39s %-20s %8s %-12s %u\n",
 		    grant_state_name((enum grant_state)g->state), g->server,
-		    g->user, g->action, ip, when, left, g->attempts);
+		    g->user, g->action, ip, when, left,
+		    g->gateway[0] != '\0' ? g->gateway : "-", g->attempts);
 		shown++;
 	}
 	fprintf(out, "%u grant(s)\n", shown);

@@ -66,6 +66,8 @@ struct grant {
 	char server[SL_NAME_MAX];
 	char user[SL_NAME_MAX];
 	char action[SL_NAME_MAX];
+	char gateway[SL_NAME_MAX]; /* fleet: the gateway that took the first
+	                              knock; "" for a gateway alone */
 	int64_t created_ms;     /* when the constructor succeeded */
 	int64_t expires_ms;     /* LIVE: when it lapses */
 	int64_t next_ms;        /* REVOKE: when the destructor is due */
@@ -170,6 +172,26 @@ int64_t grants_secs_left(int64_t t_ms, int64_t now_ms);
 int64_t grants_backoff_ms(uint32_t attempts);
 
 const char *grant_state_name(enum grant_state st);
+
+/*
+ * Fleets (fleet.h): a grant's news, as published to the store and applied
+ * by every gateway.  expires_ms is the wall-clock expiry the publishing
+ * gateway set (for a revocation: the expiry of the grant it closed).
+ */
+enum grant_op { GOP_GRANT = 1, GOP_EXTEND = 2, GOP_REVOKE = 3 };
+struct grant_event {
+	uint8_t op;             /* enum grant_op */
+	char gateway[SL_NAME_MAX];
+	char server[SL_NAME_MAX];
+	char user[SL_NAME_MAX];
+	char action[SL_NAME_MAX];
+	struct sl_addr addr;
+	int64_t expires_ms;
+};
+const char *grant_op_name(enum grant_op op);
+/* A LIVE grant's expiry brought forward to at most until_ms (a revocation
+ * from the fleet); written at once.  1 if it moved, 0 if not. */
+int grants_cut(struct grants *gt, struct grant *g, int64_t until_ms);
 
 /*
  * For "siglatchd --grants": print the grants file under state_dir as a

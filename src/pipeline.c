@@ -678,6 +678,7 @@ finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		log_sink(sink, LOG_INFO, SLC_PAYLOAD_DROP, "user %s: action %s "
 		    "discards payloads, %u bytes dropped", user->name,
 		    act->name, j->in.payload_len);
+	memcpy(req->replay_key, mac, sizeof(req->replay_key));
 	COUNT(p, si, accepted);
 	COUNT(p, si, k2_accepted);
 	if (verbose) {
@@ -854,6 +855,7 @@ pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		log_sink(sink, LOG_INFO, SLC_PAYLOAD_DROP, "user %s: action %s "
 		    "discards payloads, %u bytes dropped", user->name,
 		    act->name, k->payload_len);
+	memcpy(req->replay_key, k->hmac, sizeof(req->replay_key));
 	COUNT(p, si, accepted);
 	if (verbose)
 		pl_outcome(p, si, LOG_NOTICE, SLC_ACCEPT, 0, ip, user, act->name,

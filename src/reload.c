@@ -52,7 +52,7 @@ reload_needs_restart(const struct config *old, const struct config *new,
 		T(ratelimit_table_size), T(dup_cache_size), T(workers),
 		T(kernel_filter), T(max_scripts), T(script_timeout),
 		T(log_file), T(stats_file), T(pid_file), T(max_grants),
-		T(grant_max_lifetime), T(metrics_file), T(log_json),
+		T(grant_max_lifetime), T(metrics_file), T(log_json), T(fleet),
 #undef T
 	};
 	const struct cfg_server *a, *b;

@@ -40,6 +40,10 @@ struct sl_request {
 	uint32_t timestamp;         /* the knock's timestamp */
 	uint32_t ticket;            /* 0, or the runner answers with an
 	                               sl_result carrying it (receipts) */
+	uint8_t  replay_key[SL_HMAC_LEN]; /* what the replay journal keys on
+	                               with user_id: the knock's HMAC (format
+	                               1) or MAC (format 2); a fleet records
+	                               it in its store (fleet.h) */
 	uint8_t  payload[SL_PAYLOAD_MAX];
 };
 

@@ -137,6 +137,10 @@ struct runner {
 		bool exited;
 	} kept[RN_KEPT_MAX];
 	unsigned nkept;
+	/* fleet (fleet.h): this gateway's name, NULL without a fleet */
+	const char *fleet_self;
+	void (*publish)(void *, const struct grant_event *);
+	void *publish_arg;
 	struct privsep_ids ids[SL_MAX_ACTIONS]; /* by index in cfg->actions */
 	/*
 	 * Scratch for the spawn in progress: the parent sleeps until the
@@ -458,6 +462,45 @@ runner_set_reporter(struct runner *rn,
 	rn->report_arg = arg;
 }
 
+void
+runner_set_fleet(struct runner *rn, const char *self,
+    void (*publish)(void *, const struct grant_event *), void *arg)
+{
+	rn->fleet_self = self;
+	rn->publish = publish;
+	rn->publish_arg = arg;
+}
+
+void
+runner_refuse(struct runner *rn, const struct sl_request *req)
+{
+	rn->st.refused_check++;
+	rn_report(rn, req->ticket, K2_ST_REFUSED, K2_R_DENIED, 0);
+}
+
+/* Tell the fleet about a grant this gateway took the knock for (or
+ * extended): only fleet actions, and never what came from the fleet. */
+static void
+rn_publish(struct runner *rn, enum grant_op op, const struct grant *g,
+    bool extended_here)
+{
+	const struct cfg_action *act = rn_action(rn->cfg, g->action_id);
+	struct grant_event ev;
+
+	if (rn->publish == NULL || act == NULL || !act->fleet ||
+	    (!extended_here && strcmp(g->gateway, rn->fleet_self) != 0))
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.op = (uint8_t)op;
+	sl_strlcpy(ev.gateway, rn->fleet_self, sizeof(ev.gateway));
+	sl_strlcpy(ev.server, g->server, sizeof(ev.server));
+	sl_strlcpy(ev.user, g->user, sizeof(ev.user));
+	sl_strlcpy(ev.action, g->action, sizeof(ev.action));
+	ev.addr = g->addr;
+	ev.expires_ms = g->expires_ms;
+	rn->publish(rn->publish_arg, &ev);
+}
+
 static struct rn_slot *
 rn_free_slot(struct runner *rn)
 {
@@ -554,10 +597,13 @@ rn_refuse_unsaved(struct runner *rn, const struct cfg_action *act,
 
 /* A knock for a timed action: make, extend or refuse its grant.  An
  * extension that runs no script needs no free slot.  What opens access or
- * keeps it open longer is on disk before it runs (grants.h: fail closed). */
+ * keeps it open longer is on disk before it runs (grants.h: fail closed).
+ * interval: the grant's length from now (keepalive_interval for a knock);
+ * origin: the gateway whose knock this is, NULL for this one's own. */
 static int
 rn_submit_timed(struct runner *rn, const struct sl_request *req,
-    const struct cfg_server *srv, const struct cfg_action *act)
+    const struct cfg_server *srv, const struct cfg_action *act,
+    uint32_t interval, const char *origin)
 {
 	struct rn_slot *s = NULL;
 	struct grants *gt = rn->gt;
@@ -574,7 +620,7 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 		/* a rerun needs a slot: without one nothing changes */
 		if (act->rerun_on_extend && (s = rn_free_slot(rn)) == NULL)
 			return rn_refuse_busy(rn, act, req);
-		r = grants_extend(gt, g, now, act->keepalive_interval);
+		r = grants_extend(gt, g, now, interval);
 		if (r < 0) {
 			char then[64];
 
@@ -586,9 +632,15 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 		}
 		if (r > 0) {
 			log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s "
-			    "from %s extended: %lld s left", act->name,
+			    "from %s extended: %lld s left%s%s", act->name,
 			    rn->av.user, rn->av.ip,
-			    (long long)grants_secs_left(g->expires_ms, now));
+			    (long long)grants_secs_left(g->expires_ms, now),
+			    origin != NULL ? " (fleet: by gateway " : "",
+			    origin != NULL ? origin : "");
+			if (origin == NULL)
+				rn_publish(rn, GOP_EXTEND, g, true);
+		} else if (origin != NULL) {
+			/* the fleet's news is already true here */
 		} else {
 			log_msg(LOG_NOTICE, SLC_GRANT, "grant %s for user %s "
 			    "from %s not extended: grant_max_lifetime (%u s) "
@@ -626,6 +678,9 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 		rn_report(rn, req->ticket, K2_ST_BUSY, K2_R_NONE, 0);
 		return SL_EBUSY;
 	}
+	if (act->fleet && rn->fleet_self != NULL)
+		sl_strlcpy(g->gateway, origin != NULL ? origin :
+		    rn->fleet_self, sizeof(g->gateway));
 	/* on disk before the constructor runs: a crash while it runs leaves
 	 * an entry that is revoked at the next start.  A grant that cannot
 	 * be recorded is not made: once its constructor had run, a crash
@@ -637,9 +692,8 @@ rn_submit_timed(struct runner *rn, const struct sl_request *req,
 	}
 	/* the script is told the grant's real length: grants_end caps it
 	 * at grant_max_lifetime the same way */
-	r = rn_start(rn, s, ai, srv->name, RK_GRANT, g,
-	    act->keepalive_interval, act->keepalive_interval <
-	    rn->cfg->grant_max_lifetime ? act->keepalive_interval :
+	r = rn_start(rn, s, ai, srv->name, RK_GRANT, g, interval,
+	    interval < rn->cfg->grant_max_lifetime ? interval :
 	    rn->cfg->grant_max_lifetime);
 	if (r != 0) {
 		/* nothing ran: the entry goes back to what it was (if that
@@ -683,7 +737,8 @@ runner_submit(struct runner *rn, const struct sl_request *req)
 		return r;
 	}
 	if (rn->gt != NULL && action_is_timed(act))
-		return rn_submit_timed(rn, req, srv, act);
+		return rn_submit_timed(rn, req, srv, act,
+		    act->keepalive_interval, NULL);
 	if ((s = rn_free_slot(rn)) == NULL)
 		return rn_refuse_busy(rn, act, req);
 	if ((r = rn_start(rn, s, (unsigned)(act - rn->cfg->actions),
@@ -694,6 +749,82 @@ runner_submit(struct runner *rn, const struct sl_request *req)
 	}
 	s->ticket = req->ticket;
 	return 0;
+}
+
+int
+runner_fleet_apply(struct runner *rn, const struct grant_event *ev)
+{
+	const struct cfg_server *srv = NULL;
+	const struct cfg_action *act = NULL;
+	struct sl_request req;
+	struct grant *g;
+	const char *why;
+	char ip[SL_IPSTR_MAX];
+	int64_t now = sl_wall_ms();
+	uint32_t interval;
+	unsigned i;
+	int r;
+
+	addr_to_str(&ev->addr, ip, sizeof(ip));
+	memset(&req, 0, sizeof(req));
+	req.magic = SL_REQ_MAGIC;
+	req.secure = 1;
+	req.src = ev->addr;
+	for (i = 0; i < rn->cfg->nservers; i++)
+		if (strcmp(rn->cfg->servers[i].name, ev->server) == 0)
+			break;
+	req.server_idx = (uint16_t)i;   /* nservers: "unknown server" */
+	for (i = 0; i < rn->cfg->nusers; i++)
+		if (strcmp(rn->cfg->users[i].name, ev->user) == 0)
+			break;
+	req.user_id = i < rn->cfg->nusers && rn->cfg->users[i].id >= 0 ?
+	    (uint16_t)rn->cfg->users[i].id : 0xffff;
+	for (i = 0; i < rn->cfg->nactions; i++)
+		if (strcmp(rn->cfg->actions[i].name, ev->action) == 0)
+			break;
+	req.action_id = i < rn->cfg->nactions && rn->cfg->actions[i].id >= 0 ?
+	    (uint8_t)rn->cfg->actions[i].id : 0;
+	why = i < rn->cfg->nactions ? rn_check(rn->cfg, &req, &srv, &act) :
+	    "unknown action";
+	if (why == NULL && (!act->fleet || rn->gt == NULL ||
+	    !action_is_timed(act)))
+		why = "not a fleet action here (fleet = yes, with a destructor)";
+	if (why != NULL) {
+		log_limited(0, LOG_WARNING, SLC_DENIED, "fleet: %s of %s for "
+		    "user %s from %s (gateway %s) not applied: %s",
+		    grant_op_name((enum grant_op)ev->op), ev->action, ev->user,
+		    ip, ev->gateway, why);
+		return SL_EDENIED;
+	}
+	g = grants_find(rn->gt, srv->name, req.user_id, req.action_id,
+	    &req.src);
+	if (ev->op == GOP_REVOKE) {
+		/* the same lease as the one closed there: close it here too */
+		if (g != NULL && g->state == GS_LIVE &&
+		    g->expires_ms <= ev->expires_ms + 1000 &&
+		    grants_cut(rn->gt, g, now) > 0)
+			log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s from "
+			    "%s: revoked by gateway %s", ev->action, ev->user,
+			    ip, ev->gateway);
+		return 0;
+	}
+	if (ev->expires_ms <= now)
+		return 0;   /* lapsed meanwhile: nothing to open */
+	interval = (uint32_t)((ev->expires_ms - now + 999) / 1000);
+	if (g != NULL && g->state == GS_LIVE && g->expires_ms >= ev->expires_ms)
+		return 0;   /* already as long here */
+	if ((r = runner_build_argv(rn->cfg, &req, act->constructor,
+	    act->exec_split, &rn->av)) < 0) {
+		log_msg(LOG_ERR, SLC_SCRIPT_FAIL, "script %s not started: "
+		    "constructor '%s' is not usable: %s", act->name,
+		    act->constructor, sl_strerror(r));
+		return r;
+	}
+	log_msg(LOG_INFO, SLC_GRANT, "fleet: %s of %s for user %s from %s by "
+	    "gateway %s: applying (%u s left)", grant_op_name(
+	    (enum grant_op)ev->op), ev->action, ev->user, ip, ev->gateway,
+	    interval);
+	return rn_submit_timed(rn, &req, srv, act, interval, ev->gateway);
 }
 
 /*
@@ -721,10 +852,11 @@ rn_revoke(struct runner *rn, struct rn_slot *s, struct grant *g, int64_t now)
 		(void)grants_save(rn->gt);
 		return;
 	}
-	if (g->attempts == 0 && g->expires_ms <= now)
+	if (g->attempts == 0 && g->expires_ms <= now) {
 		log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s from %s "
 		    "lapsed: revoking", g->action, g->user, ip);
-	else if (g->attempts == 0)
+		rn_publish(rn, GOP_REVOKE, g, false);
+	} else if (g->attempts == 0)
 		log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s from %s: "
 		    "revoking %lld s before it lapses", g->action, g->user,
 		    ip, (long long)grants_secs_left(g->expires_ms, now));
@@ -790,11 +922,12 @@ rn_grant_done(struct runner *rn, struct rn_slot *s, bool ok)
 	sl_strlcpy(action, g->action, sizeof(action));
 	if (s->kind == RK_GRANT) {
 		grants_end(rn->gt, g, ok, now, s->interval);
-		if (ok)
+		if (ok) {
 			log_msg(LOG_NOTICE, SLC_GRANT, "grant %s for user %s "
 			    "from %s: open for %lld s", action, user, ip,
 			    (long long)grants_secs_left(g->expires_ms, now));
-		else if (g->state == GS_REVOKE)
+			rn_publish(rn, GOP_GRANT, g, false);
+		} else if (g->state == GS_REVOKE)
 			log_msg(LOG_WARNING, SLC_GRANT, "grant %s for user %s "
 			    "from %s: constructor failed; revoking", action,
 			    user, ip);

@@ -14,6 +14,7 @@
 
 #include <poll.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "sl.h"
@@ -103,6 +104,23 @@ void runner_set_grants(struct runner *rn, struct grants *gt);
 struct sl_result;
 void runner_set_reporter(struct runner *rn,
     void (*report)(void *, const struct sl_result *), void *arg);
+/*
+ * Fleets (fleet.h).  runner_set_fleet: self is this gateway's name; a
+ * grant of a fleet action that this gateway made from its own knock, or
+ * extended, or revoked at its lapse, is passed to publish(arg, ev).
+ * runner_fleet_apply: another gateway's news, checked again against this
+ * configuration and applied through the same grant lifecycle (its own
+ * constructor, extension and destructor).  runner_refuse: a request the
+ * fleet refused (replay, store down): its receipt says "refused".
+ * The fleet process is named to runner_keep_child (above), after the
+ * network process.
+ */
+struct grant_event;
+void runner_set_fleet(struct runner *rn, const char *self,
+    void (*publish)(void *, const struct grant_event *), void *arg);
+int runner_fleet_apply(struct runner *rn, const struct grant_event *ev);
+void runner_refuse(struct runner *rn, const struct sl_request *req);
+
 /* revoke_on_exit: wait for running scripts, then run every grant's
  * destructor once; those that fail stay on disk, due at the next start. */
 void runner_revoke_all(struct runner *rn);

@@ -22,6 +22,7 @@
 
 #include <openssl/crypto.h>
 
+#include "fleet.h"
 #include "grants.h"
 #include "log.h"
 #include "privsep.h"
@@ -150,6 +151,7 @@ struct rp_parent {
 	int fd;                 /* the channel; -1 once closed */
 	pid_t child;            /* the network process */
 	struct runner *rn;
+	struct fleet *fl;       /* fleet.h: NULL without [fleet] */
 	struct grants *gt;
 	struct config *cfg;     /* in use (calloc'd: a reload frees it) */
 	struct config *pending; /* sent to the network process, not yet
@@ -374,6 +376,7 @@ rp_reloaded(struct rp_parent *p, const struct sl_status *st)
 		rp_free_config(nc);
 		return;
 	}
+	fleet_set_config(p->fl, nc);
 	rp_free_config(p->cfg);
 	p->cfg = nc;
 	log_msg(LOG_NOTICE, SLC_START, "SIGHUP: configuration reloaded from "
@@ -457,8 +460,8 @@ rp_serve_channel(struct rp_parent *p)
 		}
 		if (u.req.magic == SL_MSG_RELOADED)
 			rp_reloaded(p, (const struct sl_status *)(void *)u.b);
-		else
-			(void)runner_submit(p->rn, &u.req);  /* re-checks, logs */
+		else  /* the fleet's replay check first, if any; re-checks */
+			(void)fleet_submit(p->fl, p->rn, &u.req);
 	}
 }
 
@@ -526,15 +529,27 @@ rp_parent(int fd, pid_t child, struct config *cfg, struct grants *gt)
 		    "(see grants.bad)" : "");
 		(void)grants_save(gt);  /* as loaded: what is owed is kept */
 	}
+	if (cfg->fleet.on && fleet_start(&p.fl, cfg, p.rn, gt != NULL ?
+	    gt->dirfd : -1) != 0) {
+		log_msg(LOG_ERR, SLC_SYSERR, "fleet process: %s",
+		    strerror(errno));
+		(void)kill(child, SIGTERM);
+		_exit(1);
+	}
 	while (p.fd >= 0) {
 		pfd[0].fd = p.fd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = sfd;
 		pfd[1].events = POLLIN;
-		np = 2 + runner_pollfds(p.rn, pfd + 2, RP_POLL_MAX - 2);
+		np = 2 + runner_pollfds(p.rn, pfd + 2, RP_POLL_MAX - 3);
+		pfd[np].fd = fleet_fd(p.fl);  /* -1 without a fleet */
+		pfd[np++].events = POLLIN;
 		t = runner_next_timeout_ms(p.rn);
 		if (t < 0 || t > SL_TICK_MS)
 			t = SL_TICK_MS;
+		if (fleet_next_timeout_ms(p.fl) >= 0 &&
+		    fleet_next_timeout_ms(p.fl) < t)
+			t = fleet_next_timeout_ms(p.fl);
 		n = poll(pfd, (nfds_t)np, t);
 		if (n < 0 && errno != EINTR) {
 			log_msg(LOG_ERR, SLC_SYSERR, "poll: %s", strerror(errno));
@@ -547,6 +562,14 @@ rp_parent(int fd, pid_t child, struct config *cfg, struct grants *gt)
 		if (n > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
 		    !rp_serve_channel(&p))
 			break;
+		if (n > 0 && p.fl != NULL && pfd[np - 1].revents != 0 &&
+		    fleet_read(p.fl) != 0) {
+			log_msg(LOG_ERR, SLC_SYSERR, "the fleet process is gone: "
+			    "stopping");
+			p.lost = p.broken = true;
+			break;
+		}
+		fleet_service(p.fl);
 		runner_service(p.rn);
 		if (runner_kept_exited(p.rn, 0, &st)) {
 			if (!p.stopping)
@@ -572,6 +595,8 @@ rp_parent(int fd, pid_t child, struct config *cfg, struct grants *gt)
 	}
 	close(p.fd);
 	p.fd = -1;
+	fleet_stop(p.fl);
+	p.fl = NULL;
 	runner_drain(p.rn);
 	cfg = p.cfg;  /* the last one reloaded */
 	if (gt != NULL && cfg->revoke_on_exit)

@@ -26,6 +26,7 @@
 #include <openssl/crypto.h>
 
 #include "config.h"
+#include "fleet.h"
 #include "grants.h"
 #include "log.h"
 #include "net.h"
@@ -1159,6 +1160,11 @@ main(int argc, char **argv)
 	}
 	if (o.test) {
 		config_log_fingerprints(d.cfg);
+		if (d.cfg->fleet.on &&
+		    fleet_test(d.cfg, stdout, err, sizeof(err)) != 0) {
+			fprintf(stderr, "siglatchd: %s\n", err);
+			goto out;
+		}
 		print_check(d.cfg);
 		rc = 0;
 		goto out;
