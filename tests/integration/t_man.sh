@@ -148,6 +148,19 @@ for prog in siglatchd:siglatchd.8 knocker:knocker.1 siglatch-keygen:siglatch-key
 	    test -z "$miss"
 done
 
+# ... and every subcommand of siglatch-keygen's usage has a synopsis line
+# (".Cm NAME" after ".Nm") and a subsection (".Ss NAME") of its own
+subs=$("$BIN/siglatch-keygen" --help 2>&1 |
+    sed -n 's/^\(usage:\)* *siglatch-keygen \([a-z][a-z0-9-]*\).*/\2/p' | sort -u)
+miss=
+for c in $subs; do
+	awk -v c="$c" 'prev == ".Nm" && $0 == ".Cm " c { f = 1 } { prev = $0 }
+	    END { exit !f }' "$M/siglatch-keygen.1" &&
+	    grep -qx "\.Ss $c" "$M/siglatch-keygen.1" || miss="$miss $c"
+done
+check "siglatch-keygen.1 has a synopsis and a subsection for each subcommand ($(echo $subs))${miss:+; missing:$miss}" \
+    test -n "$subs" -a -z "$miss"
+
 # 4. make install puts them in place
 if [ -z "${MANDIR_SRC:-}" ]; then
 	(cd "$TOP" && unset MAKEFLAGS MAKELEVEL MFLAGS &&
