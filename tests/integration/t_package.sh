@@ -161,7 +161,7 @@ for _ in $(seq 1 200); do
 	sleep 0.05
 done
 check "installed siglatchd listens" grep -q "SL003.*127.0.0.1:$PORT" "$T/pkg.log"
-check "... its network process runs as siglatch" grep -q "running as uid $(id -u siglatch)" "$T/pkg.log"
+check "... its network process runs as siglatch" grep -q "(network process [0-9]*, uid $(id -u siglatch), in /var/lib/siglatch/net)" "$T/pkg.log"
 mkdir -p "$T/cfg/siglatch/127.0.0.1"
 cp "$T/bundle/"* "$T/cfg/siglatch/127.0.0.1/"
 XDG_CONFIG_HOME=$T/cfg /usr/bin/knocker -p "$PORT" 127.0.0.1 alice touch hello >"$T/knock.out" 2>&1
