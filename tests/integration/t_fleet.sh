@@ -113,6 +113,17 @@ enabled = yes
 hmac_file = $T/keys/alice.hmac
 actions = record, fopen, flong
 CONF
+	# gw3 also listens under a second server key: the same knock sealed
+	# to it is still the same knock
+	[ "$n" = 3 ] && cat >>"$g/server.conf" <<CONF
+
+[server:alt]
+port = $ALTPORT
+bind_ip = 127.0.0.1
+priv_key_path = $T/keys/server2.priv.pem
+actions = record
+CONF
+	return 0
 }
 gw_start() {
 	local n=$1 g=$T/g$1
@@ -185,6 +196,13 @@ if ! start_redis; then
 	exit 1
 fi
 
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+    -out "$T/keys/server2.priv.pem" 2>/dev/null
+openssl pkey -in "$T/keys/server2.priv.pem" -pubout \
+    -out "$T/keys/server2.pub.pem" 2>/dev/null
+chmod 600 "$T/keys/server2.priv.pem"
+pick_port
+ALTPORT=$PORT
 for n in 1 2 3; do gw_config "$n"; done
 gw_config 2 local
 
@@ -256,6 +274,30 @@ pttl=$(rcli PTTL "$key")
 diag "replay key $key = $val, PTTL $pttl ms"
 check "the store holds the replay key, with the first gateway's name and a TTL of 2 x timestamp_window" \
 	bash -c "[ -n '$key' ] && [ '$val' = gw1 ] && [ '$pttl' -gt 230000 ] && [ '$pttl' -le 240000 ]"
+
+# the same knock (timestamp, challenge, payload, so the same HMAC) sealed
+# once under gw1's server key and once under the second key gw3 also has
+ts=$(date +%s)
+same() { # port public-key
+	"$BIN/tools/slcraft" --host 127.0.0.1 --port "$1" --server-key "$2" \
+	    --hmac-key "$T/keys/alice.hmac" --user 10 --action 1 --ts "$ts" \
+	    --challenge 424242 --payload same-knock >/dev/null 2>&1
+}
+before1=$(nruns_g 1)
+before3=$(nruns_g 3)
+seen3=$(grep -c 'replayed knock refused: gateway gw1 saw it first' "$T/g3/daemon.log")
+same "${GPORT[1]}" "$T/keys/server.pub.pem"
+for _ in $(seq 1 100); do [ "$(nruns_g 1)" -gt "$before1" ] && break; sleep 0.05; done
+check "a knock sealed under the first server key runs on gw1" [ "$(nruns_g 1)" -eq $((before1 + 1)) ]
+same "$ALTPORT" "$T/keys/server2.pub.pem"
+for _ in $(seq 1 60); do
+	[ "$(grep -c 'replayed knock refused: gateway gw1 saw it first' "$T/g3/daemon.log")" -gt "$seen3" ] && break
+	sleep 0.05
+done
+check "the same knock sealed under a second server key, to gw3, is refused, naming gw1" \
+	[ "$(grep -c 'replayed knock refused: gateway gw1 saw it first' "$T/g3/daemon.log")" -gt "$seen3" ]
+sleep 0.3
+check "... and runs nothing there" [ "$(nruns_g 3)" -eq "$before3" ]
 
 before2=$(nruns_g 2)
 k2 2 --action 1 --save "$T/k2.bin" >/dev/null 2>&1

@@ -39,8 +39,9 @@ struct craft {
 	const char *host, *out, *save, *server_key, *hmac_key, *send_file;
 	uint16_t port;
 	long long user, action, version, payload_len, plain_len, count;
-	long long ts, ts_offset, raw_size, interval_us;
+	long long ts, ts_offset, raw_size, interval_us, challenge;
 	bool have_ts, have_ts_offset, have_plen, bad_hmac, verbose;
+	bool have_challenge;
 	uint8_t payload[SL_PAYLOAD_MAX];
 	size_t npayload;
 };
@@ -68,7 +69,8 @@ craft_usage(FILE *f)
 "               --server-key PUB --hmac-key KEY --user ID --action ID\n"
 "               [--payload STR | --payload-hex HEX]\n"
 "               [--ts ABS | --ts-offset SECONDS] [--version V]\n"
-"               [--payload-len N] [--plain-len N] [--bad-hmac] [-v]\n"
+"               [--payload-len N] [--plain-len N] [--bad-hmac]\n"
+"               [--challenge N] [-v]\n"
 "       slcraft [--host IP] [--port N] [--out FILE] --raw-random SIZE [--count N]\n"
 "       slcraft [--host IP] [--port N] --send-file FILE [--count N]\n"
 "\n"
@@ -99,6 +101,9 @@ craft_usage(FILE *f)
 "  --plain-len N       encrypt only the first N (0-245) bytes of the packet\n"
 "                      (a wrong plaintext length after decryption)\n"
 "  --bad-hmac          flip one bit of the HMAC after computing it\n"
+"  --challenge N       this challenge (0-4294967295), not a random one: with\n"
+"                      --ts and --payload, the same knock again, to be sealed\n"
+"                      under another server key\n"
 "  -v, --verbose       print each crafted packet's fields on stdout\n"
 "Raw datagrams:\n"
 "  --raw-random SIZE   random bytes, SIZE 0-%d\n"
@@ -208,8 +213,10 @@ craft_knock(const struct craft *c, EVP_PKEY *pub, const uint8_t *key,
 	if ((rc = client_build_knock(&k, (uint32_t)ts, (uint16_t)c->user,
 	    (uint8_t)c->action, c->payload, c->npayload, key)) != 0)
 		goto out;
-	if (c->version != SL_WIRE_VERSION) {
+	if (c->version != SL_WIRE_VERSION || c->have_challenge) {
 		k.version = (uint8_t)c->version;
+		if (c->have_challenge)
+			k.challenge = (uint32_t)c->challenge;
 		if ((rc = wire_hmac(NULL, k.hmac, key, &k)) != 0)
 			goto out;
 	}
@@ -248,6 +255,7 @@ craft_parse(int argc, char **argv, struct craft *c)
 		O_HOST = 256, O_PORT, O_OUT, O_SAVE, O_PUB, O_KEY, O_USER,
 		O_ACTION, O_PAYLOAD, O_PHEX, O_TS, O_TSOFF, O_VERSION, O_PLEN,
 		O_PLAIN, O_BADHMAC, O_COUNT, O_RAW, O_FILE, O_INTERVAL,
+		O_CHALLENGE,
 	};
 	static const struct option opts[] = {
 		{ "host",        required_argument, NULL, O_HOST },
@@ -266,6 +274,7 @@ craft_parse(int argc, char **argv, struct craft *c)
 		{ "payload-len", required_argument, NULL, O_PLEN },
 		{ "plain-len",   required_argument, NULL, O_PLAIN },
 		{ "bad-hmac",    no_argument,       NULL, O_BADHMAC },
+		{ "challenge",   required_argument, NULL, O_CHALLENGE },
 		{ "count",       required_argument, NULL, O_COUNT },
 		{ "interval-us", required_argument, NULL, O_INTERVAL },
 		{ "raw-random",  required_argument, NULL, O_RAW },
@@ -333,6 +342,11 @@ craft_parse(int argc, char **argv, struct craft *c)
 		case O_TS:
 			ok = craft_num("ts", optarg, 0, UINT32_MAX, &c->ts);
 			c->have_ts = true;
+			break;
+		case O_CHALLENGE:
+			ok = craft_num("challenge", optarg, 0, UINT32_MAX,
+			    &c->challenge);
+			c->have_challenge = true;
 			break;
 		case O_TSOFF:
 			ok = craft_num("ts-offset", optarg, -(long long)UINT32_MAX,
