@@ -1375,8 +1375,8 @@ decide(unsigned si, const struct sl_addr *src, const uint8_t *dg,
 
 /* The request an accepted knock must give, byte for byte. */
 static void
-want_request(unsigned si, const struct view *v, const struct outcome *o,
-    struct sl_request *req)
+want_request(unsigned si, const uint8_t *dg, const struct view *v,
+    const struct outcome *o, struct sl_request *req)
 {
 	const struct cfg_action *a = action_of(v->in.action_id);
 
@@ -1388,6 +1388,8 @@ want_request(unsigned si, const struct view *v, const struct outcome *o,
 	req->secure = 1;
 	req->src = o->granted;
 	req->timestamp = (uint32_t)v->in.timestamp;
+	/* the fleet's replay key (request.h): the knock's mac */
+	memcpy(req->replay_key, dg + K2_OFF_MAC, sizeof(req->replay_key));
 	if (!a->discard_payload) {
 		req->payload_len = v->in.payload_len;
 		memcpy(req->payload, v->in.payload, v->in.payload_len);
@@ -1409,7 +1411,7 @@ matches(unsigned si, const uint8_t *dg, const struct view *v,
 	    r->cached_after != r->cached_before + (o->rec ? 1u : 0u))
 		return false;
 	if (o->acc) {
-		want_request(si, v, o, &req);
+		want_request(si, dg, v, o, &req);
 		if (memcmp(&req, &r->req, sizeof(req)) != 0)
 			return false;
 	}
