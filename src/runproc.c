@@ -149,6 +149,7 @@ bad:
 
 struct rp_parent {
 	int fd;                 /* the channel; -1 once closed */
+	int sfd;                /* signalfd */
 	pid_t child;            /* the network process */
 	struct runner *rn;
 	struct fleet *fl;       /* fleet.h: NULL without [fleet] */
@@ -485,42 +486,34 @@ rp_reap_child(struct rp_parent *p)
 	return st;
 }
 
-static void __attribute__((noreturn))
-rp_parent(int fd, pid_t child, struct config *cfg, struct grants *gt)
+/* The main process's start: its signals, the runner, the grants, the
+ * fleet process.  Any failure stops the network process too. */
+static void
+rp_setup(struct rp_parent *p)
 {
-	struct rp_parent p;
-	struct pollfd pfd[RP_POLL_MAX];
+	struct grants *gt = p->gt;
 	sigset_t set;
-	int sfd, n, np, t, st = 0, status;
 
-	memset(&p, 0, sizeof(p));
-	p.fd = fd;
-	p.child = child;
-	p.gt = gt;
-	p.cfg = cfg;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR2);
-	if ((sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+	if ((p->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
 		log_msg(LOG_ERR, SLC_SYSERR, "signalfd: %s", strerror(errno));
-		(void)kill(child, SIGTERM);
-		_exit(1);
+		goto fail;
 	}
-	if (runner_new(&p.rn, cfg) != 0 ||
-	    runner_keep_child(p.rn, child) != 0) {
-		(void)kill(child, SIGTERM);
-		_exit(1);  /* runner_new said why */
-	}
-	runner_set_reporter(p.rn, rp_report, &p);
+	if (runner_new(&p->rn, p->cfg) != 0 ||  /* it says why */
+	    runner_keep_child(p->rn, p->child) != 0)
+		goto fail;
+	runner_set_reporter(p->rn, rp_report, p);
 	/* the sockets were bound before the fork: datagrams queue for the
 	 * network process from now on */
 	(void)sd_notify_ready();
 	if (gt != NULL) {
-		runner_set_grants(p.rn, gt);
+		runner_set_grants(p->rn, gt);
 		log_msg(LOG_INFO, SLC_GRANT_STATE, "grants: %u live, %u to "
 		    "revoke now (%llu lapsed while stopped)%s",
 		    grants_count(gt, GS_LIVE), grants_count(gt, GS_REVOKE),
@@ -529,70 +522,110 @@ rp_parent(int fd, pid_t child, struct config *cfg, struct grants *gt)
 		    "(see grants.bad)" : "");
 		(void)grants_save(gt);  /* as loaded: what is owed is kept */
 	}
-	if (cfg->fleet.on && fleet_start(&p.fl, cfg, p.rn, gt != NULL ?
+	if (p->cfg->fleet.on && fleet_start(&p->fl, p->cfg, p->rn, gt != NULL ?
 	    gt->dirfd : -1) != 0) {
 		log_msg(LOG_ERR, SLC_SYSERR, "fleet process: %s",
 		    strerror(errno));
-		(void)kill(child, SIGTERM);
-		_exit(1);
+		goto fail;
 	}
-	while (p.fd >= 0) {
-		pfd[0].fd = p.fd;
+	return;
+fail:
+	(void)kill(p->child, SIGTERM);
+	_exit(1);
+}
+
+/* Serve until the channel is done with: closed after a stop, or the
+ * network process (or the fleet process) gone or misbehaving. */
+static void
+rp_loop(struct rp_parent *p)
+{
+	struct pollfd pfd[RP_POLL_MAX];
+	int n, np, t, st;
+
+	while (p->fd >= 0) {
+		pfd[0].fd = p->fd;
 		pfd[0].events = POLLIN;
-		pfd[1].fd = sfd;
+		pfd[1].fd = p->sfd;
 		pfd[1].events = POLLIN;
-		np = 2 + runner_pollfds(p.rn, pfd + 2, RP_POLL_MAX - 3);
-		pfd[np].fd = fleet_fd(p.fl);  /* -1 without a fleet */
+		np = 2 + runner_pollfds(p->rn, pfd + 2, RP_POLL_MAX - 3);
+		pfd[np].fd = fleet_fd(p->fl);  /* -1 without a fleet */
 		pfd[np++].events = POLLIN;
-		t = runner_next_timeout_ms(p.rn);
+		t = runner_next_timeout_ms(p->rn);
 		if (t < 0 || t > SL_TICK_MS)
 			t = SL_TICK_MS;
-		if (fleet_next_timeout_ms(p.fl) >= 0 &&
-		    fleet_next_timeout_ms(p.fl) < t)
-			t = fleet_next_timeout_ms(p.fl);
-		n = poll(pfd, (nfds_t)np, t);
-		if (n < 0 && errno != EINTR) {
+		if (fleet_next_timeout_ms(p->fl) >= 0 &&
+		    fleet_next_timeout_ms(p->fl) < t)
+			t = fleet_next_timeout_ms(p->fl);
+		if ((n = poll(pfd, (nfds_t)np, t)) < 0 && errno != EINTR) {
 			log_msg(LOG_ERR, SLC_SYSERR, "poll: %s", strerror(errno));
-			p.lost = true;
-			break;
+			p->lost = true;
+			return;
 		}
 		if (n > 0 && (pfd[1].revents & POLLIN))
-			rp_signals(&p, sfd);
+			rp_signals(p, p->sfd);
 		/* requests already queued are served even when stopping */
 		if (n > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
-		    !rp_serve_channel(&p))
-			break;
-		if (n > 0 && p.fl != NULL && pfd[np - 1].revents != 0 &&
-		    fleet_read(p.fl) != 0) {
+		    !rp_serve_channel(p))
+			return;
+		if (n > 0 && p->fl != NULL && pfd[np - 1].revents != 0 &&
+		    fleet_read(p->fl) != 0) {
 			log_msg(LOG_ERR, SLC_SYSERR, "the fleet process is gone: "
 			    "stopping");
-			p.lost = p.broken = true;
-			break;
+			p->lost = p->broken = true;
+			return;
 		}
-		fleet_service(p.fl);
-		runner_service(p.rn);
-		if (runner_kept_exited(p.rn, 0, &st)) {
-			if (!p.stopping)
-				p.lost = true;
-			break;
+		fleet_service(p->fl);
+		runner_service(p->rn);
+		if (runner_kept_exited(p->rn, 0, &st)) {
+			p->lost |= !p->stopping;
+			return;
 		}
 	}
-	if (p.broken)
-		(void)kill(child, SIGKILL);
-	else if (p.lost) {
+}
+
+/* The network process went first: say how, and make sure it is gone. */
+static void
+rp_lost(struct rp_parent *p)
+{
+	int t, st = 0;
+
+	if (!p->broken) {
 		/* a hang-up comes a moment before the exit: give it that */
-		for (t = 0; t < 50 && !runner_kept_exited(p.rn, 0, &st); t++)
+		for (t = 0; t < 50 && !runner_kept_exited(p->rn, 0, &st); t++)
 			(void)poll(NULL, 0, 20);
-		if (runner_kept_exited(p.rn, 0, &st))
+		if (runner_kept_exited(p->rn, 0, &st))
 			log_msg(LOG_ERR, SLC_SYSERR, "network process %ld is gone "
-			    "(%s %d): stopping", (long)child, WIFSIGNALED(st) ?
+			    "(%s %d): stopping", (long)p->child, WIFSIGNALED(st) ?
 			    "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) :
 			    WEXITSTATUS(st));
 		else
 			log_msg(LOG_ERR, SLC_SYSERR, "network process %ld hung up "
-			    "or broke the protocol: stopping", (long)child);
-		(void)kill(child, SIGKILL);
+			    "or broke the protocol: stopping", (long)p->child);
 	}
+	(void)kill(p->child, SIGKILL);
+}
+
+/*
+ * The main process: rp_setup, rp_loop, then the stop: scripts finish,
+ * grants are kept or revoked, the network process is reaped, and the
+ * exit status is 0 only for a stop that was asked for and that the
+ * network process finished cleanly too.
+ */
+static void __attribute__((noreturn))
+rp_parent(int fd, pid_t child, struct config *cfg, struct grants *gt)
+{
+	struct rp_parent p;
+	int st, status;
+
+	memset(&p, 0, sizeof(p));
+	p.fd = fd;
+	p.child = child;
+	p.gt = gt;
+	p.cfg = cfg;
+	rp_setup(&p);
+	rp_loop(&p);
+	if (p.lost)
+		rp_lost(&p);
 	close(p.fd);
 	p.fd = -1;
 	fleet_stop(p.fl);
@@ -611,8 +644,6 @@ rp_parent(int fd, pid_t child, struct config *cfg, struct grants *gt)
 		(void)grants_save(gt);
 		grants_free(gt);
 	}
-	/* 0 only for a stop that was asked for, and that the network
-	 * process finished cleanly too */
 	status = (!p.lost && WIFEXITED(st) && WEXITSTATUS(st) == 0) ? 0 : 1;
 	if (cfg->pid_file[0] != '\0')
 		(void)unlink(cfg->pid_file);
