@@ -7,6 +7,7 @@
  * matches an IPv6 address and vice versa.
  */
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -207,4 +208,25 @@ addr_equal(const struct sl_addr *a, const struct sl_addr *b)
 {
 	return a->family == b->family && memcmp(a->bytes, b->bytes,
 	    a->family == AF_INET ? 4 : 16) == 0;
+}
+
+int
+addr_parse(const char *s, struct sl_addr *a)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, s, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		return addr_from_sockaddr(a, (struct sockaddr *)&sin,
+		    sizeof(sin));
+	}
+	if (inet_pton(AF_INET6, s, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		return addr_from_sockaddr(a, (struct sockaddr *)&sin6,
+		    sizeof(sin6));
+	}
+	return SL_EINVAL;
 }

@@ -33,6 +33,10 @@ int addr_from_sockaddr(struct sl_addr *a, const struct sockaddr *sa,
 /* Text form; out must hold SL_IPSTR_MAX bytes. */
 void addr_to_str(const struct sl_addr *a, char *out, size_t outlen);
 /* "a.b.c.d", "x::y", optional "/prefix". */
+/* An IPv4 or IPv6 literal, no prefix or zone, no name lookup; a
+ * v4-mapped IPv6 address comes out as IPv4 (as format 2 writes it).  0 or
+ * SL_EINVAL. */
+int addr_parse(const char *s, struct sl_addr *a);
 int addr_parse_cidr(const char *s, struct sl_cidr *c);
 /* Comma-separated CIDR list, spaces allowed; empty string = empty list.
  * On error *bad points at the offending item (copied into badbuf). */

@@ -505,26 +505,6 @@ client_read_formats(const char *path, uint32_t *mask, char *err,
 	return 0;
 }
 
-int
-client_parse_ip(const char *s, struct sl_addr *a)
-{
-	struct sockaddr_in sin;
-	struct sockaddr_in6 sin6;
-
-	memset(&sin, 0, sizeof(sin));
-	memset(&sin6, 0, sizeof(sin6));
-	if (inet_pton(AF_INET, s, &sin.sin_addr) == 1) {
-		sin.sin_family = AF_INET;
-		return addr_from_sockaddr(a, (struct sockaddr *)&sin,
-		    sizeof(sin));
-	}
-	if (inet_pton(AF_INET6, s, &sin6.sin6_addr) == 1) {
-		sin6.sin6_family = AF_INET6;
-		return addr_from_sockaddr(a, (struct sockaddr *)&sin6,
-		    sizeof(sin6));
-	}
-	return SL_EINVAL;
-}
 
 /* a's first bits bits equal those of prefix */
 static bool

@@ -136,10 +136,6 @@ int client_parse_formats(const char *s, uint32_t *mask);
 int client_read_formats(const char *path, uint32_t *mask, char *err,
     size_t errlen);
 
-/* An IPv4 or IPv6 literal, no prefix or zone; a v4-mapped IPv6 address
- * comes out as IPv4 (as format 2 writes it). */
-int client_parse_ip(const char *s, struct sl_addr *a);
-
 /* What kind of address this is, for deciding what a knock names. */
 enum client_scope {
 	CLIENT_SCOPE_PUBLIC = 0,    /* anything not listed below */

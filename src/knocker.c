@@ -316,7 +316,7 @@ knocker_parse(int argc, char **argv, struct knocker_opts *o)
 			o->format = (int)v;
 			break;
 		case OPT_ALLOW_IP:
-			if (client_parse_ip(optarg, &o->allow_addr) != 0) {
+			if (addr_parse(optarg, &o->allow_addr) != 0) {
 				knocker_err("--allow-ip '%s' is not an IPv4 or "
 				    "IPv6 address", optarg);
 				return EXIT_USAGE;

@@ -246,7 +246,7 @@ pstore(struct pctx *c, int k, const char *key, const char *v)
 			p->addr_mode = PROFILE_ADDR_AUTO;
 		else if (strcmp(v, "none") == 0)
 			p->addr_mode = PROFILE_ADDR_NONE;
-		else if (client_parse_ip(v, &p->allow_addr) == 0)
+		else if (addr_parse(v, &p->allow_addr) == 0)
 			p->addr_mode = PROFILE_ADDR_IP;
 		else {
 			pfail(c, key, "'%s' is not an IPv4 or IPv6 address, "

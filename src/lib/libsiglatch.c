@@ -220,28 +220,6 @@ now_or(uint64_t timestamp)
 	return timestamp != 0 ? timestamp : (uint64_t)time(NULL);
 }
 
-/* An IPv4 or IPv6 literal; a v4-mapped IPv6 address comes out as IPv4. */
-static int
-parse_ip(const char *s, struct sl_addr *a)
-{
-	struct sockaddr_in sin;
-	struct sockaddr_in6 sin6;
-
-	memset(&sin, 0, sizeof(sin));
-	memset(&sin6, 0, sizeof(sin6));
-	if (inet_pton(AF_INET, s, &sin.sin_addr) == 1) {
-		sin.sin_family = AF_INET;
-		return addr_from_sockaddr(a, (struct sockaddr *)&sin,
-		    sizeof(sin));
-	}
-	if (inet_pton(AF_INET6, s, &sin6.sin6_addr) == 1) {
-		sin6.sin6_family = AF_INET6;
-		return addr_from_sockaddr(a, (struct sockaddr *)&sin6,
-		    sizeof(sin6));
-	}
-	return SL_EINVAL;
-}
-
 EXPORT int
 siglatch_knock1(siglatch_ctx *ctx, uint16_t user_id, uint8_t action_id,
     const void *payload, size_t payload_len, uint64_t timestamp,
@@ -298,7 +276,7 @@ siglatch_knock2(siglatch_ctx *ctx, uint16_t user_id, uint8_t action_id,
 {
 	struct sl_addr a;
 
-	if (allow_ip != NULL && parse_ip(allow_ip, &a) != 0)
+	if (allow_ip != NULL && addr_parse(allow_ip, &a) != 0)
 		return SIGLATCH_EINVAL;
 	return siglatch_int_knock2(ctx, user_id, action_id, payload,
 	    payload_len, allow_ip != NULL ? &a : NULL, flags, timestamp, buf,

@@ -679,7 +679,7 @@ test_parse_ip(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		memset(&a, 0, sizeof(a));
-		if (client_parse_ip(t[i].s, &a) != t[i].rc)
+		if (addr_parse(t[i].s, &a) != t[i].rc)
 			fail_msg("case %zu '%s'", i, t[i].s);
 		if (t[i].rc != 0)
 			continue;
@@ -961,7 +961,7 @@ test_round_trip_v2(void **state)
 	in.user_id = 10;
 	in.action_id = 4;
 	in.timestamp = 1780000000u;
-	assert_int_equal(client_parse_ip("::ffff:192.0.2.9", &in.addr), 0);
+	assert_int_equal(addr_parse("::ffff:192.0.2.9", &in.addr), 0);
 	in.has_addr = true;
 	in.payload_len = 5;
 	memcpy(in.payload, "hello", 5);
