@@ -34,7 +34,8 @@ extern "C" {
 #define SIGLATCH_RECEIPT_LEN   32   /* a format-2 receipt */
 #define SIGLATCH_PAYLOAD_MAX   199
 #define SIGLATCH_HMAC_KEY_LEN  32
-#define SIGLATCH_FP_LEN        40   /* "SHA256:" + 32 hex digits + NUL */
+#define SIGLATCH_FP_LEN        64   /* "SHA256:" + 43 base64 digits + NUL,
+                                       with room */
 
 /* error codes */
 #define SIGLATCH_OK            0
@@ -91,8 +92,9 @@ int siglatch_ctx_new_files(siglatch_ctx **out, const char *server_pub_path,
     const char *hmac_key_path);
 void siglatch_ctx_free(siglatch_ctx *ctx);
 
-/* The server key's fingerprint: "SHA256:" and the first 16 bytes of the
- * SHA-256 of its DER SubjectPublicKeyInfo, in hex. */
+/* The server key's fingerprint: "SHA256:" and the unpadded base64 of the
+ * SHA-256 of its DER SubjectPublicKeyInfo, as `siglatch-keygen fingerprint`
+ * prints it and the daemon logs it (SL002). */
 int siglatch_fingerprint(const siglatch_ctx *ctx, char *out, size_t outlen);
 
 /*

@@ -857,38 +857,6 @@ client_hex(char *out, size_t outlen, const uint8_t *in, size_t n)
 }
 
 int
-client_fingerprint_raw(const uint8_t *buf, size_t len, char *out,
-    size_t outlen)
-{
-	uint8_t md[32];
-	unsigned int mdlen = 0;
-	int rc;
-
-	if (outlen < CLIENT_FP_LEN)
-		return SL_ETOOBIG;
-	if (EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    mdlen != sizeof(md))
-		return SL_ECRYPTO;
-	memcpy(out, "SHA256:", 7);
-	rc = client_hex(out + 7, outlen - 7, md, CLIENT_FP_BYTES);
-	OPENSSL_cleanse(md, sizeof(md));
-	return rc;
-}
-
-int
-client_fingerprint_pub(EVP_PKEY *pub, char *out, size_t outlen)
-{
-	unsigned char *der = NULL;
-	int n, rc;
-
-	if ((n = i2d_PUBKEY(pub, &der)) <= 0)
-		return SL_ECRYPTO;
-	rc = client_fingerprint_raw(der, (size_t)n, out, outlen);
-	OPENSSL_free(der);
-	return rc;
-}
-
-int
 client_parse_target(const char *s, char *host, size_t hostlen,
     uint16_t *port)
 {

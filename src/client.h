@@ -38,11 +38,6 @@
 #define CLIENT_EXIT_NORECEIPT 6   /* no receipt within the deadline */
 #define CLIENT_EXIT_NOTOPEN   7   /* --connect: the TCP port never opened */
 
-/* A key fingerprint: "SHA256:" and the first 16 bytes of the digest in
- * lower-case hex (docs/knocker.md). */
-#define CLIENT_FP_BYTES       16
-#define CLIENT_FP_LEN         (7 + 2 * CLIENT_FP_BYTES + 1)
-
 /* Knock formats, as bits of a mask: CLIENT_FMT(1) | CLIENT_FMT(2). */
 #define CLIENT_FMT(n)        (1u << (n))
 #define CLIENT_FMT_NUM_MAX   31
@@ -207,15 +202,6 @@ int client_save_file(const char *path, mode_t mode, const void *data,
 /* Refuse a directory that others may write to (S_IWOTH), or a non-directory. */
 int client_check_dir(const char *path, char *err, size_t errlen);
 
-/*
- * Fingerprints, never the keys: of a public key, the SHA-256 of its DER
- * SubjectPublicKeyInfo (what `openssl pkey -pubin -outform DER | sha256sum`
- * hashes); of an HMAC key, the SHA-256 of its 32 raw key bytes (the file
- * decoded from hex when it is hex).  out holds CLIENT_FP_LEN bytes.
- */
-int client_fingerprint_pub(EVP_PKEY *pub, char *out, size_t outlen);
-int client_fingerprint_raw(const uint8_t *buf, size_t len, char *out,
-    size_t outlen);
 
 /*
  * Split "HOST:PORT" or "[IPV6]:PORT" (ssh's %h:%p) into host and a port

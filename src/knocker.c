@@ -1663,18 +1663,19 @@ out:
 	return rc;
 }
 
-/* One key's fingerprint for --list, or why there is none. */
+/* One key's fingerprint for --list (crypto.h: the one siglatch-keygen
+ * and the daemon's SL002 line show), or why there is none. */
 static void
 knocker_list_key(const char *label, const char *path, bool pub)
 {
-	char err[CLIENT_ERR_LEN], fp[CLIENT_FP_LEN];
+	char err[CLIENT_ERR_LEN], fp[CRYPTO_FP_LEN];
 	uint8_t key[SL_HMAC_KEY_LEN];
 	EVP_PKEY *k = NULL;
 	int rc;
 
 	if (pub) {
 		rc = crypto_load_public(path, &k, err, sizeof(err));
-		if (rc == 0 && client_fingerprint_pub(k, fp, sizeof(fp)) != 0)
+		if (rc == 0 && crypto_fp_pkey(k, fp, sizeof(fp)) != 0)
 			rc = SL_ECRYPTO;
 		EVP_PKEY_free(k);
 	} else {
@@ -1682,8 +1683,7 @@ knocker_list_key(const char *label, const char *path, bool pub)
 		if (rc == 0)
 			rc = crypto_load_hmac_key(path, 0, key, err, sizeof(err));
 		if (rc == 0)
-			rc = client_fingerprint_raw(key, sizeof(key), fp,
-			    sizeof(fp));
+			rc = crypto_fp_hmac(key, fp, sizeof(fp));
 		OPENSSL_cleanse(key, sizeof(key));
 	}
 	if (rc == 0)

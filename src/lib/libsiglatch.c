@@ -185,33 +185,19 @@ siglatch_ctx_free(siglatch_ctx *ctx)
 	free(ctx);
 }
 
+_Static_assert(SIGLATCH_FP_LEN >= CRYPTO_FP_LEN,
+    "SIGLATCH_FP_LEN holds a crypto_fp_pkey fingerprint");
+
+/* The same fingerprint siglatch-keygen prints and the daemon logs. */
 EXPORT int
 siglatch_fingerprint(const siglatch_ctx *ctx, char *out, size_t outlen)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char *der = NULL;
-	uint8_t md[32];
-	unsigned int mdlen = 0;
-	int n, i;
-
 	if (ctx == NULL || out == NULL)
 		return SIGLATCH_EINVAL;
 	if (outlen < SIGLATCH_FP_LEN)
 		return SIGLATCH_ESPACE;
-	if ((n = i2d_PUBKEY(ctx->pub, &der)) <= 0)
-		return SIGLATCH_ECRYPTO;
-	if (EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1) {
-		OPENSSL_free(der);
-		return SIGLATCH_ECRYPTO;
-	}
-	OPENSSL_free(der);
-	memcpy(out, "SHA256:", 7);
-	for (i = 0; i < 16; i++) {
-		out[7 + 2 * i] = hex[md[i] >> 4];
-		out[8 + 2 * i] = hex[md[i] & 0x0f];
-	}
-	out[7 + 32] = '\0';
-	return SIGLATCH_OK;
+	return crypto_fp_pkey(ctx->pub, out, outlen) == 0 ? SIGLATCH_OK :
+	    SIGLATCH_ECRYPTO;
 }
 
 static uint64_t

@@ -113,12 +113,13 @@ runs "a HOST that is no profile still needs USER ACTION, and says so" 2 "no prof
 # --- --list ---------------------------------------------------------------------------
 l=$("$KN" --list)
 rc=$?
-pubfp=$(openssl pkey -pubin -in "$T/keys/server.pub.pem" -outform DER | sha256sum | cut -c1-32)
+# the fingerprints the server side shows (keygen, the daemon's SL002)
+pubfp=$("$BIN/siglatch-keygen" fingerprint "$T/keys/server.pub.pem" | cut -d' ' -f1)
 # the key file is 64 hex digits: its 32 bytes, hashed
-keyfp=$(printf "$(tr -d ' \n' <"$T/keys/alice.hmac" | sed 's/../\\x&/g')" | sha256sum | cut -c1-32)
+keyfp=$("$BIN/siglatch-keygen" fingerprint "$T/keys/alice.hmac" | cut -d' ' -f1)
 check "--list: exit 0, both profiles with file:line" sh -c "[ $rc = 0 ] && printf '%s\n' \"\$1\" | grep -qx 'alice  ($CFG:2)' && printf '%s\n' \"\$1\" | grep -qx 'lab  ($CFG.d/lab.conf:2)'" _ "$l"
-check "--list shows the server key's fingerprint (SHA-256 of its DER)" sh -c "[ ${#pubfp} = 32 ] && printf '%s\n' \"\$1\" | grep -q 'server key  SHA256:$pubfp'" _ "$l"
-check "--list shows the HMAC key's fingerprint (SHA-256 of its 32 bytes)" sh -c "[ ${#keyfp} = 32 ] && printf '%s\n' \"\$1\" | grep -q 'hmac key    SHA256:$keyfp'" _ "$l"
+check "--list shows the server key's fingerprint, the one siglatch-keygen prints ($pubfp)" sh -c "[ ${#pubfp} = 50 ] && printf '%s\n' \"\$1\" | grep -qF 'server key  $pubfp'" _ "$l"
+check "--list shows the HMAC key's fingerprint, the one siglatch-keygen prints ($keyfp)" sh -c "[ ${#keyfp} = 55 ] && printf '%s\n' \"\$1\" | grep -qF 'hmac key    $keyfp'" _ "$l"
 check "--list never shows a key" sh -c "! printf '%s\n' \"\$1\" | grep -qi -e \"\$(cat '$T/keys/alice.hmac')\" -e \"\$(cat '$T/keys/dave.hmac.key')\" -e 'BEGIN'" _ "$l"
 
 # --- --save-profile ------------------------------------------------------------------------

@@ -25,8 +25,8 @@ check "a format-1 knock built by the library: 256 bytes sent" sh -c "printf '%s\
 check "... and the daemon runs it" wait_runs $((n + 1))
 r=$(latest_run)
 check "... with its payload" test "$(sed -n 's/^argv\[8\]=//p' "$r" | base64 -d)" = "lib format 1"
-fp=$(openssl pkey -pubin -in "$T/keys/server.pub.pem" -outform DER | sha256sum | cut -c1-32)
-check "... the library's fingerprint is SHA-256 of the key's DER" sh -c "[ ${#fp} = 32 ] && printf '%s\n' \"\$1\" | grep -qx 'fingerprint=SHA256:$fp'" _ "$o"
+fp=$("$BIN/siglatch-keygen" fingerprint "$T/keys/server.pub.pem" | cut -d' ' -f1)
+check "... the library's fingerprint is the one siglatch-keygen prints ($fp)" sh -c "[ ${#fp} = 50 ] && printf '%s\n' \"\$1\" | grep -qxF 'fingerprint=$fp'" _ "$o"
 
 n=$(nruns)
 o=$(lk 1 2 5 "lib format 2")

@@ -1002,25 +1002,34 @@ test_round_trip_v2(void **state)
 	EVP_PKEY_free(pub);
 }
 
-/* Fingerprints, known answers: SHA-256 of the vector key's DER (as
- * openssl pkey -pubin -outform DER | sha256sum), and of "abc". */
+/*
+ * The fingerprints knocker shows are the daemon's and keygen's (crypto.h),
+ * known answers: of the vector server key, the unpadded base64 of
+ *   openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary;
+ * of the vector HMAC key, of SHA-256 over the label, a NUL and its 32
+ * bytes (computed apart, with Python's hashlib).
+ */
 static void
 test_fingerprints(void **state)
 {
-	char fp[CLIENT_FP_LEN], err[CLIENT_ERR_LEN];
+	char fp[CRYPTO_FP_LEN], err[CLIENT_ERR_LEN];
+	uint8_t key[SL_HMAC_KEY_LEN];
 	EVP_PKEY *pub = NULL;
 
 	(void)state;
 	assert_int_equal(crypto_load_public(vec("server.pub.pem"), &pub, err,
 	    sizeof(err)), 0);
-	assert_int_equal(client_fingerprint_pub(pub, fp, sizeof(fp)), 0);
-	assert_string_equal(fp, "SHA256:a300aa96ae005136406b06ac406de8e3");
-	assert_int_equal(client_fingerprint_pub(pub, fp, sizeof(fp) - 1),
-	    SL_ETOOBIG);
+	assert_int_equal(crypto_fp_pkey(pub, fp, sizeof(fp)), 0);
+	assert_string_equal(fp,
+	    "SHA256:owCqlq4AUTZAawasQG3o4y4ijWmhERVObhJ1oU0gDCc");
+	assert_int_equal(crypto_fp_pkey(pub, fp, 50), SL_ETOOBIG);
 	EVP_PKEY_free(pub);
-	assert_int_equal(client_fingerprint_raw((const uint8_t *)"abc", 3, fp,
-	    sizeof(fp)), 0);
-	assert_string_equal(fp, "SHA256:ba7816bf8f01cfea414140de5dae2223");
+	assert_int_equal(crypto_load_hmac_key(vec("user1.hmac.key"), 0, key,
+	    err, sizeof(err)), 0);
+	assert_int_equal(crypto_fp_hmac(key, fp, sizeof(fp)), 0);
+	OPENSSL_cleanse(key, sizeof(key));
+	assert_string_equal(fp,
+	    "HMAC-SHA256:jaQY2xLEi/SgsYwkhVn6N0FtLpFEdBEUS00fnAgJeRc");
 }
 
 /* A NULL host applies every line (an imported bundle); the summary of a

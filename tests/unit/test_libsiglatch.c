@@ -179,9 +179,9 @@ test_fingerprint(void **state)
 	assert_int_equal(siglatch_ctx_new_files(&d, pub_path, key_path),
 	    SIGLATCH_OK);
 	assert_int_equal(siglatch_fingerprint(c, fp, sizeof(fp)), SIGLATCH_OK);
-	assert_int_equal(strlen(fp), SIGLATCH_FP_LEN - 1);
-	assert_memory_equal(fp, "SHA256:", 7);
-	assert_int_equal(strspn(fp + 7, "0123456789abcdef"), 32);
+	/* the vector key's, as siglatch-keygen fingerprint prints it */
+	assert_string_equal(fp,
+	    "SHA256:owCqlq4AUTZAawasQG3o4y4ijWmhERVObhJ1oU0gDCc");
 	/* the server key's, whatever the user key */
 	assert_int_equal(siglatch_fingerprint(d, fp2, sizeof(fp2)), SIGLATCH_OK);
 	assert_string_equal(fp, fp2);
