@@ -29,7 +29,7 @@ OPT     ?= -O2 -g
 CPPFLAGS ?=
 CFLAGS  ?=
 LDFLAGS ?=
-SL_CPPFLAGS = -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Isrc $(CPPFLAGS)
+SL_CPPFLAGS = -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 $(CPPFLAGS)
 # objects do not depend on where the tree is checked out
 SL_CFLAGS = $(CSTD) $(OPT) $(WARN) $(WERROR) -pthread \
            -fstack-protector-strong -fPIE -MMD -MP \
@@ -45,9 +45,26 @@ Q := @
 endif
 
 B := build
-MAINS   := src/siglatchd.c src/knocker.c src/keygen.c
-LIBSRC  := $(filter-out $(MAINS),$(wildcard src/*.c))
-LIBOBJ  := $(LIBSRC:src/%.c=$(B)/obj/%.o)
+
+# src/ has a folder per part, and a part sees only its own headers and
+# those of the parts below it (a header included across the line does not
+# compile):
+#   common/  wire formats, crypto, addresses, errors: every program
+#   daemon/  siglatchd: receive stages, runner, privilege separation
+#   client/  knocker and the bundle/profile code siglatch-keygen shares
+#   keygen/  siglatch-keygen
+#   lib/     libsiglatch (common/ plus its public API, include/siglatch.h)
+INC_COMMON := -Isrc/common
+INC_DAEMON := $(INC_COMMON) -Isrc/daemon
+INC_CLIENT := $(INC_COMMON) -Isrc/client -Isrc/lib -Iinclude
+INC_ALL    := $(INC_DAEMON) -Isrc/client -Isrc/lib -Iinclude
+obj = $(patsubst src/%.c,$(B)/obj/%.o,$(1))
+
+COMMONSRC := $(wildcard src/common/*.c)
+DAEMONSRC := $(filter-out src/daemon/siglatchd.c,$(wildcard src/daemon/*.c))
+CLIENTSRC := $(filter-out src/client/knocker.c,$(wildcard src/client/*.c))
+# what the tests, tools and benchmarks link: every part but the mains
+SLLIBS  := $(B)/libdaemon.a $(B)/libclient.a $(B)/libcommon.a
 UNITSRC := $(wildcard tests/unit/test_*.c)
 UNITBIN := $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
 TOOLSRC := $(filter-out tests/tools/fakeclock.c,$(wildcard tests/tools/*.c))
@@ -58,34 +75,41 @@ PROGS   := $(B)/siglatchd $(B)/knocker $(B)/siglatch-keygen
 
 all: $(PROGS)
 
+$(B)/obj/common/%.o: SL_INC := $(INC_COMMON)
+$(B)/obj/daemon/%.o: SL_INC := $(INC_DAEMON)
+$(B)/obj/client/%.o: SL_INC := $(INC_CLIENT)
+$(B)/obj/keygen/%.o: SL_INC := $(INC_CLIENT)
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(SL_CPPFLAGS) $(SL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(SL_INC) $(SL_CPPFLAGS) $(SL_CFLAGS) -c -o $@ $<
 
-$(B)/libsl.a: $(LIBOBJ)
+$(B)/libcommon.a: $(call obj,$(COMMONSRC))
+$(B)/libdaemon.a: $(call obj,$(DAEMONSRC))
+$(B)/libclient.a: $(call obj,$(CLIENTSRC))
+$(B)/libcommon.a $(B)/libdaemon.a $(B)/libclient.a:
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(B)/siglatchd: $(B)/obj/siglatchd.o $(B)/libsl.a
+$(B)/siglatchd: $(B)/obj/daemon/siglatchd.o $(B)/libdaemon.a $(B)/libcommon.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $^ $(LIBS)
-$(B)/knocker: $(B)/obj/knocker.o $(B)/libsiglatch.a $(B)/libsl.a
+$(B)/knocker: $(B)/obj/client/knocker.o $(B)/libclient.a $(B)/libsiglatch.a $(B)/libcommon.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $^ $(LIBS)
-$(B)/siglatch-keygen: $(B)/obj/keygen.o $(B)/libsl.a
+$(B)/siglatch-keygen: $(B)/obj/keygen/keygen.o $(B)/libclient.a $(B)/libcommon.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libsl.a
+$(B)/tests/%: tests/unit/%.c $(SLLIBS)
 	@mkdir -p $(@D)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(SL_CPPFLAGS) $(SL_CFLAGS) -Wno-missing-prototypes $(SL_LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS) -lcmocka
+	$(Q)$(CC) $(INC_ALL) $(SL_CPPFLAGS) $(SL_CFLAGS) -Wno-missing-prototypes $(SL_LDFLAGS) -o $@ $< $(SLLIBS) $(LIBS) -lcmocka
 
-$(B)/tools/%: tests/tools/%.c $(B)/libsl.a
+$(B)/tools/%: tests/tools/%.c $(SLLIBS)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(SL_CPPFLAGS) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
+	$(Q)$(CC) $(INC_ALL) $(SL_CPPFLAGS) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $< $(SLLIBS) $(LIBS)
 
 # The clock shim t_clock.sh preloads into siglatchd: a shared object, built
 # without OPT's sanitizers (a sanitized binary loads its runtime first).
@@ -96,10 +120,10 @@ $(B)/tools/fakeclock.so: tests/tools/fakeclock.c
 	    -ffile-prefix-map=$(CURDIR)=. \
 	    -o $@ $< -ldl
 
-$(B)/bench/%: bench/%.c $(B)/libsl.a
+$(B)/bench/%: bench/%.c $(SLLIBS)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(SL_CPPFLAGS) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $< $(B)/libsl.a $(LIBS)
+	$(Q)$(CC) $(INC_ALL) $(SL_CPPFLAGS) $(SL_CFLAGS) $(SL_LDFLAGS) -o $@ $< $(SLLIBS) $(LIBS)
 
 tests: $(PROGS) $(UNITBIN) $(TOOLBIN) $(BENCHBIN)
 
@@ -223,7 +247,7 @@ clean:
 
 .PHONY: all tests check check-asan unit bench demo install clean
 .PHONY: man uninstall deb mutants
--include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/tools/*.d $(B)/bench/*.d)
+-include $(wildcard $(B)/obj/*/*.d $(B)/tests/*.d $(B)/tools/*.d $(B)/bench/*.d)
 
 # --- libsiglatch: the client library (include/siglatch.h) ------------------
 # Static and shared (soname libsiglatch.so.$(LIBSIG_MAJOR)), with a
@@ -234,19 +258,19 @@ INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 LIBSIG_MAJOR := 1
 LIBSIG_VER   := $(LIBSIG_MAJOR).0.0
-LIBSIG_SRC   := src/lib/libsiglatch.c src/knock2.c src/wire.c src/crypto.c \
-                src/util.c src/addr.c src/err.c src/b64.c
+# the library is common/ and its own API: nothing of the daemon or knocker
+LIBSIG_SRC   := src/lib/libsiglatch.c $(COMMONSRC)
 LIBSIG_OBJ   := $(patsubst %.c,$(B)/pic/%.o,$(notdir $(LIBSIG_SRC)))
 LIBSIG_SO    := $(B)/libsiglatch.so.$(LIBSIG_VER)
 
-$(B)/pic/%.o: src/%.c
+$(B)/pic/%.o: src/common/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(SL_CPPFLAGS) -Iinclude $(SL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+	$(Q)$(CC) $(INC_COMMON) $(SL_CPPFLAGS) $(SL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 $(B)/pic/%.o: src/lib/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(SL_CPPFLAGS) -Iinclude $(SL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+	$(Q)$(CC) $(INC_COMMON) -Isrc/lib -Iinclude $(SL_CPPFLAGS) $(SL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 
 $(B)/libsiglatch.a: $(LIBSIG_OBJ)
 	@rm -f $@
@@ -264,11 +288,11 @@ SIGLATCH_PC = printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
 	    'Description: siglatch client library: build and seal knocks, open receipts' \
 	    'Version: $(SL_VERSION_MK)' 'Requires.private: libcrypto' \
 	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lsiglatch'
-$(B)/siglatch.pc: Makefile src/sl.h
+$(B)/siglatch.pc: Makefile src/common/sl.h
 	@mkdir -p $(@D)
 	$(Q)$(SIGLATCH_PC) >$@
 
-SL_VERSION_MK := $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' src/sl.h)
+SL_VERSION_MK := $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' src/common/sl.h)
 LIBSIG := $(B)/libsiglatch.a $(LIBSIG_SO) $(B)/siglatch.pc
 all: $(LIBSIG)
 tests: $(LIBSIG)
@@ -299,7 +323,6 @@ install-lib: $(LIBSIG)
 
 .PHONY: install-lib
 -include $(wildcard $(B)/pic/*.d)
-CPPFLAGS += -Iinclude
 
 uninstall: uninstall-lib
 uninstall-lib:

@@ -3,7 +3,7 @@
 #   A  user   the user-space path: siglatchd's socket, recvmmsg, length
 #             check, then the real rate limiter (256 bytes) or a tag
 #             lookup (559 bytes) in user space (bench/sfsink user)
-#   B  ebpf   the sockfilter eBPF program (src/sockfilter.c) attached, the
+#   B  ebpf   the sockfilter eBPF program (src/daemon/sockfilter.c) attached, the
 #             senders' addresses blocked, tag filtering on with 10240 tags
 #             in the map (bench/sfsink ebpf)
 #   P  pair   B on the two sockets of a server that takes both formats

@@ -24,12 +24,13 @@ FUZZ_WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes \
                 -Wstrict-prototypes -Wpointer-arith -Wformat=2 -Wcast-qual \
                 -Wvla -Wnull-dereference -Wimplicit-fallthrough
 FUZZ_CFLAGS  := -std=c17 -O1 -g -pthread $(FUZZ_SAN) $(FUZZ_WARN) \
-                -D_GNU_SOURCE -Isrc -MMD -MP
+                -D_GNU_SOURCE -Isrc/common -Isrc/daemon -Isrc/client \
+                -Isrc/lib -Iinclude -MMD -MP
 # the top-level LIBS when included, else the same list
 FUZZ_LIBS     = $(if $(LIBS),$(LIBS),-lcrypto -linih -pthread)
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
-FUZZ_LIBSRC  := $(filter-out src/siglatchd.c src/knocker.c src/keygen.c, \
-                $(wildcard src/*.c))
+FUZZ_LIBSRC  := $(filter-out src/daemon/siglatchd.c src/client/knocker.c, \
+                $(wildcard src/common/*.c src/daemon/*.c src/client/*.c))
 FUZZ_LIBOBJ  := $(FUZZ_LIBSRC:src/%.c=$(FUZZ_B)/obj/%.o)
 
 $(FUZZ_B)/obj/%.o: src/%.c
@@ -63,7 +64,7 @@ fuzz-clean:
 	rm -rf $(FUZZ_B)
 
 .PHONY: fuzz fuzz-build fuzz-clean
--include $(wildcard $(FUZZ_B)/obj/*.d $(FUZZ_B)/*.d)
+-include $(wildcard $(FUZZ_B)/obj/*/*.d $(FUZZ_B)/*.d)
 
 # Included first or last, this file does not change the default goal.
 .DEFAULT_GOAL := $(fuzz_saved_goal)

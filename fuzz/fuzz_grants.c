@@ -1,5 +1,5 @@
 /*
- * fuzz_grants.c - the grants file parser (src/grants.c).
+ * fuzz_grants.c - the grants file parser (src/daemon/grants.c).
  *
  * The runner reads STATE_DIR/grants/grants as root at every start, so its
  * parser gets the same treatment as the datagram path.  The input is the

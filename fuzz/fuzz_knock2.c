@@ -1,5 +1,5 @@
 /*
- * fuzz_knock2.c - knock format 2 (src/knock2.c): the inner plaintext, the
+ * fuzz_knock2.c - knock format 2 (src/common/knock2.c): the inner plaintext, the
  * receipt, the datagram's MAC and opening a datagram with the test private
  * key, each checked against a reference written here from docs/PROTOCOL.md
  * ("Format 2") with OpenSSL one-shot calls.

@@ -1,5 +1,5 @@
 /*
- * fuzz_profile.c - knocker's profile parser (src/profile.c) on arbitrary
+ * fuzz_profile.c - knocker's profile parser (src/client/profile.c) on arbitrary
  * text.  A failure must be SL_ECONFIG with a "FILE:LINE:" message; a
  * success must respect every limit docs/knocker.md states (names, hosts,
  * ranges, absolute paths), and what profile_format writes must parse back

@@ -7,7 +7,7 @@
  * by the input's length (none, 34 entries, 1 entry).  The journal is the
  * one file siglatchd reads that the unprivileged network process can
  * write, so any bytes may be there.  A reference loader written here from
- * the formats in src/replay.c (SLREPLY1 and SLREPLY2) says what must come
+ * the formats in src/daemon/replay.c (SLREPLY1 and SLREPLY2) says what must come
  * out: REPLAY_LOADED, REPLAY_CORRUPT with the barrier of replay.h (every
  * timestamp <= max(now, the header's high-water mark) + max(window, the
  * header's window) refused, the high-water mark and window only from an

@@ -2,7 +2,7 @@
 # The manual pages in man/ (mdoc(7) source):
 #   - each passes "mandoc -T lint -W warning" with nothing to say, and
 #     renders with "man --warnings -l" (groff) without a warning;
-#   - siglatchd.conf.5 documents every key of src/config.c's key tables,
+#   - siglatchd.conf.5 documents every key of src/daemon/config.c's key tables,
 #     each in the section of its table (top level, [server:NAME],
 #     [action:NAME], [user:NAME]), as ".It Cm KEY No = ...";
 #   - each program's page names every long option its --help prints;
@@ -48,11 +48,11 @@ else
 fi
 
 # 2. every configuration key, in the section of its table.  The tables
-# are the cfg_*_keys arrays of src/config.c: K(struct ..., KEY, ...) lines,
+# are the cfg_*_keys arrays of src/daemon/config.c: K(struct ..., KEY, ...) lines,
 # and { "KEY", ... } lines for the keys stored elsewhere (actions, deaddrops).
 keys_of() { # table name: its keys, one a line
 	sed -n "/^static const struct cfg_key $1\\[\\] = {/,/^};/p" \
-	    "$TOP/src/config.c" |
+	    "$TOP/src/daemon/config.c" |
 	    sed -n -e 's/^[[:space:]]*K(struct [a-z_]*, \([a-z0-9_]*\),.*/\1/p' \
 	        -e 's/^[[:space:]]*{ "\([a-z0-9_]*\)", CT_.*/\1/p'
 }
@@ -97,7 +97,7 @@ item_text() { # section-file key: the item's text, macros dropped, one line
 	    on { sub(/^\.[A-Z][a-z] /, ""); printf "%s ", $0 }' "$1"
 }
 defaults_of() { # function: "key value" lines
-	sed -n "/^$1(/,/^}/p" "$TOP/src/config.c" | sed -n \
+	sed -n "/^$1(/,/^}/p" "$TOP/src/daemon/config.c" | sed -n \
 	    -e 's/^[[:space:]]*[a-z]*->\([a-z0-9_]*\) = \([0-9]*\|true\|false\);$/\1 \2/p' \
 	    -e 's/^[[:space:]]*sl_strlcpy([a-z]*->\([a-z0-9_]*\), "\([^"]*\)".*/\1 \2/p' |
 	    sed -e 's/ true$/ yes/' -e 's/ false$/ no/'
@@ -118,7 +118,7 @@ for t in cfg_top_keys:cfg_init:"Top level" \
 		item_text "$T/sect.txt" "$k" | grep -qF -- "$lo to $hi" ||
 		    wrong="$wrong $sect:$k(range $lo to $hi)"
 	done < <(sed -n "/^static const struct cfg_key $table\[\] = {/,/^};/p" \
-	    "$TOP/src/config.c" | sed -n 's/^[[:space:]]*K(struct [a-z_]*, \([a-z0-9_]*\), CT_\(U16\|U32\|INT\), \(-*[0-9]*\), \([0-9]*\)).*/\1 \3 \4/p')
+	    "$TOP/src/daemon/config.c" | sed -n 's/^[[:space:]]*K(struct [a-z_]*, \([a-z0-9_]*\), CT_\(U16\|U32\|INT\), \(-*[0-9]*\), \([0-9]*\)).*/\1 \3 \4/p')
 	while read -r k v; do
 		nfacts=$((nfacts + 1))
 		item_text "$T/sect.txt" "$k" | grep -qF -- "Default $v" ||

@@ -1,5 +1,5 @@
 /*
- * test_knock2.c - knock format 2 (src/knock2.c) against the vectors of
+ * test_knock2.c - knock format 2 (src/common/knock2.c) against the vectors of
  * tests/vectors/v2/: every derived key, the tag, the inner plaintext, the
  * whole datagram byte for byte, its MAC, opening it with the test private
  * key, and the receipt; every single-bit flip of a datagram or receipt is

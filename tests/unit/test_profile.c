@@ -1,5 +1,5 @@
 /*
- * test_profile.c - knocker.conf parsing (src/profile.c): a full stanza,
+ * test_profile.c - knocker.conf parsing (src/client/profile.c): a full stanza,
  * relative and "~/" paths, several hosts, a table of refusals each naming
  * file:line (and the key), a name defined twice across two files, the
  * stanza writer read back, and the file-location rules.

@@ -11,7 +11,7 @@
  *
  * Keys, name maps and the formats the server takes default to the
  * per-host directory ~/.config/siglatch/HOST/, or come from a profile
- * (knocker.conf, src/profile.c).  Knocks are built, sealed and their
+ * (knocker.conf, src/client/profile.c).  Knocks are built, sealed and their
  * receipts opened by libsiglatch (include/siglatch.h).  See
  * docs/knocker.md.
  */
@@ -37,7 +37,7 @@
 #include "client.h"
 #include "crypto.h"
 #include "knock2.h"
-#include "lib/libsiglatch_int.h"
+#include "libsiglatch_int.h"
 #include "profile.h"
 #include "sl.h"
 #include "util.h"
