@@ -39,6 +39,13 @@
 #include "sl.h"
 #include "util.h"
 
+/* The per-host directory, or why there is none. */
+struct knocker_dir {
+	int rc;
+	char path[SL_PATH_MAX];
+	char err[CLIENT_ERR_LEN];
+};
+
 /* --quiet: notes, warnings and receipt lines are not printed */
 bool knocker_quiet;
 

@@ -30,13 +30,6 @@
 #define KNOCKER_WAIT_DEF  5     /* --wait without SECONDS */
 #define KNOCKER_WAIT_MAX  300
 
-/* The per-host directory, or why there is none. */
-struct knocker_dir {
-	int rc;
-	char path[SL_PATH_MAX];
-	char err[CLIENT_ERR_LEN];
-};
-
 /* A knock ready to be built: keys, ids, payload, format. */
 struct knocker_knock {
 	siglatch_ctx *lib;          /* libsiglatch: the keys */
