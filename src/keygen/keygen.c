@@ -220,27 +220,22 @@ keygen_encode(EVP_PKEY *pkey, int selection, const char *structure,
 	return ok ? 0 : SL_ECRYPTO;
 }
 
+/* "server" options: -1 to go on (*dir set), else an exit status. */
 static int
-keygen_server(int argc, char **argv)
+keygen_server_parse(int argc, char **argv, const char **dir)
 {
 	static const struct option opts[] = {
 		{ "output-dir", required_argument, NULL, 'o' },
 		{ "help",       no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct keygen_run run = { .n = 0 };
-	char priv_path[SL_PATH_MAX], pub_path[SL_PATH_MAX];
-	char err[CLIENT_ERR_LEN];
-	const char *dir = ".";
-	unsigned char *priv = NULL, *pub = NULL;
-	size_t priv_len = 0, pub_len = 0;
-	EVP_PKEY *pkey = NULL, *check = NULL;
-	int c, status = EXIT_FAILURE;
+	int c;
 
+	*dir = ".";
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			dir = optarg;
+			*dir = optarg;
 			break;
 		case 'h':
 			keygen_usage(stdout);
@@ -254,11 +249,22 @@ keygen_server(int argc, char **argv)
 		keygen_err("server: unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (keygen_check_dir(dir) != 0 ||
-	    keygen_path(priv_path, sizeof(priv_path), dir,
-	    "server.priv.pem") != 0 ||
-	    keygen_path(pub_path, sizeof(pub_path), dir, "server.pub.pem") != 0)
-		return EXIT_FAILURE;
+	return -1;
+}
+
+/*
+ * A fresh RSA-2048 pair written to dir (priv_path, pub_path), then read
+ * back the way siglatchd and knocker will.  Returns 0, or -1 (said).
+ */
+static int
+keygen_server_pair(struct keygen_run *run, const char *dir,
+    const char *priv_path, const char *pub_path)
+{
+	char err[CLIENT_ERR_LEN];
+	unsigned char *priv = NULL, *pub = NULL;
+	size_t priv_len = 0, pub_len = 0;
+	EVP_PKEY *pkey = NULL, *check = NULL;
+	int rc = -1;
 
 	if ((pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)) == NULL ||
 	    keygen_encode(pkey, OSSL_KEYMGMT_SELECT_KEYPAIR, "PrivateKeyInfo",
@@ -269,11 +275,10 @@ keygen_server(int argc, char **argv)
 		keygen_err("RSA-2048 key generation failed");
 		goto out;
 	}
-	if (keygen_file(&run, dir, "server.priv.pem", 0600, priv,
+	if (keygen_file(run, dir, "server.priv.pem", 0600, priv,
 	    priv_len) != 0 ||
-	    keygen_file(&run, dir, "server.pub.pem", 0644, pub, pub_len) != 0)
+	    keygen_file(run, dir, "server.pub.pem", 0644, pub, pub_len) != 0)
 		goto out;
-	/* read both back the way siglatchd and knocker will */
 	if (crypto_load_private(priv_path, 1, &check, err, sizeof(err)) != 0) {
 		keygen_err("%s", err);
 		goto out;
@@ -284,15 +289,35 @@ keygen_server(int argc, char **argv)
 		keygen_err("%s", err);
 		goto out;
 	}
-	status = EXIT_SUCCESS;
+	rc = 0;
 out:
-	if (status != EXIT_SUCCESS)
-		keygen_rollback(&run);
 	OPENSSL_clear_free(priv, priv_len);
 	OPENSSL_free(pub);
 	EVP_PKEY_free(check);
 	EVP_PKEY_free(pkey);
-	return status;
+	return rc;
+}
+
+static int
+keygen_server(int argc, char **argv)
+{
+	struct keygen_run run = { .n = 0 };
+	char priv_path[SL_PATH_MAX], pub_path[SL_PATH_MAX];
+	const char *dir;
+	int rc;
+
+	if ((rc = keygen_server_parse(argc, argv, &dir)) >= 0)
+		return rc;
+	if (keygen_check_dir(dir) != 0 ||
+	    keygen_path(priv_path, sizeof(priv_path), dir,
+	    "server.priv.pem") != 0 ||
+	    keygen_path(pub_path, sizeof(pub_path), dir, "server.pub.pem") != 0)
+		return EXIT_FAILURE;
+	if (keygen_server_pair(&run, dir, priv_path, pub_path) != 0) {
+		keygen_rollback(&run);
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
 }
 
 /* "NAME=ID": a valid name, an id 0..255, neither given twice. */
@@ -429,71 +454,57 @@ struct keygen_user_opts {
 	unsigned nacts;
 };
 
-/* Parse "user" arguments; returns -1 to go on, else an exit status. */
-static int
-keygen_user_parse(int argc, char **argv, struct keygen_user_opts *u)
-{
-	enum { O_ID = 256, O_PUB, O_HOST, O_KEYDIR, O_BUNDLE, O_ACTION,
-	    O_FORMATS };
-	static const struct option opts[] = {
-		{ "id",         required_argument, NULL, O_ID },
-		{ "server-pub", required_argument, NULL, O_PUB },
-		{ "host",       required_argument, NULL, O_HOST },
-		{ "key-dir",    required_argument, NULL, O_KEYDIR },
-		{ "bundle",     required_argument, NULL, O_BUNDLE },
-		{ "action",     required_argument, NULL, O_ACTION },
-		{ "formats",    required_argument, NULL, O_FORMATS },
-		{ "help",       no_argument,       NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int c;
+enum { KO_ID = 256, KO_PUB, KO_HOST, KO_KEYDIR, KO_BUNDLE, KO_ACTION,
+    KO_FORMATS };
 
-	memset(u, 0, sizeof(*u));
-	u->key_dir = ".";
-	u->formats = CLIENT_FMT(1) | CLIENT_FMT(2);
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_ID:
-			if (sl_parse_num(optarg, 0, CLIENT_USER_ID_MAX,
-			    &u->id) != 0) {
-				keygen_err("--id '%s' is not a number in 0..%d",
-				    optarg, CLIENT_USER_ID_MAX);
-				return EXIT_USAGE;
-			}
-			u->have_id = true;
-			break;
-		case O_PUB:
-			u->server_pub = optarg;
-			break;
-		case O_HOST:
-			u->host = optarg;
-			break;
-		case O_KEYDIR:
-			u->key_dir = optarg;
-			break;
-		case O_BUNDLE:
-			u->bundle = optarg;
-			break;
-		case O_ACTION:
-			if (keygen_parse_action(optarg, u->acts, &u->nacts) != 0)
-				return EXIT_USAGE;
-			break;
-		case O_FORMATS:
-			if (client_parse_formats(optarg, &u->formats) != 0 ||
-			    (u->formats & ~(CLIENT_FMT(1) | CLIENT_FMT(2))) != 0) {
-				keygen_err("--formats '%s': expected 1, 2 or 1,2",
-				    optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			keygen_usage(stdout);
-			return EXIT_SUCCESS;
-		default:
-			fputs("Try 'siglatch-keygen --help'.\n", stderr);
+/* One "user" option: -1 to go on, else an exit status. */
+static int
+keygen_user_opt(struct keygen_user_opts *u, int c, const char *arg)
+{
+	switch (c) {
+	case KO_ID:
+		if (sl_parse_num(arg, 0, CLIENT_USER_ID_MAX, &u->id) != 0) {
+			keygen_err("--id '%s' is not a number in 0..%d", arg,
+			    CLIENT_USER_ID_MAX);
 			return EXIT_USAGE;
 		}
+		u->have_id = true;
+		return -1;
+	case KO_PUB:
+		u->server_pub = arg;
+		return -1;
+	case KO_HOST:
+		u->host = arg;
+		return -1;
+	case KO_KEYDIR:
+		u->key_dir = arg;
+		return -1;
+	case KO_BUNDLE:
+		u->bundle = arg;
+		return -1;
+	case KO_ACTION:
+		return keygen_parse_action(arg, u->acts, &u->nacts) != 0 ?
+		    EXIT_USAGE : -1;
+	case KO_FORMATS:
+		if (client_parse_formats(arg, &u->formats) != 0 ||
+		    (u->formats & ~(CLIENT_FMT(1) | CLIENT_FMT(2))) != 0) {
+			keygen_err("--formats '%s': expected 1, 2 or 1,2", arg);
+			return EXIT_USAGE;
+		}
+		return -1;
+	case 'h':
+		keygen_usage(stdout);
+		return EXIT_SUCCESS;
+	default:
+		fputs("Try 'siglatch-keygen --help'.\n", stderr);
+		return EXIT_USAGE;
 	}
+}
+
+/* "user" after the options: NAME, and what is required of them. */
+static int
+keygen_user_check(int argc, char **argv, struct keygen_user_opts *u)
+{
 	if (optind >= argc) {
 		keygen_err("user: NAME is missing");
 		return EXIT_USAGE;
@@ -521,106 +532,162 @@ keygen_user_parse(int argc, char **argv, struct keygen_user_opts *u)
 	return -1;
 }
 
+/* Parse "user" arguments; returns -1 to go on, else an exit status. */
+static int
+keygen_user_parse(int argc, char **argv, struct keygen_user_opts *u)
+{
+	static const struct option opts[] = {
+		{ "id",         required_argument, NULL, KO_ID },
+		{ "server-pub", required_argument, NULL, KO_PUB },
+		{ "host",       required_argument, NULL, KO_HOST },
+		{ "key-dir",    required_argument, NULL, KO_KEYDIR },
+		{ "bundle",     required_argument, NULL, KO_BUNDLE },
+		{ "action",     required_argument, NULL, KO_ACTION },
+		{ "formats",    required_argument, NULL, KO_FORMATS },
+		{ "help",       no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c, rc;
+
+	memset(u, 0, sizeof(*u));
+	u->key_dir = ".";
+	u->formats = CLIENT_FMT(1) | CLIENT_FMT(2);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if ((rc = keygen_user_opt(u, c, optarg)) >= 0)
+			return rc;
+	}
+	return keygen_user_check(argc, argv, u);
+}
+
+/* One "user" run: its options, paths, the server's public key, the new
+ * key; cleansed and freed as one. */
+struct keygen_user_job {
+	struct keygen_user_opts u;
+	char bundle[SL_PATH_MAX], parent[SL_PATH_MAX];
+	char keyfile[SL_PATH_MAX];  /* NAME.hmac.key */
+	char keypath[SL_PATH_MAX];  /* its absolute path, for hmac_file */
+	uint8_t pub[KEYGEN_PUB_MAX];
+	size_t publen;
+	char hex[KEYGEN_HEX_LEN];
+	uint8_t key[SL_HMAC_KEY_LEN], check[SL_HMAC_KEY_LEN];
+};
+
+/*
+ * Everything that can be checked before anything is written: the paths,
+ * the server's public key (loaded and read), the directories.  Returns 0,
+ * or -1 (said).
+ */
+static int
+keygen_user_prepare(struct keygen_user_job *j)
+{
+	const struct keygen_user_opts *u = &j->u;
+	char absdir[PATH_MAX], err[CLIENT_ERR_LEN];
+	EVP_PKEY *pub = NULL;
+	int n, rc;
+
+	n = u->bundle != NULL ?
+	    snprintf(j->bundle, sizeof(j->bundle), "%s", u->bundle) :
+	    snprintf(j->bundle, sizeof(j->bundle), "./%s-bundle", u->name);
+	if (n < 0 || (size_t)n >= sizeof(j->bundle) ||
+	    snprintf(j->keyfile, sizeof(j->keyfile), "%s.hmac.key",
+	    u->name) >= (int)sizeof(j->keyfile) || keygen_parent(j->parent,
+	    sizeof(j->parent), j->bundle) != 0) {
+		keygen_err("path too long");
+		return -1;
+	}
+	rc = crypto_load_public(u->server_pub, &pub, err, sizeof(err));
+	EVP_PKEY_free(pub);
+	if (rc != 0 || client_read_file(u->server_pub, j->pub,
+	    sizeof(j->pub), &j->publen, err, sizeof(err)) != 0) {
+		keygen_err("%s", err);
+		return -1;
+	}
+	if (keygen_check_dir(u->key_dir) != 0 ||
+	    keygen_check_dir(j->parent) != 0)
+		return -1;
+	if (realpath(u->key_dir, absdir) == NULL) {
+		keygen_err("%s: %s", u->key_dir, strerror(errno));
+		return -1;
+	}
+	return keygen_path(j->keypath, sizeof(j->keypath),
+	    strcmp(absdir, "/") == 0 ? "" : absdir, j->keyfile) != 0 ? -1 : 0;
+}
+
+/*
+ * The key (random, never all zero: crypto_parse_hmac_key refuses it),
+ * the server's copy and the bundle, then the server's copy read back the
+ * way siglatchd will.  Returns 0, or -1 (said).
+ */
+static int
+keygen_user_write(struct keygen_run *run, struct keygen_user_job *j)
+{
+	const struct keygen_user_opts *u = &j->u;
+	char err[CLIENT_ERR_LEN];
+
+	do {
+		if (crypto_random(j->key, sizeof(j->key)) != 0) {
+			keygen_err("no random bytes");
+			return -1;
+		}
+	} while (crypto_parse_hmac_key(j->key, sizeof(j->key), j->check) != 0);
+	client_hex(j->hex, sizeof(j->hex), j->key, sizeof(j->key));
+	j->hex[2 * SL_HMAC_KEY_LEN] = '\n';
+
+	if (keygen_file(run, u->key_dir, j->keyfile, 0600, j->hex,
+	    2 * SL_HMAC_KEY_LEN + 1) != 0 ||
+	    keygen_mkdir(run, j->bundle) != 0 ||
+	    keygen_file(run, j->bundle, "server.pub.pem", 0644, j->pub,
+	    j->publen) != 0 ||
+	    keygen_file(run, j->bundle, "hmac.key", 0600, j->hex,
+	    2 * SL_HMAC_KEY_LEN + 1) != 0 ||
+	    keygen_maps(run, j->bundle, u->name, u->host, (unsigned)u->id,
+	    u->acts, u->nacts) != 0 ||
+	    keygen_formats_file(run, j->bundle, u->formats) != 0)
+		return -1;
+	if (crypto_load_hmac_key(j->keypath, 1, j->check, err,
+	    sizeof(err)) != 0 ||
+	    CRYPTO_memcmp(j->check, j->key, sizeof(j->key)) != 0) {
+		keygen_err("reading back %s failed: %s", j->keypath, err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 keygen_user(int argc, char **argv)
 {
+	struct keygen_user_job *j;
 	struct keygen_user_opts *u;
 	struct keygen_run run = { .n = 0 };
-	char bundle[SL_PATH_MAX], parent[SL_PATH_MAX], keyfile[SL_PATH_MAX];
-	char keypath[SL_PATH_MAX], absdir[PATH_MAX], err[CLIENT_ERR_LEN];
-	char hex[KEYGEN_HEX_LEN];
-	uint8_t key[SL_HMAC_KEY_LEN], check[SL_HMAC_KEY_LEN];
-	uint8_t *pubbuf = NULL;
-	size_t publen = 0;
-	EVP_PKEY *pub = NULL;
-	int n, rc, status = EXIT_FAILURE;
+	int rc, status = EXIT_FAILURE;
 
-	if ((u = malloc(sizeof(*u))) == NULL ||
-	    (pubbuf = malloc(KEYGEN_PUB_MAX)) == NULL) {
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		keygen_err("out of memory");
-		free(u);
 		return EXIT_FAILURE;
 	}
-	memset(key, 0, sizeof(key));
-	memset(check, 0, sizeof(check));
-	memset(hex, 0, sizeof(hex));
+	u = &j->u;
 	if ((rc = keygen_user_parse(argc, argv, u)) >= 0) {
 		status = rc;
 		goto out;
 	}
-	n = u->bundle != NULL ?
-	    snprintf(bundle, sizeof(bundle), "%s", u->bundle) :
-	    snprintf(bundle, sizeof(bundle), "./%s-bundle", u->name);
-	if (n < 0 || (size_t)n >= sizeof(bundle) ||
-	    snprintf(keyfile, sizeof(keyfile), "%s.hmac.key", u->name) >=
-	    (int)sizeof(keyfile) || keygen_parent(parent, sizeof(parent),
-	    bundle) != 0) {
-		keygen_err("path too long");
+	if (keygen_user_prepare(j) != 0)
 		goto out;
-	}
-
-	/* everything that can be checked before anything is written */
-	if (crypto_load_public(u->server_pub, &pub, err, sizeof(err)) != 0 ||
-	    client_read_file(u->server_pub, pubbuf, KEYGEN_PUB_MAX, &publen,
-	    err, sizeof(err)) != 0) {
-		keygen_err("%s", err);
-		goto out;
-	}
-	if (keygen_check_dir(u->key_dir) != 0 || keygen_check_dir(parent) != 0)
-		goto out;
-	if (realpath(u->key_dir, absdir) == NULL) {
-		keygen_err("%s: %s", u->key_dir, strerror(errno));
-		goto out;
-	}
-	if (keygen_path(keypath, sizeof(keypath), strcmp(absdir, "/") == 0 ?
-	    "" : absdir, keyfile) != 0)
-		goto out;
-
-	/* the key: random, never all zero (crypto_parse_hmac_key refuses it) */
-	do {
-		if (crypto_random(key, sizeof(key)) != 0) {
-			keygen_err("no random bytes");
-			goto out;
-		}
-	} while (crypto_parse_hmac_key(key, sizeof(key), check) != 0);
-	client_hex(hex, sizeof(hex), key, sizeof(key));
-	hex[2 * SL_HMAC_KEY_LEN] = '\n';
-
-	if (keygen_file(&run, u->key_dir, keyfile, 0600, hex,
-	    2 * SL_HMAC_KEY_LEN + 1) != 0 ||
-	    keygen_mkdir(&run, bundle) != 0 ||
-	    keygen_file(&run, bundle, "server.pub.pem", 0644, pubbuf,
-	    publen) != 0 ||
-	    keygen_file(&run, bundle, "hmac.key", 0600, hex,
-	    2 * SL_HMAC_KEY_LEN + 1) != 0 ||
-	    keygen_maps(&run, bundle, u->name, u->host, (unsigned)u->id,
-	    u->acts, u->nacts) != 0 ||
-	    keygen_formats_file(&run, bundle, u->formats) != 0)
-		goto out;
-	/* read the server's copy back the way siglatchd will */
-	if (crypto_load_hmac_key(keypath, 1, check, err, sizeof(err)) != 0 ||
-	    CRYPTO_memcmp(check, key, sizeof(key)) != 0) {
-		keygen_err("reading back %s failed: %s", keypath, err);
+	if (keygen_user_write(&run, j) != 0) {
+		keygen_rollback(&run);
 		goto out;
 	}
 	/* the section goes to standard output: say so when that is a file */
 	fprintf(stderr, "siglatch-keygen: copy the files in %s to "
 	    "~/.config/siglatch/%s/ on the client; %s the server config%s\n",
-	    bundle, u->host, isatty(STDOUT_FILENO) ? "add this to" :
+	    j->bundle, u->host, isatty(STDOUT_FILENO) ? "add this to" :
 	    "the [user:...] section for", isatty(STDOUT_FILENO) ? ":" :
 	    " is on standard output");
-	keygen_stanza(u->name, (unsigned)u->id, keypath, u->acts, u->nacts,
+	keygen_stanza(u->name, (unsigned)u->id, j->keypath, u->acts, u->nacts,
 	    u->formats);
 	status = EXIT_SUCCESS;
 out:
-	if (status == EXIT_FAILURE)
-		keygen_rollback(&run);
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(check, sizeof(check));
-	OPENSSL_cleanse(hex, sizeof(hex));
-	EVP_PKEY_free(pub);
-	free(pubbuf);
-	free(u);
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
 	return status;
 }
 
