@@ -683,25 +683,23 @@ int
 client_read_file(const char *path, uint8_t *buf, size_t cap, size_t *len,
     char *err, size_t errlen)
 {
-	struct stat st;
-	int fd, rc;
+	char *text;
+	size_t n;
+	int rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return SL_ESYS;
+	if ((rc = sl_read_file(path, cap, 0, &text, &n, NULL)) != 0) {
+		if (rc == SL_ETOOBIG)
+			sl_seterr(err, errlen, "%s: larger than %zu bytes",
+			    path, cap);
+		else
+			sl_seterr(err, errlen, "%s: %s", path, sl_read_why(rc));
+		return rc;
 	}
-	if (fstat(fd, &st) != 0) {
-		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
-		rc = SL_ESYS;
-	} else if (!S_ISREG(st.st_mode)) {
-		sl_seterr(err, errlen, "%s: not a regular file", path);
-		rc = SL_EINVAL;
-	} else if ((rc = client_read_fd(fd, buf, cap, len)) == SL_ETOOBIG)
-		sl_seterr(err, errlen, "%s: larger than %zu bytes", path, cap);
-	else if (rc != 0)
-		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
-	close(fd);
-	return rc;
+	memcpy(buf, text, n);
+	*len = n;
+	/* it may be a key */
+	sl_read_free_secret(text, n);
+	return 0;
 }
 
 int
