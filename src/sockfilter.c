@@ -506,7 +506,7 @@ sockfilter_new_k2(struct sockfilter **out, uint32_t block_entries,
 		return SL_EINVAL;
 	}
 	if ((sf = calloc(1, sizeof(*sf))) == NULL) {
-		sl_seterr(err, errlen, "sockfilter: out of memory");
+		sl_seterr(err, errlen, "sockfilter: %s", sl_strerror(SL_ESYS));
 		return SL_ESYS;
 	}
 	sf->counters_fd = sf->blocked_fd = sf->prog_fd = -1;
@@ -518,7 +518,7 @@ sockfilter_new_k2(struct sockfilter **out, uint32_t block_entries,
 		goto fail;
 	}
 	if ((sf->percpu = calloc(sf->ncpu, sizeof(*sf->percpu))) == NULL) {
-		sl_seterr(err, errlen, "sockfilter: out of memory");
+		sl_seterr(err, errlen, "sockfilter: %s", sl_strerror(SL_ESYS));
 		r = SL_ESYS;
 		goto fail;
 	}
@@ -580,6 +580,7 @@ sf_key(const struct sl_addr *a, uint8_t key[16])
 	return SL_EINVAL;
 }
 
+/* one bpf(2) map command: 0, or SL_ESYS (errno) */
 static int
 sf_map_elem(int cmd, int fd, const void *key, void *value, uint64_t flags)
 {
@@ -590,7 +591,7 @@ sf_map_elem(int cmd, int fd, const void *key, void *value, uint64_t flags)
 	attr.key = (uint64_t)(uintptr_t)key;
 	attr.value = (uint64_t)(uintptr_t)value;
 	attr.flags = flags;
-	return sf_bpf(cmd, &attr) == 0 ? 0 : -1;
+	return sf_bpf(cmd, &attr) == 0 ? 0 : SL_ESYS;
 }
 
 int
