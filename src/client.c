@@ -169,6 +169,22 @@ client_map_lookup_buf(const char *buf, size_t len, const char *src,
 	return 0;
 }
 
+/* sl_read_file, with "path: why" in err. */
+static int
+client_slurp(const char *path, size_t cap, char **text, size_t *len,
+    char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = sl_read_file(path, cap, 0, text, len, NULL)) == 0)
+		return 0;
+	if (rc == SL_ETOOBIG)
+		sl_seterr(err, errlen, "%s: larger than %zu bytes", path, cap);
+	else
+		sl_seterr(err, errlen, "%s: %s", path, sl_read_why(rc));
+	return rc;
+}
+
 int
 client_map_lookup(const char *path, const char *host, const char *name,
     uint32_t max, uint32_t *id, char *err, size_t errlen)
@@ -177,15 +193,11 @@ client_map_lookup(const char *path, const char *host, const char *name,
 	size_t len = 0;
 	int rc;
 
-	if ((buf = malloc(CLIENT_MAP_MAX)) == NULL) {
-		sl_seterr(err, errlen, "out of memory");
-		return SL_ESYS;
-	}
-	rc = client_read_file(path, (uint8_t *)buf, CLIENT_MAP_MAX, &len, err,
+	if ((rc = client_slurp(path, CLIENT_MAP_MAX, &buf, &len, err,
+	    errlen)) != 0)
+		return rc;
+	rc = client_map_lookup_buf(buf, len, path, host, name, max, id, err,
 	    errlen);
-	if (rc == 0)
-		rc = client_map_lookup_buf(buf, len, path, host, name, max, id,
-		    err, errlen);
 	free(buf);
 	return rc;
 }
@@ -203,13 +215,9 @@ client_map_summary(const char *path, char *name, size_t namelen,
 
 	*nnames = 0;
 	name[0] = host[0] = '\0';
-	if ((buf = malloc(CLIENT_MAP_MAX)) == NULL) {
-		sl_seterr(err, errlen, "out of memory");
-		return SL_ESYS;
-	}
-	if ((rc = client_read_file(path, (uint8_t *)buf, CLIENT_MAP_MAX, &len,
-	    err, errlen)) != 0)
-		goto out;
+	if ((rc = client_slurp(path, CLIENT_MAP_MAX, &buf, &len, err,
+	    errlen)) != 0)
+		return rc;
 	for (p = buf, end = buf + len; p < end; p += n + (nl != NULL)) {
 		lineno++;
 		nl = memchr(p, '\n', (size_t)(end - p));
@@ -687,14 +695,8 @@ client_read_file(const char *path, uint8_t *buf, size_t cap, size_t *len,
 	size_t n;
 	int rc;
 
-	if ((rc = sl_read_file(path, cap, 0, &text, &n, NULL)) != 0) {
-		if (rc == SL_ETOOBIG)
-			sl_seterr(err, errlen, "%s: larger than %zu bytes",
-			    path, cap);
-		else
-			sl_seterr(err, errlen, "%s: %s", path, sl_read_why(rc));
+	if ((rc = client_slurp(path, cap, &text, &n, err, errlen)) != 0)
 		return rc;
-	}
 	memcpy(buf, text, n);
 	*len = n;
 	/* it may be a key */

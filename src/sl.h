@@ -2,14 +2,16 @@
  * sl.h - project-wide constants and the error codes shared by every module.
  *
  * The error discipline:
- *  - Codes everywhere: a function that can fail returns 0 on success and a
- *    negative SL_E* code on failure.  Nothing returns "1 for success", -1,
- *    or a bool for success.  A predicate that answers a question (yes/no,
- *    not worked/failed) returns bool and reads like one (sl_valid_name,
- *    reload_needs_restart).
+ *  - Codes everywhere: a function that can fail returns 0 on success (or
+ *    a count, a descriptor) and a negative SL_E* code on failure.  Nothing
+ *    returns "1 for success", -1 for failure, or a bool for success.  A
+ *    predicate that answers a question (yes/no, not worked/failed) returns
+ *    bool and reads like one (sl_valid_name, reload_needs_restart).
  *  - sl_strerror() names a code.  For SL_ESYS it is strerror(errno): errno
  *    must still be the one the failing call set (save it before a close()
- *    or a log line, and restore it, when the code travels).
+ *    or a log line, and restore it, when the code travels).  A code that
+ *    came from the other process carries none of our errno: clear errno
+ *    (then it reads "system error").
  *  - A message string (char *err, size_t errlen) only where it carries
  *    what the code cannot: the file and line, the key, the path, the
  *    server's name, the verifier's log.  A function whose message would

@@ -409,6 +409,8 @@ sf_log_tail(char *err, size_t errlen, const char *prefix, const char *log)
 			*q = '|';
 }
 
+/* Load the program: its descriptor, or a negative SL_E* code with err (the
+ * verifier's log when it refused). */
 static int
 sf_prog_load(struct sf_asm *a, char *err, size_t errlen)
 {
