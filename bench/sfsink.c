@@ -280,7 +280,7 @@ testrun(uint32_t repeat)
 	if ((r = sockfilter_new_k2(&sf, 1024, SINK_TAGS + 1, err,
 	    sizeof(err))) != 0) {
 		fprintf(stderr, "sfsink: %s\n", err);
-		return r == SOCKFILTER_ENOTSUP ? 3 : 1;
+		return r == SL_ENOTSUP ? 3 : 1;
 	}
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
@@ -431,7 +431,7 @@ main(int argc, char **argv)
 		if ((r = sockfilter_new_k2(&sf, 1024, SINK_TAGS, err,
 		    sizeof(err))) != 0) {
 			fprintf(stderr, "sfsink: %s\n", err);
-			return r == SOCKFILTER_ENOTSUP ? 3 : 1;
+			return r == SL_ENOTSUP ? 3 : 1;
 		}
 		for (s = 0; s < nsocks; s++)
 			if (sockfilter_attach(sf, socks[s].fd) != 0) {

@@ -169,6 +169,22 @@ client_map_lookup_buf(const char *buf, size_t len, const char *src,
 	return 0;
 }
 
+/* sl_read_file, with "path: why" in err. */
+static int
+client_slurp(const char *path, size_t cap, char **text, size_t *len,
+    char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = sl_read_file(path, cap, 0, text, len, NULL)) == 0)
+		return 0;
+	if (rc == SL_ETOOBIG)
+		sl_seterr(err, errlen, "%s: larger than %zu bytes", path, cap);
+	else
+		sl_seterr(err, errlen, "%s: %s", path, sl_read_why(rc));
+	return rc;
+}
+
 int
 client_map_lookup(const char *path, const char *host, const char *name,
     uint32_t max, uint32_t *id, char *err, size_t errlen)
@@ -177,15 +193,11 @@ client_map_lookup(const char *path, const char *host, const char *name,
 	size_t len = 0;
 	int rc;
 
-	if ((buf = malloc(CLIENT_MAP_MAX)) == NULL) {
-		sl_seterr(err, errlen, "out of memory");
-		return SL_ESYS;
-	}
-	rc = client_read_file(path, (uint8_t *)buf, CLIENT_MAP_MAX, &len, err,
+	if ((rc = client_slurp(path, CLIENT_MAP_MAX, &buf, &len, err,
+	    errlen)) != 0)
+		return rc;
+	rc = client_map_lookup_buf(buf, len, path, host, name, max, id, err,
 	    errlen);
-	if (rc == 0)
-		rc = client_map_lookup_buf(buf, len, path, host, name, max, id,
-		    err, errlen);
 	free(buf);
 	return rc;
 }
@@ -203,13 +215,9 @@ client_map_summary(const char *path, char *name, size_t namelen,
 
 	*nnames = 0;
 	name[0] = host[0] = '\0';
-	if ((buf = malloc(CLIENT_MAP_MAX)) == NULL) {
-		sl_seterr(err, errlen, "out of memory");
-		return SL_ESYS;
-	}
-	if ((rc = client_read_file(path, (uint8_t *)buf, CLIENT_MAP_MAX, &len,
-	    err, errlen)) != 0)
-		goto out;
+	if ((rc = client_slurp(path, CLIENT_MAP_MAX, &buf, &len, err,
+	    errlen)) != 0)
+		return rc;
 	for (p = buf, end = buf + len; p < end; p += n + (nl != NULL)) {
 		lineno++;
 		nl = memchr(p, '\n', (size_t)(end - p));
@@ -683,34 +691,43 @@ int
 client_read_file(const char *path, uint8_t *buf, size_t cap, size_t *len,
     char *err, size_t errlen)
 {
-	struct stat st;
-	int fd, rc;
+	char *text;
+	size_t n;
+	int rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return SL_ESYS;
+	if ((rc = client_slurp(path, cap, &text, &n, err, errlen)) != 0)
+		return rc;
+	memcpy(buf, text, n);
+	*len = n;
+	/* it may be a key */
+	sl_read_free_secret(text, n);
+	return 0;
+}
+
+/* Write all of buf to fd (blocking).  0, or SL_ESYS (errno). */
+static int
+write_all(int fd, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			errno = EIO;
+		if (n <= 0)
+			return SL_ESYS;
+		buf += n;
+		len -= (size_t)n;
 	}
-	if (fstat(fd, &st) != 0) {
-		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
-		rc = SL_ESYS;
-	} else if (!S_ISREG(st.st_mode)) {
-		sl_seterr(err, errlen, "%s: not a regular file", path);
-		rc = SL_EINVAL;
-	} else if ((rc = client_read_fd(fd, buf, cap, len)) == SL_ETOOBIG)
-		sl_seterr(err, errlen, "%s: larger than %zu bytes", path, cap);
-	else if (rc != 0)
-		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
-	close(fd);
-	return rc;
+	return 0;
 }
 
 int
 client_create_file(const char *path, mode_t mode, const void *data,
     size_t len, char *err, size_t errlen)
 {
-	const uint8_t *p = data;
-	size_t off = 0;
-	ssize_t w;
 	int fd, e;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -724,17 +741,8 @@ client_create_file(const char *path, mode_t mode, const void *data,
 		return SL_ESYS;
 	}
 	/* the umask may have narrowed the mode: set it exactly */
-	if (fchmod(fd, mode & 0777) != 0)
-		goto fail;
-	while (off < len) {
-		w = write(fd, p + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			goto fail;
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0)
+	if (fchmod(fd, mode & 0777) != 0 || write_all(fd, data, len) != 0 ||
+	    fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
 		fd = -1;
@@ -750,24 +758,22 @@ fail:
 	return SL_ESYS;
 }
 
-int
-client_save_file(const char *path, mode_t mode, const void *data,
-    size_t len, char *err, size_t errlen)
+/* client_save_file's open: a new file, or an existing regular file (never
+ * through a symlink, never a FIFO or device).  *created: it is new. */
+static int
+cs_open(const char *path, mode_t mode, int *fdp, bool *created, char *err,
+    size_t errlen)
 {
-	const uint8_t *p = data;
 	struct stat st;
-	bool created = true;
-	size_t off = 0;
-	ssize_t w;
-	int fd, e;
+	int fd;
 
+	*created = true;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    mode & 0777);
 	if (fd < 0 && errno == EEXIST) {
-		/* an existing file: never through a symlink, and never a
-		 * FIFO or device (checked again on the descriptor below;
-		 * O_NONBLOCK: never wait for a FIFO's reader) */
-		created = false;
+		/* checked again on the descriptor below; O_NONBLOCK: never
+		 * wait for a FIFO's reader */
+		*created = false;
 		if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
 		    !S_ISLNK(st.st_mode)) {
 			sl_seterr(err, errlen, "%s: not a regular file; "
@@ -785,6 +791,20 @@ client_save_file(const char *path, mode_t mode, const void *data,
 			sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return SL_ESYS;
 	}
+	*fdp = fd;
+	return 0;
+}
+
+int
+client_save_file(const char *path, mode_t mode, const void *data,
+    size_t len, char *err, size_t errlen)
+{
+	struct stat st;
+	bool created;
+	int fd, e, rc;
+
+	if ((rc = cs_open(path, mode, &fd, &created, err, errlen)) != 0)
+		return rc;
 	if (fstat(fd, &st) != 0)
 		goto fail;
 	if (!S_ISREG(st.st_mode)) {
@@ -794,16 +814,9 @@ client_save_file(const char *path, mode_t mode, const void *data,
 		return SL_EINVAL;
 	}
 	if ((created && fchmod(fd, mode & 0777) != 0) ||
-	    (!created && ftruncate(fd, 0) != 0))
+	    (!created && ftruncate(fd, 0) != 0) ||
+	    write_all(fd, data, len) != 0)
 		goto fail;
-	while (off < len) {
-		w = write(fd, p + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			goto fail;
-		off += (size_t)w;
-	}
 	if (close(fd) != 0) {
 		fd = -1;
 		goto fail;
@@ -884,7 +897,8 @@ client_parse_target(const char *s, char *host, size_t hostlen,
 	return client_parse_port(colon + 1, port);
 }
 
-/* Wait for a non-blocking connect on fd until deadline (mono ms). */
+/* Wait for a non-blocking connect on fd until deadline (mono ms).  0, or
+ * SL_ESYS with errno (ETIMEDOUT, or why the connection failed). */
 static int
 tcp_wait(int fd, uint64_t deadline)
 {
@@ -897,7 +911,7 @@ tcp_wait(int fd, uint64_t deadline)
 		now = sl_mono_ms();
 		if (now >= deadline) {
 			errno = ETIMEDOUT;
-			return -1;
+			return SL_ESYS;
 		}
 		p.fd = fd;
 		p.events = POLLOUT;
@@ -906,15 +920,15 @@ tcp_wait(int fd, uint64_t deadline)
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc < 0)
-			return -1;
+			return SL_ESYS;
 		if (rc == 0)
 			continue;
 		len = sizeof(e);
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) != 0)
-			return -1;
+			return SL_ESYS;
 		if (e != 0) {
 			errno = e;
-			return -1;
+			return SL_ESYS;
 		}
 		return 0;
 	}
@@ -976,21 +990,58 @@ client_tcp_connect(const char *host, uint16_t port, unsigned timeout_ms,
 	return 0;
 }
 
-/* Write all of buf to fd (blocking). */
+/* One read of in, sent on sock; end of input shuts down sock's sending
+ * side (*up false: the far end may still answer).  0, or SL_ESYS with
+ * err; *done when the far end has closed and a send failed. */
 static int
-write_all(int fd, const uint8_t *buf, size_t len)
+cr_send(int in, int sock, bool down, uint8_t *buf, size_t cap, bool *up,
+    bool *done, char *err, size_t errlen)
 {
-	ssize_t n;
+	ssize_t r;
 
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
+	r = read(in, buf, cap);
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (r <= 0) {
+		*up = false;
+		if (shutdown(sock, SHUT_WR) != 0 && errno != ENOTCONN) {
+			sl_seterr(err, errlen, "shutdown: %s", strerror(errno));
+			return SL_ESYS;
+		}
+		return 0;
 	}
+	if (write_all(sock, buf, (size_t)r) == 0)
+		return 0;
+	if (!down) {
+		/* the far end has closed: done */
+		*done = true;
+		return 0;
+	}
+	sl_seterr(err, errlen, "sending: %s", strerror(errno));
+	return SL_ESYS;
+}
+
+/* One read of sock, written to out; end of file closes out (*down false:
+ * the far end is done sending).  0, or SL_ESYS with err; *done when
+ * nobody reads out. */
+static int
+cr_recv(int sock, int out, uint8_t *buf, size_t cap, bool *down,
+    bool *done, char *err, size_t errlen)
+{
+	ssize_t r;
+
+	r = read(sock, buf, cap);
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (r < 0) {
+		sl_seterr(err, errlen, "receiving: %s", strerror(errno));
+		return SL_ESYS;
+	}
+	if (r == 0) {
+		*down = false;
+		close(out);
+	} else if (write_all(out, buf, (size_t)r) != 0)
+		*done = true;
 	return 0;
 }
 
@@ -999,12 +1050,11 @@ client_relay(int in, int out, int sock, char *err, size_t errlen)
 {
 	uint8_t buf[16384];
 	struct pollfd p[2];
-	bool up = true, down = true;
+	bool up = true, down = true, done = false;
 	nfds_t n;
-	ssize_t r;
 	int rc = 0;
 
-	while (up || down) {
+	while (rc == 0 && !done && (up || down)) {
 		n = 0;
 		if (up) {
 			p[n].fd = in;
@@ -1020,50 +1070,15 @@ client_relay(int in, int out, int sock, char *err, size_t errlen)
 			if (errno == EINTR)
 				continue;
 			sl_seterr(err, errlen, "poll: %s", strerror(errno));
-			return SL_ESYS;
+			rc = SL_ESYS;
+			break;
 		}
-		if (up && p[0].revents != 0) {
-			r = read(in, buf, sizeof(buf));
-			if (r < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (r <= 0) {
-				/* end of input: the far end may still answer */
-				up = false;
-				if (shutdown(sock, SHUT_WR) != 0 &&
-				    errno != ENOTCONN) {
-					sl_seterr(err, errlen, "shutdown: %s",
-					    strerror(errno));
-					rc = SL_ESYS;
-					break;
-				}
-			} else if (write_all(sock, buf, (size_t)r) != 0) {
-				if (!down)  /* the far end has closed: done */
-					break;
-				sl_seterr(err, errlen, "sending: %s",
-				    strerror(errno));
-				rc = SL_ESYS;
-				break;
-			}
-		}
-		if (down && p[n - 1].revents != 0) {
-			r = read(sock, buf, sizeof(buf));
-			if (r < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (r < 0) {
-				sl_seterr(err, errlen, "receiving: %s",
-				    strerror(errno));
-				rc = SL_ESYS;
-				break;
-			}
-			if (r == 0) {
-				/* the far end is done sending: say so */
-				down = false;
-				close(out);
-			} else if (write_all(out, buf, (size_t)r) != 0) {
-				/* nobody reads what comes back: the end */
-				break;
-			}
-		}
+		if (up && p[0].revents != 0)
+			rc = cr_send(in, sock, down, buf, sizeof(buf), &up, &done,
+			    err, errlen);
+		if (rc == 0 && !done && down && p[n - 1].revents != 0)
+			rc = cr_recv(sock, out, buf, sizeof(buf), &down, &done,
+			    err, errlen);
 	}
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return rc;

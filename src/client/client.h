@@ -181,7 +181,9 @@ int client_parse_port(const char *s, uint16_t *port);
  * bytes (nothing beyond cap + 1 is read).
  */
 int client_read_fd(int fd, uint8_t *buf, size_t cap, size_t *len);
-/* Read a whole regular file of at most cap bytes. */
+/* Read a whole regular file of at most cap bytes into buf (sl_read_file;
+ * its own copy is wiped).  0, or SL_ESYS (errno), SL_EINVAL (not a
+ * regular file), SL_ETOOBIG, with "path: why" in err. */
 int client_read_file(const char *path, uint8_t *buf, size_t cap,
     size_t *len, char *err, size_t errlen);
 

@@ -24,7 +24,9 @@
 #include "crypto.h"
 #include "util.h"
 
-#define KEYFILE_MAX 16384
+/* the largest key files taken (as before: under 16 KiB, under 512 bytes) */
+#define KEYFILE_MAX 16383
+#define HMACFILE_MAX 511
 
 struct crypto_dec {
 	EVP_PKEY_CTX *ctx;
@@ -32,68 +34,45 @@ struct crypto_dec {
 };
 
 /*
- * Open, check and read a whole key file.  Checks are made on the open
- * descriptor (fstat), so there is no window between check and read.
+ * Read a whole key file of at most max bytes into *buf (freed by the
+ * caller with sl_read_free_secret).  With check_perms, the mode and owner
+ * are checked on the descriptor that was read (fstat), so there is no
+ * window between check and read.
  */
 static int
-read_keyfile(const char *path, int check_perms, uint8_t *buf, size_t cap,
-    size_t *outlen, char *err, size_t errlen)
+read_keyfile(const char *path, int check_perms, size_t max, char **buf,
+    size_t *len, char *err, size_t errlen)
 {
 	struct stat st;
-	size_t n = 0;
-	ssize_t r;
-	int fd, rc = 0;
+	int rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+	rc = sl_read_file(path, max, 0, buf, len, &st);
+	if (rc == SL_ESYS) {
 		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return SL_ESYS;
 	}
-	if (fstat(fd, &st) != 0) {
-		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
-		rc = SL_ESYS;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		sl_seterr(err, errlen, "%s: %s", path, "not a regular file");
-		rc = SL_EKEY;
-		goto out;
+	if (rc != 0) {
+		sl_seterr(err, errlen, "%s: %s", path, rc == SL_ETOOBIG ?
+		    "file too large for a key" : sl_read_why(rc));
+		return SL_EKEY;
 	}
 	if (check_perms && (st.st_mode & 077) != 0) {
 		sl_seterr(err, errlen, "%s: readable or writable by group or others; "
 		    "fix with: chmod 600 %s", path, path);
 		rc = SL_EPERM;
-		goto out;
-	}
-	/* StrictModes, as sshd: root's, or the key of whoever runs us */
-	if (check_perms && st.st_uid != 0 && st.st_uid != geteuid()) {
+	} else if (check_perms && st.st_uid != 0 && st.st_uid != geteuid()) {
+		/* StrictModes, as sshd: root's, or the key of whoever runs us */
 		sl_seterr(err, errlen, "%s: owned by uid %u, not by root%s; fix "
 		    "with: chown root %s", path, (unsigned)st.st_uid,
 		    geteuid() == 0 ? "" : " or the user running siglatchd",
 		    path);
 		rc = SL_EPERM;
-		goto out;
 	}
-	for (;;) {
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
-			rc = SL_ESYS;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n == cap) {
-			sl_seterr(err, errlen, "%s: %s", path, "file too large for a key");
-			rc = SL_EKEY;
-			goto out;
-		}
+	if (rc != 0) {
+		sl_read_free_secret(*buf, *len);
+		*buf = NULL;
+		*len = 0;
 	}
-	*outlen = n;
-out:
-	close(fd);
 	return rc;
 }
 
@@ -130,19 +109,16 @@ decode_rsa(const uint8_t *buf, size_t len, int selection, EVP_PKEY **out)
 static bool
 is_public_key_file(const char *path)
 {
-	uint8_t *buf;
+	char *buf = NULL;
 	size_t len = 0;
 	bool pub = false;
 
-	if ((buf = malloc(KEYFILE_MAX)) == NULL)
-		return false;
-	if (read_keyfile(path, 0, buf, KEYFILE_MAX, &len, NULL, 0) == 0)
+	if (read_keyfile(path, 0, KEYFILE_MAX, &buf, &len, NULL, 0) == 0)
 		pub = memmem(buf, len, "PRIVATE KEY-----", 16) == NULL &&
 		    (memmem(buf, len, "-----BEGIN PUBLIC KEY-----", 26) != NULL ||
 		    memmem(buf, len, "-----BEGIN RSA PUBLIC KEY-----", 30) !=
 		    NULL);
-	OPENSSL_cleanse(buf, KEYFILE_MAX);
-	free(buf);
+	sl_read_free_secret(buf, len);
 	return pub;
 }
 
@@ -150,14 +126,13 @@ int
 crypto_load_private(const char *path, int check_perms, EVP_PKEY **out,
     char *err, size_t errlen)
 {
-	uint8_t *buf;
+	char *buf = NULL;
 	size_t len = 0;
 	int rc;
 
 	*out = NULL;
-	if ((buf = malloc(KEYFILE_MAX)) == NULL)
-		return SL_ESYS;
-	rc = read_keyfile(path, check_perms, buf, KEYFILE_MAX, &len, err, errlen);
+	rc = read_keyfile(path, check_perms, KEYFILE_MAX, &buf, &len, err,
+	    errlen);
 	if ((rc == 0 || rc == SL_EPERM) && is_public_key_file(path)) {
 		/* said first: a public key's mode is not the problem */
 		sl_seterr(err, errlen, "%s: this is a public key; a private "
@@ -165,31 +140,33 @@ crypto_load_private(const char *path, int check_perms, EVP_PKEY **out,
 		    "server.priv.pem beside server.pub.pem)", path);
 		rc = SL_EKEY;
 	} else if (rc == 0) {
-		rc = decode_rsa(buf, len, OSSL_KEYMGMT_SELECT_KEYPAIR, out);
+		rc = decode_rsa((uint8_t *)buf, len,
+		    OSSL_KEYMGMT_SELECT_KEYPAIR, out);
 		if (rc != 0)
 			sl_seterr(err, errlen, "%s: %s", path, "not a PEM RSA-2048 "
 			    "private key (PKCS#8 or PKCS#1)");
 	}
-	OPENSSL_cleanse(buf, KEYFILE_MAX);
-	free(buf);
+	sl_read_free_secret(buf, len);
 	return rc;
 }
 
 int
 crypto_load_public(const char *path, EVP_PKEY **out, char *err, size_t errlen)
 {
-	uint8_t buf[KEYFILE_MAX];
+	char *buf = NULL;
 	size_t len = 0;
 	int rc;
 
 	*out = NULL;
-	rc = read_keyfile(path, 0, buf, sizeof(buf), &len, err, errlen);
+	rc = read_keyfile(path, 0, KEYFILE_MAX, &buf, &len, err, errlen);
 	if (rc == 0) {
-		rc = decode_rsa(buf, len, OSSL_KEYMGMT_SELECT_PUBLIC_KEY, out);
+		rc = decode_rsa((uint8_t *)buf, len,
+		    OSSL_KEYMGMT_SELECT_PUBLIC_KEY, out);
 		if (rc != 0)
 			sl_seterr(err, errlen, "%s: %s", path, "not a PEM RSA-2048 "
 			    "public key (PUBLIC KEY or RSA PUBLIC KEY)");
 	}
+	free(buf);
 	return rc;
 }
 
@@ -245,15 +222,17 @@ int
 crypto_load_hmac_key(const char *path, int check_perms,
     uint8_t key[SL_HMAC_KEY_LEN], char *err, size_t errlen)
 {
-	uint8_t buf[512];
+	char *buf = NULL;
 	size_t len = 0;
 	int rc;
 
-	rc = read_keyfile(path, check_perms, buf, sizeof(buf), &len, err, errlen);
-	if (rc == 0 && (rc = crypto_parse_hmac_key(buf, len, key)) != 0)
+	rc = read_keyfile(path, check_perms, HMACFILE_MAX, &buf, &len, err,
+	    errlen);
+	if (rc == 0 && (rc = crypto_parse_hmac_key((uint8_t *)buf, len,
+	    key)) != 0)
 		sl_seterr(err, errlen, "%s: %s", path, "not an HMAC key (32 raw "
 		    "bytes or 64 hex digits, not all zero)");
-	OPENSSL_cleanse(buf, sizeof(buf));
+	sl_read_free_secret(buf, len);
 	return rc;
 }
 
@@ -398,20 +377,20 @@ int
 crypto_fp_file(const char *path, char *out, size_t outlen, char *err,
     size_t errlen)
 {
-	uint8_t *buf, key[SL_HMAC_KEY_LEN];
+	uint8_t key[SL_HMAC_KEY_LEN], *u;
 	EVP_PKEY *pkey = NULL;
+	char *buf = NULL;
 	size_t len = 0;
 	int rc;
 
-	if ((buf = malloc(KEYFILE_MAX)) == NULL)
-		return SL_ESYS;
-	if ((rc = read_keyfile(path, 0, buf, KEYFILE_MAX, &len, err,
+	if ((rc = read_keyfile(path, 0, KEYFILE_MAX, &buf, &len, err,
 	    errlen)) != 0)
 		goto out;
-	if (decode_rsa(buf, len, OSSL_KEYMGMT_SELECT_KEYPAIR, &pkey) == 0 ||
-	    decode_rsa(buf, len, OSSL_KEYMGMT_SELECT_PUBLIC_KEY, &pkey) == 0)
+	u = (uint8_t *)buf;
+	if (decode_rsa(u, len, OSSL_KEYMGMT_SELECT_KEYPAIR, &pkey) == 0 ||
+	    decode_rsa(u, len, OSSL_KEYMGMT_SELECT_PUBLIC_KEY, &pkey) == 0)
 		rc = crypto_fp_pkey(pkey, out, outlen);
-	else if (crypto_parse_hmac_key(buf, len, key) == 0)
+	else if (crypto_parse_hmac_key(u, len, key) == 0)
 		rc = crypto_fp_hmac(key, out, outlen);
 	else {
 		sl_seterr(err, errlen, "%s: not a PEM RSA-2048 key nor an HMAC "
@@ -423,7 +402,6 @@ crypto_fp_file(const char *path, char *out, size_t outlen, char *err,
 out:
 	EVP_PKEY_free(pkey);
 	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(buf, KEYFILE_MAX);
-	free(buf);
+	sl_read_free_secret(buf, len);
 	return rc;
 }

@@ -1,4 +1,7 @@
-/* err.c - names for the SL_E* codes. */
+/* err.c - names for the SL_E* codes; SL_ESYS is errno's (see sl.h). */
+#include <errno.h>
+#include <string.h>
+
 #include "sl.h"
 
 const char *
@@ -18,7 +21,7 @@ sl_strerror(int err)
 	case SL_EDENIED:    return "not permitted";
 	case SL_ENOTASCII:  return "payload is not printable ASCII";
 	case SL_EBUSY:      return "too many scripts running";
-	case SL_ESYS:       return "system error";
+	case SL_ESYS:       return errno != 0 ? strerror(errno) : "system error";
 	case SL_ECRYPTO:    return "crypto library error";
 	case SL_EKEY:       return "bad key material";
 	case SL_EPERM:      return "unsafe file permissions";
@@ -29,6 +32,7 @@ sl_strerror(int err)
 	case SL_ERATE:      return "over rate budget";
 	case SL_EDUP:       return "duplicate datagram";
 	case SL_EPROTO:     return "protocol error between the processes";
+	case SL_ENOTSUP:    return "not supported here";
 	}
 	return "unknown error";
 }

@@ -1,8 +1,22 @@
 /*
  * sl.h - project-wide constants and the error codes shared by every module.
  *
- * Convention: functions return 0 on success and a negative SL_E* code on
- * failure; sl_strerror() names a code.  Nothing returns "1 for success".
+ * The error discipline:
+ *  - Codes everywhere: a function that can fail returns 0 on success (or
+ *    a count, a descriptor) and a negative SL_E* code on failure.  Nothing
+ *    returns "1 for success", -1 for failure, or a bool for success.  A
+ *    predicate that answers a question (yes/no, not worked/failed) returns
+ *    bool and reads like one (sl_valid_name, reload_needs_restart).
+ *  - sl_strerror() names a code.  For SL_ESYS it is strerror(errno): errno
+ *    must still be the one the failing call set (save it before a close()
+ *    or a log line, and restore it, when the code travels).  A code that
+ *    came from the other process carries none of our errno: clear errno
+ *    (then it reads "system error").
+ *  - A message string (char *err, size_t errlen) only where it carries
+ *    what the code cannot: the file and line, the key, the path, the
+ *    server's name, the verifier's log.  A function whose message would
+ *    only restate its code takes no err buffer; its caller adds the
+ *    context it has and sl_strerror(rc).
  */
 #ifndef SL_H
 #define SL_H
@@ -30,13 +44,14 @@
 #define SL_MAX_CIDRS       32 /* per allowed_ips list */
 #define SL_IPSTR_MAX       46 /* INET6_ADDRSTRLEN */
 
-/* Error codes. */
 /* max_scripts' upper bound: the runner's slots, and the main process's
  * poll set (runproc.c) */
 #define SL_MAX_SCRIPTS 1024
 /* The longest the event loops sleep: timers (stats, tag epochs, log
  * summaries) are looked at at least this often. */
 #define SL_TICK_MS     1000
+
+/* Error codes (see the top of this file). */
 
 enum sl_err {
 	SL_OK = 0,
@@ -63,8 +78,11 @@ enum sl_err {
 	SL_ERATE = -21,     /* over a rate budget */
 	SL_EDUP = -22,      /* duplicate of a recent datagram */
 	SL_EPROTO = -23,    /* the other process broke the channel's protocol */
+	SL_ENOTSUP = -24,   /* the kernel (or this build) cannot do it */
 };
 
+/* A code's name; for SL_ESYS, strerror(errno) (see above).  The text is
+ * static, or glibc's thread-safe strerror buffer: do not free it. */
 const char *sl_strerror(int err);
 
 #endif

@@ -1,12 +1,14 @@
-/* util.c - small string and parsing helpers. */
+/* util.c - small string and parsing helpers, and the whole-file reader. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sl.h"
 #include "util.h"
@@ -149,4 +151,88 @@ sl_wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+sl_read_fd(int fd, size_t max, char **out, size_t *outlen, struct stat *stp)
+{
+	struct stat st;
+	size_t size, have = 0;
+	ssize_t r;
+	char *buf;
+	int e;
+
+	*out = NULL;
+	*outlen = 0;
+	if (fstat(fd, &st) != 0)
+		return SL_ESYS;
+	if (stp != NULL)
+		*stp = st;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return SL_EINVAL;
+	}
+	if (st.st_size < 0 || (uintmax_t)st.st_size > max) {
+		errno = EFBIG;
+		return SL_ETOOBIG;
+	}
+	size = (size_t)st.st_size;
+	if ((buf = malloc(size + 1)) == NULL)
+		return SL_ESYS;
+	while (have < size) {
+		r = pread(fd, buf + have, size - have, (off_t)have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			e = errno;
+			sl_read_free_secret(buf, have);
+			errno = e;
+			return SL_ESYS;
+		}
+		if (r == 0)
+			break;
+		have += (size_t)r;
+	}
+	buf[have] = '\0';
+	*out = buf;
+	*outlen = have;
+	return 0;
+}
+
+int
+sl_read_file(const char *path, size_t max, unsigned flags, char **out,
+    size_t *outlen, struct stat *st)
+{
+	int fd, rc, e;
+
+	*out = NULL;
+	*outlen = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+	    ((flags & SL_READ_NOFOLLOW) ? O_NOFOLLOW : 0));
+	if (fd < 0)
+		return SL_ESYS;
+	rc = sl_read_fd(fd, max, out, outlen, st);
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+void
+sl_read_free_secret(char *buf, size_t len)
+{
+	if (buf == NULL)
+		return;
+	explicit_bzero(buf, len + 1);
+	free(buf);
+}
+
+const char *
+sl_read_why(int rc)
+{
+	switch (rc) {
+	case SL_EINVAL:  return "not a regular file";
+	case SL_ETOOBIG: return "too large";
+	}
+	return sl_strerror(rc);
 }

@@ -164,7 +164,7 @@ int fstore_read(struct fstore *s, const char *stream, char *lastid,
     size_t idlen, uint32_t block_ms,
     void (*cb)(void *, const char *, const struct grant_event *), void *arg,
     char *err, size_t errlen);
-/* Parse one entry's field/value pairs into ev: 0 or -1. */
+/* Parse one entry's field/value pairs into ev: 0 or SL_EINVAL. */
 int fleet_parse_entry(const char *const *fv, size_t n,
     struct grant_event *ev);
 

@@ -232,7 +232,7 @@ fleet_parse_entry(const char *const *fv, size_t n, struct grant_event *ev)
 
 	memset(ev, 0, sizeof(*ev));
 	if (n % 2 != 0)
-		return -1;
+		return SL_EINVAL;
 	for (i = 0; i < n; i += 2) {
 		const char *f = fv[i], *val = fv[i + 1];
 		char *dst = NULL;
@@ -247,7 +247,7 @@ fleet_parse_entry(const char *const *fv, size_t n, struct grant_event *ev)
 			dst = ev->action;
 		if (dst != NULL) {
 			if (!sl_valid_name(val))
-				return -1;
+				return SL_EINVAL;
 			sl_strlcpy(dst, val, SL_NAME_MAX);
 			seen |= dst == ev->gateway ? 1u : dst == ev->server ?
 			    2u : dst == ev->user ? 4u : 8u;
@@ -256,23 +256,23 @@ fleet_parse_entry(const char *const *fv, size_t n, struct grant_event *ev)
 			    strcmp(val, "extend") == 0 ? GOP_EXTEND :
 			    strcmp(val, "revoke") == 0 ? GOP_REVOKE : 0;
 			if (ev->op == 0)
-				return -1;
+				return SL_EINVAL;
 			seen |= 16;
 		} else if (strcmp(f, "addr") == 0) {
 			if (strchr(val, '/') != NULL ||
 			    addr_parse_cidr(val, &c) != 0)
-				return -1;
+				return SL_EINVAL;
 			ev->addr = c.addr;
 			seen |= 32;
 		} else if (strcmp(f, "expires") == 0) {
 			if (sl_parse_num(val, 0, INT64_MAX, &v) != 0)
-				return -1;
+				return SL_EINVAL;
 			ev->expires_ms = v;
 			seen |= 64;
 		}
 		/* other fields: a newer gateway's, ignored */
 	}
-	return seen == 127 ? 0 : -1;
+	return seen == 127 ? 0 : SL_EINVAL;
 }
 
 int

@@ -179,13 +179,57 @@ net_where(const struct cfg_server *srv, struct net_where *w, char *why,
 	return 0;
 }
 
+/* w and fds (a pair when split) for srv: on bind_ip, or on every address,
+ * IPv4 only when the host has no IPv6.  A negative code with why. */
+static int
+net_listen(const struct cfg_server *srv, int split, struct net_where *w,
+    int fds[2], char *why, size_t whylen, char *note, size_t notelen)
+{
+	int rc;
+
+	if ((rc = net_where(srv, w, why, whylen)) != 0)
+		return rc;
+	rc = net_bind_pair(w, split, fds, why, whylen, note, notelen);
+	if (rc == SL_ENOENT && srv->bind_ip[0] == '\0') {
+		/* no IPv6 on this host */
+		w->family = AF_INET;
+		w->u.a4.s_addr = htonl(INADDR_ANY);
+		snprintf(w->desc, sizeof(w->desc), "0.0.0.0:%u", srv->port);
+		rc = net_bind_pair(w, split, fds, why, whylen, note, notelen);
+	}
+	return rc;
+}
+
+/* The n (1 or 2) sockets of a server in s[0 .. n). */
+static void
+net_fill(const struct cfg_server *srv, unsigned server_idx,
+    const struct net_where *w, const int fds[2], unsigned n,
+    struct net_sock *s)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		memset(&s[i], 0, sizeof(s[i]));
+		s[i].fd = fds[i];
+		s[i].server_idx = server_idx;
+		if (n == 2) {
+			s[i].format = i == 0 ? NET_FMT_1 : NET_FMT_2;
+			snprintf(s[i].desc, sizeof(s[i].desc), "%s (format %u)",
+			    w->desc, (unsigned)s[i].format);
+		} else {
+			s[i].format = srv->format1 == srv->format2 ?
+			    NET_FMT_ANY : srv->format1 ? NET_FMT_1 : NET_FMT_2;
+			snprintf(s[i].desc, sizeof(s[i].desc), "%s", w->desc);
+		}
+	}
+}
+
 int
 net_open_server(const struct cfg_server *srv, unsigned server_idx,
     struct net_sock *socks, unsigned *nsocks, unsigned maxsocks, char *err,
     size_t errlen)
 {
 	struct net_where w;
-	struct net_sock *s;
 	char why[160], note[160];
 	int rc, split, fds[2];
 	unsigned i, n;
@@ -202,41 +246,15 @@ net_open_server(const struct cfg_server *srv, unsigned server_idx,
 		snprintf(note, sizeof(note), "no room for a second socket");
 		split = 0;
 	}
-	if ((rc = net_where(srv, &w, why, sizeof(why))) == 0) {
-		rc = net_bind_pair(&w, split, fds, why, sizeof(why), note,
-		    sizeof(note));
-		if (rc == SL_ENOENT && srv->bind_ip[0] == '\0') {
-			/* no IPv6 on this host */
-			w.family = AF_INET;
-			w.u.a4.s_addr = htonl(INADDR_ANY);
-			snprintf(w.desc, sizeof(w.desc), "0.0.0.0:%u",
-			    srv->port);
-			rc = net_bind_pair(&w, split, fds, why, sizeof(why),
-			    note, sizeof(note));
-		}
-	}
-	if (rc != 0) {
+	if ((rc = net_listen(srv, split, &w, fds, why, sizeof(why), note,
+	    sizeof(note))) != 0) {
 		snprintf(err, errlen, "server %s: cannot listen on %s port %u: %s",
 		    srv->name, srv->bind_ip[0] ? srv->bind_ip : "all addresses",
 		    srv->port, why);
 		return rc;
 	}
 	n = fds[1] >= 0 ? 2 : 1;
-	for (i = 0; i < n; i++) {
-		s = &socks[*nsocks + i];
-		memset(s, 0, sizeof(*s));
-		s->fd = fds[i];
-		s->server_idx = server_idx;
-		if (n == 2) {
-			s->format = i == 0 ? NET_FMT_1 : NET_FMT_2;
-			snprintf(s->desc, sizeof(s->desc), "%s (format %u)",
-			    w.desc, (unsigned)s->format);
-		} else {
-			s->format = srv->format1 == srv->format2 ? NET_FMT_ANY :
-			    srv->format1 ? NET_FMT_1 : NET_FMT_2;
-			snprintf(s->desc, sizeof(s->desc), "%s", w.desc);
-		}
-	}
+	net_fill(srv, server_idx, &w, fds, n, &socks[*nsocks]);
 	/* receipts go out from the address the knock came to */
 	for (i = 0; srv->format2 && srv->receipt && i < n; i++)
 		if (socks[*nsocks + i].format != NET_FMT_1 &&

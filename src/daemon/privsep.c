@@ -402,40 +402,33 @@ ps_dir_used(int dfd, const char *skip)
 	return used;
 }
 
-int
-privsep_state_layout(const char *state_dir, const struct privsep_ids *net,
-    char *netdir, size_t netdirlen, bool *used, char *err, size_t errlen)
+/* Make and open state_dir (never through a symlink): root's, closed to
+ * others.  The descriptor in *dfd. */
+static int
+ps_open_state_dir(const char *state_dir, const char *netdir, int *dfd,
+    char *err, size_t errlen)
 {
 	struct stat st;
-	bool root = geteuid() == 0, had_journal;
-	size_t i;
-	int dfd = -1, nfd = -1, r = SL_ESYS;
 
-	*used = false;
-	if (snprintf(netdir, netdirlen, "%s/%s", state_dir, PRIVSEP_NETDIR) >=
-	    (int)netdirlen) {
-		sl_seterr(err, errlen, "state_dir %s: path too long", state_dir);
-		return SL_ETOOBIG;
-	}
 	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
 		sl_seterr(err, errlen, "state_dir %s: %s", state_dir,
 		    strerror(errno));
 		return SL_ESYS;
 	}
-	dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0 || fstat(dfd, &st) != 0) {
+	*dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*dfd < 0 || fstat(*dfd, &st) != 0) {
 		sl_seterr(err, errlen, "state_dir %s: %s%s", state_dir,
 		    strerror(errno), errno == ELOOP || errno == ENOTDIR ?
 		    " (a symbolic link? name the real directory)" : "");
-		goto out;
+		return SL_ESYS;
 	}
-	if (root && st.st_uid != 0) {
+	if (geteuid() == 0 && st.st_uid != 0) {
 		/* an earlier version gave it to run_as: take it back, so
 		 * that only root may remove or rename what is in it */
-		if (fchown(dfd, 0, 0) != 0 || fchmod(dfd, 0700) != 0) {
+		if (fchown(*dfd, 0, 0) != 0 || fchmod(*dfd, 0700) != 0) {
 			sl_seterr(err, errlen, "state_dir %s: chown root: %s",
 			    state_dir, strerror(errno));
-			goto out;
+			return SL_ESYS;
 		}
 		log_msg(LOG_NOTICE, SLC_CONFIG_WARN, "state_dir %s belonged to "
 		    "uid %ld: it is root's now, and the network process keeps "
@@ -443,9 +436,55 @@ privsep_state_layout(const char *state_dir, const struct privsep_ids *net,
 	} else if ((st.st_mode & 022) != 0) {
 		sl_seterr(err, errlen, "state_dir %s: writable by group or "
 		    "others; fix with: chmod 700 %s", state_dir, state_dir);
-		r = SL_EPERM;
-		goto out;
+		return SL_EPERM;
 	}
+	return 0;
+}
+
+/* The network process's files of the earlier layout (in state_dir) move
+ * into net/.  *had_journal: net/ has the replay journal now. */
+static int
+ps_move_net_files(int dfd, int nfd, const char *state_dir,
+    const char *netdir, bool *had_journal, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t i;
+
+	*had_journal = faccessat(nfd, ps_net_files[0], F_OK,
+	    AT_SYMLINK_NOFOLLOW) == 0;
+	for (i = 0; i < sizeof(ps_net_files) / sizeof(ps_net_files[0]); i++) {
+		if (fstatat(dfd, ps_net_files[i], &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) ||
+		    faccessat(nfd, ps_net_files[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		if (renameat(dfd, ps_net_files[i], nfd, ps_net_files[i]) != 0) {
+			sl_seterr(err, errlen, "moving %s/%s into %s: %s",
+			    state_dir, ps_net_files[i], netdir, strerror(errno));
+			return SL_ESYS;
+		}
+		*had_journal |= i == 0;
+		log_msg(LOG_NOTICE, SLC_STATE, "%s/%s moved into %s", state_dir,
+		    ps_net_files[i], netdir);
+	}
+	return 0;
+}
+
+int
+privsep_state_layout(const char *state_dir, const struct privsep_ids *net,
+    char *netdir, size_t netdirlen, bool *used, char *err, size_t errlen)
+{
+	bool had_journal;
+	int dfd = -1, nfd = -1, r;
+
+	*used = false;
+	if (snprintf(netdir, netdirlen, "%s/%s", state_dir, PRIVSEP_NETDIR) >=
+	    (int)netdirlen) {
+		sl_seterr(err, errlen, "state_dir %s: path too long", state_dir);
+		return SL_ETOOBIG;
+	}
+	if ((r = ps_open_state_dir(state_dir, netdir, &dfd, err, errlen)) != 0)
+		goto out;
+	r = SL_ESYS;
 	if (mkdirat(dfd, PRIVSEP_NETDIR, 0700) != 0 && errno != EEXIST) {
 		sl_seterr(err, errlen, "%s: %s", netdir, strerror(errno));
 		goto out;
@@ -458,23 +497,9 @@ privsep_state_layout(const char *state_dir, const struct privsep_ids *net,
 		    "");
 		goto out;
 	}
-	/* the files of the earlier layout move in */
-	had_journal = faccessat(nfd, ps_net_files[0], F_OK,
-	    AT_SYMLINK_NOFOLLOW) == 0;
-	for (i = 0; i < sizeof(ps_net_files) / sizeof(ps_net_files[0]); i++) {
-		if (fstatat(dfd, ps_net_files[i], &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISREG(st.st_mode) ||
-		    faccessat(nfd, ps_net_files[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-			continue;
-		if (renameat(dfd, ps_net_files[i], nfd, ps_net_files[i]) != 0) {
-			sl_seterr(err, errlen, "moving %s/%s into %s: %s",
-			    state_dir, ps_net_files[i], netdir, strerror(errno));
-			goto out;
-		}
-		had_journal |= i == 0;
-		log_msg(LOG_NOTICE, SLC_STATE, "%s/%s moved into %s", state_dir,
-		    ps_net_files[i], netdir);
-	}
+	if ((r = ps_move_net_files(dfd, nfd, state_dir, netdir, &had_journal,
+	    err, errlen)) != 0)
+		goto out;
 	/* no journal, in a state_dir used before (grants, ...): what the
 	 * journal knew is lost, and the caller raises the barrier */
 	*used = !had_journal && ps_dir_used(dfd, PRIVSEP_NETDIR);
@@ -871,24 +896,23 @@ ps_block(const struct sock_filter *f, size_t n, uint32_t nr)
 	return n;
 }
 
-int
-privsep_sandbox_network(bool send_to, char *err, size_t errlen)
+/*
+ * Fill in a copy of ps_filter for this process: tgkill to its own pid
+ * only; with send_to, sendto with an address and sendmsg allowed too.
+ * SL_EINVAL when the table is not as ps_filter builds it.
+ */
+static int
+ps_patch_filter(struct sock_filter *f, bool send_to)
 {
-	struct sock_filter f[PS_NFILTER];
-	struct sock_fprog prog = { .len = (unsigned short)PS_NFILTER, .filter = f };
-	const char *dbg = getenv("SIGLATCH_SECCOMP_LOG");
-	size_t sto, smsg, tgk, i;
-	int r;
+	size_t sto, smsg, tgk;
 
-	memcpy(f, ps_filter, sizeof(f));
+	memcpy(f, ps_filter, sizeof(ps_filter));
 	sto = ps_block(f, PS_NFILTER, __NR_sendto);
 	smsg = ps_block(f, PS_NFILTER, __NR_sendmsg);
 	tgk = ps_block(f, PS_NFILTER, __NR_tgkill);
 	if (sto >= PS_NFILTER || smsg >= PS_NFILTER || tgk + 2 >= PS_NFILTER ||
-	    f[tgk + 2].k != PS_SELF) {
-		sl_seterr(err, errlen, "seccomp: the filter is not as built");
-		return SL_ESYS;
-	}
+	    f[tgk + 2].k != PS_SELF)
+		return SL_EINVAL;
 	/* tgkill: this process's threads only */
 	f[tgk + 2].k = (uint32_t)getpid();
 	/* receipts: sendto with an address, and sendmsg (to choose the
@@ -898,22 +922,43 @@ privsep_sandbox_network(bool send_to, char *err, size_t errlen)
 		f[sto].jt = 4;   /* PS_ALLOW_NULL: four on is RET ALLOW */
 		f[smsg].jt = 2;  /* PS_ALLOW_EQ: two on is RET ALLOW */
 	}
+	return 0;
+}
+
+/* What would be killed or refused is only logged (an AddressSanitizer
+ * build, whose runtime reads /proc/self/maps; SIGLATCH_SECCOMP_LOG=1). */
+static void
+ps_log_only(struct sock_filter *f)
+{
+	size_t i;
+
+	f[PS_NFILTER - 1].k = SECCOMP_RET_LOG;
+	for (i = 0; i < PS_NFILTER; i++)
+		if (f[i].code == (BPF_RET | BPF_K) && (f[i].k &
+		    ~(uint32_t)SECCOMP_RET_DATA) == SECCOMP_RET_ERRNO)
+			f[i].k = SECCOMP_RET_LOG;
+	log_msg(LOG_WARNING, SLC_SYSERR, "%s: system calls outside the "
+	    "sandbox are logged by the kernel, not refused",
+	    PS_SANITIZER ? "AddressSanitizer build" : "SIGLATCH_SECCOMP_LOG=1");
+}
+
+int
+privsep_sandbox_network(bool send_to, char *err, size_t errlen)
+{
+	struct sock_filter f[PS_NFILTER];
+	struct sock_fprog prog = { .len = (unsigned short)PS_NFILTER, .filter = f };
+	const char *dbg = getenv("SIGLATCH_SECCOMP_LOG");
+	int r;
+
+	if (ps_patch_filter(f, send_to) != 0) {
+		sl_seterr(err, errlen, "seccomp: the filter is not as built");
+		return SL_ESYS;
+	}
 	/* the time zone now, while /etc/localtime can still be opened for
 	 * reading (syslog() and localtime_r() need it; they load it once) */
 	tzset();
-	if (PS_SANITIZER || (dbg != NULL && strcmp(dbg, "1") == 0)) {
-		/* what would be killed or refused is only logged (the
-		 * sanitizers' runtime reads /proc/self/maps, for one) */
-		f[PS_NFILTER - 1].k = SECCOMP_RET_LOG;
-		for (i = 0; i < PS_NFILTER; i++)
-			if (f[i].code == (BPF_RET | BPF_K) && (f[i].k &
-			    ~(uint32_t)SECCOMP_RET_DATA) == SECCOMP_RET_ERRNO)
-				f[i].k = SECCOMP_RET_LOG;
-		log_msg(LOG_WARNING, SLC_SYSERR, "%s: system calls outside the "
-		    "sandbox are logged by the kernel, not refused",
-		    PS_SANITIZER ? "AddressSanitizer build" :
-		    "SIGLATCH_SECCOMP_LOG=1");
-	}
+	if (PS_SANITIZER || (dbg != NULL && strcmp(dbg, "1") == 0))
+		ps_log_only(f);
 	if ((r = ps_no_new_privs(err, errlen)) != 0)
 		return r;
 	/* TSYNC: the worker threads get the filter too (and no_new_privs) */
@@ -924,13 +969,13 @@ privsep_sandbox_network(bool send_to, char *err, size_t errlen)
 		    "filter", r);
 		return SL_ESYS;
 	}
+	if (r != 0 && (errno == EINVAL || errno == ENOSYS)) {
+		log_msg(LOG_WARNING, SLC_SYSERR, "this kernel has no seccomp "
+		    "filters: the network process runs without its system "
+		    "call sandbox");
+		return 0;
+	}
 	if (r != 0) {
-		if (errno == EINVAL || errno == ENOSYS) {
-			log_msg(LOG_WARNING, SLC_SYSERR, "this kernel has no "
-			    "seccomp filters: the network process runs without "
-			    "its system call sandbox");
-			return 0;
-		}
 		sl_seterr(err, errlen, "seccomp(SECCOMP_SET_MODE_FILTER): %s",
 		    strerror(errno));
 		return SL_ESYS;

@@ -8,6 +8,7 @@
  *   per user: SL_HMAC_KEY_LEN bytes (zeros: disabled)
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@
  * cannot change; NULL when none differs. */
 #define RL_SAME(a, b, f) (memcmp(&(a)->f, &(b)->f, sizeof((a)->f)) == 0)
 
-int
+bool
 reload_needs_restart(const struct config *old, const struct config *new,
     char *what, size_t whatlen)
 {
@@ -62,67 +63,46 @@ reload_needs_restart(const struct config *old, const struct config *new,
 		if (memcmp((const char *)old + top[i].off,
 		    (const char *)new + top[i].off, top[i].len) != 0) {
 			snprintf(what, whatlen, "%s", top[i].name);
-			return 1;
+			return true;
 		}
 	}
 	if (old->nservers != new->nservers) {
 		snprintf(what, whatlen, "the number of [server:...] sections");
-		return 1;
+		return true;
 	}
 	for (i = 0; i < old->nservers; i++) {
 		a = &old->servers[i];
 		b = &new->servers[i];
 #define S(f) if (!RL_SAME(a, b, f)) { \
-	snprintf(what, whatlen, "[server:%s] %s", a->name, #f); return 1; }
+	snprintf(what, whatlen, "[server:%s] %s", a->name, #f); return true; }
 		S(name) S(enabled) S(port) S(bind_ip) S(format1) S(format2)
 		S(receipt) S(log_file)
 #undef S
 	}
-	return 0;
+	return false;
 }
 
 int
 reload_read(struct config *cfg, const char *path, char **text, char *err,
     size_t errlen)
 {
-	struct stat st;
-	size_t off = 0;
-	ssize_t n;
-	char *buf;
-	int fd;
+	size_t len;
+	int rc;
 
-	*text = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno));
-		return SL_ECONFIG;
+	if ((rc = sl_read_file(path, RELOAD_TEXT_MAX, 0, text, &len,
+	    NULL)) != 0) {
+		if (rc == SL_ESYS)
+			snprintf(err, errlen, "%s: cannot open: %s", path,
+			    strerror(errno));
+		else
+			snprintf(err, errlen, "%s: not a regular file of at "
+			    "most %d bytes", path, RELOAD_TEXT_MAX);
+		return rc == SL_ESYS && errno == ENOMEM ? SL_ESYS : SL_ECONFIG;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > RELOAD_TEXT_MAX) {
-		snprintf(err, errlen, "%s: not a regular file of at most %d "
-		    "bytes", path, RELOAD_TEXT_MAX);
-		close(fd);
-		return SL_ECONFIG;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		snprintf(err, errlen, "out of memory");
-		return SL_ESYS;
-	}
-	while (off < (size_t)st.st_size) {
-		n = read(fd, buf + off, (size_t)st.st_size - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	close(fd);
-	buf[off] = '\0';
-	*text = buf;
-	return config_parse_string(cfg, path, buf, err, errlen);
+	return config_parse_string(cfg, path, *text, err, errlen);
 }
 
+/* 0, or SL_ESYS (errno) */
 static int
 rl_write(int fd, const void *p, size_t n)
 {
@@ -133,25 +113,61 @@ rl_write(int fd, const void *p, size_t n)
 		w = write(fd, b, n);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w == 0)
+			errno = EIO;
 		if (w <= 0)
-			return -1;
+			return SL_ESYS;
 		b += w;
 		n -= (size_t)w;
 	}
 	return 0;
 }
 
+/* Each server's u32 derlen and DER private key (0: none), then each user's
+ * HMAC key (zeros: disabled).  0, SL_ESYS (errno) or SL_ECRYPTO (err). */
+static int
+rl_pack_keys(const struct config *cfg, int fd, char *err, size_t errlen)
+{
+	uint8_t zero[SL_HMAC_KEY_LEN], *der;
+	uint32_t len;
+	unsigned i;
+	int n, rc = 0;
+
+	memset(zero, 0, sizeof(zero));
+	for (i = 0; rc == 0 && i < cfg->nservers; i++) {
+		len = 0;
+		der = NULL;
+		if (cfg->servers[i].enabled && cfg->servers[i].priv != NULL) {
+			if ((n = i2d_PrivateKey(cfg->servers[i].priv, &der)) <= 0 ||
+			    n > RL_DER_MAX) {
+				snprintf(err, errlen, "[server:%s]: cannot encode "
+				    "its private key", cfg->servers[i].name);
+				if (der != NULL && n > 0)
+					OPENSSL_clear_free(der, (size_t)n);
+				return SL_ECRYPTO;
+			}
+			len = (uint32_t)n;
+		}
+		if ((rc = rl_write(fd, &len, 4)) == 0 && len > 0)
+			rc = rl_write(fd, der, len);
+		if (der != NULL)
+			OPENSSL_clear_free(der, len);
+	}
+	for (i = 0; rc == 0 && i < cfg->nusers; i++)
+		rc = rl_write(fd, cfg->users[i].enabled ?
+		    cfg->users[i].hmac_key : zero, SL_HMAC_KEY_LEN);
+	return rc;
+}
+
 int
 reload_pack(const struct config *cfg, const char *text, int *out, char *err,
     size_t errlen)
 {
-	uint8_t hdr[RL_HDR], zero[SL_HMAC_KEY_LEN], *der = NULL;
-	uint32_t v, len;
-	unsigned i;
-	int fd, n, rc = SL_ESYS;
+	uint8_t hdr[RL_HDR];
+	uint32_t v;
+	int fd, rc;
 
 	*out = -1;
-	memset(zero, 0, sizeof(zero));
 	fd = memfd_create("siglatchd-reload", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
 		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
@@ -165,46 +181,21 @@ reload_pack(const struct config *cfg, const char *text, int *out, char *err,
 	v = cfg->nusers;
 	memcpy(hdr + 16, &v, 4);
 	memset(hdr + 20, 0, 4);
-	if (rl_write(fd, hdr, sizeof(hdr)) != 0 ||
-	    rl_write(fd, text, strlen(text)) != 0)
-		goto io;
-	for (i = 0; i < cfg->nservers; i++) {
-		len = 0;
-		der = NULL;
-		if (cfg->servers[i].enabled && cfg->servers[i].priv != NULL) {
-			if ((n = i2d_PrivateKey(cfg->servers[i].priv, &der)) <= 0 ||
-			    n > RL_DER_MAX) {
-				snprintf(err, errlen, "[server:%s]: cannot encode "
-				    "its private key", cfg->servers[i].name);
-				rc = SL_ECRYPTO;
-				goto fail;
-			}
-			len = (uint32_t)n;
-		}
-		if (rl_write(fd, &len, 4) != 0 ||
-		    (len > 0 && rl_write(fd, der, len) != 0))
-			goto io;
-		if (der != NULL)
-			OPENSSL_clear_free(der, len);
-		der = NULL;
+	if ((rc = rl_write(fd, hdr, sizeof(hdr))) == 0 &&
+	    (rc = rl_write(fd, text, strlen(text))) == 0 &&
+	    (rc = rl_pack_keys(cfg, fd, err, errlen)) == 0 &&
+	    /* nobody may change it on its way */
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |
+	    F_SEAL_SEAL) != 0)
+		rc = SL_ESYS;
+	if (rc == SL_ESYS)
+		snprintf(err, errlen, "reload bundle: %s", strerror(errno));
+	if (rc != 0) {
+		close(fd);
+		return rc;
 	}
-	for (i = 0; i < cfg->nusers; i++)
-		if (rl_write(fd, cfg->users[i].enabled ? cfg->users[i].hmac_key :
-		    zero, SL_HMAC_KEY_LEN) != 0)
-			goto io;
-	/* nobody may change it on its way */
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SEAL) !=
-	    0)
-		goto io;
 	*out = fd;
 	return 0;
-io:
-	snprintf(err, errlen, "reload bundle: %s", strerror(errno));
-fail:
-	if (der != NULL)
-		OPENSSL_clear_free(der, len);
-	close(fd);
-	return rc;
 }
 
 /* The bounds-checked reader of the bundle. */
@@ -225,14 +216,87 @@ rl_take(struct rl_rd *r, size_t n)
 	return p;
 }
 
+/* 0, or SL_EPARSE when fewer than 4 bytes are left */
 static int
 rl_u32(struct rl_rd *r, uint32_t *v)
 {
 	const uint8_t *p = rl_take(r, 4);
 
 	if (p == NULL)
-		return -1;
+		return SL_EPARSE;
 	memcpy(v, p, 4);
+	return 0;
+}
+
+/* The header and the text (a NUL-terminated copy in *text, freed by the
+ * caller).  0, SL_EPARSE or SL_ESYS. */
+static int
+rl_unpack_text(struct rl_rd *r, char **text, uint32_t *ns, uint32_t *nu,
+    char *err, size_t errlen)
+{
+	const uint8_t *p;
+	uint32_t tlen, pad;
+
+	if ((p = rl_take(r, 8)) == NULL || memcmp(p, RL_MAGIC, 8) != 0 ||
+	    rl_u32(r, &tlen) != 0 || rl_u32(r, ns) != 0 ||
+	    rl_u32(r, nu) != 0 || rl_u32(r, &pad) != 0 ||
+	    tlen > RELOAD_TEXT_MAX || *ns > SL_MAX_SERVERS ||
+	    *nu > SL_MAX_USERS || (p = rl_take(r, tlen)) == NULL) {
+		snprintf(err, errlen, "reload bundle: bad header");
+		return SL_EPARSE;
+	}
+	if ((*text = malloc((size_t)tlen + 1)) == NULL) {
+		snprintf(err, errlen, "reload bundle: %s", strerror(errno));
+		return SL_ESYS;
+	}
+	memcpy(*text, p, tlen);
+	(*text)[tlen] = '\0';
+	return 0;
+}
+
+/* The servers' private keys and the users' HMAC keys into cfg, which was
+ * parsed from the bundle's text.  0, SL_EPARSE or SL_EKEY. */
+static int
+rl_unpack_keys(struct rl_rd *r, struct config *cfg, char *err,
+    size_t errlen)
+{
+	const uint8_t *p;
+	uint32_t len;
+	unsigned i;
+
+	for (i = 0; i < cfg->nservers; i++) {
+		if (rl_u32(r, &len) != 0 || len > RL_DER_MAX ||
+		    (p = rl_take(r, len)) == NULL) {
+			snprintf(err, errlen, "reload bundle: server %u", i);
+			return SL_EPARSE;
+		}
+		if (len == 0 && cfg->servers[i].enabled) {
+			snprintf(err, errlen, "reload bundle: no key for "
+			    "[server:%s]", cfg->servers[i].name);
+			return SL_EPARSE;
+		}
+		if (len == 0)
+			continue;
+		cfg->servers[i].priv = d2i_PrivateKey_ex(EVP_PKEY_RSA, NULL, &p,
+		    (long)len, NULL, NULL);
+		if (cfg->servers[i].priv == NULL) {
+			snprintf(err, errlen, "reload bundle: the key of "
+			    "[server:%s] does not decode", cfg->servers[i].name);
+			return SL_EKEY;
+		}
+	}
+	for (i = 0; i < cfg->nusers; i++) {
+		if ((p = rl_take(r, SL_HMAC_KEY_LEN)) == NULL) {
+			snprintf(err, errlen, "reload bundle: user %u", i);
+			return SL_EPARSE;
+		}
+		memcpy(cfg->users[i].hmac_key, p, SL_HMAC_KEY_LEN);
+	}
+	if (r->left != 0) {
+		snprintf(err, errlen, "reload bundle: %zu bytes too many",
+		    r->left);
+		return SL_EPARSE;
+	}
 	return 0;
 }
 
@@ -240,104 +304,38 @@ int
 reload_unpack(int fd, const char *name, struct config *cfg, char *err,
     size_t errlen)
 {
-	struct stat st;
 	struct rl_rd r;
-	const uint8_t *p;
-	uint8_t *buf = NULL;
-	uint32_t tlen, ns, nu, len, pad;
-	size_t size = 0, off = 0;
-	char *text = NULL;
-	unsigned i;
-	ssize_t n;
-	int rc = SL_EPARSE;
+	uint32_t ns, nu;
+	char *buf = NULL, *text = NULL;
+	size_t size = 0;
+	int rc;
 
-	if (fstat(fd, &st) != 0 || st.st_size < RL_HDR ||
-	    (size_t)st.st_size > RL_SIZE_MAX) {
+	rc = sl_read_fd(fd, RL_SIZE_MAX, &buf, &size, NULL);
+	if (rc == SL_ESYS) {
+		snprintf(err, errlen, "reload bundle: %s", strerror(errno));
+		goto out;
+	}
+	if (rc != 0 || size < RL_HDR) {
 		snprintf(err, errlen, "reload bundle of a wrong size");
+		rc = SL_EPARSE;
 		goto out;
 	}
-	size = (size_t)st.st_size;
-	if ((buf = malloc(size)) == NULL) {
-		rc = SL_ESYS;
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	while (off < size) {
-		n = pread(fd, buf + off, size - off, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	if (off != size) {
-		snprintf(err, errlen, "reload bundle: short read");
-		goto out;
-	}
-	r.p = buf;
+	r.p = (const uint8_t *)buf;
 	r.left = size;
-	if ((p = rl_take(&r, 8)) == NULL || memcmp(p, RL_MAGIC, 8) != 0 ||
-	    rl_u32(&r, &tlen) != 0 || rl_u32(&r, &ns) != 0 ||
-	    rl_u32(&r, &nu) != 0 || rl_u32(&r, &pad) != 0 ||
-	    tlen > RELOAD_TEXT_MAX || ns > SL_MAX_SERVERS ||
-	    nu > SL_MAX_USERS || (p = rl_take(&r, tlen)) == NULL) {
-		snprintf(err, errlen, "reload bundle: bad header");
+	if ((rc = rl_unpack_text(&r, &text, &ns, &nu, err, errlen)) != 0 ||
+	    (rc = config_parse_string(cfg, name, text, err, errlen)) != 0)
 		goto out;
-	}
-	if ((text = malloc((size_t)tlen + 1)) == NULL) {
-		rc = SL_ESYS;
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	memcpy(text, p, tlen);
-	text[tlen] = '\0';
-	if ((rc = config_parse_string(cfg, name, text, err, errlen)) != 0)
-		goto out;
-	rc = SL_EPARSE;
 	if (cfg->nservers != ns || cfg->nusers != nu) {
 		snprintf(err, errlen, "reload bundle: %u servers and %u users, "
 		    "the text has %u and %u", ns, nu, cfg->nservers, cfg->nusers);
+		rc = SL_EPARSE;
 		goto out;
 	}
-	for (i = 0; i < ns; i++) {
-		if (rl_u32(&r, &len) != 0 || len > RL_DER_MAX ||
-		    (p = rl_take(&r, len)) == NULL) {
-			snprintf(err, errlen, "reload bundle: server %u", i);
-			goto out;
-		}
-		if (len == 0) {
-			if (cfg->servers[i].enabled) {
-				snprintf(err, errlen, "reload bundle: no key for "
-				    "[server:%s]", cfg->servers[i].name);
-				goto out;
-			}
-			continue;
-		}
-		cfg->servers[i].priv = d2i_PrivateKey_ex(EVP_PKEY_RSA, NULL, &p,
-		    (long)len, NULL, NULL);
-		if (cfg->servers[i].priv == NULL) {
-			snprintf(err, errlen, "reload bundle: the key of "
-			    "[server:%s] does not decode", cfg->servers[i].name);
-			rc = SL_EKEY;
-			goto out;
-		}
-	}
-	for (i = 0; i < nu; i++) {
-		if ((p = rl_take(&r, SL_HMAC_KEY_LEN)) == NULL) {
-			snprintf(err, errlen, "reload bundle: user %u", i);
-			goto out;
-		}
-		memcpy(cfg->users[i].hmac_key, p, SL_HMAC_KEY_LEN);
-	}
-	rc = r.left == 0 ? 0 : SL_EPARSE;
-	if (rc != 0)
-		snprintf(err, errlen, "reload bundle: %zu bytes too many",
-		    r.left);
+	rc = rl_unpack_keys(&r, cfg, err, errlen);
 out:
 	if (rc != 0)
 		config_wipe_keys(cfg);
-	if (buf != NULL)
-		OPENSSL_clear_free(buf, size);
+	sl_read_free_secret(buf, size);
 	free(text);
 	/* the keys leave the memfd: it is shrunk to nothing */
 	if (ftruncate(fd, 0) != 0 && rc == 0)

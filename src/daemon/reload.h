@@ -17,6 +17,7 @@
 #ifndef SL_RELOAD_H
 #define SL_RELOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -24,10 +25,11 @@
 #define RELOAD_TEXT_MAX (1024 * 1024)   /* a configuration file, at most */
 
 /*
- * 0 when new may replace old in a running daemon; otherwise 1, with the
- * first key that differs and needs a restart in what ("[server:s] port").
+ * false when new may replace old in a running daemon; otherwise true, with
+ * the first key that differs and needs a restart in what ("[server:s]
+ * port").
  */
-int reload_needs_restart(const struct config *old, const struct config *new,
+bool reload_needs_restart(const struct config *old, const struct config *new,
     char *what, size_t whatlen);
 
 /*

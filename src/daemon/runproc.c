@@ -363,6 +363,7 @@ rp_reloaded(struct rp_parent *p, const struct sl_status *st)
 		return;
 	}
 	if (st->status != 0) {
+		errno = 0;  /* its errno is not ours: SL_ESYS says "system error" */
 		log_msg(LOG_ERR, SLC_CONFIG_WARN, "SIGHUP: the network process "
 		    "could not take the new configuration (%s); the running "
 		    "one stays", sl_strerror(st->status));

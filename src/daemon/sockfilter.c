@@ -52,6 +52,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,11 +189,11 @@ sf_count_and_return(struct sf_asm *a, short field, int keep)
 	EXIT(a);
 }
 
-/* The program (see the top of this file); the map fds become pointers. */
+/* r6 = ctx, r7 = skb->len, r8 = counters[0]; then on by size: to L_K2,
+ * to L_DROP_LEN, or on into sf_emit_v1 */
 static void
-sf_build(struct sf_asm *a, const struct sockfilter *sf)
+sf_emit_prologue(struct sf_asm *a, const struct sockfilter *sf)
 {
-	memset(a, 0, sizeof(*a));
 	/* r6 = ctx, r7 = skb->len */
 	MOV64_REG(a, BPF_REG_6, BPF_REG_1);
 	LDX(a, BPF_W, BPF_REG_7, BPF_REG_6,
@@ -208,6 +209,12 @@ sf_build(struct sf_asm *a, const struct sockfilter *sf)
 	/* size */
 	JEQ_IMM(a, BPF_REG_7, SF_LEN_K2, L_K2);
 	JNE_IMM(a, BPF_REG_7, SF_LEN_SEEN, L_DROP_LEN);
+}
+
+/* Format 1: the source address, looked up in the block map */
+static void
+sf_emit_v1(struct sf_asm *a, const struct sockfilter *sf)
+{
 	/* fp-32 .. fp-9: the first 24 bytes of the IP header */
 	MOV64_REG(a, BPF_REG_1, BPF_REG_6);
 	MOV64_IMM(a, BPF_REG_2, 0);
@@ -245,7 +252,13 @@ sf_build(struct sf_asm *a, const struct sockfilter *sf)
 	sf_count_and_return(a, SF_OFF(dropped_length), 0);
 	sf_here(a, L_DROP_BLOCKED);
 	sf_count_and_return(a, SF_OFF(dropped_blocked), 0);
-	/* format 2: tags switched on? (fp-4 still holds key 0) */
+}
+
+/* Format 2: the tag, looked up in the tag map when tags are on */
+static void
+sf_emit_k2(struct sf_asm *a, const struct sockfilter *sf)
+{
+	/* tags switched on? (fp-4 still holds key 0) */
 	sf_here(a, L_K2);
 	sf_ld_map(a, BPF_REG_1, sf->config_fd);
 	MOV64_REG(a, BPF_REG_2, BPF_REG_10);
@@ -272,6 +285,16 @@ sf_build(struct sf_asm *a, const struct sockfilter *sf)
 	sf_count_and_return(a, SF_OFF(passed_k2), 1);
 	sf_here(a, L_DROP_TAG);
 	sf_count_and_return(a, SF_OFF(dropped_tag), 0);
+}
+
+/* The program (see the top of this file); the map fds become pointers. */
+static void
+sf_build(struct sf_asm *a, const struct sockfilter *sf)
+{
+	memset(a, 0, sizeof(*a));
+	sf_emit_prologue(a, sf);
+	sf_emit_v1(a, sf);
+	sf_emit_k2(a, sf);
 	sf_here(a, L_KEEP);
 	MOV64_REG(a, BPF_REG_0, BPF_REG_7);
 	EXIT(a);
@@ -323,7 +346,7 @@ sf_possible_cpus(void)
 	return n;
 }
 
-static int
+static bool
 sf_kernel_refused(int e)
 {
 	return e == EPERM || e == EACCES || e == ENOSYS || e == EINVAL ||
@@ -344,7 +367,7 @@ sf_fail(const char *what, int e, char *err, size_t errlen)
 	else if (e == EINVAL || e == E2BIG)
 		hint = " (kernel too old for this map type or attribute)";
 	sl_seterr(err, errlen, "sockfilter: %s: %s%s", what, strerror(e), hint);
-	return sf_kernel_refused(e) ? SOCKFILTER_ENOTSUP : SL_ESYS;
+	return sf_kernel_refused(e) ? SL_ENOTSUP : SL_ESYS;
 }
 
 static int
@@ -386,6 +409,8 @@ sf_log_tail(char *err, size_t errlen, const char *prefix, const char *log)
 			*q = '|';
 }
 
+/* Load the program: its descriptor, or a negative SL_E* code with err (the
+ * verifier's log when it refused). */
 static int
 sf_prog_load(struct sf_asm *a, char *err, size_t errlen)
 {
@@ -427,6 +452,41 @@ sf_prog_load(struct sf_asm *a, char *err, size_t errlen)
 	return r;
 }
 
+/* The four maps: counters, blocked, config (all zero: tags off), tags. */
+static int
+sf_maps_create(struct sockfilter *sf, uint32_t block_entries,
+    uint32_t tag_entries, char *err, size_t errlen)
+{
+	const struct {
+		int *fd;
+		uint32_t type;
+		const char *name, *what;
+		uint32_t key_size, value_size, max_entries, flags;
+	} m[] = {
+		{ &sf->counters_fd, BPF_MAP_TYPE_PERCPU_ARRAY, "sl_counts",
+		    "BPF_MAP_CREATE(percpu array)", sizeof(uint32_t),
+		    sizeof(struct sockfilter_counts), 1, 0 },
+		{ &sf->blocked_fd, BPF_MAP_TYPE_LRU_HASH, "sl_blocked",
+		    "BPF_MAP_CREATE(LRU hash)", 16, sizeof(uint64_t),
+		    block_entries, 0 },
+		{ &sf->config_fd, BPF_MAP_TYPE_ARRAY, "sl_config",
+		    "BPF_MAP_CREATE(array)", sizeof(uint32_t), sizeof(uint32_t),
+		    1, 0 },
+		{ &sf->tags_fd, BPF_MAP_TYPE_HASH, "sl_tags",
+		    "BPF_MAP_CREATE(hash)", K2_TAG_LEN, sizeof(uint8_t),
+		    tag_entries, BPF_F_NO_PREALLOC },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		*m[i].fd = sf_map_create(m[i].type, m[i].name, m[i].key_size,
+		    m[i].value_size, m[i].max_entries, m[i].flags);
+		if (*m[i].fd < 0)
+			return sf_fail(m[i].what, errno, err, errlen);
+	}
+	return 0;
+}
+
 int
 sockfilter_new_k2(struct sockfilter **out, uint32_t block_entries,
     uint32_t tag_entries, char *err, size_t errlen)
@@ -448,7 +508,7 @@ sockfilter_new_k2(struct sockfilter **out, uint32_t block_entries,
 		return SL_EINVAL;
 	}
 	if ((sf = calloc(1, sizeof(*sf))) == NULL) {
-		sl_seterr(err, errlen, "sockfilter: out of memory");
+		sl_seterr(err, errlen, "sockfilter: %s", sl_strerror(SL_ESYS));
 		return SL_ESYS;
 	}
 	sf->counters_fd = sf->blocked_fd = sf->prog_fd = -1;
@@ -460,35 +520,13 @@ sockfilter_new_k2(struct sockfilter **out, uint32_t block_entries,
 		goto fail;
 	}
 	if ((sf->percpu = calloc(sf->ncpu, sizeof(*sf->percpu))) == NULL) {
-		sl_seterr(err, errlen, "sockfilter: out of memory");
+		sl_seterr(err, errlen, "sockfilter: %s", sl_strerror(SL_ESYS));
 		r = SL_ESYS;
 		goto fail;
 	}
-	sf->counters_fd = sf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "sl_counts",
-	    sizeof(uint32_t), sizeof(struct sockfilter_counts), 1, 0);
-	if (sf->counters_fd < 0) {
-		r = sf_fail("BPF_MAP_CREATE(percpu array)", errno, err, errlen);
+	if ((r = sf_maps_create(sf, block_entries, tag_entries, err,
+	    errlen)) != 0)
 		goto fail;
-	}
-	sf->blocked_fd = sf_map_create(BPF_MAP_TYPE_LRU_HASH, "sl_blocked", 16,
-	    sizeof(uint64_t), block_entries, 0);
-	if (sf->blocked_fd < 0) {
-		r = sf_fail("BPF_MAP_CREATE(LRU hash)", errno, err, errlen);
-		goto fail;
-	}
-	/* all zero at creation: tags off */
-	sf->config_fd = sf_map_create(BPF_MAP_TYPE_ARRAY, "sl_config",
-	    sizeof(uint32_t), sizeof(uint32_t), 1, 0);
-	if (sf->config_fd < 0) {
-		r = sf_fail("BPF_MAP_CREATE(array)", errno, err, errlen);
-		goto fail;
-	}
-	sf->tags_fd = sf_map_create(BPF_MAP_TYPE_HASH, "sl_tags", K2_TAG_LEN,
-	    sizeof(uint8_t), tag_entries, BPF_F_NO_PREALLOC);
-	if (sf->tags_fd < 0) {
-		r = sf_fail("BPF_MAP_CREATE(hash)", errno, err, errlen);
-		goto fail;
-	}
 	sf_build(&a, sf);
 	if ((sf->prog_fd = sf_prog_load(&a, err, errlen)) < 0) {
 		r = sf->prog_fd;
@@ -544,6 +582,7 @@ sf_key(const struct sl_addr *a, uint8_t key[16])
 	return SL_EINVAL;
 }
 
+/* one bpf(2) map command: 0, or SL_ESYS (errno) */
 static int
 sf_map_elem(int cmd, int fd, const void *key, void *value, uint64_t flags)
 {
@@ -554,7 +593,7 @@ sf_map_elem(int cmd, int fd, const void *key, void *value, uint64_t flags)
 	attr.key = (uint64_t)(uintptr_t)key;
 	attr.value = (uint64_t)(uintptr_t)value;
 	attr.flags = flags;
-	return sf_bpf(cmd, &attr) == 0 ? 0 : -1;
+	return sf_bpf(cmd, &attr) == 0 ? 0 : SL_ESYS;
 }
 
 int

@@ -19,7 +19,7 @@
  * sockfilter.c.
  *
  * Privileges: sockfilter_new needs CAP_BPF (or CAP_SYS_ADMIN) when
- * kernel.unprivileged_bpf_disabled is set, and returns SOCKFILTER_ENOTSUP
+ * kernel.unprivileged_bpf_disabled is set, and returns SL_ENOTSUP
  * when the kernel refuses (no permission, no bpf(2), map type or helper
  * unknown, verifier rejects): fall back to user-space filtering then.
  * sockfilter_block / _unblock / _tag_add / _tag_del / _tags_enable /
@@ -38,10 +38,6 @@
 
 #include "addr.h"
 #include "sl.h"
-
-/* "The kernel will not do it": fall back to user-space filtering.  sl.h has
- * no SL_ENOTSUP (yet); SL_EDENIED ("not permitted") is the closest code. */
-#define SOCKFILTER_ENOTSUP SL_EDENIED
 
 /*
  * The largest tag map: every user (SL_MAX_USERS, 1024) for every epoch the
@@ -72,8 +68,8 @@ struct sockfilter;
  * map (an LRU hash: when full, the least recently used entry is evicted, so
  * a block may be forgotten early; the user-space rate limiter still drops
  * such a source).  tag_entries: most tags the tag map holds, 1 ..
- * SOCKFILTER_TAGS_MAX.  Tag filtering starts off.  0 or SOCKFILTER_ENOTSUP
- * / SL_ESYS / SL_EINVAL, with a message in err (the verifier's log when
+ * SOCKFILTER_TAGS_MAX.  Tag filtering starts off.  0 or SL_ENOTSUP
+ * (the kernel will not: filter in user space) / SL_ESYS / SL_EINVAL, with a message in err (the verifier's log when
  * it rejects the program). */
 int sockfilter_new_k2(struct sockfilter **out, uint32_t block_entries,
     uint32_t tag_entries, char *err, size_t errlen);

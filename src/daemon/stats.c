@@ -1,5 +1,6 @@
 /* stats.c - the counters file and the Prometheus metrics file. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -275,7 +276,7 @@ prom_find(const char *name)
 
 /* Does b hold a per-server entry for name?  Then the metric is written
  * per server, and the total is left to sum(). */
-static int
+static bool
 has_server(const struct stats_buf *b, const char *name)
 {
 	unsigned i;
@@ -283,8 +284,8 @@ has_server(const struct stats_buf *b, const char *name)
 	for (i = 0; i < b->n; i++)
 		if (b->ent[i].server[0] != '\0' &&
 		    strcmp(b->ent[i].name, name) == 0)
-			return 1;
-	return 0;
+			return true;
+	return false;
 }
 
 static void

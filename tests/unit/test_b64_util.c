@@ -1,9 +1,16 @@
-/* test_b64_util.c - base64, the printable-ASCII check, number parsing. */
+/* test_b64_util.c - base64, the printable-ASCII check, number parsing,
+ * error names, the whole-file reader. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "b64.h"
@@ -142,6 +149,123 @@ test_strlcpy_trim(void **state)
 	assert_string_equal(sl_trim(t), "");
 }
 
+static void
+test_strerror(void **state)
+{
+	int c;
+
+	(void)state;
+	/* every code has a name of its own */
+	for (c = SL_EINVAL; c >= SL_ENOTSUP; c--)
+		assert_string_not_equal(sl_strerror(c), "unknown error");
+	assert_string_equal(sl_strerror(SL_ENOTSUP), "not supported here");
+	assert_string_not_equal(sl_strerror(SL_ENOTSUP),
+	    sl_strerror(SL_EDENIED));
+	assert_string_equal(sl_strerror(SL_ENOTSUP - 1), "unknown error");
+	/* SL_ESYS is errno's */
+	errno = ENOENT;
+	assert_string_equal(sl_strerror(SL_ESYS), strerror(ENOENT));
+	errno = EACCES;
+	assert_string_equal(sl_strerror(SL_ESYS), strerror(EACCES));
+	errno = 0;
+	assert_string_equal(sl_strerror(SL_ESYS), "system error");
+}
+
+/* path in a fresh directory under /tmp */
+static char rf_dir[64];
+
+static const char *
+rf_path(const char *name)
+{
+	static char p[128];
+
+	snprintf(p, sizeof(p), "%s/%s", rf_dir, name);
+	return p;
+}
+
+static void
+rf_write(const char *name, const char *text)
+{
+	FILE *f = fopen(rf_path(name), "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void
+test_read_file(void **state)
+{
+	struct stat st;
+	char *buf = (char *)"x", target[128];
+	size_t len = 99;
+	int fd;
+
+	(void)state;
+	strcpy(rf_dir, "/tmp/sl-readfile.XXXXXX");
+	assert_non_null(mkdtemp(rf_dir));
+	rf_write("five", "hello");
+	rf_write("empty", "");
+	/* whole file, NUL after it, the stat of what was read */
+	assert_int_equal(sl_read_file(rf_path("five"), 5, 0, &buf, &len, &st),
+	    0);
+	assert_int_equal(len, 5);
+	assert_string_equal(buf, "hello");
+	assert_int_equal(st.st_size, 5);
+	sl_read_free_secret(buf, len);
+	assert_int_equal(sl_read_file(rf_path("empty"), 5, 0, &buf, &len,
+	    NULL), 0);
+	assert_int_equal(len, 0);
+	assert_string_equal(buf, "");
+	free(buf);
+	/* one byte over max */
+	assert_int_equal(sl_read_file(rf_path("five"), 4, 0, &buf, &len,
+	    NULL), SL_ETOOBIG);
+	assert_null(buf);
+	assert_int_equal(len, 0);
+	assert_int_equal(errno, EFBIG);
+	assert_string_equal(sl_read_why(SL_ETOOBIG), "too large");
+	/* not a regular file: a directory, a FIFO (no wait for a writer) */
+	assert_int_equal(sl_read_file(rf_dir, 1024, 0, &buf, &len, NULL),
+	    SL_EINVAL);
+	assert_null(buf);
+	assert_int_equal(mkfifo(rf_path("fifo"), 0600), 0);
+	assert_int_equal(sl_read_file(rf_path("fifo"), 1024, 0, &buf, &len,
+	    NULL), SL_EINVAL);
+	assert_null(buf);
+	assert_string_equal(sl_read_why(SL_EINVAL), "not a regular file");
+	/* missing: SL_ESYS with errno, named by sl_strerror */
+	assert_int_equal(sl_read_file(rf_path("none"), 1024, 0, &buf, &len,
+	    NULL), SL_ESYS);
+	assert_int_equal(errno, ENOENT);
+	assert_string_equal(sl_read_why(SL_ESYS), strerror(ENOENT));
+	/* a symlink: followed unless SL_READ_NOFOLLOW */
+	snprintf(target, sizeof(target), "%s", rf_path("five"));
+	assert_int_equal(symlink(target, rf_path("link")), 0);
+	assert_int_equal(sl_read_file(rf_path("link"), 5, 0, &buf, &len,
+	    NULL), 0);
+	assert_string_equal(buf, "hello");
+	free(buf);
+	assert_int_equal(sl_read_file(rf_path("link"), 5, SL_READ_NOFOLLOW,
+	    &buf, &len, NULL), SL_ESYS);
+	assert_int_equal(errno, ELOOP);
+	assert_null(buf);
+	/* sl_read_fd reads from the start, whatever the offset */
+	fd = open(rf_path("five"), O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(lseek(fd, 0, SEEK_END), 5);
+	assert_int_equal(sl_read_fd(fd, 1024, &buf, &len, NULL), 0);
+	assert_int_equal(len, 5);
+	assert_string_equal(buf, "hello");
+	free(buf);
+	assert_int_equal(close(fd), 0);
+	unlink(rf_path("link"));
+	unlink(rf_path("fifo"));
+	unlink(rf_path("empty"));
+	unlink(rf_path("five"));
+	assert_int_equal(rmdir(rf_dir), 0);
+}
+
 int
 main(void)
 {
@@ -152,6 +276,8 @@ main(void)
 		cmocka_unit_test(test_ascii),
 		cmocka_unit_test(test_parse_num_bool),
 		cmocka_unit_test(test_strlcpy_trim),
+		cmocka_unit_test(test_strerror),
+		cmocka_unit_test(test_read_file),
 	};
 
 	return cmocka_run_group_tests_name("b64_util", tests, NULL, NULL);

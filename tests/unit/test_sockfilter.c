@@ -137,10 +137,10 @@ setup(void **state)
 	r = sockfilter_new_k2(&f->sf, 64, TAGS, f->why, sizeof(f->why));
 	/* the verifier refusing our program where every helper and map
 	 * type it uses exists is a bug in the program, not a reason to skip */
-	if (r == SOCKFILTER_ENOTSUP && strstr(f->why, "verifier") != NULL &&
+	if (r == SL_ENOTSUP && strstr(f->why, "verifier") != NULL &&
 	    kernel_at_least(4, 18))
 		fail_msg("%s", f->why);
-	if (r == SOCKFILTER_ENOTSUP)
+	if (r == SL_ENOTSUP)
 		return 0;   /* f->why says why */
 	if (r != 0)
 		fail_msg("sockfilter_new: %s", f->why);
@@ -657,18 +657,18 @@ unprivileged_child(struct sockfilter *sf)
 	if (geteuid() == 0 || getuid() == 0)
 		return 13;
 	if ((r = sockfilter_block(sf, &a2, mono_ns() + 3600 * BLOCK_NS)) != 0) {
-		fprintf(stderr, "# unprivileged sockfilter_block: %s (%s)\n",
-		    sl_strerror(r), strerror(errno));
+		fprintf(stderr, "# unprivileged sockfilter_block: %s\n",
+		    sl_strerror(r));
 		return 20;
 	}
 	if ((r = sockfilter_unblock(sf, &a6)) != 0) {
-		fprintf(stderr, "# unprivileged sockfilter_unblock: %s (%s)\n",
-		    sl_strerror(r), strerror(errno));
+		fprintf(stderr, "# unprivileged sockfilter_unblock: %s\n",
+		    sl_strerror(r));
 		return 21;
 	}
 	if ((r = sockfilter_counters(sf, &c)) != 0) {
-		fprintf(stderr, "# unprivileged sockfilter_counters: %s (%s)\n",
-		    sl_strerror(r), strerror(errno));
+		fprintf(stderr, "# unprivileged sockfilter_counters: %s\n",
+		    sl_strerror(r));
 		return 22;
 	}
 	if (c.passed != 2)   /* what the parent sent */
@@ -676,8 +676,8 @@ unprivileged_child(struct sockfilter *sf)
 	if ((r = sockfilter_tag_add(sf, (const uint8_t *)"unprivtg")) != 0 ||
 	    (r = sockfilter_tag_del(sf, (const uint8_t *)"droptag!")) != 0 ||
 	    (r = sockfilter_tags_enable(sf, true)) != 0) {
-		fprintf(stderr, "# unprivileged tag map update: %s (%s)\n",
-		    sl_strerror(r), strerror(errno));
+		fprintf(stderr, "# unprivileged tag map update: %s\n",
+		    sl_strerror(r));
 		return 24;
 	}
 	/* with unprivileged BPF disabled, a new filter is refused, clearly */
@@ -690,7 +690,7 @@ unprivileged_child(struct sockfilter *sf)
 	if (buf[0] != '\0' && buf[0] != '0') {
 		r = sockfilter_new(&sf2, 16, err, sizeof(err));
 		fprintf(stderr, "# unprivileged sockfilter_new: %s\n", err);
-		if (r != SOCKFILTER_ENOTSUP || sf2 != NULL ||
+		if (r != SL_ENOTSUP || sf2 != NULL ||
 		    strstr(err, "CAP_BPF") == NULL)
 			return 30;
 	}
