@@ -589,7 +589,7 @@ rn_refuse_unsaved(struct runner *rn, const struct cfg_action *act,
 {
 	log_limited(0, LOG_ERR, SLC_GRANT_IO, "grant %s for user %s from %s "
 	    "%s: grant state could not be written (%s); %s", act->name,
-	    rn->av.user, rn->av.ip, what, strerror(rn->gt->save_errno), then);
+	    rn->av.user, rn->av.ip, what, strerror(grants_save_errno(rn->gt)), then);
 	rn_report(rn, req->ticket, K2_ST_FAILED, K2_R_NONE,
 	    K2_VAL_NOT_STARTED);
 	return SL_ESYS;
@@ -1413,7 +1413,7 @@ runner_next_timeout_ms(const struct runner *rn)
 		if (best < 0)
 			best = 0;
 	}
-	if (rn->gt != NULL && rn->gt->dirty && (best < 0 || best > SL_TICK_MS))
+	if (rn->gt != NULL && grants_dirty(rn->gt) && (best < 0 || best > SL_TICK_MS))
 		best = SL_TICK_MS;
 	now = (int64_t)sl_mono_ms();
 	/* the next look for leftovers (rn_sweep) */
