@@ -21,6 +21,7 @@
 #include "grants.h"
 #include "knock2.h"
 #include "log.h"
+#include "recheck.h"
 #include "util.h"
 
 void
@@ -44,7 +45,7 @@ static void
 gl_publish(struct runner *rn, enum grant_op op, const struct grant *g,
     bool extended_here)
 {
-	const struct cfg_action *act = rn_action(rn->cfg, g->action_id);
+	const struct cfg_action *act = recheck_action(rn->cfg, g->action_id);
 	struct grant_event ev;
 
 	if (rn->publish == NULL || act == NULL || !act->fleet ||
@@ -267,7 +268,7 @@ runner_fleet_apply(struct runner *rn, const struct grant_event *ev)
 	int r;
 
 	addr_to_str(&ev->addr, ip, sizeof(ip));
-	why = gl_event_request(rn->cfg, ev, &req) ? rn_check(rn->cfg, &req,
+	why = gl_event_request(rn->cfg, ev, &req) ? recheck_request(rn->cfg, &req,
 	    &srv, &act) : "unknown action";
 	if (why == NULL && (!act->fleet || rn->gt == NULL ||
 	    !action_is_timed(act)))
@@ -319,7 +320,7 @@ runner_fleet_apply(struct runner *rn, const struct grant_event *ev)
 static void
 gl_revoke(struct runner *rn, struct rn_slot *s, struct grant *g, int64_t now)
 {
-	const struct cfg_action *act = rn_action(rn->cfg, g->action_id);
+	const struct cfg_action *act = recheck_action(rn->cfg, g->action_id);
 	char ip[SL_IPSTR_MAX];
 	int r;
 
@@ -347,7 +348,7 @@ gl_revoke(struct runner *rn, struct rn_slot *s, struct grant *g, int64_t now)
 		log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s from %s: "
 		    "destructor again (attempt %u)", g->action, g->user, ip,
 		    g->attempts + 1);
-	if ((r = rn_argv(act->destructor, act->exec_split, &g->addr,
+	if ((r = recheck_argv(act->destructor, act->exec_split, &g->addr,
 	    g->user_id, g->user, g->action_id, g->action, true, NULL, 0,
 	    &rn->av)) < 0) {
 		log_msg(LOG_ERR, SLC_SCRIPT_FAIL, "script %s not started: "
@@ -439,8 +440,8 @@ static bool
 gl_grant_stands(void *arg, const struct grant *g)
 {
 	const struct config *cfg = arg;
-	const struct cfg_action *act = rn_action(cfg, g->action_id);
-	const struct cfg_user *u = rn_user(cfg, g->user_id);
+	const struct cfg_action *act = recheck_action(cfg, g->action_id);
+	const struct cfg_user *u = recheck_user(cfg, g->user_id);
 	const struct cfg_server *srv = NULL;
 	unsigned i;
 

@@ -126,7 +126,7 @@ void runner_refuse(struct runner *rn, const struct sl_request *req);
  * destructor once; those that fail stay on disk, due at the next start. */
 void runner_revoke_all(struct runner *rn);
 
-/* Build the argv for an action (exposed for tests).  Strings point into
+/* Build the argv for an action (exposed for tests; recheck.c).  Strings point into
  * bufs; argv is NULL-terminated.  Returns argc or a negative code. */
 #define RUNNER_ARGV_MAX 10
 struct runner_argv {

@@ -1,7 +1,7 @@
 /*
  * runner_int.h - the runner's insides, shared by runner.c (slots, the
- * re-check, argv and environment, output, reaping, timeouts) and
- * grantlife.c (the timed-grant lifecycle).  No other file includes it;
+ * environment, output, reaping, timeouts) and grantlife.c (the
+ * timed-grant lifecycle).  No other file includes it;
  * everyone else uses runner.h.
  */
 #ifndef SL_RUNNER_INT_H
@@ -95,17 +95,6 @@ struct runner {
 
 /* runner.c, for grantlife.c */
 
-/* An action or user by id, or NULL. */
-const struct cfg_action *rn_action(const struct config *cfg, unsigned id);
-const struct cfg_user *rn_user(const struct config *cfg, unsigned id);
-/* The re-check: NULL if the request may run, else why not. */
-const char *rn_check(const struct config *cfg, const struct sl_request *req,
-    const struct cfg_server **srvp, const struct cfg_action **actp);
-/* The 1.0 argv from values (a destructor has only what its grant kept). */
-int rn_argv(const char *cmd, bool exec_split, const struct sl_addr *src,
-    unsigned user_id, const char *user, unsigned action_id,
-    const char *action, bool secure, const uint8_t *payload,
-    size_t payload_len, struct runner_argv *out);
 /* A free slot, or NULL when max_scripts are running. */
 struct rn_slot *rn_free_slot(struct runner *rn);
 /* Start rn->av (already built) in slot s as action index ai.  Returns 0,

@@ -451,7 +451,9 @@ test_attach(void **state)
 	log_init("test", 1, 0);
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(grants_new(&gt, 4, LIFE), 0);
+	assert_int_equal(grants_dirfd(gt), -1);
 	assert_int_equal(grants_attach(gt, dir, T0, err, sizeof(err)), 0);
+	assert_true(grants_dirfd(gt) > 2);
 	snprintf(path, sizeof(path), "%s/grants", dir);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0700);
@@ -630,10 +632,41 @@ test_save_fails(void **state)
 	rmdir(dir);
 }
 
+/* The opaque table: made once, its slots walked by index. */
+static void
+test_new_and_slots(void **state)
+{
+	struct grants *gt;
+	struct sl_addr a = ip4(9);
+	struct grant *g;
+	unsigned i, n = 0;
+
+	(void)state;
+	gt = (struct grants *)(void *)&n;   /* anything but NULL */
+	assert_int_equal(grants_new(&gt, 0, LIFE), SL_EINVAL);
+	assert_null(gt);
+	grants_free(NULL);
+	assert_int_equal(grants_new(&gt, 3, LIFE), 0);
+	assert_int_equal(grants_slots(gt), 3);
+	assert_null(grants_slot(gt, 3));
+	assert_int_equal(grants_dirfd(gt), -1);
+	assert_false(grants_dirty(gt));
+	g = make(gt, "gw", 1, 1, a, T0);
+	for (i = 0; i < grants_slots(gt); i++)
+		if (grants_slot(gt, i)->state != GS_FREE) {
+			assert_ptr_equal(grants_slot(gt, i), g);
+			n++;
+		}
+	assert_int_equal(n, 1);
+	assert_int_equal(grants_get_stats(gt)->granted, 1);
+	grants_free(gt);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_and_slots),
 		cmocka_unit_test(test_make_and_lapse),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_extend_and_cap),
