@@ -47,7 +47,6 @@
 #include "runner.h"
 #include "runner_int.h"
 #include "grantlife.h"
-#include "addr.h"
 #include "grants.h"
 #include "knock2.h"
 #include "log.h"
