@@ -43,18 +43,18 @@ format(const struct grants *gt, size_t *len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct grants gt, back;
+	struct grants *gt, *back;
 	struct grant *g;
 	char *t1, *t2;
 	size_t l1, l2;
 	unsigned i, n, rounds = 0;
 
-	if (grants_init(&gt, 4, 3600) != 0)
+	if (grants_new(&gt, 4, 3600) != 0)
 		return 0;
-	(void)grants_parse(&gt, (const char *)data, size, NOW, "fuzz");
-	FUZZ_CHECK(gt.used <= gt.cap);
-	for (i = 0, n = 0; i < gt.cap; i++) {
-		g = &gt.g[i];
+	(void)grants_parse(gt, (const char *)data, size, NOW, "fuzz");
+	FUZZ_CHECK(grants_count(gt, GS_FREE) <= grants_slots(gt));
+	for (i = 0, n = 0; i < grants_slots(gt); i++) {
+		g = grants_slot(gt, i);
 		if (g->state == GS_FREE)
 			continue;
 		n++;
@@ -64,41 +64,42 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(memchr(g->server, '\0', sizeof(g->server)) != NULL);
 		FUZZ_CHECK(memchr(g->user, '\0', sizeof(g->user)) != NULL);
 		FUZZ_CHECK(memchr(g->action, '\0', sizeof(g->action)) != NULL);
-		FUZZ_CHECK(grants_find(&gt, g->server, g->user_id,
+		FUZZ_CHECK(grants_find(gt, g->server, g->user_id,
 		    g->action_id, &g->addr) == g);
 	}
-	FUZZ_CHECK(n == gt.used);
+	FUZZ_CHECK(n == grants_count(gt, GS_FREE));
 
 	/* the round trip */
-	t1 = format(&gt, &l1);
-	FUZZ_CHECK(grants_init(&back, 4, 3600) == 0);
-	FUZZ_CHECK(grants_parse(&back, t1, l1, NOW, "round") == 0);
-	FUZZ_CHECK(back.used == gt.used);
-	t2 = format(&back, &l2);
+	t1 = format(gt, &l1);
+	FUZZ_CHECK(grants_new(&back, 4, 3600) == 0);
+	FUZZ_CHECK(grants_parse(back, t1, l1, NOW, "round") == 0);
+	FUZZ_CHECK(grants_count(back, GS_FREE) ==
+	    grants_count(gt, GS_FREE));
+	t2 = format(back, &l2);
 	/* entries may sit in other slots: compare as sets of lines */
 	FUZZ_CHECK(l1 == l2);
-	for (i = 0; i < gt.cap; i++) {
-		g = &gt.g[i];
+	for (i = 0; i < grants_slots(gt); i++) {
+		g = grants_slot(gt, i);
 		if (g->state != GS_FREE)
-			FUZZ_CHECK(grants_find(&back, g->server, g->user_id,
+			FUZZ_CHECK(grants_find(back, g->server, g->user_id,
 			    g->action_id, &g->addr) != NULL);
 	}
 	free(t1);
 	free(t2);
-	grants_free(&back);
+	grants_free(back);
 
 	/* everything ends: lapse, a failure, then success */
-	(void)grants_revoke_all(&gt, NOW);
-	while ((g = grants_due(&gt, NOW + (int64_t)rounds * 600000)) != NULL) {
-		FUZZ_CHECK(rounds < 4 * gt.cap + 8);
-		grants_revoking(&gt, g);
-		grants_revoked(&gt, g, g->attempts > 0,
+	(void)grants_revoke_all(gt, NOW);
+	while ((g = grants_due(gt, NOW + (int64_t)rounds * 600000)) != NULL) {
+		FUZZ_CHECK(rounds < 4 * grants_slots(gt) + 8);
+		grants_revoking(gt, g);
+		grants_revoked(gt, g, g->attempts > 0,
 		    NOW + (int64_t)rounds * 600000);
-		if (grants_due(&gt, NOW + (int64_t)rounds * 600000) == NULL)
+		if (grants_due(gt, NOW + (int64_t)rounds * 600000) == NULL)
 			rounds++;
 	}
-	FUZZ_CHECK(gt.used == 0);
-	FUZZ_CHECK(grants_next_ms(&gt) == -1);
-	grants_free(&gt);
+	FUZZ_CHECK(grants_count(gt, GS_FREE) == 0);
+	FUZZ_CHECK(grants_next_ms(gt) == -1);
+	grants_free(gt);
 	return 0;
 }

@@ -331,18 +331,14 @@ fp_stream(void *arg)
 	return NULL;
 }
 
-static void __attribute__((noreturn))
-fp_main(int fd, const struct config *cfg, const struct cfg_fleet *f,
-    const char *lastid)
+/* The fleet process's start: its name, no descriptor of the runner's but
+ * fd, p filled in, and the network process's user (or it exits). */
+static void
+fp_setup(struct fp *p, int fd, const struct config *cfg,
+    const struct cfg_fleet *f, const char *lastid)
 {
 	struct privsep_ids ids;
-	struct fleet_msg m;
-	struct pollfd pfd[2];
-	pthread_t th;
-	struct fp p;
 	char err[256];
-	ssize_t n;
-	int t;
 
 	(void)prctl(PR_SET_NAME, "siglatchd-fleet", 0, 0, 0);
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -351,21 +347,53 @@ fp_main(int fd, const struct config *cfg, const struct cfg_fleet *f,
 		(void)close_range(3, (unsigned)fd - 1, 0);
 	}
 	(void)close_range((unsigned)fd + 1, ~0U, 0);
-	memset(&p, 0, sizeof(p));
-	p.f = f;            /* with the password */
-	p.fd = fd;
-	p.timeout_ms = cfg->fleet.timeout_ms;
-	p.min_age_ms = (int64_t)cfg->grant_max_lifetime * 1000 + 60000;
-	snprintf(p.stream, sizeof(p.stream), "%sgrants", cfg->fleet.prefix);
-	sl_strlcpy(p.lastid, lastid, sizeof(p.lastid));
+	memset(p, 0, sizeof(*p));
+	p->f = f;           /* with the password */
+	p->fd = fd;
+	p->timeout_ms = cfg->fleet.timeout_ms;
+	p->min_age_ms = (int64_t)cfg->grant_max_lifetime * 1000 + 60000;
+	snprintf(p->stream, sizeof(p->stream), "%sgrants", cfg->fleet.prefix);
+	sl_strlcpy(p->lastid, lastid, sizeof(p->lastid));
 	/* the network process's unprivileged user: a store connection needs
 	 * nothing else */
 	if (getuid() == 0 && privsep_config_ids(cfg, &ids, NULL, err,
 	    sizeof(err)) == 0 && ids.set &&
 	    privsep_drop(ids.uid, ids.gid, err, sizeof(err)) != 0) {
-		fp_state(&p, FR_DOWN, err);
+		fp_state(p, FR_DOWN, err);
 		_exit(1);
 	}
+}
+
+/* A message from the runner, if one is there; exits once it is gone. */
+static void
+fp_recv(struct fp *p)
+{
+	struct fleet_msg m;
+	ssize_t n;
+
+	n = recv(p->fd, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0)
+		_exit(0);   /* the runner is gone */
+	if ((size_t)n != sizeof(m) || m.magic != FLEET_MSG_MAGIC)
+		return;
+	if (m.type == FM_CLAIM)
+		fp_claim(p, &m);
+	else if (m.type == FM_PUBLISH)
+		fp_publish(p, &m);
+}
+
+static void __attribute__((noreturn))
+fp_main(int fd, const struct config *cfg, const struct cfg_fleet *f,
+    const char *lastid)
+{
+	struct pollfd pfd[2];
+	pthread_t th;
+	struct fp p;
+	int t;
+
+	fp_setup(&p, fd, cfg, f, lastid);
 	if (pthread_create(&th, NULL, fp_stream, &p) != 0)
 		_exit(1);
 	(void)fp_cmd(&p);
@@ -389,19 +417,8 @@ fp_main(int fd, const struct config *cfg, const struct cfg_fleet *f,
 			fp_cmd_failed(&p, "the store closed the connection");
 		if (p.cmd == NULL)
 			(void)fp_cmd(&p);
-		if ((pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
-			continue;
-		n = recv(fd, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			_exit(0);   /* the runner is gone */
-		if ((size_t)n != sizeof(m) || m.magic != FLEET_MSG_MAGIC)
-			continue;
-		if (m.type == FM_CLAIM)
-			fp_claim(&p, &m);
-		else if (m.type == FM_PUBLISH)
-			fp_publish(&p, &m);
+		if ((pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0)
+			fp_recv(&p);
 	}
 }
 

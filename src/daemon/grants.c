@@ -30,6 +30,18 @@
 #include "log.h"
 #include "util.h"
 
+struct grants {
+	struct grant *g;
+	unsigned cap;           /* slots (>= max, if the file held more) */
+	unsigned max;           /* max_grants: new grants refused at this */
+	unsigned used;
+	uint64_t max_life_ms;   /* grant_max_lifetime */
+	int dirfd;              /* STATE_DIR/grants, -1: not persisted */
+	bool dirty;             /* a save failed: try again */
+	int save_errno;         /* why the last save failed */
+	struct grants_stats st;
+};
+
 #define GRANTS_TMP      "grants.tmp"
 #define GRANTS_BAD      "grants.bad"
 #define GRANTS_FILE_MAX (64u * 1024 * 1024)  /* refuse a larger file */
@@ -73,16 +85,23 @@ grant_state_name(enum grant_state st)
 }
 
 int
-grants_init(struct grants *gt, unsigned max, uint32_t max_life_s)
+grants_new(struct grants **out, unsigned max, uint32_t max_life_s)
 {
-	memset(gt, 0, sizeof(*gt));
-	gt->dirfd = -1;
+	struct grants *gt;
+
+	*out = NULL;
 	if (max == 0)
 		return SL_EINVAL;
-	if ((gt->g = calloc(max, sizeof(*gt->g))) == NULL)
+	if ((gt = calloc(1, sizeof(*gt))) == NULL)
 		return SL_ESYS;
+	gt->dirfd = -1;
+	if ((gt->g = calloc(max, sizeof(*gt->g))) == NULL) {
+		free(gt);
+		return SL_ESYS;
+	}
 	gt->cap = gt->max = max;
 	gt->max_life_ms = (uint64_t)max_life_s * 1000;
+	*out = gt;
 	return 0;
 }
 
@@ -92,11 +111,45 @@ grants_free(struct grants *gt)
 	if (gt == NULL)
 		return;
 	free(gt->g);
-	gt->g = NULL;
 	if (gt->dirfd >= 0)
 		close(gt->dirfd);
-	gt->dirfd = -1;
-	gt->cap = gt->used = 0;
+	free(gt);
+}
+
+const struct grants_stats *
+grants_get_stats(const struct grants *gt)
+{
+	return &gt->st;
+}
+
+int
+grants_dirfd(const struct grants *gt)
+{
+	return gt->dirfd;
+}
+
+bool
+grants_dirty(const struct grants *gt)
+{
+	return gt->dirty;
+}
+
+int
+grants_save_errno(const struct grants *gt)
+{
+	return gt->save_errno;
+}
+
+unsigned
+grants_slots(const struct grants *gt)
+{
+	return gt->cap;
+}
+
+struct grant *
+grants_slot(struct grants *gt, unsigned i)
+{
+	return i < gt->cap ? &gt->g[i] : NULL;
 }
 
 static bool
@@ -485,17 +538,13 @@ grants_flush(struct grants *gt)
 		(void)grants_save(gt);
 }
 
-/* One line, NUL-terminated, without its newline.  0 if it was taken.
- * as_stored: keep states and times as written (listing only). */
+/* A line's fields, split at spaces into f (GRANTS_FIELDS, or one more for
+ * a gateway); the field count, or -1 if the line has neither. */
 static int
-g_parse_line(struct grants *gt, char *line, int64_t now_ms, bool as_stored)
+g_split(char *line, char *f[GRANTS_FIELDS_GW])
 {
-	char *f[GRANTS_FIELDS_GW], *p = line;
-	struct sl_cidr c;
-	struct grant *g, tmp;
-	long long v[7], uid, aid;
-	unsigned n = 0, i;
-	int st = -1;
+	char *p = line;
+	unsigned n = 0;
 
 	while (n < GRANTS_FIELDS_GW) {
 		f[n++] = p;
@@ -508,6 +557,18 @@ g_parse_line(struct grants *gt, char *line, int64_t now_ms, bool as_stored)
 	if (n == GRANTS_FIELDS_GW && (strncmp(f[12], "gateway=", 8) != 0 ||
 	    !sl_valid_name(f[12] + 8)))
 		return -1;
+	return (int)n;
+}
+
+/* The fields into *g, every one checked; g->state as written.  0 or -1. */
+static int
+g_fields(char *const f[GRANTS_FIELDS_GW], int n, struct grant *g)
+{
+	struct sl_cidr c;
+	long long v[7], uid, aid;
+	unsigned i;
+	int st = -1;
+
 	for (i = GS_PENDING; i <= GS_REVOKING; i++)
 		if (strcmp(f[0], gs_names[i]) == 0)
 			st = (int)i;
@@ -521,48 +582,46 @@ g_parse_line(struct grants *gt, char *line, int64_t now_ms, bool as_stored)
 		if (sl_parse_num(f[7 + i], 0, i < 3 ? INT64_MAX : UINT32_MAX,
 		    &v[i]) != 0)
 			return -1;
-	memset(&tmp, 0, sizeof(tmp));
-	tmp.user_id = (uint16_t)uid;
-	tmp.action_id = (uint8_t)aid;
-	tmp.addr = c.addr;
-	(void)sl_strlcpy(tmp.server, f[1], sizeof(tmp.server));
-	(void)sl_strlcpy(tmp.user, f[3], sizeof(tmp.user));
-	(void)sl_strlcpy(tmp.action, f[5], sizeof(tmp.action));
+	memset(g, 0, sizeof(*g));
+	g->state = (uint8_t)st;
+	g->user_id = (uint16_t)uid;
+	g->action_id = (uint8_t)aid;
+	g->addr = c.addr;
+	(void)sl_strlcpy(g->server, f[1], sizeof(g->server));
+	(void)sl_strlcpy(g->user, f[3], sizeof(g->user));
+	(void)sl_strlcpy(g->action, f[5], sizeof(g->action));
 	if (n == GRANTS_FIELDS_GW)
-		(void)sl_strlcpy(tmp.gateway, f[12] + 8, sizeof(tmp.gateway));
-	tmp.created_ms = v[0];
-	tmp.expires_ms = v[1];
-	tmp.next_ms = v[2];
-	tmp.attempts = (uint32_t)v[3];
-	tmp.extensions = (uint32_t)v[4];
-	if (as_stored) {
-		tmp.state = (uint8_t)st;
-	} else if (st == GS_LIVE && tmp.expires_ms > now_ms) {
-		tmp.state = GS_LIVE;
-	} else {
-		/* lapsed while down, constructor or destructor cut off:
-		 * whatever it opened is closed now */
-		if (st == GS_LIVE)
-			gt->st.expired_at_start++;
-		tmp.state = GS_REVOKE;
-		tmp.next_ms = now_ms;
-	}
+		(void)sl_strlcpy(g->gateway, f[12] + 8, sizeof(g->gateway));
+	g->created_ms = v[0];
+	g->expires_ms = v[1];
+	g->next_ms = v[2];
+	g->attempts = (uint32_t)v[3];
+	g->extensions = (uint32_t)v[4];
+	return 0;
+}
+
+/* Put a parsed entry into the table (growing it if the file holds more
+ * than max).  0, or -1 if it cannot grow. */
+static int
+g_put(struct grants *gt, const struct grant *tmp, int64_t now_ms)
+{
+	struct grant *g, *ng;
+	unsigned i, ncap;
+
 	/* the same key twice: keep one entry, revoke-worthy wins */
-	if ((g = grants_find(gt, tmp.server, tmp.user_id, tmp.action_id,
-	    &tmp.addr)) != NULL) {
-		if (g->state == GS_LIVE && tmp.state == GS_LIVE &&
-		    tmp.expires_ms > g->expires_ms)
-			g->expires_ms = tmp.expires_ms;
-		else if (tmp.state == GS_REVOKE) {
+	if ((g = grants_find(gt, tmp->server, tmp->user_id, tmp->action_id,
+	    &tmp->addr)) != NULL) {
+		if (g->state == GS_LIVE && tmp->state == GS_LIVE &&
+		    tmp->expires_ms > g->expires_ms)
+			g->expires_ms = tmp->expires_ms;
+		else if (tmp->state == GS_REVOKE) {
 			g->state = GS_REVOKE;
 			g->next_ms = now_ms;
 		}
 		return 0;
 	}
 	if (gt->used >= gt->cap) {
-		struct grant *ng;
-		unsigned ncap = gt->cap * 2;
-
+		ncap = gt->cap * 2;
 		if ((ng = realloc(gt->g, ncap * sizeof(*ng))) == NULL)
 			return -1;
 		memset(ng + gt->cap, 0, (ncap - gt->cap) * sizeof(*ng));
@@ -572,9 +631,33 @@ g_parse_line(struct grants *gt, char *line, int64_t now_ms, bool as_stored)
 	for (i = 0; i < gt->cap; i++)
 		if (gt->g[i].state == GS_FREE)
 			break;
-	gt->g[i] = tmp;
+	gt->g[i] = *tmp;
 	gt->used++;
 	return 0;
+}
+
+/* One line, NUL-terminated, without its newline.  0 if it was taken.
+ * as_stored: keep states and times as written (listing only). */
+static int
+g_parse_line(struct grants *gt, char *line, int64_t now_ms, bool as_stored)
+{
+	char *f[GRANTS_FIELDS_GW];
+	struct grant tmp;
+	int n;
+
+	if ((n = g_split(line, f)) < 0 || g_fields(f, n, &tmp) != 0)
+		return -1;
+	if (as_stored || (tmp.state == GS_LIVE && tmp.expires_ms > now_ms)) {
+		/* as written */
+	} else {
+		/* lapsed while down, constructor or destructor cut off:
+		 * whatever it opened is closed now */
+		if (tmp.state == GS_LIVE)
+			gt->st.expired_at_start++;
+		tmp.state = GS_REVOKE;
+		tmp.next_ms = now_ms;
+	}
+	return g_put(gt, &tmp, now_ms);
 }
 
 static unsigned
@@ -744,68 +827,85 @@ g_utc(int64_t ms, char *out, size_t outlen)
 		sl_strlcpy(out, "-", outlen);
 }
 
+/* The grants file under state_dir into gt, as stored (no state is changed
+ * by looking); a missing file is an empty table. */
+static int
+g_list_load(struct grants *gt, const char *state_dir, int64_t now_ms,
+    char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int dfd, fd, r;
+
+	if ((dfd = g_open_dir(state_dir, false, err, errlen)) < 0)
+		return SL_ENOENT;
+	fd = openat(dfd, GRANTS_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	close(dfd);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0) {
+		sl_seterr(err, errlen, "%s/%s/%s: %s", state_dir, GRANTS_DIR,
+		    GRANTS_FILE, strerror(errno));
+		return SL_ESYS;
+	}
+	r = g_slurp(fd, &text, &len);
+	close(fd);
+	if (r != 0) {
+		sl_seterr(err, errlen, "%s/%s/%s: unreadable", state_dir,
+		    GRANTS_DIR, GRANTS_FILE);
+		return r;
+	}
+	(void)g_parse_text(gt, text, len, now_ms, "grants", true);
+	free(text);
+	return 0;
+}
+
+/* One row of the listing. */
+static void
+g_list_row(FILE *out, const struct grant *g, int64_t now_ms)
+{
+	char ip[SL_IPSTR_MAX], when[32], left[32];
+	int64_t due = g->state == GS_LIVE ? g->expires_ms : g->next_ms;
+
+	addr_to_str(&g->addr, ip, sizeof(ip));
+	g_utc(due, when, sizeof(when));
+	if (g->state == GS_LIVE && due <= now_ms)
+		sl_strlcpy(left, "lapsed", sizeof(left));
+	else if (g->state == GS_LIVE || g->state == GS_REVOKE)
+		snprintf(left, sizeof(left), "%llds", (long long)
+		    grants_secs_left(due, now_ms));
+	else
+		sl_strlcpy(left, "-", sizeof(left));
+	fprintf(out, "%-8s %-12s %-12s %-12s %-39s %-20s %8s %-12s %u\n",
+	    grant_state_name((enum grant_state)g->state), g->server,
+	    g->user, g->action, ip, when, left,
+	    g->gateway[0] != '\0' ? g->gateway : "-", g->attempts);
+}
+
 int
 grants_list(const char *state_dir, FILE *out, int64_t now_ms, char *err,
     size_t errlen)
 {
-	struct grants gt;
-	char ip[SL_IPSTR_MAX], when[32], left[32];
-	char *text = NULL;
-	size_t len = 0;
+	struct grants *gt;
 	unsigned i, shown = 0;
-	int dfd, fd, r;
+	int r;
 
-	/* as stored: no state is changed by looking */
-	if ((r = grants_init(&gt, 1, 1)) != 0)
+	if ((r = grants_new(&gt, 1, 1)) != 0)
 		return r;
-	if ((dfd = g_open_dir(state_dir, false, err, errlen)) < 0) {
-		grants_free(&gt);
-		return SL_ENOENT;
-	}
-	fd = openat(dfd, GRANTS_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	close(dfd);
-	if (fd >= 0) {
-		r = g_slurp(fd, &text, &len);
-		close(fd);
-		if (r != 0) {
-			sl_seterr(err, errlen, "%s/%s/%s: unreadable",
-			    state_dir, GRANTS_DIR, GRANTS_FILE);
-			grants_free(&gt);
-			return r;
-		}
-		(void)g_parse_text(&gt, text, len, now_ms, "grants", true);
-		free(text);
-	} else if (errno != ENOENT) {
-		sl_seterr(err, errlen, "%s/%s/%s: %s", state_dir, GRANTS_DIR,
-		    GRANTS_FILE, strerror(errno));
-		grants_free(&gt);
-		return SL_ESYS;
+	if ((r = g_list_load(gt, state_dir, now_ms, err, errlen)) != 0) {
+		grants_free(gt);
+		return r;
 	}
 	fprintf(out, "%-8s %-12s %-12s %-12s %-39s %-20s %8s %-12s %s\n",
 	    "STATE", "SERVER", "USER", "ACTION", "ADDRESS", "EXPIRES (UTC)",
 	    "LEFT", "GATEWAY", "TRIES");
-	for (i = 0; i < gt.cap; i++) {
-		const struct grant *g = &gt.g[i];
-		int64_t due = g->state == GS_LIVE ? g->expires_ms : g->next_ms;
-
-		if (g->state == GS_FREE)
+	for (i = 0; i < gt->cap; i++) {
+		if (gt->g[i].state == GS_FREE)
 			continue;
-		addr_to_str(&g->addr, ip, sizeof(ip));
-		g_utc(due, when, sizeof(when));
-		if (g->state == GS_LIVE && due <= now_ms)
-			sl_strlcpy(left, "lapsed", sizeof(left));
-		else if (g->state == GS_LIVE || g->state == GS_REVOKE)
-			snprintf(left, sizeof(left), "%llds", (long long)
-			    grants_secs_left(due, now_ms));
-		else
-			sl_strlcpy(left, "-", sizeof(left));
-		fprintf(out, "%-8s %-12s %-12s %-12s %-39s %-20s %8s %-12s %u\n",
-		    grant_state_name((enum grant_state)g->state), g->server,
-		    g->user, g->action, ip, when, left,
-		    g->gateway[0] != '\0' ? g->gateway : "-", g->attempts);
+		g_list_row(out, &gt->g[i], now_ms);
 		shown++;
 	}
 	fprintf(out, "%u grant(s)\n", shown);
-	grants_free(&gt);
+	grants_free(gt);
 	return 0;
 }

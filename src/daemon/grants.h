@@ -80,21 +80,27 @@ struct grants_stats {
 	    refused_full, expired_at_start, bad_lines, save_failed;
 };
 
-struct grants {
-	struct grant *g;
-	unsigned cap;           /* slots (>= max, if the file held more) */
-	unsigned max;           /* max_grants: new grants refused at this */
-	unsigned used;
-	uint64_t max_life_ms;   /* grant_max_lifetime */
-	int dirfd;              /* STATE_DIR/grants, -1: not persisted */
-	bool dirty;             /* a save failed: try again */
-	int save_errno;         /* why the last save failed */
-	struct grants_stats st;
-};
+/* The table: opaque, made once at setup (grants_new) and handed to the
+ * runner; grants_get_stats and the accessors below say what callers need. */
+struct grants;
 
-/* An empty table; nothing persisted until grants_attach. */
-int grants_init(struct grants *gt, unsigned max, uint32_t max_life_s);
+/* An empty table of max entries; nothing persisted until grants_attach.
+ * *out is NULL on an error (SL_EINVAL for max 0, SL_ESYS). */
+int grants_new(struct grants **out, unsigned max, uint32_t max_life_s);
+/* The table and its directory descriptor; NULL is fine. */
 void grants_free(struct grants *gt);
+const struct grants_stats *grants_get_stats(const struct grants *gt);
+/* STATE_DIR/grants once attached, else -1 (the fleet keeps fleet.last
+ * there). */
+int grants_dirfd(const struct grants *gt);
+/* A save failed and is to be tried again (grants_flush); errno of the
+ * last failed save. */
+bool grants_dirty(const struct grants *gt);
+int grants_save_errno(const struct grants *gt);
+/* Walking the table (tests, the fuzzer): slot i < grants_slots, in use or
+ * GS_FREE. */
+unsigned grants_slots(const struct grants *gt);
+struct grant *grants_slot(struct grants *gt, unsigned i);
 
 /*
  * Open (creating it 0700 if missing) STATE_DIR/grants, check that it is a

@@ -23,16 +23,15 @@
  * the script.  The runner must therefore own its process's children (the
  * runner process does; so do the unit tests).  No cgroup is used.
  *
- * posix_spawn cannot change user, so the child is started the way it does
- * it: clone(CLONE_VM | CLONE_VFORK) on a stack of its own; the child makes
- * only async-signal-safe calls on memory prepared by the parent, which
- * sleeps until the child has exec'd or failed (its errno is left in
- * rn->child.err, so a missing or unusable program is reported at once).
+ * Owns the slots (at most max_scripts, nothing queued), the environment,
+ * the output, reaping, timeouts, leftovers and receipts.  Does not own the
+ * re-check and the argv (recheck.c), the start of a process up to execve
+ * (spawn.c), nor the timed-grant lifecycle (grantlife.c, which shares
+ * struct runner through runner_int.h).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,243 +39,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "runner.h"
-#include "addr.h"
+#include "runner_int.h"
+#include "grantlife.h"
 #include "grants.h"
 #include "knock2.h"
 #include "log.h"
 #include "privsep.h"
+#include "recheck.h"
+#include "spawn.h"
 #include "util.h"
 
-#define RN_LINE_MAX      512            /* longest output line logged */
 #define RN_ESC_MAX       (RN_LINE_MAX + 320) /* escaped line, fits a log line */
 #define RN_LOG_MAX       4096           /* output bytes logged per run */
 #define RN_READ_MAX      (64 * 1024)    /* per slot per runner_service */
 #define RN_DRAIN_MAX     (1024 * 1024)  /* read after the child is reaped */
 #define RN_GRACE_MS      2000           /* SIGTERM -> SIGKILL */
-#define RN_TICK_MS       20             /* runner_drain poll interval */
-#define RN_ENV_N         11
-#define RN_STACK         (64 * 1024)    /* the child's stack until execve, */
-#define RN_GUARD         4096           /* above a guard page */
-#define RN_CLOSE_MAX     65536          /* close_range fallback bound */
 #define RN_SWEEP_MS      1000           /* leftovers looked for while scripts
                                            run, or while some are dying */
-#define RN_KEPT_MAX      4              /* runner_keep_child */
 #define RN_PATH_ENV \
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-enum rn_state {
-	RN_FREE = 0,
-	RN_RUN,         /* next_ms: script_timeout deadline */
-	RN_TERM,        /* SIGTERM sent; next_ms: when SIGKILL is due */
-	RN_KILL,        /* SIGKILL sent; waiting to reap */
-};
-
-/* What a slot runs. */
-enum rn_kind {
-	RK_RUN = 0,     /* constructor of an action without a grant */
-	RK_GRANT,       /* constructor making (or re-making) a grant */
-	RK_EXTEND,      /* constructor again for an extended grant */
-	RK_REVOKE,      /* destructor */
-};
-
-struct rn_slot {
-	enum rn_state state;
-	enum rn_kind kind;
-	struct grant *grant;    /* RK_GRANT, RK_REVOKE */
-	uint32_t interval;      /* RK_GRANT: keepalive_interval */
-	pid_t pid;              /* also the process group id */
-	int fd;                 /* read end of the output pipe, -1 once closed */
-	int64_t start_ms, next_ms;
-	bool skip;              /* dropping the rest of an over-long line */
-	size_t linelen, logged;
-	unsigned long long discarded;
-	uint32_t ticket;        /* someone waits for the outcome (receipt) */
-	uint32_t rvalue;        /* RK_EXTEND: seconds the grant has left */
-	char action[SL_NAME_MAX];
-	char line[RN_LINE_MAX];
-};
-
-/* What the child needs, prepared by the parent. */
-struct rn_child {
-	const struct runner_argv *av;
-	char *const *envp;
-	int out;                /* write end of the output pipe */
-	unsigned close_max;     /* close_range fallback */
-	struct privsep_ids ids; /* run_as */
-	int err;                /* set by the child if it fails */
-};
-
-struct runner {
-	const struct config *cfg;
-	struct grants *gt;      /* NULL: timed actions run without grants */
-	unsigned nslots, running;
-	struct rn_slot *slots;
-	struct pollfd *pfd;     /* runner_drain */
-	struct runner_stats st;
-	unsigned leftovers;     /* children no script owns, still there at
-	                           the last sweep (killed, not yet reaped) */
-	bool ended;             /* a script ended: sweep at once */
-	bool no_list;           /* children cannot be listed (no /proc) */
-	int64_t sweep_ms;       /* next sweep (monotonic), 0: none due */
-	void (*report)(void *, const struct sl_result *);
-	void *report_arg;
-	/* children of the daemon's own (the network process): never
-	 * killed as leftovers; reaped here, their status kept */
-	struct {
-		pid_t pid;
-		int status;
-		bool exited;
-	} kept[RN_KEPT_MAX];
-	unsigned nkept;
-	/* fleet (fleet.h): this gateway's name, NULL without a fleet */
-	const char *fleet_self;
-	void (*publish)(void *, const struct grant_event *);
-	void *publish_arg;
-	struct privsep_ids ids[SL_MAX_ACTIONS]; /* by index in cfg->actions */
-	/*
-	 * Scratch for the spawn in progress: the parent sleeps until the
-	 * child has exec'd (CLONE_VFORK), so one set serves every slot.
-	 */
-	void *stack;
-	struct rn_child child;
-	struct runner_argv av;
-	char env[2048];
-	char *envp[RN_ENV_N + 1];
-};
-
-static const struct cfg_action *
-rn_action(const struct config *cfg, unsigned id)
-{
-	int i = cfg->action_by_id[id % SL_MAX_ACTIONS];
-
-	if (i < 0 || (unsigned)i >= cfg->nactions ||
-	    cfg->actions[i].id != (int)id)
-		return NULL;
-	return &cfg->actions[i];
-}
-
-static const struct cfg_user *
-rn_user(const struct config *cfg, unsigned id)
-{
-	int i = cfg->user_by_id[id & 0xffff];
-
-	if (i < 0 || (unsigned)i >= cfg->nusers || cfg->users[i].id != (int)id)
-		return NULL;
-	return &cfg->users[i];
-}
-
-/* The re-check: NULL if the request may run, else why not. */
-static const char *
-rn_check(const struct config *cfg, const struct sl_request *req,
-    const struct cfg_server **srvp, const struct cfg_action **actp)
-{
-	const struct cfg_server *srv;
-	const struct cfg_action *act;
-	const struct cfg_user *usr;
-
-	if (req->magic != SL_REQ_MAGIC)
-		return "bad request magic";
-	if (req->server_idx >= cfg->nservers)
-		return "unknown server";
-	srv = &cfg->servers[req->server_idx];
-	if (!srv->enabled)
-		return "server disabled";
-	if ((act = rn_action(cfg, req->action_id)) == NULL)
-		return "unknown action";
-	if (!act->enabled)
-		return "action disabled";
-	if ((usr = rn_user(cfg, req->user_id)) == NULL)
-		return "unknown user";
-	if (!usr->enabled)
-		return "user disabled";
-	if (!idset_has(&usr->actions, req->action_id))
-		return "action not permitted for the user";
-	if (!idset_has(&srv->actions, req->action_id))
-		return "action not permitted on the server";
-	if (!addr_in_list(&srv->allowed_ips, &req->src) ||
-	    !addr_in_list(&usr->allowed_ips, &req->src) ||
-	    !addr_in_list(&act->allowed_ips, &req->src))
-		return "source address not allowed";
-	if (req->payload_len > SL_PAYLOAD_MAX)
-		return "payload too long";
-	if (act->discard_payload && req->payload_len > 0)
-		return "payload present although discard_payload is set";
-	if (act->require_ascii &&
-	    !sl_is_printable_ascii(req->payload, req->payload_len))
-		return "payload not printable ASCII";
-	*srvp = srv;
-	*actp = act;
-	return NULL;
-}
-
-/* The 1.0 argv from values (a destructor has only what its grant kept). */
-static int
-rn_argv(const char *cmd, bool exec_split, const struct sl_addr *src,
-    unsigned user_id, const char *user, unsigned action_id,
-    const char *action, bool secure, const uint8_t *payload,
-    size_t payload_len, struct runner_argv *out)
-{
-	char *prog, *rest;
-	int n = 0, r;
-
-	if (payload_len > SL_PAYLOAD_MAX)
-		return SL_EINVAL;
-	if ((r = sl_strlcpy(out->cmd, cmd, sizeof(out->cmd))) != 0)
-		return r;
-	prog = sl_trim(out->cmd);
-	if (prog[0] != '/')
-		return SL_EINVAL;
-	out->argv[n++] = prog;
-	if (exec_split && (rest = strchr(prog, ' ')) != NULL) {
-		*rest++ = '\0';
-		rest += strspn(rest, " \t");
-		out->argv[n++] = rest; /* never empty: the line is trimmed */
-	}
-	addr_to_str(src, out->ip, sizeof(out->ip));
-	snprintf(out->user_id, sizeof(out->user_id), "%u", user_id & 0xffff);
-	snprintf(out->action_id, sizeof(out->action_id), "%u",
-	    action_id & 0xff);
-	snprintf(out->secure, sizeof(out->secure), "%c", secure ? '1' : '0');
-	if ((r = sl_strlcpy(out->user, user, sizeof(out->user))) != 0 ||
-	    (r = sl_strlcpy(out->action, action, sizeof(out->action))) != 0)
-		return r;
-	if ((r = b64_encode(out->payload_b64, sizeof(out->payload_b64),
-	    payload, payload_len)) < 0)
-		return r;
-	out->argv[n++] = out->ip;
-	out->argv[n++] = out->user_id;
-	out->argv[n++] = out->user;
-	out->argv[n++] = out->action_id;
-	out->argv[n++] = out->action;
-	out->argv[n++] = out->secure;
-	out->argv[n++] = out->payload_b64;
-	out->argv[n] = NULL;
-	return n;
-}
-
-int
-runner_build_argv(const struct config *cfg, const struct sl_request *req,
-    const char *cmd, bool exec_split, struct runner_argv *out)
-{
-	const struct cfg_user *usr;
-	const struct cfg_action *act;
-
-	if ((usr = rn_user(cfg, req->user_id)) == NULL ||
-	    (act = rn_action(cfg, req->action_id)) == NULL)
-		return SL_EINVAL;
-	return rn_argv(cmd, exec_split, &req->src, req->user_id, usr->name,
-	    req->action_id, act->name, req->secure != 0, req->payload,
-	    req->payload_len, out);
-}
 
 /* PATH and the SIGLATCH_* variables, from rn->av, into rn->env/envp. */
 static const char *const rn_phase[] = {
@@ -320,124 +107,8 @@ rn_build_env(struct runner *rn, const char *server, enum rn_kind kind,
 	return 0;
 }
 
-/* Keep pipe ends off 0-2 (a daemon with a closed stdio). */
-static int
-rn_fd_above_stdio(int fd)
-{
-	int nfd;
-
-	if (fd > STDERR_FILENO)
-		return fd;
-	nfd = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
-	close(fd);
-	return nfd;
-}
-
-/*
- * The child, sharing the parent's memory until execve: async-signal-safe
- * calls only, and no instrumentation (it runs on rn->stack).  Signals are
- * all blocked on entry (the parent blocked them): dispositions go back to
- * default before anything is unblocked, so no handler of the parent can
- * run here.
- */
-__attribute__((no_sanitize_address)) static int
-rn_child(void *arg)
-{
-	struct rn_child *c = arg;
-	/* the kernel's struct sigaction (handler, flags, restorer, mask):
-	 * all zero is SIG_DFL, no flags, nothing masked */
-	static const unsigned long dfl[4];
-	sigset_t none;
-	unsigned fd;
-	int sig, null;
-
-	/* raw, so that glibc's own signals (32, 33), which its sigaction()
-	 * refuses, do not stay ignored either; EINVAL for KILL and STOP */
-	for (sig = 1; sig <= 64; sig++)
-		(void)syscall(SYS_rt_sigaction, sig, dfl, NULL, 8);
-	if (setpgid(0, 0) != 0)
-		goto fail;
-	if ((null = open("/dev/null", O_RDONLY | O_NOCTTY)) < 0)
-		goto fail;
-	if (null != STDIN_FILENO && (dup2(null, STDIN_FILENO) < 0 ||
-	    close(null) != 0))
-		goto fail;
-	if (dup2(c->out, STDOUT_FILENO) < 0 || dup2(c->out, STDERR_FILENO) < 0)
-		goto fail;
-	if (close_range(STDERR_FILENO + 1, ~0U, 0) != 0) {
-		if (errno != ENOSYS)    /* Linux < 5.9 */
-			goto fail;
-		for (fd = STDERR_FILENO + 1; fd < c->close_max; fd++)
-			(void)close((int)fd);
-	}
-	/* raw system calls: the libc wrappers would try to tell other
-	 * threads, whose memory this child shares */
-	if (c->ids.set &&
-	    (syscall(SYS_setgroups, 1, &c->ids.gid) != 0 ||
-	    syscall(SYS_setresgid, c->ids.gid, c->ids.gid, c->ids.gid) != 0 ||
-	    syscall(SYS_setresuid, c->ids.uid, c->ids.uid, c->ids.uid) != 0))
-		goto fail;
-	sigemptyset(&none);
-	if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
-		goto fail;
-	execve(c->av->argv[0], c->av->argv, c->envp);
-fail:
-	c->err = errno != 0 ? errno : EINVAL;
-	_exit(127);
-}
-
-/* Start rn->av/envp as action `ai` with output into a new pipe; *rfd gets
- * its read end.  Returns 0 or an errno value. */
-static int
-rn_spawn(struct runner *rn, unsigned ai, pid_t *pid, int *rfd)
-{
-	sigset_t all, old;
-	int p[2], r = 0;
-	pid_t child;
-
-	if (pipe2(p, O_CLOEXEC) != 0)
-		return errno;
-	if ((p[0] = rn_fd_above_stdio(p[0])) < 0 ||
-	    (p[1] = rn_fd_above_stdio(p[1])) < 0) {
-		r = errno;
-		if (p[0] >= 0)
-			close(p[0]);
-		if (p[1] >= 0)
-			close(p[1]);
-		return r;
-	}
-	rn->child.av = &rn->av;
-	rn->child.envp = rn->envp;
-	rn->child.out = p[1];
-	rn->child.ids = rn->ids[ai];
-	rn->child.err = 0;
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	child = clone(rn_child, (char *)rn->stack + RN_GUARD + RN_STACK,
-	    CLONE_VM | CLONE_VFORK | SIGCHLD, &rn->child);
-	if (child < 0)
-		r = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(p[1]);
-	if (child > 0 && rn->child.err != 0) {
-		r = rn->child.err;  /* it has exited: reap it */
-		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
-	if (r == 0 && fcntl(p[0], F_SETFL, O_NONBLOCK) != 0)
-		r = errno; /* cannot happen on a pipe; the child is reaped */
-	if (r != 0) {
-		close(p[0]);
-		return r;
-	}
-	*pid = child;
-	*rfd = p[0];
-	return 0;
-}
-
-/* A free slot, or NULL when max_scripts are running. */
 /* Tell whoever waits for ticket (nobody when 0) what became of it. */
-static void
+void
 rn_report(struct runner *rn, uint32_t ticket, uint8_t status, uint8_t reason,
     uint32_t value)
 {
@@ -463,45 +134,14 @@ runner_set_reporter(struct runner *rn,
 }
 
 void
-runner_set_fleet(struct runner *rn, const char *self,
-    void (*publish)(void *, const struct grant_event *), void *arg)
-{
-	rn->fleet_self = self;
-	rn->publish = publish;
-	rn->publish_arg = arg;
-}
-
-void
 runner_refuse(struct runner *rn, const struct sl_request *req)
 {
 	rn->st.refused_check++;
 	rn_report(rn, req->ticket, K2_ST_REFUSED, K2_R_DENIED, 0);
 }
 
-/* Tell the fleet about a grant this gateway took the knock for (or
- * extended): only fleet actions, and never what came from the fleet. */
-static void
-rn_publish(struct runner *rn, enum grant_op op, const struct grant *g,
-    bool extended_here)
-{
-	const struct cfg_action *act = rn_action(rn->cfg, g->action_id);
-	struct grant_event ev;
-
-	if (rn->publish == NULL || act == NULL || !act->fleet ||
-	    (!extended_here && strcmp(g->gateway, rn->fleet_self) != 0))
-		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.op = (uint8_t)op;
-	sl_strlcpy(ev.gateway, rn->fleet_self, sizeof(ev.gateway));
-	sl_strlcpy(ev.server, g->server, sizeof(ev.server));
-	sl_strlcpy(ev.user, g->user, sizeof(ev.user));
-	sl_strlcpy(ev.action, g->action, sizeof(ev.action));
-	ev.addr = g->addr;
-	ev.expires_ms = g->expires_ms;
-	rn->publish(rn->publish_arg, &ev);
-}
-
-static struct rn_slot *
+/* A free slot, or NULL when max_scripts are running. */
+struct rn_slot *
 rn_free_slot(struct runner *rn)
 {
 	unsigned i;
@@ -518,7 +158,7 @@ rn_free_slot(struct runner *rn)
  * Start rn->av (already built) in slot s as action index ai.  Returns 0,
  * or a negative code after logging why (the slot stays free).
  */
-static int
+int
 rn_start(struct runner *rn, struct rn_slot *s, unsigned ai, const char *server,
     enum rn_kind kind, struct grant *g, uint32_t interval, int64_t timeout_s)
 {
@@ -532,7 +172,8 @@ rn_start(struct runner *rn, struct rn_slot *s, unsigned ai, const char *server,
 		    "environment too large", name);
 		return r;
 	}
-	if ((r = rn_spawn(rn, ai, &pid, &fd)) != 0) {
+	if ((r = spawn_start(rn->sp, rn->av.argv, rn->envp, &rn->ids[ai],
+	    &pid, &fd)) != 0) {
 		rn->st.spawn_fail++;
 		log_msg(LOG_ERR, SLC_SCRIPT_FAIL, "script %s not started: "
 		    "%s: %s", name, rn->av.argv[0], strerror(r));
@@ -561,7 +202,7 @@ rn_start(struct runner *rn, struct rn_slot *s, unsigned ai, const char *server,
 	return 0;
 }
 
-static int
+int
 rn_refuse_busy(struct runner *rn, const struct cfg_action *act,
     const struct sl_request *req)
 {
@@ -573,142 +214,6 @@ rn_refuse_busy(struct runner *rn, const struct cfg_action *act,
 	return SL_EBUSY;
 }
 
-/*
- * A grant's record could not be written, so what the knock asked for is
- * not done and nothing runs.  The receipt says "action failed" with
- * K2_VAL_NOT_STARTED, not "busy": busy means no capacity right now and
- * invites an immediate new knock, while a state_dir that cannot be
- * written (full, read-only, failing) is a server fault that waits for an
- * operator; "failed, could not be started" is what a client already hears
- * for the other server faults (a missing or unusable program), and it
- * promises that nothing ran.
- */
-static int
-rn_refuse_unsaved(struct runner *rn, const struct cfg_action *act,
-    const struct sl_request *req, const char *what, const char *then)
-{
-	log_limited(0, LOG_ERR, SLC_GRANT_IO, "grant %s for user %s from %s "
-	    "%s: grant state could not be written (%s); %s", act->name,
-	    rn->av.user, rn->av.ip, what, strerror(rn->gt->save_errno), then);
-	rn_report(rn, req->ticket, K2_ST_FAILED, K2_R_NONE,
-	    K2_VAL_NOT_STARTED);
-	return SL_ESYS;
-}
-
-/* A knock for a timed action: make, extend or refuse its grant.  An
- * extension that runs no script needs no free slot.  What opens access or
- * keeps it open longer is on disk before it runs (grants.h: fail closed).
- * interval: the grant's length from now (keepalive_interval for a knock);
- * origin: the gateway whose knock this is, NULL for this one's own. */
-static int
-rn_submit_timed(struct runner *rn, const struct sl_request *req,
-    const struct cfg_server *srv, const struct cfg_action *act,
-    uint32_t interval, const char *origin)
-{
-	struct rn_slot *s = NULL;
-	struct grants *gt = rn->gt;
-	unsigned ai = (unsigned)(act - rn->cfg->actions);
-	int64_t now = sl_wall_ms();
-	struct grant *g;
-	const char *why;
-	long long left;
-	int r;
-
-	g = grants_find(gt, srv->name, req->user_id, req->action_id,
-	    &req->src);
-	if (g != NULL && g->state == GS_LIVE) {
-		/* a rerun needs a slot: without one nothing changes */
-		if (act->rerun_on_extend && (s = rn_free_slot(rn)) == NULL)
-			return rn_refuse_busy(rn, act, req);
-		r = grants_extend(gt, g, now, interval);
-		if (r < 0) {
-			char then[64];
-
-			snprintf(then, sizeof(then), "it lapses as before, in "
-			    "%lld s", (long long)grants_secs_left(
-			    g->expires_ms, now));
-			return rn_refuse_unsaved(rn, act, req, "not extended",
-			    then);
-		}
-		if (r > 0) {
-			log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s "
-			    "from %s extended: %lld s left%s%s", act->name,
-			    rn->av.user, rn->av.ip,
-			    (long long)grants_secs_left(g->expires_ms, now),
-			    origin != NULL ? " (fleet: by gateway " : "",
-			    origin != NULL ? origin : "");
-			if (origin == NULL)
-				rn_publish(rn, GOP_EXTEND, g, true);
-		} else if (origin != NULL) {
-			/* the fleet's news is already true here */
-		} else {
-			log_msg(LOG_NOTICE, SLC_GRANT, "grant %s for user %s "
-			    "from %s not extended: grant_max_lifetime (%u s) "
-			    "reached, %lld s left", act->name, rn->av.user,
-			    rn->av.ip, rn->cfg->grant_max_lifetime,
-			    (long long)grants_secs_left(g->expires_ms, now));
-		}
-		left = grants_secs_left(g->expires_ms, now);
-		if (!act->rerun_on_extend) {
-			rn_report(rn, req->ticket, K2_ST_DONE, K2_R_NONE,
-			    (uint32_t)left);
-			return 0;
-		}
-		/* the extension stands if the rerun cannot start, as it does
-		 * when the rerun fails: it is on disk, and only delays the
-		 * destructor of a grant that is open anyway */
-		if ((r = rn_start(rn, s, ai, srv->name, RK_EXTEND, NULL, 0,
-		    left)) != 0) {
-			rn_report(rn, req->ticket, K2_ST_FAILED, K2_R_NONE,
-			    K2_VAL_NOT_STARTED);
-			return r;
-		}
-		s->ticket = req->ticket;
-		s->rvalue = (uint32_t)left;
-		return 0;
-	}
-	if ((s = rn_free_slot(rn)) == NULL)
-		return rn_refuse_busy(rn, act, req);
-	if ((g = grants_begin(gt, srv->name, rn->av.user, req->user_id,
-	    act->name, req->action_id, &req->src, &why)) == NULL) {
-		rn->st.refused_busy++;
-		log_limited(0, LOG_WARNING, SLC_GRANT_REFUSE, "grant %s for "
-		    "user %s from %s refused: %s", act->name, rn->av.user,
-		    rn->av.ip, why);
-		rn_report(rn, req->ticket, K2_ST_BUSY, K2_R_NONE, 0);
-		return SL_EBUSY;
-	}
-	if (act->fleet && rn->fleet_self != NULL)
-		sl_strlcpy(g->gateway, origin != NULL ? origin :
-		    rn->fleet_self, sizeof(g->gateway));
-	/* on disk before the constructor runs: a crash while it runs leaves
-	 * an entry that is revoked at the next start.  A grant that cannot
-	 * be recorded is not made: once its constructor had run, a crash
-	 * would leave access open with nothing to close it. */
-	if (grants_save(gt) != 0) {
-		grants_abort(gt, g);
-		return rn_refuse_unsaved(rn, act, req, "refused",
-		    "constructor not run");
-	}
-	/* the script is told the grant's real length: grants_end caps it
-	 * at grant_max_lifetime the same way */
-	r = rn_start(rn, s, ai, srv->name, RK_GRANT, g, interval,
-	    interval < rn->cfg->grant_max_lifetime ? interval :
-	    rn->cfg->grant_max_lifetime);
-	if (r != 0) {
-		/* nothing ran: the entry goes back to what it was (if that
-		 * is not written, the pending entry on disk is revoked at
-		 * the next start, which an idempotent destructor allows) */
-		grants_abort(gt, g);
-		(void)grants_save(gt);
-		rn_report(rn, req->ticket, K2_ST_FAILED, K2_R_NONE,
-		    K2_VAL_NOT_STARTED);
-		return r;
-	}
-	s->ticket = req->ticket;
-	return 0;
-}
-
 int
 runner_submit(struct runner *rn, const struct sl_request *req)
 {
@@ -718,7 +223,7 @@ runner_submit(struct runner *rn, const struct sl_request *req)
 	const char *why;
 	int r;
 
-	if ((why = rn_check(rn->cfg, req, &srv, &act)) != NULL) {
+	if ((why = recheck_request(rn->cfg, req, &srv, &act)) != NULL) {
 		rn->st.refused_check++;
 		log_msg(LOG_WARNING, SLC_DENIED, "script refused (action %u, "
 		    "user %u): %s", (unsigned)req->action_id,
@@ -737,7 +242,7 @@ runner_submit(struct runner *rn, const struct sl_request *req)
 		return r;
 	}
 	if (rn->gt != NULL && action_is_timed(act))
-		return rn_submit_timed(rn, req, srv, act,
+		return gl_submit(rn, req, srv, act,
 		    act->keepalive_interval, NULL);
 	if ((s = rn_free_slot(rn)) == NULL)
 		return rn_refuse_busy(rn, act, req);
@@ -749,205 +254,6 @@ runner_submit(struct runner *rn, const struct sl_request *req)
 	}
 	s->ticket = req->ticket;
 	return 0;
-}
-
-int
-runner_fleet_apply(struct runner *rn, const struct grant_event *ev)
-{
-	const struct cfg_server *srv = NULL;
-	const struct cfg_action *act = NULL;
-	struct sl_request req;
-	struct grant *g;
-	const char *why;
-	char ip[SL_IPSTR_MAX];
-	int64_t now = sl_wall_ms();
-	uint32_t interval;
-	unsigned i;
-	int r;
-
-	addr_to_str(&ev->addr, ip, sizeof(ip));
-	memset(&req, 0, sizeof(req));
-	req.magic = SL_REQ_MAGIC;
-	req.secure = 1;
-	req.src = ev->addr;
-	for (i = 0; i < rn->cfg->nservers; i++)
-		if (strcmp(rn->cfg->servers[i].name, ev->server) == 0)
-			break;
-	req.server_idx = (uint16_t)i;   /* nservers: "unknown server" */
-	for (i = 0; i < rn->cfg->nusers; i++)
-		if (strcmp(rn->cfg->users[i].name, ev->user) == 0)
-			break;
-	req.user_id = i < rn->cfg->nusers && rn->cfg->users[i].id >= 0 ?
-	    (uint16_t)rn->cfg->users[i].id : 0xffff;
-	for (i = 0; i < rn->cfg->nactions; i++)
-		if (strcmp(rn->cfg->actions[i].name, ev->action) == 0)
-			break;
-	req.action_id = i < rn->cfg->nactions && rn->cfg->actions[i].id >= 0 ?
-	    (uint8_t)rn->cfg->actions[i].id : 0;
-	why = i < rn->cfg->nactions ? rn_check(rn->cfg, &req, &srv, &act) :
-	    "unknown action";
-	if (why == NULL && (!act->fleet || rn->gt == NULL ||
-	    !action_is_timed(act)))
-		why = "not a fleet action here (fleet = yes, with a destructor)";
-	if (why != NULL) {
-		log_limited(0, LOG_WARNING, SLC_DENIED, "fleet: %s of %s for "
-		    "user %s from %s (gateway %s) not applied: %s",
-		    grant_op_name((enum grant_op)ev->op), ev->action, ev->user,
-		    ip, ev->gateway, why);
-		return SL_EDENIED;
-	}
-	g = grants_find(rn->gt, srv->name, req.user_id, req.action_id,
-	    &req.src);
-	if (ev->op == GOP_REVOKE) {
-		/* the same lease as the one closed there: close it here too */
-		if (g != NULL && g->state == GS_LIVE &&
-		    g->expires_ms <= ev->expires_ms + 1000 &&
-		    grants_cut(rn->gt, g, now) > 0)
-			log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s from "
-			    "%s: revoked by gateway %s", ev->action, ev->user,
-			    ip, ev->gateway);
-		return 0;
-	}
-	if (ev->expires_ms <= now)
-		return 0;   /* lapsed meanwhile: nothing to open */
-	interval = (uint32_t)((ev->expires_ms - now + 999) / 1000);
-	if (g != NULL && g->state == GS_LIVE && g->expires_ms >= ev->expires_ms)
-		return 0;   /* already as long here */
-	if ((r = runner_build_argv(rn->cfg, &req, act->constructor,
-	    act->exec_split, &rn->av)) < 0) {
-		log_msg(LOG_ERR, SLC_SCRIPT_FAIL, "script %s not started: "
-		    "constructor '%s' is not usable: %s", act->name,
-		    act->constructor, sl_strerror(r));
-		return r;
-	}
-	log_msg(LOG_INFO, SLC_GRANT, "fleet: %s of %s for user %s from %s by "
-	    "gateway %s: applying (%u s left)", grant_op_name(
-	    (enum grant_op)ev->op), ev->action, ev->user, ip, ev->gateway,
-	    interval);
-	return rn_submit_timed(rn, &req, srv, act, interval, ev->gateway);
-}
-
-/*
- * Start the destructor of a grant that is due.  The action is looked up
- * again by id and must still be the same timed action; a grant whose
- * action is gone cannot be revoked, so it is retried (and logged) like a
- * failed destructor until the configuration brings it back.
- */
-static void
-rn_revoke(struct runner *rn, struct rn_slot *s, struct grant *g, int64_t now)
-{
-	const struct cfg_action *act = rn_action(rn->cfg, g->action_id);
-	char ip[SL_IPSTR_MAX];
-	int r;
-
-	addr_to_str(&g->addr, ip, sizeof(ip));
-	grants_revoking(rn->gt, g);
-	if (act == NULL || strcmp(act->name, g->action) != 0 ||
-	    !action_is_timed(act)) {
-		log_msg(LOG_ERR, SLC_GRANT_RETRY, "grant %s (id %u) for user "
-		    "%s from %s cannot be revoked: the configuration has no "
-		    "such action with a destructor any more; kept",
-		    g->action, (unsigned)g->action_id, g->user, ip);
-		grants_revoked(rn->gt, g, false, now);
-		(void)grants_save(rn->gt);
-		return;
-	}
-	if (g->attempts == 0 && g->expires_ms <= now) {
-		log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s from %s "
-		    "lapsed: revoking", g->action, g->user, ip);
-		rn_publish(rn, GOP_REVOKE, g, false);
-	} else if (g->attempts == 0)
-		log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s from %s: "
-		    "revoking %lld s before it lapses", g->action, g->user,
-		    ip, (long long)grants_secs_left(g->expires_ms, now));
-	else
-		log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s from %s: "
-		    "destructor again (attempt %u)", g->action, g->user, ip,
-		    g->attempts + 1);
-	if ((r = rn_argv(act->destructor, act->exec_split, &g->addr,
-	    g->user_id, g->user, g->action_id, g->action, true, NULL, 0,
-	    &rn->av)) < 0) {
-		log_msg(LOG_ERR, SLC_SCRIPT_FAIL, "script %s not started: "
-		    "destructor '%s' is not usable: %s", act->name,
-		    act->destructor, sl_strerror(r));
-		r = SL_EINVAL;
-	} else {
-		r = rn_start(rn, s, (unsigned)(act - rn->cfg->actions),
-		    g->server, RK_REVOKE, g, 0, 0);
-	}
-	if (r != 0) {
-		grants_revoked(rn->gt, g, false, now);
-		log_msg(LOG_WARNING, SLC_GRANT_RETRY, "grant %s for user %s "
-		    "from %s: destructor not started; retry in %lld s",
-		    g->action, g->user, ip,
-		    (long long)grants_backoff_ms(g->attempts) / 1000);
-		(void)grants_save(rn->gt);
-	}
-}
-
-/* Start the destructors that are due, as far as slots allow. */
-static void
-rn_grants_service(struct runner *rn)
-{
-	struct rn_slot *s;
-	struct grant *g;
-	int64_t now;
-
-	if (rn->gt == NULL)
-		return;
-	grants_flush(rn->gt);
-	now = sl_wall_ms();
-	while ((g = grants_due(rn->gt, now)) != NULL) {
-		if ((s = rn_free_slot(rn)) == NULL) {
-			grants_defer(rn->gt, g, now, GRANTS_DEFER_MS);
-			continue;
-		}
-		rn_revoke(rn, s, g, now);
-	}
-}
-
-/* A constructor or destructor of a grant has ended. */
-static void
-rn_grant_done(struct runner *rn, struct rn_slot *s, bool ok)
-{
-	struct grant *g = s->grant;
-	int64_t now = sl_wall_ms();
-	char ip[SL_IPSTR_MAX], user[SL_NAME_MAX], action[SL_NAME_MAX];
-
-	if (rn->gt == NULL || g == NULL)
-		return;
-	/* the entry is cleared when it ends: keep what the log needs */
-	addr_to_str(&g->addr, ip, sizeof(ip));
-	sl_strlcpy(user, g->user, sizeof(user));
-	sl_strlcpy(action, g->action, sizeof(action));
-	if (s->kind == RK_GRANT) {
-		grants_end(rn->gt, g, ok, now, s->interval);
-		if (ok) {
-			log_msg(LOG_NOTICE, SLC_GRANT, "grant %s for user %s "
-			    "from %s: open for %lld s", action, user, ip,
-			    (long long)grants_secs_left(g->expires_ms, now));
-			rn_publish(rn, GOP_GRANT, g, false);
-		} else if (g->state == GS_REVOKE)
-			log_msg(LOG_WARNING, SLC_GRANT, "grant %s for user %s "
-			    "from %s: constructor failed; revoking", action,
-			    user, ip);
-		else
-			log_msg(LOG_INFO, SLC_GRANT, "grant %s for user %s "
-			    "from %s not made: constructor failed", action,
-			    user, ip);
-	} else if (s->kind == RK_REVOKE) {
-		grants_revoked(rn->gt, g, ok, now);
-		if (ok)
-			log_msg(LOG_NOTICE, SLC_GRANT, "grant %s for user %s "
-			    "from %s revoked", action, user, ip);
-		else
-			log_msg(LOG_WARNING, SLC_GRANT_RETRY, "grant %s for "
-			    "user %s from %s: destructor failed (attempt %u); "
-			    "retry in %lld s", action, user, ip,
-			    g->attempts, (long long)grants_backoff_ms(
-			    g->attempts) / 1000);
-	}
-	(void)grants_save(rn->gt);
 }
 
 /* Log the buffered line, escaped. */
@@ -1096,7 +402,7 @@ rn_finish(struct runner *rn, struct rn_slot *s, int st)
 	s->pid = 0;
 	rn->running--;
 	if (s->kind != RK_RUN)
-		rn_grant_done(rn, s, ok);
+		gl_done(rn, s, ok);
 	if (s->ticket != 0)
 		rn_report_finish(rn, s, st, ok);
 	s->kind = RK_RUN;
@@ -1379,7 +685,7 @@ runner_service(struct runner *rn)
 			rn_enforce_timeout(rn, s, (int64_t)sl_mono_ms());
 	}
 	rn_sweep(rn, false);
-	rn_grants_service(rn);
+	gl_service(rn);
 }
 
 int
@@ -1408,13 +714,7 @@ runner_next_timeout_ms(const struct runner *rn)
 	int64_t now, best = -1, d;
 	unsigned i, busy = rn->running;
 
-	if (rn->gt != NULL && (d = grants_next_ms(rn->gt)) >= 0) {
-		best = d - sl_wall_ms();
-		if (best < 0)
-			best = 0;
-	}
-	if (rn->gt != NULL && rn->gt->dirty && (best < 0 || best > SL_TICK_MS))
-		best = SL_TICK_MS;
+	best = gl_timeout_ms(rn);
 	now = (int64_t)sl_mono_ms();
 	/* the next look for leftovers (rn_sweep) */
 	if (rn->sweep_ms != 0) {
@@ -1481,33 +781,11 @@ runner_get_stats(const struct runner *rn)
 	return &rn->st;
 }
 
-/* A grant still stands under cfg: its server, user and action are there,
- * enabled, under the same names, the action timed and allowed to both. */
-static bool
-rn_grant_stands(void *arg, const struct grant *g)
-{
-	const struct config *cfg = arg;
-	const struct cfg_action *act = rn_action(cfg, g->action_id);
-	const struct cfg_user *u = rn_user(cfg, g->user_id);
-	const struct cfg_server *srv = NULL;
-	unsigned i;
-
-	for (i = 0; i < cfg->nservers; i++)
-		if (strcmp(cfg->servers[i].name, g->server) == 0)
-			srv = &cfg->servers[i];
-	return srv != NULL && srv->enabled && u != NULL && u->enabled &&
-	    strcmp(u->name, g->user) == 0 && act != NULL && act->enabled &&
-	    strcmp(act->name, g->action) == 0 && action_is_timed(act) &&
-	    idset_has(&u->actions, g->action_id) &&
-	    idset_has(&srv->actions, g->action_id);
-}
-
 int
 runner_reconfigure(struct runner *rn, const struct config *cfg)
 {
 	struct privsep_ids ids[SL_MAX_ACTIONS];
 	char err[SL_PATH_MAX + 256];
-	unsigned n;
 	int r;
 
 	if ((r = privsep_config_ids(cfg, NULL, ids, err, sizeof(err))) != 0) {
@@ -1516,13 +794,7 @@ runner_reconfigure(struct runner *rn, const struct config *cfg)
 	}
 	/* grants the new configuration no longer allows go now, through
 	 * the destructor of the configuration that made them */
-	if (rn->gt != NULL && (n = grants_revoke_if(rn->gt, sl_wall_ms(),
-	    rn_grant_stands, (void *)(uintptr_t)cfg)) > 0) {
-		log_msg(LOG_NOTICE, SLC_GRANT, "reload: revoking %u grant(s) "
-		    "the new configuration does not allow", n);
-		(void)grants_save(rn->gt);
-		runner_service(rn);
-	}
+	gl_reconfigure(rn, cfg);
 	/* scripts started under the old configuration finish under it */
 	runner_drain(rn);
 	rn->cfg = cfg;
@@ -1554,44 +826,10 @@ runner_kept_exited(struct runner *rn, unsigned i, int *status)
 	return rn->kept[i].exited;
 }
 
-void
-runner_set_grants(struct runner *rn, struct grants *gt)
-{
-	rn->gt = gt;
-}
-
-void
-runner_revoke_all(struct runner *rn)
-{
-	int64_t next;
-	unsigned n;
-	int t;
-
-	if (rn->gt == NULL)
-		return;
-	runner_drain(rn);  /* constructors still running settle first */
-	if ((n = grants_revoke_all(rn->gt, sl_wall_ms())) > 0)
-		log_msg(LOG_NOTICE, SLC_GRANT, "revoke_on_exit: revoking %u "
-		    "grant(s)", n);
-	(void)grants_save(rn->gt);
-	/* one attempt each: a failed destructor is retried at next start */
-	for (;;) {
-		runner_service(rn);
-		next = grants_next_ms(rn->gt);
-		if (rn->running == 0 && (next < 0 ||
-		    next > sl_wall_ms() + GRANTS_DEFER_MS))
-			break;
-		t = rn->running > 0 ? runner_pollfds(rn, rn->pfd,
-		    (int)rn->nslots) : 0;
-		(void)poll(rn->pfd, (nfds_t)t, RN_TICK_MS);
-	}
-}
-
 int
 runner_new(struct runner **out, const struct config *cfg)
 {
 	struct runner *rn;
-	struct rlimit rl;
 	char err[SL_PATH_MAX + 256];
 	int r;
 
@@ -1620,19 +858,12 @@ runner_new(struct runner **out, const struct config *cfg)
 	rn->nslots = cfg->max_scripts;
 	rn->slots = calloc(rn->nslots, sizeof(*rn->slots));
 	rn->pfd = calloc(rn->nslots, sizeof(*rn->pfd));
-	rn->stack = mmap(NULL, RN_GUARD + RN_STACK, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (rn->slots == NULL || rn->pfd == NULL || rn->stack == MAP_FAILED ||
-	    mprotect(rn->stack, RN_GUARD, PROT_NONE) != 0) {
-		if (rn->stack != MAP_FAILED)
-			munmap(rn->stack, RN_GUARD + RN_STACK);
+	if (rn->slots == NULL || rn->pfd == NULL || spawn_new(&rn->sp) != 0) {
 		free(rn->slots);
 		free(rn->pfd);
 		free(rn);
 		return SL_ESYS;
 	}
-	rn->child.close_max = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-	    rl.rlim_cur < RN_CLOSE_MAX ? (unsigned)rl.rlim_cur : RN_CLOSE_MAX;
 	*out = rn;
 	return 0;
 }
@@ -1662,7 +893,7 @@ runner_free(struct runner *rn)
 	}
 	rn->running = 0;
 	rn_wait_leftovers(rn);
-	munmap(rn->stack, RN_GUARD + RN_STACK);
+	spawn_free(rn->sp);
 	free(rn->slots);
 	free(rn->pfd);
 	free(rn);

@@ -72,7 +72,8 @@ const struct runner_stats *runner_get_stats(const struct runner *rn);
  * destructor of each grant that lapses, retrying failures with backoff.
  * Scripts see SIGLATCH_PHASE (run, grant, extend, revoke) and
  * SIGLATCH_GRANT_TIMEOUT (seconds the grant has left; 0 otherwise).  The
- * table belongs to the caller.
+ * table belongs to the caller.  (runner_set_grants, runner_set_fleet,
+ * runner_fleet_apply and runner_revoke_all are in grantlife.c.)
  */
 /*
  * A new configuration (SIGHUP): run_as users resolved again; live grants
@@ -125,7 +126,7 @@ void runner_refuse(struct runner *rn, const struct sl_request *req);
  * destructor once; those that fail stay on disk, due at the next start. */
 void runner_revoke_all(struct runner *rn);
 
-/* Build the argv for an action (exposed for tests).  Strings point into
+/* Build the argv for an action (exposed for tests; recheck.c).  Strings point into
  * bufs; argv is NULL-terminated.  Returns argc or a negative code. */
 #define RUNNER_ARGV_MAX 10
 struct runner_argv {

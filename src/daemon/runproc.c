@@ -166,6 +166,7 @@ static void
 rp_log_stats(const struct runner *rn, const struct grants *gt)
 {
 	const struct runner_stats *st = runner_get_stats(rn);
+	const struct grants_stats *gs;
 
 	log_msg(LOG_INFO, SLC_STATS, "runner: scripts_started=%llu "
 	    "scripts_ok=%llu scripts_failed=%llu scripts_killed=%llu busy=%llu "
@@ -180,21 +181,22 @@ rp_log_stats(const struct runner *rn, const struct grants *gt)
 	    (unsigned long long)st->leftovers_killed);
 	if (gt == NULL)
 		return;
+	gs = grants_get_stats(gt);
 	log_msg(LOG_INFO, SLC_STATS, "grants: live=%u pending=%u revoking=%u "
 	    "granted=%llu extended=%llu capped=%llu lapsed=%llu revoked=%llu "
 	    "revoke_failed=%llu refused_full=%llu expired_at_start=%llu "
 	    "save_failed=%llu", grants_count(gt, GS_LIVE),
 	    grants_count(gt, GS_PENDING), grants_count(gt, GS_REVOKE) +
 	    grants_count(gt, GS_REVOKING),
-	    (unsigned long long)gt->st.granted,
-	    (unsigned long long)gt->st.extended,
-	    (unsigned long long)gt->st.capped,
-	    (unsigned long long)gt->st.lapsed,
-	    (unsigned long long)gt->st.revoked,
-	    (unsigned long long)gt->st.revoke_failed,
-	    (unsigned long long)gt->st.refused_full,
-	    (unsigned long long)gt->st.expired_at_start,
-	    (unsigned long long)gt->st.save_failed);
+	    (unsigned long long)gs->granted,
+	    (unsigned long long)gs->extended,
+	    (unsigned long long)gs->capped,
+	    (unsigned long long)gs->lapsed,
+	    (unsigned long long)gs->revoked,
+	    (unsigned long long)gs->revoke_failed,
+	    (unsigned long long)gs->refused_full,
+	    (unsigned long long)gs->expired_at_start,
+	    (unsigned long long)gs->save_failed);
 }
 
 /* Send one message (and descriptors) to the other side, never waiting:
@@ -518,13 +520,13 @@ rp_setup(struct rp_parent *p)
 		log_msg(LOG_INFO, SLC_GRANT_STATE, "grants: %u live, %u to "
 		    "revoke now (%llu lapsed while stopped)%s",
 		    grants_count(gt, GS_LIVE), grants_count(gt, GS_REVOKE),
-		    (unsigned long long)gt->st.expired_at_start,
-		    gt->st.bad_lines > 0 ? "; some lines were not understood "
+		    (unsigned long long)grants_get_stats(gt)->expired_at_start,
+		    grants_get_stats(gt)->bad_lines > 0 ? "; some lines were not understood "
 		    "(see grants.bad)" : "");
 		(void)grants_save(gt);  /* as loaded: what is owed is kept */
 	}
 	if (p->cfg->fleet.on && fleet_start(&p->fl, p->cfg, p->rn, gt != NULL ?
-	    gt->dirfd : -1) != 0) {
+	    grants_dirfd(gt) : -1) != 0) {
 		log_msg(LOG_ERR, SLC_SYSERR, "fleet process: %s",
 		    strerror(errno));
 		goto fail;

@@ -57,7 +57,7 @@ struct daemon {
 	struct replay *replay;
 	struct pipeline *pipe;
 	struct runproc *rp;
-	struct grants grants;       /* handed to the runner at fork */
+	struct grants *grants;      /* handed to the runner at fork */
 	struct sockfilter *sf;      /* in-kernel pre-filter, NULL: none */
 	bool ktags;                 /* its tag map follows the tag table */
 	const char *ktags_why;      /* why not, for the log */
@@ -909,9 +909,9 @@ setup_state(struct daemon *d, const struct privsep_ids *ids, char *err,
 		nusers += d->cfg->users[i].enabled;
 	(void)replay_set_users(d->replay, nusers);
 	err[0] = '\0';
-	if (grants_init(&d->grants, d->cfg->max_grants,
+	if (grants_new(&d->grants, d->cfg->max_grants,
 	    d->cfg->grant_max_lifetime) != 0 ||
-	    grants_attach(&d->grants, d->cfg->state_dir, sl_wall_ms(), err,
+	    grants_attach(d->grants, d->cfg->state_dir, sl_wall_ms(), err,
 	    errlen) != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "grant state: out of memory");
@@ -1001,12 +1001,13 @@ static int
 become_network(struct daemon *d, const struct privsep_ids *ids, char *err,
     size_t errlen)
 {
-	if (runproc_start(&d->rp, d->cfg, &d->grants, drop_network, d) != 0) {
+	if (runproc_start(&d->rp, d->cfg, d->grants, drop_network, d) != 0) {
 		snprintf(err, errlen, "cannot fork the network process: %s",
 		    strerror(errno));
 		return -1;
 	}
-	grants_free(&d->grants);  /* the parent's */
+	grants_free(d->grants);  /* the parent's */
+	d->grants = NULL;
 	if (confine_network(d, ids, err, errlen) != 0)
 		return -1;
 	if ((d->nworkers = d->cfg->workers) == 0)
@@ -1100,7 +1101,7 @@ daemon_free(struct daemon *d)
 	receipts_free(d->rcpt);
 	free(d->batch);
 	replay_close(d->replay);
-	grants_free(&d->grants);
+	grants_free(d->grants);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 	if (d->stats_dirfd >= 0)
@@ -1133,7 +1134,6 @@ main(int argc, char **argv)
 	d.stats_dirfd = AT_FDCWD;
 	d.metrics_dirfd = -1;
 	d.lockfd = -1;
-	d.grants.dirfd = -1;
 	/* until the configuration is read, everything goes to stderr */
 	log_init("siglatchd", 1, o.debug);
 	if ((d.cfg = calloc(1, sizeof(*d.cfg))) == NULL) {

@@ -234,7 +234,7 @@ test_parse_entry(void **state)
 static void
 test_grant_gateway_file(void **state)
 {
-	struct grants gt, back;
+	struct grants *gt, *back;
 	struct sl_addr a = tu_addr("192.0.2.9");
 	struct grant *g;
 	const char *why;
@@ -243,31 +243,31 @@ test_grant_gateway_file(void **state)
 	FILE *f;
 
 	(void)state;
-	assert_int_equal(grants_init(&gt, 4, 3600), 0);
-	g = grants_begin(&gt, "s", "alice", 10, "open", 2, &a, &why);
+	assert_int_equal(grants_new(&gt, 4, 3600), 0);
+	g = grants_begin(gt, "s", "alice", 10, "open", 2, &a, &why);
 	assert_non_null(g);
 	strcpy(g->gateway, "gw-b");
-	grants_end(&gt, g, true, 1000, 60);
+	grants_end(gt, g, true, 1000, 60);
 	f = open_memstream(&buf, &len);
-	assert_int_equal(grants_format(&gt, f), 0);
+	assert_int_equal(grants_format(gt, f), 0);
 	fclose(f);
 	assert_non_null(strstr(buf, " 0 0 gateway=gw-b\n"));
-	assert_int_equal(grants_init(&back, 4, 3600), 0);
-	assert_int_equal(grants_parse(&back, buf, len, 2000, "t"), 0);
-	g = grants_find(&back, "s", 10, 2, &a);
+	assert_int_equal(grants_new(&back, 4, 3600), 0);
+	assert_int_equal(grants_parse(back, buf, len, 2000, "t"), 0);
+	g = grants_find(back, "s", 10, 2, &a);
 	assert_non_null(g);
 	assert_string_equal(g->gateway, "gw-b");
 	assert_int_equal(g->state, GS_LIVE);
-	grants_free(&back);
+	grants_free(back);
 	free(buf);
 	/* a bare 13th field, or a bad name, is refused */
-	assert_int_equal(grants_init(&back, 4, 3600), 0);
-	assert_int_equal(grants_parse(&back, "live s 10 alice 2 open 192.0.2.9 "
+	assert_int_equal(grants_new(&back, 4, 3600), 0);
+	assert_int_equal(grants_parse(back, "live s 10 alice 2 open 192.0.2.9 "
 	    "1 99999999 0 0 0 gw-b\n", 52, 0, "t"), 1);
-	assert_int_equal(grants_parse(&back, "live s 10 alice 2 open 192.0.2.9 "
+	assert_int_equal(grants_parse(back, "live s 10 alice 2 open 192.0.2.9 "
 	    "1 99999999 0 0 0 gateway=a/b\n", 58, 0, "t"), 1);
-	grants_free(&back);
-	grants_free(&gt);
+	grants_free(back);
+	grants_free(gt);
 }
 
 /* password_file: "USER PASSWORD" or "PASSWORD", checked as key files */

@@ -70,119 +70,119 @@ make(struct grants *gt, const char *srv, uint16_t uid, uint8_t aid,
 static void
 test_make_and_lapse(void **state)
 {
-	struct grants gt;
+	struct grants *gt;
 	struct grant *g;
 	struct sl_addr a = ip4(7);
 
 	(void)state;
-	assert_int_equal(grants_init(&gt, 8, LIFE), 0);
-	assert_int_equal(grants_next_ms(&gt), -1);
-	g = make(&gt, "gw", 1, 1, a, T0);
+	assert_int_equal(grants_new(&gt, 8, LIFE), 0);
+	assert_int_equal(grants_next_ms(gt), -1);
+	g = make(gt, "gw", 1, 1, a, T0);
 	assert_int_equal(g->created_ms, T0);
 	assert_int_equal(g->expires_ms, T0 + IVL * 1000);
-	assert_int_equal(grants_next_ms(&gt), T0 + IVL * 1000);
-	assert_ptr_equal(grants_find(&gt, "gw", 1, 1, &a), g);
-	assert_int_equal(grants_count(&gt, GS_LIVE), 1);
+	assert_int_equal(grants_next_ms(gt), T0 + IVL * 1000);
+	assert_ptr_equal(grants_find(gt, "gw", 1, 1, &a), g);
+	assert_int_equal(grants_count(gt, GS_LIVE), 1);
 	/* not due one millisecond early; due at the instant */
-	assert_null(grants_due(&gt, T0 + IVL * 1000 - 1));
-	assert_ptr_equal(grants_due(&gt, T0 + IVL * 1000), g);
+	assert_null(grants_due(gt, T0 + IVL * 1000 - 1));
+	assert_ptr_equal(grants_due(gt, T0 + IVL * 1000), g);
 	assert_int_equal(g->state, GS_REVOKE);
-	assert_int_equal(gt.st.lapsed, 1);
-	grants_revoking(&gt, g);
+	assert_int_equal(grants_get_stats(gt)->lapsed, 1);
+	grants_revoking(gt, g);
 	assert_int_equal(g->state, GS_REVOKING);
 	/* nothing else is due while it runs */
-	assert_null(grants_due(&gt, T0 + IVL * 1000 + 5));
-	assert_int_equal(grants_next_ms(&gt), -1);
-	grants_revoked(&gt, g, true, T0 + IVL * 1000 + 10);
-	assert_int_equal(grants_count(&gt, GS_FREE), 0);
-	assert_null(grants_find(&gt, "gw", 1, 1, &a));
-	assert_int_equal(gt.st.granted, 1);
-	assert_int_equal(gt.st.revoked, 1);
-	grants_free(&gt);
+	assert_null(grants_due(gt, T0 + IVL * 1000 + 5));
+	assert_int_equal(grants_next_ms(gt), -1);
+	grants_revoked(gt, g, true, T0 + IVL * 1000 + 10);
+	assert_int_equal(grants_count(gt, GS_FREE), 0);
+	assert_null(grants_find(gt, "gw", 1, 1, &a));
+	assert_int_equal(grants_get_stats(gt)->granted, 1);
+	assert_int_equal(grants_get_stats(gt)->revoked, 1);
+	grants_free(gt);
 }
 
 /* The key is (server, user, action, address): each part separates. */
 static void
 test_keys(void **state)
 {
-	struct grants gt;
+	struct grants *gt;
 	struct sl_addr a = ip4(7), b = ip4(8), c = ip6(7);
 	const char *why;
 
 	(void)state;
-	assert_int_equal(grants_init(&gt, 16, LIFE), 0);
-	make(&gt, "gw", 1, 1, a, T0);
-	make(&gt, "gw2", 1, 1, a, T0);
-	make(&gt, "gw", 2, 1, a, T0);
-	make(&gt, "gw", 1, 2, a, T0);
-	make(&gt, "gw", 1, 1, b, T0);
-	make(&gt, "gw", 1, 1, c, T0);
-	assert_int_equal(grants_count(&gt, GS_LIVE), 6);
+	assert_int_equal(grants_new(&gt, 16, LIFE), 0);
+	make(gt, "gw", 1, 1, a, T0);
+	make(gt, "gw2", 1, 1, a, T0);
+	make(gt, "gw", 2, 1, a, T0);
+	make(gt, "gw", 1, 2, a, T0);
+	make(gt, "gw", 1, 1, b, T0);
+	make(gt, "gw", 1, 1, c, T0);
+	assert_int_equal(grants_count(gt, GS_LIVE), 6);
 	/* a live one is not begun again: the caller extends it */
-	assert_null(grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why));
+	assert_null(grants_begin(gt, "gw", "alice", 1, "ssh", 1, &a, &why));
 	assert_string_equal(why, "it is live");
-	grants_free(&gt);
+	grants_free(gt);
 }
 
 static void
 test_extend_and_cap(void **state)
 {
-	struct grants gt;
+	struct grants *gt;
 	struct grant *g;
 
 	(void)state;
-	assert_int_equal(grants_init(&gt, 4, 1000), 0); /* 1000 s lifetime */
-	g = make(&gt, "gw", 1, 1, ip4(1), T0);
+	assert_int_equal(grants_new(&gt, 4, 1000), 0); /* 1000 s lifetime */
+	g = make(gt, "gw", 1, 1, ip4(1), T0);
 	/* extended from the knock, not from the old expiry */
-	assert_int_equal(grants_extend(&gt, g, T0 + 100000, IVL), 1);
+	assert_int_equal(grants_extend(gt, g, T0 + 100000, IVL), 1);
 	assert_int_equal(g->expires_ms, T0 + 100000 + IVL * 1000);
 	assert_int_equal(g->extensions, 1);
 	/* an earlier-ending extension changes nothing */
-	assert_int_equal(grants_extend(&gt, g, T0 + 50000, IVL), 0);
+	assert_int_equal(grants_extend(gt, g, T0 + 50000, IVL), 0);
 	assert_int_equal(g->expires_ms, T0 + 100000 + IVL * 1000);
 	/* up to the lifetime cap, then no further */
-	assert_int_equal(grants_extend(&gt, g, T0 + 900000, IVL), 1);
+	assert_int_equal(grants_extend(gt, g, T0 + 900000, IVL), 1);
 	assert_int_equal(g->expires_ms, T0 + 1000 * 1000);
-	assert_int_equal(grants_extend(&gt, g, T0 + 950000, IVL), 0);
+	assert_int_equal(grants_extend(gt, g, T0 + 950000, IVL), 0);
 	assert_int_equal(g->expires_ms, T0 + 1000 * 1000);
-	assert_int_equal(gt.st.extended, 2);
-	assert_int_equal(gt.st.capped, 2);
+	assert_int_equal(grants_get_stats(gt)->extended, 2);
+	assert_int_equal(grants_get_stats(gt)->capped, 2);
 	/* the interval itself is capped too */
-	grants_free(&gt);
-	assert_int_equal(grants_init(&gt, 4, 10), 0);
-	g = make(&gt, "gw", 1, 1, ip4(1), T0);
+	grants_free(gt);
+	assert_int_equal(grants_new(&gt, 4, 10), 0);
+	g = make(gt, "gw", 1, 1, ip4(1), T0);
 	assert_int_equal(g->expires_ms, T0 + 10 * 1000);
 	/* only a LIVE grant extends */
 	g->state = GS_REVOKE;
-	assert_int_equal(grants_extend(&gt, g, T0, IVL), 0);
-	grants_free(&gt);
+	assert_int_equal(grants_extend(gt, g, T0, IVL), 0);
+	grants_free(gt);
 }
 
 static void
 test_constructor_fails(void **state)
 {
-	struct grants gt;
+	struct grants *gt;
 	struct grant *g;
 	struct sl_addr a = ip4(3);
 	const char *why;
 
 	(void)state;
-	assert_int_equal(grants_init(&gt, 4, LIFE), 0);
-	g = grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why);
+	assert_int_equal(grants_new(&gt, 4, LIFE), 0);
+	g = grants_begin(gt, "gw", "alice", 1, "ssh", 1, &a, &why);
 	assert_non_null(g);
 	/* a second knock while the constructor runs is refused */
-	assert_null(grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why));
+	assert_null(grants_begin(gt, "gw", "alice", 1, "ssh", 1, &a, &why));
 	assert_string_equal(why, "its constructor is still running");
-	grants_end(&gt, g, false, T0, IVL);
-	assert_int_equal(grants_count(&gt, GS_FREE), 0);
-	assert_int_equal(gt.st.granted, 0);
-	grants_free(&gt);
+	grants_end(gt, g, false, T0, IVL);
+	assert_int_equal(grants_count(gt, GS_FREE), 0);
+	assert_int_equal(grants_get_stats(gt)->granted, 0);
+	grants_free(gt);
 }
 
 static void
 test_destructor_retry(void **state)
 {
-	struct grants gt;
+	struct grants *gt;
 	struct grant *g;
 	struct sl_addr a = ip4(9);
 	int64_t now = T0 + IVL * 1000, want;
@@ -190,14 +190,14 @@ test_destructor_retry(void **state)
 	uint32_t i;
 
 	(void)state;
-	assert_int_equal(grants_init(&gt, 4, LIFE), 0);
-	g = make(&gt, "gw", 1, 1, a, T0);
+	assert_int_equal(grants_new(&gt, 4, LIFE), 0);
+	g = make(gt, "gw", 1, 1, a, T0);
 	/* fail again and again: the delay doubles up to the maximum, and the
 	 * grant is never dropped */
 	for (i = 1; i <= 12; i++) {
-		assert_ptr_equal(grants_due(&gt, now), g);
-		grants_revoking(&gt, g);
-		grants_revoked(&gt, g, false, now);
+		assert_ptr_equal(grants_due(gt, now), g);
+		grants_revoking(gt, g);
+		grants_revoked(gt, g, false, now);
 		assert_int_equal(g->state, GS_REVOKE);
 		assert_int_equal(g->attempts, i);
 		want = (int64_t)GRANTS_RETRY_MS << (i - 1);
@@ -205,81 +205,81 @@ test_destructor_retry(void **state)
 			want = GRANTS_RETRY_MAX;
 		assert_int_equal(grants_backoff_ms(i), want);
 		assert_int_equal(g->next_ms, now + want);
-		assert_int_equal(grants_next_ms(&gt), now + want);
-		assert_null(grants_due(&gt, now + want - 1));
+		assert_int_equal(grants_next_ms(gt), now + want);
+		assert_null(grants_due(gt, now + want - 1));
 		now += want;
 	}
-	assert_int_equal(gt.st.revoke_failed, 12);
+	assert_int_equal(grants_get_stats(gt)->revoke_failed, 12);
 	/* a knock while it is owed: the constructor runs again; if that
 	 * fails it is owed as before, due at once */
-	g = grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why);
+	g = grants_begin(gt, "gw", "alice", 1, "ssh", 1, &a, &why);
 	assert_non_null(g);
 	assert_true(g->regrant);
-	grants_end(&gt, g, false, now, IVL);
+	grants_end(gt, g, false, now, IVL);
 	assert_int_equal(g->state, GS_REVOKE);
 	assert_int_equal(g->next_ms, now);
 	/* and if it succeeds the grant is live again, attempts cleared */
-	g = grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why);
-	grants_end(&gt, g, true, now, IVL);
+	g = grants_begin(gt, "gw", "alice", 1, "ssh", 1, &a, &why);
+	grants_end(gt, g, true, now, IVL);
 	assert_int_equal(g->state, GS_LIVE);
 	assert_int_equal(g->attempts, 0);
 	/* while a destructor runs, a knock is refused */
-	assert_ptr_equal(grants_due(&gt, now + IVL * 1000), g);
-	grants_revoking(&gt, g);
-	assert_null(grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why));
+	assert_ptr_equal(grants_due(gt, now + IVL * 1000), g);
+	grants_revoking(gt, g);
+	assert_null(grants_begin(gt, "gw", "alice", 1, "ssh", 1, &a, &why));
 	assert_string_equal(why, "its destructor is running; knock again");
 	/* no slot: deferred without counting an attempt */
-	grants_defer(&gt, g, now, GRANTS_DEFER_MS);
+	grants_defer(gt, g, now, GRANTS_DEFER_MS);
 	assert_int_equal(g->state, GS_REVOKE);
 	assert_int_equal(g->attempts, 0);
 	assert_int_equal(g->next_ms, now + GRANTS_DEFER_MS);
-	grants_free(&gt);
+	grants_free(gt);
 }
 
 static void
 test_full(void **state)
 {
-	struct grants gt;
+	struct grants *gt;
 	struct grant *g;
 	struct sl_addr a = ip4(200);
 	const char *why;
 	uint8_t i;
 
 	(void)state;
-	assert_int_equal(grants_init(&gt, 3, LIFE), 0);
+	assert_int_equal(grants_new(&gt, 3, LIFE), 0);
 	for (i = 0; i < 3; i++)
-		make(&gt, "gw", 1, 1, ip4(i), T0);
-	assert_null(grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why));
+		make(gt, "gw", 1, 1, ip4(i), T0);
+	assert_null(grants_begin(gt, "gw", "alice", 1, "ssh", 1, &a, &why));
 	assert_string_equal(why, "the grant table is full (max_grants)");
-	assert_int_equal(gt.st.refused_full, 1);
+	assert_int_equal(grants_get_stats(gt)->refused_full, 1);
 	/* a revoked one frees its slot */
-	g = grants_due(&gt, T0 + IVL * 1000);
-	grants_revoking(&gt, g);
-	grants_revoked(&gt, g, true, T0 + IVL * 1000);
-	assert_non_null(grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a,
+	g = grants_due(gt, T0 + IVL * 1000);
+	grants_revoking(gt, g);
+	grants_revoked(gt, g, true, T0 + IVL * 1000);
+	assert_non_null(grants_begin(gt, "gw", "alice", 1, "ssh", 1, &a,
 	    &why));
-	grants_free(&gt);
+	grants_free(gt);
 }
 
 static void
 test_revoke_all(void **state)
 {
-	struct grants gt;
+	struct grants *gt;
 	struct grant *g1, *g2;
 
 	(void)state;
-	assert_int_equal(grants_init(&gt, 4, LIFE), 0);
-	g1 = make(&gt, "gw", 1, 1, ip4(1), T0);
-	g2 = make(&gt, "gw", 1, 1, ip4(2), T0);
-	grants_due(&gt, T0 + IVL * 1000);        /* g1 lapses ... */
-	grants_revoking(&gt, g1);
-	grants_revoked(&gt, g1, false, T0 + IVL * 1000); /* ... and fails */
+	assert_int_equal(grants_new(&gt, 4, LIFE), 0);
+	g1 = make(gt, "gw", 1, 1, ip4(1), T0);
+	g2 = make(gt, "gw", 1, 1, ip4(2), T0);
+	grants_due(gt, T0 + IVL * 1000);        /* g1 lapses ... */
+	grants_revoking(gt, g1);
+	grants_revoked(gt, g1, false, T0 + IVL * 1000); /* ... and fails */
 	g2->expires_ms = T0 + 10 * IVL * 1000;
-	assert_int_equal(grants_revoke_all(&gt, T0 + IVL * 1000 + 1), 2);
+	assert_int_equal(grants_revoke_all(gt, T0 + IVL * 1000 + 1), 2);
 	assert_int_equal(g1->next_ms, T0 + IVL * 1000 + 1);
 	assert_int_equal(g2->state, GS_REVOKE);
 	assert_int_equal(g2->next_ms, T0 + IVL * 1000 + 1);
-	grants_free(&gt);
+	grants_free(gt);
 }
 
 /* ---- the file ----------------------------------------------------------- */
@@ -302,7 +302,7 @@ format(const struct grants *gt)
 static void
 test_restart(void **state)
 {
-	struct grants gt, back;
+	struct grants *gt, *back;
 	struct grant *g;
 	struct sl_addr a = ip4(1), b = ip4(2), c = ip6(3), d = ip4(4);
 	int64_t later = T0 + 200 * 1000;
@@ -310,44 +310,44 @@ test_restart(void **state)
 	char *text;
 
 	(void)state;
-	assert_int_equal(grants_init(&gt, 8, LIFE), 0);
-	make(&gt, "gw", 1, 1, a, T0);                       /* live to +300 */
-	g = make(&gt, "gw", 2, 1, b, T0 - 250 * 1000);      /* live to +50 */
+	assert_int_equal(grants_new(&gt, 8, LIFE), 0);
+	make(gt, "gw", 1, 1, a, T0);                       /* live to +300 */
+	g = make(gt, "gw", 2, 1, b, T0 - 250 * 1000);      /* live to +50 */
 	(void)g;
-	g = make(&gt, "gw", 3, 7, c, T0);                   /* being revoked */
+	g = make(gt, "gw", 3, 7, c, T0);                   /* being revoked */
 	g->expires_ms = T0;
-	assert_ptr_equal(grants_due(&gt, T0), g);
-	grants_revoking(&gt, g);
-	assert_non_null(grants_begin(&gt, "gw", "bob", 4, "web", 2, &d,
+	assert_ptr_equal(grants_due(gt, T0), g);
+	grants_revoking(gt, g);
+	assert_non_null(grants_begin(gt, "gw", "bob", 4, "web", 2, &d,
 	    &why));                                         /* pending */
-	text = format(&gt);
+	text = format(gt);
 	assert_non_null(strstr(text, "\nlive gw 1 alice 1 ssh 192.0.2.1 "));
 	assert_non_null(strstr(text, "\nrevoke gw 3 alice 7 ssh 2001:db8::3 "));
 	assert_non_null(strstr(text, "\npending gw 4 bob 2 web 192.0.2.4 "));
 
-	assert_int_equal(grants_init(&back, 8, LIFE), 0);
-	assert_int_equal(grants_parse(&back, text, strlen(text), later, "t"), 0);
-	assert_int_equal(grants_count(&back, GS_FREE), 4);
-	g = grants_find(&back, "gw", 1, 1, &a);
+	assert_int_equal(grants_new(&back, 8, LIFE), 0);
+	assert_int_equal(grants_parse(back, text, strlen(text), later, "t"), 0);
+	assert_int_equal(grants_count(back, GS_FREE), 4);
+	g = grants_find(back, "gw", 1, 1, &a);
 	assert_non_null(g);
 	assert_int_equal(g->state, GS_LIVE);
 	assert_int_equal(g->expires_ms, T0 + IVL * 1000);
 	assert_int_equal(g->created_ms, T0);
 	assert_string_equal(g->user, "alice");
 	assert_string_equal(g->action, "ssh");
-	g = grants_find(&back, "gw", 2, 1, &b);
+	g = grants_find(back, "gw", 2, 1, &b);
 	assert_int_equal(g->state, GS_REVOKE);
 	assert_int_equal(g->next_ms, later);
-	g = grants_find(&back, "gw", 3, 7, &c);
+	g = grants_find(back, "gw", 3, 7, &c);
 	assert_int_equal(g->state, GS_REVOKE);
 	assert_int_equal(g->next_ms, later);
-	g = grants_find(&back, "gw", 4, 2, &d);
+	g = grants_find(back, "gw", 4, 2, &d);
 	assert_int_equal(g->state, GS_REVOKE);
-	assert_int_equal(back.st.expired_at_start, 1);
-	assert_int_equal(grants_next_ms(&back), later);
+	assert_int_equal(grants_get_stats(back)->expired_at_start, 1);
+	assert_int_equal(grants_next_ms(back), later);
 	free(text);
-	grants_free(&back);
-	grants_free(&gt);
+	grants_free(back);
+	grants_free(gt);
 }
 
 static void
@@ -373,23 +373,23 @@ test_bad_lines(void **state)
 		"live gw 1 alice 1 ssh 192.0.2.1 1 99999999999999999999 0 0 0",
 		"live gw 1 alice 1 ssh 192.0.2.1 1 2 0 0 0\r",
 	};
-	struct grants gt;
+	struct grants *gt;
 	char buf[256];
 	size_t i;
 
 	(void)state;
 	log_init("test", 1, 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(grants_init(&gt, 4, LIFE), 0);
+		assert_int_equal(grants_new(&gt, 4, LIFE), 0);
 		snprintf(buf, sizeof(buf), "# c\n%s\n", bad[i]);
-		if (grants_parse(&gt, buf, strlen(buf), T0, "t") != 1)
+		if (grants_parse(gt, buf, strlen(buf), T0, "t") != 1)
 			fail_msg("accepted: %s", bad[i]);
-		assert_int_equal(grants_count(&gt, GS_FREE), 0);
-		grants_free(&gt);
+		assert_int_equal(grants_count(gt, GS_FREE), 0);
+		grants_free(gt);
 	}
 	/* good lines around a bad one are kept; an IPv4-mapped address is
 	 * stored as IPv4; a NUL inside a line refuses it */
-	assert_int_equal(grants_init(&gt, 4, LIFE), 0);
+	assert_int_equal(grants_new(&gt, 4, LIFE), 0);
 	{
 		static const char text[] =
 		    "live gw 1 alice 1 ssh ::ffff:192.0.2.1 1 9999999999999 0 0 0\n"
@@ -399,14 +399,14 @@ test_bad_lines(void **state)
 		    "live gw 1 alice 1 ssh 192.0.2.1 1 9999999999998 0 0 0";
 		struct sl_addr a = ip4(1);
 
-		assert_int_equal(grants_parse(&gt, text, sizeof(text) - 1, T0,
+		assert_int_equal(grants_parse(gt, text, sizeof(text) - 1, T0,
 		    "t"), 2);
-		assert_int_equal(grants_count(&gt, GS_LIVE), 2);
+		assert_int_equal(grants_count(gt, GS_LIVE), 2);
 		/* the duplicate of 192.0.2.1 merged, the later expiry kept */
-		assert_int_equal(grants_find(&gt, "gw", 1, 1, &a)->expires_ms,
+		assert_int_equal(grants_find(gt, "gw", 1, 1, &a)->expires_ms,
 		    9999999999999LL);
 	}
-	grants_free(&gt);
+	grants_free(gt);
 }
 
 /* More grants on disk than max_grants (it was lowered): all are kept and
@@ -414,25 +414,25 @@ test_bad_lines(void **state)
 static void
 test_file_larger_than_max(void **state)
 {
-	struct grants gt, back;
+	struct grants *gt, *back;
 	struct sl_addr a = ip4(99);
 	const char *why;
 	char *text;
 	uint8_t i;
 
 	(void)state;
-	assert_int_equal(grants_init(&gt, 10, LIFE), 0);
+	assert_int_equal(grants_new(&gt, 10, LIFE), 0);
 	for (i = 0; i < 10; i++)
-		make(&gt, "gw", 1, 1, ip4(i), T0);
-	text = format(&gt);
-	assert_int_equal(grants_init(&back, 2, LIFE), 0);
-	assert_int_equal(grants_parse(&back, text, strlen(text), T0, "t"), 0);
-	assert_int_equal(grants_count(&back, GS_LIVE), 10);
-	assert_null(grants_begin(&back, "gw", "alice", 1, "ssh", 1, &a,
+		make(gt, "gw", 1, 1, ip4(i), T0);
+	text = format(gt);
+	assert_int_equal(grants_new(&back, 2, LIFE), 0);
+	assert_int_equal(grants_parse(back, text, strlen(text), T0, "t"), 0);
+	assert_int_equal(grants_count(back, GS_LIVE), 10);
+	assert_null(grants_begin(back, "gw", "alice", 1, "ssh", 1, &a,
 	    &why));
 	free(text);
-	grants_free(&back);
-	grants_free(&gt);
+	grants_free(back);
+	grants_free(gt);
 }
 
 /* On disk: saved, attached again, and a directory others may use refused. */
@@ -440,7 +440,7 @@ static void
 test_attach(void **state)
 {
 	char dir[] = "/tmp/sl_test_grants_XXXXXX", path[256], err[512];
-	struct grants gt, back;
+	struct grants *gt, *back;
 	struct sl_addr a = ip6(5);
 	struct stat sb;
 	FILE *f;
@@ -450,23 +450,25 @@ test_attach(void **state)
 	(void)state;
 	log_init("test", 1, 0);
 	assert_non_null(mkdtemp(dir));
-	assert_int_equal(grants_init(&gt, 4, LIFE), 0);
-	assert_int_equal(grants_attach(&gt, dir, T0, err, sizeof(err)), 0);
+	assert_int_equal(grants_new(&gt, 4, LIFE), 0);
+	assert_int_equal(grants_dirfd(gt), -1);
+	assert_int_equal(grants_attach(gt, dir, T0, err, sizeof(err)), 0);
+	assert_true(grants_dirfd(gt) > 2);
 	snprintf(path, sizeof(path), "%s/grants", dir);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0700);
-	make(&gt, "gw", 1, 1, a, T0);
-	assert_int_equal(grants_save(&gt), 0);
+	make(gt, "gw", 1, 1, a, T0);
+	assert_int_equal(grants_save(gt), 0);
 	snprintf(path, sizeof(path), "%s/grants/grants", dir);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	grants_free(&gt);
+	grants_free(gt);
 
-	assert_int_equal(grants_init(&back, 4, LIFE), 0);
-	assert_int_equal(grants_attach(&back, dir, T0 + 1000, err,
+	assert_int_equal(grants_new(&back, 4, LIFE), 0);
+	assert_int_equal(grants_attach(back, dir, T0 + 1000, err,
 	    sizeof(err)), 0);
-	assert_non_null(grants_find(&back, "gw", 1, 1, &a));
-	grants_free(&back);
+	assert_non_null(grants_find(back, "gw", 1, 1, &a));
+	grants_free(back);
 
 	/* the listing */
 	f = tmpfile();
@@ -488,10 +490,10 @@ test_attach(void **state)
 	f = fopen(path, "a");
 	fputs("nonsense\n", f);
 	fclose(f);
-	assert_int_equal(grants_init(&back, 4, LIFE), 0);
-	assert_int_equal(grants_attach(&back, dir, T0, err, sizeof(err)), 0);
-	assert_int_equal(back.st.bad_lines, 1);
-	grants_free(&back);
+	assert_int_equal(grants_new(&back, 4, LIFE), 0);
+	assert_int_equal(grants_attach(back, dir, T0, err, sizeof(err)), 0);
+	assert_int_equal(grants_get_stats(back)->bad_lines, 1);
+	grants_free(back);
 	snprintf(path, sizeof(path), "%s/grants/grants.bad", dir);
 	assert_int_equal(stat(path, &sb), 0);
 	unlink(path);
@@ -499,18 +501,18 @@ test_attach(void **state)
 	/* group-accessible directory: refused, with the fix named */
 	snprintf(path, sizeof(path), "%s/grants", dir);
 	chmod(path, 0750);
-	assert_int_equal(grants_init(&back, 4, LIFE), 0);
-	assert_int_not_equal(grants_attach(&back, dir, T0, err, sizeof(err)), 0);
+	assert_int_equal(grants_new(&back, 4, LIFE), 0);
+	assert_int_not_equal(grants_attach(back, dir, T0, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "chmod 700"));
-	grants_free(&back);
+	grants_free(back);
 	/* a symbolic link in its place: refused */
 	snprintf(line, sizeof(line), "%s/grants.real", dir);
 	assert_int_equal(rename(path, line), 0);
 	assert_int_equal(symlink(line, path), 0);
 	chmod(line, 0700);
-	assert_int_equal(grants_init(&back, 4, LIFE), 0);
-	assert_int_not_equal(grants_attach(&back, dir, T0, err, sizeof(err)), 0);
-	grants_free(&back);
+	assert_int_equal(grants_new(&back, 4, LIFE), 0);
+	assert_int_not_equal(grants_attach(back, dir, T0, err, sizeof(err)), 0);
+	grants_free(back);
 
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/grants.real/grants", dir);
@@ -551,7 +553,7 @@ test_save_fails(void **state)
 {
 	char dir[] = "/tmp/sl_test_grants_XXXXXX", tmp[256], file[256];
 	char err[512], *text;
-	struct grants gt, back;
+	struct grants *gt, *back;
 	struct grant *g, *l;
 	struct sl_addr a = ip4(1), b = ip4(2);
 	const char *why;
@@ -562,28 +564,28 @@ test_save_fails(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(tmp, sizeof(tmp), "%s/grants/grants.tmp", dir);
 	snprintf(file, sizeof(file), "%s/grants/grants", dir);
-	assert_int_equal(grants_init(&gt, 4, LIFE), 0);
-	assert_int_equal(grants_attach(&gt, dir, T0, err, sizeof(err)), 0);
-	l = make(&gt, "gw", 1, 1, a, T0);
-	assert_int_equal(grants_save(&gt), 0);
+	assert_int_equal(grants_new(&gt, 4, LIFE), 0);
+	assert_int_equal(grants_attach(gt, dir, T0, err, sizeof(err)), 0);
+	l = make(gt, "gw", 1, 1, a, T0);
+	assert_int_equal(grants_save(gt), 0);
 	exp = l->expires_ms;
 
 	assert_int_equal(mkdir(tmp, 0700), 0);
 	/* a new grant: begun, not written, undone; nothing is left */
-	g = grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &b, &why);
+	g = grants_begin(gt, "gw", "alice", 1, "ssh", 1, &b, &why);
 	assert_non_null(g);
-	assert_int_equal(grants_save(&gt), SL_ESYS);
-	assert_true(gt.dirty);
-	assert_int_equal(gt.save_errno, EISDIR);
-	grants_abort(&gt, g);
-	assert_null(grants_find(&gt, "gw", 1, 1, &b));
-	assert_int_equal(grants_count(&gt, GS_FREE), 1);
+	assert_int_equal(grants_save(gt), SL_ESYS);
+	assert_true(grants_dirty(gt));
+	assert_int_equal(grants_save_errno(gt), EISDIR);
+	grants_abort(gt, g);
+	assert_null(grants_find(gt, "gw", 1, 1, &b));
+	assert_int_equal(grants_count(gt, GS_FREE), 1);
 	/* an extension that cannot be written does not count */
-	assert_int_equal(grants_extend(&gt, l, T0 + 100000, IVL), SL_ESYS);
+	assert_int_equal(grants_extend(gt, l, T0 + 100000, IVL), SL_ESYS);
 	assert_int_equal(l->expires_ms, exp);
 	assert_int_equal(l->extensions, 0);
-	assert_int_equal(gt.st.extended, 0);
-	assert_int_equal(gt.st.save_failed, 2);
+	assert_int_equal(grants_get_stats(gt)->extended, 0);
+	assert_int_equal(grants_get_stats(gt)->save_failed, 2);
 	/* the file still holds the first grant only, with its expiry */
 	text = slurp_path(file);
 	assert_non_null(text);
@@ -593,36 +595,36 @@ test_save_fails(void **state)
 
 	/* written again once it can be; then extensions count */
 	assert_int_equal(rmdir(tmp), 0);
-	grants_flush(&gt);
-	assert_false(gt.dirty);
-	assert_int_equal(grants_extend(&gt, l, T0 + 100000, IVL), 1);
+	grants_flush(gt);
+	assert_false(grants_dirty(gt));
+	assert_int_equal(grants_extend(gt, l, T0 + 100000, IVL), 1);
 	assert_int_equal(l->expires_ms, T0 + 100000 + IVL * 1000);
-	assert_int_equal(grants_init(&back, 4, LIFE), 0);
-	assert_int_equal(grants_attach(&back, dir, T0 + 1000, err,
+	assert_int_equal(grants_new(&back, 4, LIFE), 0);
+	assert_int_equal(grants_attach(back, dir, T0 + 1000, err,
 	    sizeof(err)), 0);
-	g = grants_find(&back, "gw", 1, 1, &a);
+	g = grants_find(back, "gw", 1, 1, &a);
 	assert_non_null(g);
 	assert_int_equal(g->expires_ms, T0 + 100000 + IVL * 1000);
-	assert_null(grants_find(&back, "gw", 1, 1, &b));
-	grants_free(&back);
+	assert_null(grants_find(back, "gw", 1, 1, &b));
+	grants_free(back);
 
 	/* a regrant undone: still owed, on the schedule it had */
-	assert_ptr_equal(grants_due(&gt, T0 + 100000 + IVL * 1000), l);
-	grants_revoking(&gt, l);
-	grants_revoked(&gt, l, false, T0 + 100000 + IVL * 1000);
+	assert_ptr_equal(grants_due(gt, T0 + 100000 + IVL * 1000), l);
+	grants_revoking(gt, l);
+	grants_revoked(gt, l, false, T0 + 100000 + IVL * 1000);
 	exp = l->next_ms;
-	g = grants_begin(&gt, "gw", "alice", 1, "ssh", 1, &a, &why);
+	g = grants_begin(gt, "gw", "alice", 1, "ssh", 1, &a, &why);
 	assert_ptr_equal(g, l);
 	assert_true(g->regrant);
-	grants_abort(&gt, g);
+	grants_abort(gt, g);
 	assert_int_equal(g->state, GS_REVOKE);
 	assert_false(g->regrant);
 	assert_int_equal(g->next_ms, exp);
 	assert_int_equal(g->attempts, 1);
 	/* only a pending entry is undone */
-	grants_abort(&gt, g);
+	grants_abort(gt, g);
 	assert_int_equal(g->state, GS_REVOKE);
-	grants_free(&gt);
+	grants_free(gt);
 
 	unlink(file);
 	snprintf(tmp, sizeof(tmp), "%s/grants", dir);
@@ -630,10 +632,41 @@ test_save_fails(void **state)
 	rmdir(dir);
 }
 
+/* The opaque table: made once, its slots walked by index. */
+static void
+test_new_and_slots(void **state)
+{
+	struct grants *gt;
+	struct sl_addr a = ip4(9);
+	struct grant *g;
+	unsigned i, n = 0;
+
+	(void)state;
+	gt = (struct grants *)(void *)&n;   /* anything but NULL */
+	assert_int_equal(grants_new(&gt, 0, LIFE), SL_EINVAL);
+	assert_null(gt);
+	grants_free(NULL);
+	assert_int_equal(grants_new(&gt, 3, LIFE), 0);
+	assert_int_equal(grants_slots(gt), 3);
+	assert_null(grants_slot(gt, 3));
+	assert_int_equal(grants_dirfd(gt), -1);
+	assert_false(grants_dirty(gt));
+	g = make(gt, "gw", 1, 1, a, T0);
+	for (i = 0; i < grants_slots(gt); i++)
+		if (grants_slot(gt, i)->state != GS_FREE) {
+			assert_ptr_equal(grants_slot(gt, i), g);
+			n++;
+		}
+	assert_int_equal(n, 1);
+	assert_int_equal(grants_get_stats(gt)->granted, 1);
+	grants_free(gt);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_and_slots),
 		cmocka_unit_test(test_make_and_lapse),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_extend_and_cap),

@@ -1179,7 +1179,7 @@ test_grant_unsaved(void **state)
 {
 	char gdir[128], tmp[192], cmd[256], *log;
 	struct sl_request req;
-	struct grants gt;
+	struct grants *gt;
 	struct grant *g;
 	struct run r;
 	int64_t exp;
@@ -1197,11 +1197,11 @@ test_grant_unsaved(void **state)
 	r.cfg->actions[0].keepalive_interval = 60;
 	r.cfg->actions[0].rerun_on_extend = true;
 	assert_int_equal(runner_new(&r.rn, r.cfg), 0);
-	assert_int_equal(grants_init(&gt, 4, 3600), 0);
+	assert_int_equal(grants_new(&gt, 4, 3600), 0);
 	log_capture_start();
-	assert_int_equal(grants_attach(&gt, gdir, sl_wall_ms(), cmd,
+	assert_int_equal(grants_attach(gt, gdir, sl_wall_ms(), cmd,
 	    sizeof(cmd)), 0);
-	runner_set_grants(r.rn, &gt);
+	runner_set_grants(r.rn, gt);
 	runner_set_reporter(r.rn, on_result, NULL);
 	nresults = 0;
 	mkreq(&req, "");
@@ -1212,7 +1212,7 @@ test_grant_unsaved(void **state)
 	assert_int_equal(runner_submit(r.rn, &req), SL_ESYS);
 	assert_int_equal(runner_running(r.rn), 0);
 	assert_int_equal(runner_get_stats(r.rn)->started, 0);
-	assert_int_equal(grants_count(&gt, GS_FREE), 0);
+	assert_int_equal(grants_count(gt, GS_FREE), 0);
 	assert_int_equal(nresults, 1);
 	assert_int_equal(results[0].ticket, 11);
 	assert_int_equal(results[0].status, K2_ST_FAILED);
@@ -1223,7 +1223,7 @@ test_grant_unsaved(void **state)
 	req.ticket = 12;
 	assert_int_equal(runner_submit(r.rn, &req), 0);
 	runner_drain(r.rn);
-	g = grants_find(&gt, "main", 1234, 7, &req.src);
+	g = grants_find(gt, "main", 1234, 7, &req.src);
 	assert_non_null(g);
 	assert_int_equal(g->state, GS_LIVE);
 	exp = g->expires_ms;
@@ -1262,7 +1262,7 @@ test_grant_unsaved(void **state)
 	    "directory); it lapses as before, in 60 s");
 	free(log);
 	run_close(&r);
-	grants_free(&gt);
+	grants_free(gt);
 	assert_no_children();
 }
 
