@@ -703,37 +703,6 @@ grants_parse(struct grants *gt, const char *text, size_t len, int64_t now_ms,
 	return g_parse_text(gt, text, len, now_ms, name, false);
 }
 
-/* Read the whole of an open file (bounded). */
-static int
-g_slurp(int fd, char **out, size_t *outlen)
-{
-	struct stat sb;
-	char *buf;
-	size_t have = 0;
-	ssize_t r;
-
-	if (fstat(fd, &sb) != 0)
-		return SL_ESYS;
-	if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > GRANTS_FILE_MAX) {
-		errno = EINVAL;
-		return SL_EINVAL;
-	}
-	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL)
-		return SL_ESYS;
-	while (have < (size_t)sb.st_size) {
-		r = read(fd, buf + have, (size_t)sb.st_size - have);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		have += (size_t)r;
-	}
-	buf[have] = '\0';
-	*out = buf;
-	*outlen = have;
-	return 0;
-}
-
 /* STATE_DIR/grants: ours, closed to others.  Returns the fd or -1. */
 static int
 g_open_dir(const char *state_dir, bool create, char *err, size_t errlen)
@@ -790,9 +759,10 @@ grants_attach(struct grants *gt, const char *state_dir, int64_t now_ms,
 		return 0;
 	snprintf(name, sizeof(name), "%s/%s/%s", state_dir, GRANTS_DIR,
 	    GRANTS_FILE);
-	if (fd < 0 || (r = g_slurp(fd, &text, &len)) != 0) {
+	if (fd < 0 || (r = sl_read_fd(fd, GRANTS_FILE_MAX, &text, &len,
+	    NULL)) != 0) {
 		sl_seterr(err, errlen, "%s: %s", name, fd < 0 ?
-		    strerror(errno) : "not a regular file of sane size");
+		    strerror(errno) : sl_read_why(r));
 		if (fd >= 0)
 			close(fd);
 		return SL_ESYS;
@@ -848,11 +818,11 @@ g_list_load(struct grants *gt, const char *state_dir, int64_t now_ms,
 		    GRANTS_FILE, strerror(errno));
 		return SL_ESYS;
 	}
-	r = g_slurp(fd, &text, &len);
+	r = sl_read_fd(fd, GRANTS_FILE_MAX, &text, &len, NULL);
 	close(fd);
 	if (r != 0) {
-		sl_seterr(err, errlen, "%s/%s/%s: unreadable", state_dir,
-		    GRANTS_DIR, GRANTS_FILE);
+		sl_seterr(err, errlen, "%s/%s/%s: %s", state_dir,
+		    GRANTS_DIR, GRANTS_FILE, sl_read_why(r));
 		return r;
 	}
 	(void)g_parse_text(gt, text, len, now_ms, "grants", true);

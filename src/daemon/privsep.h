@@ -4,7 +4,7 @@
  * The network process (receive, decrypt, verify, authorize) gives up root
  * once it has bound its sockets and read its keys, and is then confined to
  * the system calls of its steady state.  The runner process stays root and
- * starts each script as the user its action names (runner.c).
+ * starts each script as the user its action names (spawn.c).
  *
  * Order in siglatchd (runproc.h draws the two processes):
  *   config_parse -> privsep_config_ids (also for -t) -> config_load_keys ->

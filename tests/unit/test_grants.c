@@ -498,6 +498,22 @@ test_attach(void **state)
 	assert_int_equal(stat(path, &sb), 0);
 	unlink(path);
 
+	/* a table that is not a regular file: refused at start and by the
+	 * listing, each naming the file and why */
+	snprintf(path, sizeof(path), "%s/grants/grants", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(grants_new(&back, 4, LIFE), 0);
+	assert_int_equal(grants_attach(back, dir, T0, err, sizeof(err)),
+	    SL_ESYS);
+	assert_non_null(strstr(err, "grants/grants: not a regular file"));
+	grants_free(back);
+	f = tmpfile();
+	assert_int_not_equal(grants_list(dir, f, T0, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "grants/grants: not a regular file"));
+	fclose(f);
+	assert_int_equal(rmdir(path), 0);
+
 	/* group-accessible directory: refused, with the fix named */
 	snprintf(path, sizeof(path), "%s/grants", dir);
 	chmod(path, 0750);
