@@ -215,20 +215,20 @@ test_parse_entry(void **state)
 	for (i = 0; i < 14; i += 2) {
 		memcpy(fv, good, sizeof(good));
 		fv[i] = "other";
-		assert_int_equal(fleet_parse_entry(fv, 16, &ev), -1);
+		assert_int_equal(fleet_parse_entry(fv, 16, &ev), SL_EINVAL);
 		memcpy(fv, good, sizeof(good));
 		fv[i + 1] = i == 12 ? "-1" : "a b/c";
-		assert_int_equal(fleet_parse_entry(fv, 16, &ev), -1);
+		assert_int_equal(fleet_parse_entry(fv, 16, &ev), SL_EINVAL);
 	}
 	memcpy(fv, good, sizeof(good));
 	fv[3] = "open";
-	assert_int_equal(fleet_parse_entry(fv, 16, &ev), -1);
+	assert_int_equal(fleet_parse_entry(fv, 16, &ev), SL_EINVAL);
 	fv[3] = "revoke";
 	assert_int_equal(fleet_parse_entry(fv, 16, &ev), 0);
 	assert_int_equal(ev.op, GOP_REVOKE);
 	fv[11] = "10.0.0.0/8";
-	assert_int_equal(fleet_parse_entry(fv, 16, &ev), -1);
-	assert_int_equal(fleet_parse_entry(good, 15, &ev), -1);
+	assert_int_equal(fleet_parse_entry(fv, 16, &ev), SL_EINVAL);
+	assert_int_equal(fleet_parse_entry(good, 15, &ev), SL_EINVAL);
 }
 
 static void
