@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sl.h"
 
 #define LOG_CODES 400
 #define LOG_LINE  2048
@@ -57,7 +58,7 @@ log_keep_path(int sink, const char *path)
 	char *p;
 
 	if ((p = strndup(path, LOG_PATH)) == NULL)
-		return -1;
+		return SL_ESYS;
 	free(L.paths[sink]);
 	L.paths[sink] = p;
 	return 0;
@@ -69,10 +70,10 @@ log_set_file(const char *path)
 	int fd;
 
 	if ((fd = open_logfile(path)) < 0)
-		return -1;
+		return SL_ESYS;
 	if (log_keep_path(0, path) != 0) {
 		close(fd);
-		return -1;
+		return SL_ESYS;
 	}
 	if (L.fds[0] >= 0)
 		close(L.fds[0]);
@@ -85,13 +86,15 @@ log_add_sink(const char *path)
 {
 	int fd;
 
-	if (L.nsinks >= LOG_SINKS_MAX)
-		return -1;
+	if (L.nsinks >= LOG_SINKS_MAX) {
+		errno = EMFILE;
+		return SL_EFULL;
+	}
 	if ((fd = open_logfile(path)) < 0)
-		return -1;
+		return SL_ESYS;
 	if (log_keep_path(L.nsinks, path) != 0) {
 		close(fd);
-		return -1;
+		return SL_ESYS;
 	}
 	L.fds[L.nsinks] = fd;
 	return L.nsinks++;
@@ -147,11 +150,11 @@ log_adopt(int sink, int fd)
 {
 	if (sink < 0 || sink >= L.nsinks || L.fds[sink] < 0) {
 		close(fd);
-		return -1;
+		return SL_EINVAL;
 	}
 	if (dup3(fd, L.fds[sink], O_CLOEXEC) < 0) {
 		close(fd);
-		return -1;
+		return SL_ESYS;
 	}
 	close(fd);
 	return 0;

@@ -70,9 +70,10 @@
 void log_init(const char *ident, int fg, int debug);
 /* Global log_file (in addition to syslog when not in the foreground).
  * Log files are opened with O_APPEND|O_CREAT, mode 0640, and never through
- * a symbolic link (O_NOFOLLOW: ELOOP). */
+ * a symbolic link (O_NOFOLLOW: ELOOP).  0, or SL_ESYS (errno says why). */
 int log_set_file(const char *path);
-/* Extra sink for one server's log_file; returns a sink id >= 1 or < 0. */
+/* Extra sink for one server's log_file; returns a sink id >= 1, SL_ESYS
+ * (errno) or SL_EFULL (no sink left; errno EMFILE). */
 int log_add_sink(const char *path);
 /*
  * Log rotation, in the privileged process: open every log file again by
@@ -88,8 +89,8 @@ const char *log_path(int sink);
  * returns the count (for passing them to the network process). */
 int log_files(int *fds, int *sinks, int max);
 /* In the network process: fd (received from the privileged one) becomes
- * sink's descriptor, under the old number; fd is closed.  -1 if sink is
- * not open here. */
+ * sink's descriptor, under the old number; fd is closed.  0, SL_EINVAL if
+ * sink is not open here, or SL_ESYS (dup3 failed). */
 int log_adopt(int sink, int fd);
 void log_close(void);
 

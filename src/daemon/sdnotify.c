@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sdnotify.h"
+#include "sl.h"
 
 static int sdn_fd = -1;
 
@@ -26,12 +27,12 @@ sd_notify_open(void)
 	int fd;
 
 	if (sdn_fd >= 0)
-		return 1;
-	if (name == NULL || name[0] == '\0')
 		return 0;
+	if (name == NULL || name[0] == '\0')
+		return SL_ENOENT;
 	if (name[0] != '/' && name[0] != '@') {
 		errno = EINVAL;
-		return -1;
+		return SL_ESYS;
 	}
 	n = strlen(name);
 	memset(&sun, 0, sizeof(sun));
@@ -39,7 +40,7 @@ sd_notify_open(void)
 	/* a path needs its NUL; an abstract name has none but starts with one */
 	if (n > sizeof(sun.sun_path) - (name[0] == '/' ? 1 : 0)) {
 		errno = ENAMETOOLONG;
-		return -1;
+		return SL_ESYS;
 	}
 	memcpy(sun.sun_path, name, n);
 	if (name[0] == '@')
@@ -47,16 +48,16 @@ sd_notify_open(void)
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
 	    (name[0] == '/' ? 1 : 0));
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
+		return SL_ESYS;
 	if (connect(fd, (struct sockaddr *)&sun, len) != 0) {
 		int saved = errno;
 
 		close(fd);
 		errno = saved;
-		return -1;
+		return SL_ESYS;
 	}
 	sdn_fd = fd;
-	return 1;
+	return 0;
 }
 
 int
@@ -66,18 +67,18 @@ sd_notify_send(const char *state)
 	ssize_t r;
 	int o;
 
-	if ((o = sd_notify_open()) <= 0)
+	if ((o = sd_notify_open()) != 0)
 		return o;
 	do
 		r = send(sdn_fd, state, n, MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
-		return -1;
+		return SL_ESYS;
 	if ((size_t)r != n) {
 		errno = EMSGSIZE;
-		return -1;
+		return SL_ESYS;
 	}
-	return 1;
+	return 0;
 }
 
 int

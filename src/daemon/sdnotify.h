@@ -9,8 +9,9 @@
  * connect(2) but lets a connected socket send.  The sd_notify_*() calls
  * open it themselves when that was not done.
  *
- * Each returns 1 when the message was sent, 0 when not run by systemd
- * ($NOTIFY_SOCKET unset or empty), -1 with errno set on failure
+ * Each returns 0 when the message was sent (sd_notify_open: the socket
+ * is connected), SL_ENOENT when not run by systemd ($NOTIFY_SOCKET unset
+ * or empty: nothing to do), SL_ESYS with errno set on failure
  * (ENAMETOOLONG, EINVAL for a relative path, or what socket/connect/send
  * gave).  A failure is worth a log line, never a reason to stop.
  */

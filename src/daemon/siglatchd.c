@@ -986,7 +986,7 @@ detach(struct daemon *d, const struct opts *o, char *err, size_t errlen)
 	}
 	/* systemd (Type=notify): connected now, as root; the main process
 	 * says READY=1 once the network process is forked (runproc.c) */
-	if (sd_notify_open() < 0)
+	if (sd_notify_open() == SL_ESYS)
 		log_msg(LOG_WARNING, SLC_SYSERR, "NOTIFY_SOCKET: %s",
 		    strerror(errno));
 	return 0;

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "log.h"
+#include "sl.h"
 
 static char path[] = "/tmp/sl_test_log_XXXXXX";
 static char buf[16384];
@@ -102,6 +104,27 @@ test_json_long(void **state)
 	log_set_json(0);
 }
 
+/* failures are SL_E* codes, errno says why */
+static void
+test_errors(void **state)
+{
+	int fd;
+
+	(void)state;
+	errno = 0;
+	assert_int_equal(log_set_file("/nonexistent/dir/x.log"), SL_ESYS);
+	assert_int_equal(errno, ENOENT);
+	errno = 0;
+	assert_int_equal(log_add_sink("/nonexistent/dir/x.log"), SL_ESYS);
+	assert_int_equal(errno, ENOENT);
+	assert_true((fd = dup(2)) >= 0);
+	assert_int_equal(log_adopt(99, fd), SL_EINVAL);  /* fd closed */
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	/* the file of the suite is still the one written */
+	log_msg(LOG_INFO, 8, "still here");
+	assert_non_null(strstr(logged(), "still here"));
+}
+
 static int
 setup(void **state)
 {
@@ -131,6 +154,7 @@ main(void)
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_json_long),
+		cmocka_unit_test(test_errors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
