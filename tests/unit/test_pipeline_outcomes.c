@@ -33,6 +33,7 @@
 
 static EVP_PKEY *priv, *pub;
 static char logpath[] = "/tmp/sl_test_outcomes_XXXXXX";
+static char statedir[] = "/tmp/sl_test_outcomes_state_XXXXXX";
 static int golden;
 
 /* One world per run: configuration, replay cache, pipeline. */
@@ -291,6 +292,59 @@ c1_cache_full(void)
 		    (uint32_t)now, now), 0);
 	}
 	seal1(d, 0, 10, 1, "", 0);
+	return run(0, d, sizeof(d), "10.0.0.1", 0, false);
+}
+
+/* A replay cache with a journal in statedir whose writes fail (its
+ * descriptor made read-only): the next record is SL_ESYS. */
+static void
+break_journal(void)
+{
+	char path[256], fdp[64], link[256];
+	enum replay_load how;
+	ssize_t n;
+	int fd, ro, found = 0;
+
+	replay_close(rp);
+	pipeline_free(pl);
+	snprintf(path, sizeof(path), "%s/replay.state", statedir);
+	(void)unlink(path);
+	assert_int_equal(replay_open(&rp, statedir, 65536,
+	    cfg->timestamp_window, now, &how, link, sizeof(link)), 0);
+	assert_int_equal(pipeline_new(&pl, cfg, rp, NULL), 0);
+	pipeline_tick(pl, now, NULL, NULL);
+	for (fd = 3; fd < 1024; fd++) {
+		snprintf(fdp, sizeof(fdp), "/proc/self/fd/%d", fd);
+		if ((n = readlink(fdp, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, path) != 0)
+			continue;
+		assert_true((ro = open(path, O_RDONLY | O_CLOEXEC)) >= 0);
+		assert_true(dup2(ro, fd) == fd);
+		close(ro);
+		found++;
+	}
+	assert_int_equal(found, 1);
+}
+
+static struct result
+c1_state_error(void)
+{
+	uint8_t d[SL_DGRAM_LEN];
+
+	break_journal();
+	seal1(d, 0, 10, 1, "", 0);
+	return run(0, d, sizeof(d), "10.0.0.1", 0, false);
+}
+
+static struct result
+c2_state_error(void)
+{
+	uint8_t d[K2_DGRAM_LEN];
+
+	break_journal();
+	seal2(d, 1, "", NULL, K2_F_RECEIPT);
 	return run(0, d, sizeof(d), "10.0.0.1", 0, false);
 }
 
@@ -613,6 +667,12 @@ read_lines(char *out, size_t len)
 		if ((t = strstr(s, "\"time\":\"")) != NULL &&
 		    (t = strstr(t, "\",")) != NULL)
 			s = t + 2;
+		if ((t = strstr(s, statedir)) != NULL) {
+			/* the state directory's random name */
+			memmove(t + 5, t + strlen(statedir),
+			    strlen(t + strlen(statedir)) + 1);
+			memcpy(t, "STATE", 5);
+		}
 		o += (size_t)snprintf(out + o, len - o, "%s\n", s);
 		assert_true(o < len);
 	}
@@ -687,6 +747,12 @@ static const struct expect expected[] = {
 	    "received+1 cache_full+1",
 	    "",
 	    "\"level\":\"error\",\"code\":\"SL206\",\"message\":\"user alice from 10.0.0.1: replay cache full (16 live entries), packet refused; raise replay_cache_size\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"refused\",\"reason\":\"cache_full\"}\n",
+	},
+	{ "c1_state_error", c1_state_error, -13, "0 0 0",
+	    "received+1 state_error+1",
+	    "",
+	    "\"level\":\"error\",\"code\":\"SL301\",\"message\":\"STATE/replay.state: ftruncate: Invalid argument\"}\n"
+	    "\"level\":\"error\",\"code\":\"SL301\",\"message\":\"user alice from 10.0.0.1: replay state not written (system error), packet refused\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"refused\",\"reason\":\"state_error\"}\n",
 	},
 	{ "c1_not_ascii", c1_not_ascii, -11, "0 0 0",
 	    "received+1 not_ascii+1",
@@ -798,6 +864,12 @@ static const struct expect expected[] = {
 	    "",
 	    "\"level\":\"error\",\"code\":\"SL206\",\"message\":\"user alice from 10.0.0.1: format-2 knock not recorded (this user's share of the replay cache is full), refused\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"refused\",\"reason\":\"cache_full\"}\n",
 	},
+	{ "c2_state_error", c2_state_error, -13, "0 0 0",
+	    "received+1 state_error+1",
+	    "",
+	    "\"level\":\"error\",\"code\":\"SL301\",\"message\":\"STATE/replay.state: ftruncate: Invalid argument\"}\n"
+	    "\"level\":\"error\",\"code\":\"SL301\",\"message\":\"user alice from 10.0.0.1: format-2 knock not recorded (system error), refused\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"refused\",\"reason\":\"state_error\"}\n",
+	},
 	{ "c2_not_ascii", c2_not_ascii, -11, "1 2 2",
 	    "received+1 not_ascii+1",
 	    "",
@@ -894,7 +966,7 @@ setup(void **state)
 	if ((fd = mkstemp(logpath)) < 0)
 		return 1;
 	close(fd);
-	if (log_set_file(logpath) != 0)
+	if (log_set_file(logpath) != 0 || mkdtemp(statedir) == NULL)
 		return 1;
 	if (crypto_load_private("tests/vectors/server.priv.pem", 0, &priv,
 	    err, sizeof(err)) != 0 ||
@@ -909,11 +981,18 @@ setup(void **state)
 static int
 teardown(void **state)
 {
+	char path[256];
+
 	(void)state;
 	EVP_PKEY_free(priv);
 	EVP_PKEY_free(pub);
 	log_close();
 	unlink(logpath);
+	snprintf(path, sizeof(path), "%s/replay.state", statedir);
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/replay.state.tmp", statedir);
+	(void)unlink(path);
+	(void)rmdir(statedir);
 	return 0;
 }
 
