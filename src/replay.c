@@ -101,31 +101,38 @@ struct replay {
 	uint8_t iobuf[REPLAY_IOBUF];
 };
 
-static void put32(uint8_t *p, uint32_t v)
+static void
+put32(uint8_t *p, uint32_t v)
 {
-	for (int i = 0; i < 4; i++)
+	int i;
+
+	for (i = 0; i < 4; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint32_t get32(const uint8_t *p)
+static uint32_t
+get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 	    (uint32_t)p[3] << 24;
 }
 
-static uint64_t get64(const uint8_t *p)
+static uint64_t
+get64(const uint8_t *p)
 {
 	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
 /* A time as the journal's u32, saturated. */
-static uint32_t put_time(time_t t)
+static uint32_t
+put_time(time_t t)
 {
 	return t <= 0 ? 0 : t >= REPLAY_TS_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
 /* CRC-32 (IEEE 802.3, reflected), one nibble at a time. */
-static uint32_t replay_crc32(const uint8_t *p, size_t n)
+static uint32_t
+replay_crc32(const uint8_t *p, size_t n)
 {
 	static const uint32_t t[16] = {
 		0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190,
@@ -143,7 +150,8 @@ static uint32_t replay_crc32(const uint8_t *p, size_t n)
 	return ~c;
 }
 
-static uint64_t replay_fmix(uint64_t x)
+static uint64_t
+replay_fmix(uint64_t x)
 {
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdULL;
@@ -153,8 +161,8 @@ static uint64_t replay_fmix(uint64_t x)
 	return x;
 }
 
-static uint32_t replay_hash(const struct replay *r, uint16_t uid,
-    const uint8_t *hmac)
+static uint32_t
+replay_hash(const struct replay *r, uint16_t uid, const uint8_t *hmac)
 {
 	uint64_t x = replay_fmix(get64(hmac) ^ r->k0);
 
@@ -162,38 +170,45 @@ static uint32_t replay_hash(const struct replay *r, uint16_t uid,
 	return (uint32_t)x;
 }
 
-static bool replay_live(uint32_t ts, uint32_t window, time_t now)
+static bool
+replay_live(uint32_t ts, uint32_t window, time_t now)
 {
 	return (int64_t)now <= (int64_t)ts + window;
 }
 
 /* A timestamp is forgotten: anything stamped at or before it is refused. */
-static void replay_forget(struct replay *r, time_t ts)
+static void
+replay_forget(struct replay *r, time_t ts)
 {
 	if (r->floor < ts)
 		r->floor = ts;
 }
 
-static void replay_clock(struct replay *r, time_t now)
+static void
+replay_clock(struct replay *r, time_t now)
 {
 	if (r->high < now)
 		r->high = now;
 }
 
 /* The slot holding the key, or (not used) the empty one where it would go. */
-static struct replay_slot *replay_find(const struct replay *r, uint16_t uid,
-    const uint8_t *hmac, uint32_t h)
+static struct replay_slot *
+replay_find(const struct replay *r, uint16_t uid, const uint8_t *hmac,
+    uint32_t h)
 {
-	for (uint32_t i = h & r->mask;; i = (i + 1) & r->mask) {
-		struct replay_slot *s = &r->slots[i];
+	struct replay_slot *s;
+	uint32_t i;
 
+	for (i = h & r->mask;; i = (i + 1) & r->mask) {
+		s = &r->slots[i];
 		if (!s->used || (s->h == h && s->uid == uid &&
 		    memcmp(s->hmac, hmac, SL_HMAC_LEN) == 0))
 			return s;
 	}
 }
 
-static void replay_put(struct replay *r, struct replay_slot *s, uint16_t uid,
+static void
+replay_put(struct replay *r, struct replay_slot *s, uint16_t uid,
     const uint8_t *hmac, uint32_t h, uint32_t ts)
 {
 	memcpy(s->hmac, hmac, SL_HMAC_LEN);
@@ -211,11 +226,14 @@ static void replay_put(struct replay *r, struct replay_slot *s, uint16_t uid,
 }
 
 /* Backward-shift deletion: pull later members of the chain into the hole. */
-static void replay_del(struct replay *r, uint32_t i)
+static void
+replay_del(struct replay *r, uint32_t i)
 {
+	uint32_t j = i, k;
+
 	r->count--;
 	r->ucount[r->slots[i].uid]--;
-	for (uint32_t j = i, k;;) {
+	for (;;) {
 		r->slots[i].used = 0;
 		do {
 			j = (j + 1) & r->mask;
@@ -229,21 +247,26 @@ static void replay_del(struct replay *r, uint32_t i)
 	}
 }
 
-static void replay_drop_expired(struct replay *r, time_t now)
+static void
+replay_drop_expired(struct replay *r, time_t now)
 {
+	uint32_t i;
+
 	/* a deletion may shift an entry into slot i: examine it again */
-	for (uint32_t i = 0; i <= r->mask; i++)
+	for (i = 0; i <= r->mask; i++) {
 		while (r->slots[i].used &&
 		    !replay_live(r->slots[i].ts, r->window, now)) {
 			replay_forget(r, r->slots[i].ts);
 			replay_del(r, i);
 		}
+	}
 	r->swept = now;
 	r->swept_ok = true;
 }
 
 /* Read or write exactly n bytes at off (a short read is EIO). */
-static int replay_io(int fd, uint8_t *p, size_t n, off_t off, bool wr)
+static int
+replay_io(int fd, uint8_t *p, size_t n, off_t off, bool wr)
 {
 	while (n > 0) {
 		ssize_t k = wr ? pwrite(fd, p, n, off) : pread(fd, p, n, off);
@@ -262,8 +285,8 @@ static int replay_io(int fd, uint8_t *p, size_t n, off_t off, bool wr)
 	return 0;
 }
 
-static void replay_encode(uint8_t *p, uint16_t uid, uint32_t ts,
-    const uint8_t *hmac)
+static void
+replay_encode(uint8_t *p, uint16_t uid, uint32_t ts, const uint8_t *hmac)
 {
 	put32(p, uid);        /* user_id and the reserved u16 */
 	put32(p + 4, ts);
@@ -273,8 +296,10 @@ static void replay_encode(uint8_t *p, uint16_t uid, uint32_t ts,
 }
 
 /* Write the live table to a new journal and rename it into place. */
-static int replay_compact(struct replay *r)
+static int
+replay_compact(struct replay *r)
 {
+	const struct replay_slot *s;
 	uint8_t *b = r->iobuf;
 	size_t n = REPLAY_HDR_LEN;
 	off_t off = 0;
@@ -295,8 +320,7 @@ static int replay_compact(struct replay *r)
 	put32(b + 20, put_time(r->high));
 	put32(b + 24, 0);
 	put32(b + 28, replay_crc32(b, 28));
-	for (const struct replay_slot *s = r->slots; s <= &r->slots[r->mask];
-	    s++) {
+	for (s = r->slots; s <= &r->slots[r->mask]; s++) {
 		if (!s->used)
 			continue;
 		if (n + REPLAY_REC_LEN > sizeof(r->iobuf)) {
@@ -326,8 +350,8 @@ fail:
 }
 
 /* Refuse everything stamped at or before since + window (never lowered). */
-static void replay_raise_barrier(struct replay *r, time_t since,
-    uint32_t window)
+static void
+replay_raise_barrier(struct replay *r, time_t since, uint32_t window)
 {
 	time_t b = since + (time_t)window;
 
@@ -341,8 +365,9 @@ static void replay_raise_barrier(struct replay *r, time_t since,
  * Load the journal in r->fd: *how is REPLAY_LOADED, or REPLAY_CORRUPT with
  * the barrier set and err naming the damage.  Fails with SL_EFULL or SL_ESYS.
  */
-static int replay_load(struct replay *r, time_t now, enum replay_load *how,
-    char *err, size_t errlen)
+static int
+replay_load(struct replay *r, time_t now, enum replay_load *how, char *err,
+    size_t errlen)
 {
 	uint8_t p[REPLAY_REC_LEN];
 	const char *why;
@@ -437,7 +462,8 @@ syserr:
 
 /* An empty directory (a mount point, or one an installer made) is no
  * sign of an earlier run; a directory it cannot read is. */
-static bool replay_dir_empty(int dirfd, const char *name)
+static bool
+replay_dir_empty(int dirfd, const char *name)
 {
 	const struct dirent *de;
 	bool empty = true;
@@ -465,8 +491,9 @@ static bool replay_dir_empty(int dirfd, const char *name)
  * leaves behind), was used before, and what the journal knew is gone:
  * the barrier.
  */
-static int replay_missing(struct replay *r, const char *state_dir,
-    time_t now, enum replay_load *how, char *err, size_t errlen)
+static int
+replay_missing(struct replay *r, const char *state_dir, time_t now,
+    enum replay_load *how, char *err, size_t errlen)
 {
 	const struct dirent *de;
 	DIR *d;
@@ -506,7 +533,8 @@ static int replay_missing(struct replay *r, const char *state_dir,
 	return 0;
 }
 
-int replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
+int
+replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
     uint32_t window, time_t now, enum replay_load *how, char *err,
     size_t errlen)
 {
@@ -592,7 +620,8 @@ fail:
 	return rc;
 }
 
-int replay_lost(struct replay *r, time_t now)
+int
+replay_lost(struct replay *r, time_t now)
 {
 	if (r == NULL)
 		return SL_EINVAL;
@@ -600,7 +629,8 @@ int replay_lost(struct replay *r, time_t now)
 	return replay_compact(r) == 0 ? 0 : SL_ESYS;
 }
 
-uint32_t replay_set_users(struct replay *r, unsigned nusers)
+uint32_t
+replay_set_users(struct replay *r, unsigned nusers)
 {
 	if (r == NULL)
 		return 0;
@@ -610,7 +640,8 @@ uint32_t replay_set_users(struct replay *r, unsigned nusers)
 	return r->user_max;
 }
 
-bool replay_seen(const struct replay *r, uint16_t user_id,
+bool
+replay_seen(const struct replay *r, uint16_t user_id,
     const uint8_t hmac[SL_HMAC_LEN], time_t now)
 {
 	const struct replay_slot *s;
@@ -623,12 +654,14 @@ bool replay_seen(const struct replay *r, uint16_t user_id,
 	return s->used && replay_live(s->ts, r->window, now);
 }
 
-static bool replay_room(const struct replay *r, uint16_t user_id)
+static bool
+replay_room(const struct replay *r, uint16_t user_id)
 {
 	return r->count < r->capacity && r->ucount[user_id] < r->user_max;
 }
 
-int replay_check_and_add(struct replay *r, uint16_t user_id,
+int
+replay_check_and_add(struct replay *r, uint16_t user_id,
     const uint8_t hmac[SL_HMAC_LEN], uint32_t timestamp, time_t now)
 {
 	uint8_t rec[REPLAY_REC_LEN];
@@ -680,7 +713,8 @@ int replay_check_and_add(struct replay *r, uint16_t user_id,
 	return 0;
 }
 
-void replay_expire(struct replay *r, time_t now)
+void
+replay_expire(struct replay *r, time_t now)
 {
 	uint64_t limit;
 
@@ -691,8 +725,9 @@ void replay_expire(struct replay *r, time_t now)
 		r->warned = r->high;
 		log_limited(0, LOG_WARNING, SLC_STATE, "the wall clock went "
 		    "back %lld s (from %lld): replay protection holds; knocks "
-		    "stamped at or before %lld stay refused", (long long)(r->high
-		    - now), (long long)r->high, (long long)r->floor);
+		    "stamped at or before %lld stay refused",
+		    (long long)(r->high - now), (long long)r->high,
+		    (long long)r->floor);
 	}
 	replay_drop_expired(r, now);
 	if (r->barrier != 0 && (int64_t)now > (int64_t)r->barrier + r->window)
@@ -707,14 +742,16 @@ void replay_expire(struct replay *r, time_t now)
 		    r->path, strerror(errno));
 }
 
-int replay_save(struct replay *r)
+int
+replay_save(struct replay *r)
 {
 	if (r == NULL)
 		return SL_EINVAL;
 	return replay_compact(r);
 }
 
-void replay_close(struct replay *r)
+void
+replay_close(struct replay *r)
 {
 	if (r == NULL)
 		return;
@@ -727,32 +764,38 @@ void replay_close(struct replay *r)
 	free(r);
 }
 
-uint32_t replay_count(const struct replay *r)
+uint32_t
+replay_count(const struct replay *r)
 {
 	return r != NULL ? r->count : 0;
 }
 
-uint32_t replay_user_count(const struct replay *r, uint16_t user_id)
+uint32_t
+replay_user_count(const struct replay *r, uint16_t user_id)
 {
 	return r != NULL ? r->ucount[user_id] : 0;
 }
 
-bool replay_user_full(const struct replay *r, uint16_t user_id)
+bool
+replay_user_full(const struct replay *r, uint16_t user_id)
 {
 	return r != NULL && r->ucount[user_id] >= r->user_max;
 }
 
-time_t replay_barrier(const struct replay *r)
+time_t
+replay_barrier(const struct replay *r)
 {
 	return r != NULL ? r->barrier : 0;
 }
 
-time_t replay_floor(const struct replay *r)
+time_t
+replay_floor(const struct replay *r)
 {
 	return r != NULL ? r->floor : 0;
 }
 
-time_t replay_high(const struct replay *r)
+time_t
+replay_high(const struct replay *r)
 {
 	return r != NULL ? r->high : 0;
 }
