@@ -361,71 +361,81 @@ replay_raise_barrier(struct replay *r, time_t since, uint32_t window)
 		r->barrier = b;
 }
 
+#define REPLAY_DAMAGED 1   /* replay_load_*: the journal is damaged */
+
 /*
- * Load the journal in r->fd: *how is REPLAY_LOADED, or REPLAY_CORRUPT with
- * the barrier set and err naming the damage.  Fails with SL_EFULL or SL_ESYS.
+ * The journal's header (SLREPLY2, or the 16 bytes of SLREPLY1): its length
+ * into *hlen, its window into *wold, its floor, clock and barrier taken
+ * over.  0, REPLAY_DAMAGED (*why says how) or SL_ESYS.
  */
 static int
-replay_load(struct replay *r, time_t now, enum replay_load *how, char *err,
-    size_t errlen)
+replay_load_header(struct replay *r, off_t size, time_t now, off_t *hlen,
+    uint32_t *wold, const char **why)
 {
-	uint8_t p[REPLAY_REC_LEN];
-	const char *why;
-	struct stat st;
-	off_t off = 0, hlen = REPLAY_HDR1_LEN;
-	uint32_t wold = 0, hb;
+	uint8_t p[REPLAY_HDR_LEN];
+	uint32_t hb;
 
-	if (fstat(r->fd, &st) != 0)
-		goto syserr;
-	why = "file too short for the header";
-	if (st.st_size < REPLAY_HDR1_LEN)
-		goto damaged;
+	*why = "file too short for the header";
+	if (size < REPLAY_HDR1_LEN)
+		return REPLAY_DAMAGED;
 	if (replay_io(r->fd, p, REPLAY_HDR1_LEN, 0, false) != 0)
-		goto syserr;
-	why = "bad magic";
+		return SL_ESYS;
+	*why = "bad magic";
 	if (memcmp(p, REPLAY_MAGIC, 8) == 0) {
-		hlen = REPLAY_HDR_LEN;
-		why = "file too short for the header";
-		if (st.st_size < REPLAY_HDR_LEN)
-			goto damaged;
+		*hlen = REPLAY_HDR_LEN;
+		*why = "file too short for the header";
+		if (size < REPLAY_HDR_LEN)
+			return REPLAY_DAMAGED;
 		if (replay_io(r->fd, p, REPLAY_HDR_LEN, 0, false) != 0)
-			goto syserr;
-		why = "bad header (checksum or reserved field)";
+			return SL_ESYS;
+		*why = "bad header (checksum or reserved field)";
 		if (get32(p + 24) != 0 || get32(p + 28) != replay_crc32(p, 28))
-			goto damaged;
+			return REPLAY_DAMAGED;
 	} else if (memcmp(p, REPLAY_MAGIC1, 8) != 0) {
-		goto damaged;
+		return REPLAY_DAMAGED;
 	}
-	why = "bad header (window)";
+	*why = "bad header (window)";
 	if (get32(p + 8) == 0 || get32(p + 8) > REPLAY_WINDOW_MAX)
-		goto damaged;
-	wold = get32(p + 8);
-	if (hlen == REPLAY_HDR_LEN) {
+		return REPLAY_DAMAGED;
+	*wold = get32(p + 8);
+	if (*hlen == REPLAY_HDR_LEN) {
 		replay_forget(r, (time_t)get32(p + 16));
 		replay_clock(r, (time_t)get32(p + 20));
-	} else if (wold < r->window && now > (time_t)wold + 1) {
+	} else if (*wold < r->window && now > (time_t)*wold + 1) {
 		/* no floor in a SLREPLY1 journal: it forgot only what was
 		 * older than its window, which has grown since */
-		replay_forget(r, now - (time_t)wold - 1);
+		replay_forget(r, now - (time_t)*wold - 1);
 	}
 	/* a barrier from an earlier damaged journal stays in force */
 	hb = get32(p + 12);
 	if (hb != 0 && replay_live(hb, r->window, now))
 		r->barrier = (time_t)hb;
-	why = "bad record (checksum or reserved field)";
-	for (off = hlen; off + REPLAY_REC_LEN <= st.st_size;
-	    off += REPLAY_REC_LEN) {
-		struct replay_slot *s;
-		uint32_t ts, h;
-		uint16_t uid;
+	return 0;
+}
 
-		if (replay_io(r->fd, p, sizeof(p), off, false) != 0)
-			goto syserr;
+/*
+ * The journal's records from hlen on, each one still live put in the
+ * table; *off is where they end, or the damaged one.  0, REPLAY_DAMAGED,
+ * SL_ESYS or SL_EFULL (err says so).
+ */
+static int
+replay_load_records(struct replay *r, off_t size, off_t hlen, time_t now,
+    off_t *off, char *err, size_t errlen)
+{
+	uint8_t p[REPLAY_REC_LEN];
+	struct replay_slot *s;
+	uint32_t ts, h;
+	uint16_t uid;
+
+	for (*off = hlen; *off + REPLAY_REC_LEN <= size;
+	    *off += REPLAY_REC_LEN) {
+		if (replay_io(r->fd, p, sizeof(p), *off, false) != 0)
+			return SL_ESYS;
 		ts = get32(p + 4);
 		uid = (uint16_t)get32(p);
 		if (get32(p) > 0xffff || get32(p + 40) != 0 ||
 		    get32(p + 44) != replay_crc32(p, 44))
-			goto damaged;
+			return REPLAY_DAMAGED;
 		if (!replay_live(ts, r->window, now)) {
 			replay_forget(r, ts);
 			continue;
@@ -442,11 +452,42 @@ replay_load(struct replay *r, time_t now, enum replay_load *how, char *err,
 		}
 		replay_put(r, s, uid, p + 8, h, ts);
 	}
+	return 0;
+}
+
+/*
+ * Load the journal in r->fd: *how is REPLAY_LOADED, or REPLAY_CORRUPT with
+ * the barrier set and err naming the damage.  Fails with SL_EFULL or SL_ESYS.
+ */
+static int
+replay_load(struct replay *r, time_t now, enum replay_load *how, char *err,
+    size_t errlen)
+{
+	const char *why;
+	struct stat st;
+	off_t off = 0, hlen = REPLAY_HDR1_LEN;
+	uint32_t wold = 0;
+	int rc;
+
+	if (fstat(r->fd, &st) != 0)
+		goto syserr;
+	if ((rc = replay_load_header(r, st.st_size, now, &hlen, &wold,
+	    &why)) != 0)
+		goto bad;
+	why = "bad record (checksum or reserved field)";
+	if ((rc = replay_load_records(r, st.st_size, hlen, now, &off, err,
+	    errlen)) != 0)
+		goto bad;
 	why = "partial record (length is not the header + k*48)";
 	if (off != st.st_size)
 		goto damaged;
 	*how = REPLAY_LOADED;
 	return 0;
+bad:
+	if (rc == SL_ESYS)
+		goto syserr;
+	if (rc != REPLAY_DAMAGED)
+		return rc;      /* SL_EFULL, err says so */
 damaged:
 	sl_seterr(err, errlen, "%s: %s at offset %lld", r->path, why,
 	    (long long)off);
@@ -533,27 +574,15 @@ replay_missing(struct replay *r, const char *state_dir, time_t now,
 	return 0;
 }
 
-int
-replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
-    uint32_t window, time_t now, enum replay_load *how, char *err,
-    size_t errlen)
+/* A table for capacity entries, in memory only; 0 or SL_ESYS. */
+static int
+replay_new(struct replay **out, uint32_t capacity, uint32_t window,
+    time_t now, char *err, size_t errlen)
 {
 	struct replay *r;
 	uint8_t key[16];
 	uint32_t nslots = 1;
-	enum replay_load dummy;
-	int rc = SL_ESYS;
 
-	if (how == NULL)
-		how = &dummy;
-	*how = REPLAY_FRESH;
-	if (out == NULL || capacity == 0 || capacity > REPLAY_CAP_MAX ||
-	    window == 0 || window > REPLAY_WINDOW_MAX) {
-		sl_seterr(err, errlen, "replay cache size must be 1..%u, "
-		    "window 1..%u s", REPLAY_CAP_MAX, REPLAY_WINDOW_MAX);
-		return SL_EINVAL;
-	}
-	*out = NULL;
 	while (nslots < 2 * capacity)
 		nslots <<= 1;
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
@@ -573,35 +602,45 @@ replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
 	r->swept_ok = true;
 	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key)) {
 		sl_seterr(err, errlen, "getrandom: %s", strerror(errno));
-		goto fail;
+		replay_close(r);
+		return SL_ESYS;
 	}
 	r->k0 = get64(key);
 	r->k1 = get64(key + 8);
-	if (state_dir == NULL)
-		goto done;
+	*out = r;
+	return 0;
+}
+
+/* The journal in state_dir: loaded (or found missing), then written
+ * anew; 0, or an error (err says which). */
+static int
+replay_attach(struct replay *r, const char *state_dir, time_t now,
+    enum replay_load *how, char *err, size_t errlen)
+{
+	int rc;
+
 	if (snprintf(r->path, sizeof(r->path), "%s/%s", state_dir,
 	    REPLAY_FILE) >= (int)sizeof(r->path)) {
 		sl_seterr(err, errlen, "state_dir too long: %s", state_dir);
-		rc = SL_ETOOBIG;
-		goto fail;
+		return SL_ETOOBIG;
 	}
 	r->dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r->dirfd < 0) {
 		sl_seterr(err, errlen, "state_dir %s: %s", state_dir,
 		    strerror(errno));
-		goto fail;
+		return SL_ESYS;
 	}
 	r->fd = openat(r->dirfd, REPLAY_FILE, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (r->fd < 0 && errno != ENOENT) {
 		sl_seterr(err, errlen, "%s: %s", r->path, strerror(errno));
-		goto fail;
+		return SL_ESYS;
 	}
 	if (r->fd >= 0)
 		rc = replay_load(r, now, how, err, errlen);
 	else
 		rc = replay_missing(r, state_dir, now, how, err, errlen);
 	if (rc != 0)
-		goto fail;
+		return rc;
 	/* every entry loaded is live at now */
 	r->swept = now;
 	r->swept_ok = true;
@@ -609,15 +648,39 @@ replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
 	if (replay_compact(r) != 0) {
 		sl_seterr(err, errlen, "cannot write %s/%s: %s", state_dir,
 		    REPLAY_TMP, strerror(errno));
-		rc = SL_ESYS;
-		goto fail;
+		return SL_ESYS;
 	}
-done:
+	return 0;
+}
+
+int
+replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
+    uint32_t window, time_t now, enum replay_load *how, char *err,
+    size_t errlen)
+{
+	struct replay *r;
+	enum replay_load dummy;
+	int rc;
+
+	if (how == NULL)
+		how = &dummy;
+	*how = REPLAY_FRESH;
+	if (out == NULL || capacity == 0 || capacity > REPLAY_CAP_MAX ||
+	    window == 0 || window > REPLAY_WINDOW_MAX) {
+		sl_seterr(err, errlen, "replay cache size must be 1..%u, "
+		    "window 1..%u s", REPLAY_CAP_MAX, REPLAY_WINDOW_MAX);
+		return SL_EINVAL;
+	}
+	*out = NULL;
+	if ((rc = replay_new(&r, capacity, window, now, err, errlen)) != 0)
+		return rc;
+	if (state_dir != NULL &&
+	    (rc = replay_attach(r, state_dir, now, how, err, errlen)) != 0) {
+		replay_close(r);
+		return rc;
+	}
 	*out = r;
 	return 0;
-fail:
-	replay_close(r);
-	return rc;
 }
 
 int
