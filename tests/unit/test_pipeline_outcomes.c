@@ -60,7 +60,8 @@ static const char conf[] =
     "[action:d]\nid = 4\nconstructor = /bin/true\n"
     "allowed_ips = 192.0.2.0/24\n"
     "[action:e]\nid = 5\nconstructor = /bin/true\n"
-    "[user:alice]\nid = 10\nenabled = yes\nhmac_file = /h\nactions = a, b, c, d\n"
+    "[user:alice]\nid = 10\nenabled = yes\nhmac_file = /h\n"
+    "actions = a, b, c, d\n"
     "[user:bob]\nid = 11\nenabled = no\nhmac_file = /h2\nactions = a\n";
 
 static void
@@ -705,214 +706,440 @@ static const struct expect expected[] = {
 	{ "c_bad_length", c_bad_length, -2, "0 0 0",
 	    "received+1 bad_length+1",
 	    "",
-	    "\"level\":\"debug\",\"code\":\"SL200\",\"message\":\"dropped 100-byte datagram from 10.0.0.1 on s: wrong length\"}\n",
+	    "\"level\":\"debug\",\"code\":\"SL200\",\"message\":\"dropped"
+	    " 100-byte datagram from 10.0.0.1 on s: wrong "
+	    "length\"}\n",
 	},
 	{ "c1_junk", c1_junk, -6, "0 0 0",
 	    "received+1 rejected+1",
 	    "",
-	    "\"level\":\"notice\",\"code\":\"SL201\",\"message\":\"rejected packet from 10.0.0.1 on s: did not decrypt with this server's key\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":null,\"action\":null,\"outcome\":\"rejected\",\"reason\":\"decrypt\"}\n",
+	    "\"level\":\"notice\",\"code\":\"SL201\",\"message\":\"reject"
+	    "ed packet from 10.0.0.1 on s: did not decrypt "
+	    "with this server's key\",\"src\":\"10.0.0.1\","
+	    "\"server\":\"s\",\"user\":null,\"action\":null,"
+	    "\"outcome\":\"rejected\",\"reason\":\"decrypt\"}\n",
 	},
 	{ "c1_unknown_user", c1_unknown_user, -6, "0 0 0",
 	    "received+1 rejected+1",
 	    "",
-	    "\"level\":\"notice\",\"code\":\"SL201\",\"message\":\"rejected packet from 10.0.0.1 on s: unknown user id 99\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":null,\"action\":null,\"outcome\":\"rejected\",\"reason\":\"unknown_user\"}\n",
+	    "\"level\":\"notice\",\"code\":\"SL201\",\"message\":\"reject"
+	    "ed packet from 10.0.0.1 on s: unknown user id "
+	    "99\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":null,"
+	    "\"action\":null,\"outcome\":\"rejected\",\"reason\":\"unknow"
+	    "n_user\"}\n",
 	},
 	{ "c1_disabled", c1_disabled, -6, "0 0 0",
 	    "received+1 rejected+1",
 	    "",
-	    "\"level\":\"notice\",\"code\":\"SL201\",\"message\":\"rejected packet from 10.0.0.1 on s: user bob (id 11) disabled\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":null,\"action\":null,\"outcome\":\"rejected\",\"reason\":\"user_disabled\"}\n",
+	    "\"level\":\"notice\",\"code\":\"SL201\",\"message\":\"reject"
+	    "ed packet from 10.0.0.1 on s: user bob (id 11) "
+	    "disabled\",\"src\":\"10.0.0.1\",\"server\":\"s\","
+	    "\"user\":null,\"action\":null,\"outcome\":\"rejected\","
+	    "\"reason\":\"user_disabled\"}\n",
 	},
 	{ "c1_hmac", c1_hmac, -6, "0 0 0",
 	    "received+1 rejected+1",
 	    "",
-	    "\"level\":\"notice\",\"code\":\"SL201\",\"message\":\"rejected packet from 10.0.0.1 on s: HMAC mismatch for user alice (id 10)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":null,\"action\":null,\"outcome\":\"rejected\",\"reason\":\"hmac\"}\n",
+	    "\"level\":\"notice\",\"code\":\"SL201\",\"message\":\"reject"
+	    "ed packet from 10.0.0.1 on s: HMAC mismatch "
+	    "for user alice (id 10)\",\"src\":\"10.0.0.1\","
+	    "\"server\":\"s\",\"user\":null,\"action\":null,"
+	    "\"outcome\":\"rejected\",\"reason\":\"hmac\"}\n",
 	},
 	{ "c1_stale", c1_stale, -7, "0 0 0",
 	    "received+1 stale+1",
 	    "",
-	    "\"level\":\"notice\",\"code\":\"SL202\",\"message\":\"user alice from 10.0.0.1: timestamp -1000 s off (window 120 s), refused\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"stale\",\"reason\":\"timestamp\"}\n",
+	    "\"level\":\"notice\",\"code\":\"SL202\",\"message\":\"user "
+	    "alice from 10.0.0.1: timestamp -1000 s off (window "
+	    "120 s), refused\",\"src\":\"10.0.0.1\",\"server\":\"s\","
+	    "\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"stale\","
+	    "\"reason\":\"timestamp\"}\n",
 	},
 	{ "c1_replay", c1_replay, -8, "0 0 0",
 	    "received+2 replayed+1 accepted+1",
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n"
-	    "\"level\":\"warning\",\"code\":\"SL203\",\"message\":\"user alice from 10.0.0.1: replayed packet refused\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"replayed\",\"reason\":\"replay\"}\n",
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n"
+	    "\"level\":\"warning\",\"code\":\"SL203\",\"message\":\"user "
+	    "alice from 10.0.0.1: replayed packet refused\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"replayed\",\"reason\":\"repla"
+	    "y\"}\n",
 	},
 	{ "c1_user_full", c1_user_full, -9, "0 0 0",
 	    "received+1 cache_full+1",
 	    "",
-	    "\"level\":\"error\",\"code\":\"SL206\",\"message\":\"user alice from 10.0.0.1: this user's share of the replay cache is full (8 live entries), packet refused\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"refused\",\"reason\":\"cache_full\"}\n",
+	    "\"level\":\"error\",\"code\":\"SL206\",\"message\":\"user "
+	    "alice from 10.0.0.1: this user's share of the "
+	    "replay cache is full (8 live entries), packet "
+	    "refused\",\"src\":\"10.0.0.1\",\"server\":\"s\","
+	    "\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"refused\","
+	    "\"reason\":\"cache_full\"}\n",
 	},
 	{ "c1_cache_full", c1_cache_full, -9, "0 0 0",
 	    "received+1 cache_full+1",
 	    "",
-	    "\"level\":\"error\",\"code\":\"SL206\",\"message\":\"user alice from 10.0.0.1: replay cache full (16 live entries), packet refused; raise replay_cache_size\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"refused\",\"reason\":\"cache_full\"}\n",
+	    "\"level\":\"error\",\"code\":\"SL206\",\"message\":\"user "
+	    "alice from 10.0.0.1: replay cache full (16 live "
+	    "entries), packet refused; raise replay_cache_size\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"refused\",\"reason\":\"cache_"
+	    "full\"}\n",
 	},
 	{ "c1_state_error", c1_state_error, -13, "0 0 0",
 	    "received+1 state_error+1",
 	    "",
-	    "\"level\":\"error\",\"code\":\"SL301\",\"message\":\"STATE/replay.state: ftruncate: Invalid argument\"}\n"
-	    "\"level\":\"error\",\"code\":\"SL301\",\"message\":\"user alice from 10.0.0.1: replay state not written (system error), packet refused\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"refused\",\"reason\":\"state_error\"}\n",
+	    "\"level\":\"error\",\"code\":\"SL301\",\"message\":\"STATE/r"
+	    "eplay.state: ftruncate: Invalid argument\"}\n"
+	    "\"level\":\"error\",\"code\":\"SL301\",\"message\":\"user "
+	    "alice from 10.0.0.1: replay state not written "
+	    "(system error), packet refused\",\"src\":\"10.0.0.1\","
+	    "\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\","
+	    "\"outcome\":\"refused\",\"reason\":\"state_error\"}\n",
 	},
 	{ "c1_not_ascii", c1_not_ascii, -11, "0 0 0",
 	    "received+1 not_ascii+1",
 	    "",
-	    "\"level\":\"warning\",\"code\":\"SL205\",\"message\":\"user alice from 10.0.0.1: action b requires a printable ASCII payload, refused\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"b\",\"outcome\":\"denied\",\"reason\":\"not_ascii\"}\n",
+	    "\"level\":\"warning\",\"code\":\"SL205\",\"message\":\"user "
+	    "alice from 10.0.0.1: action b requires a printable "
+	    "ASCII payload, refused\",\"src\":\"10.0.0.1\","
+	    "\"server\":\"s\",\"user\":\"alice\",\"action\":\"b\","
+	    "\"outcome\":\"denied\",\"reason\":\"not_ascii\"}\n",
 	},
 	{ "c1_denied_user", c1_denied_user, -10, "0 0 0",
 	    "received+1 denied+1",
 	    "",
-	    "\"level\":\"warning\",\"code\":\"SL204\",\"message\":\"user alice from 10.0.0.1: action e not permitted on s: not in the user's actions\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"e\",\"outcome\":\"denied\",\"reason\":\"user_actions\"}\n",
+	    "\"level\":\"warning\",\"code\":\"SL204\",\"message\":\"user "
+	    "alice from 10.0.0.1: action e not permitted "
+	    "on s: not in the user's actions\",\"src\":\"10.0.0.1\","
+	    "\"server\":\"s\",\"user\":\"alice\",\"action\":\"e\","
+	    "\"outcome\":\"denied\",\"reason\":\"user_actions\"}\n",
 	},
 	{ "c1_denied_ips", c1_denied_ips, -10, "0 0 0",
 	    "received+1 denied+1",
 	    "",
-	    "\"level\":\"warning\",\"code\":\"SL204\",\"message\":\"user alice from 10.0.0.1: action d not permitted on s: address outside the action's allowed_ips\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"d\",\"outcome\":\"denied\",\"reason\":\"action_allowed_ips\"}\n",
+	    "\"level\":\"warning\",\"code\":\"SL204\",\"message\":\"user "
+	    "alice from 10.0.0.1: action d not permitted "
+	    "on s: address outside the action's allowed_ips\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"d\",\"outcome\":\"denied\",\"reason\":\"action_"
+	    "allowed_ips\"}\n",
 	},
 	{ "c1_no_action", c1_no_action, -10, "0 0 0",
 	    "received+1 denied+1",
 	    "",
-	    "\"level\":\"warning\",\"code\":\"SL204\",\"message\":\"user alice from 10.0.0.1: action id 9 not permitted on s: no action has this id\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"id 9\",\"outcome\":\"denied\",\"reason\":\"unknown_action\"}\n",
+	    "\"level\":\"warning\",\"code\":\"SL204\",\"message\":\"user "
+	    "alice from 10.0.0.1: action id 9 not permitted "
+	    "on s: no action has this id\",\"src\":\"10.0.0.1\","
+	    "\"server\":\"s\",\"user\":\"alice\",\"action\":\"id "
+	    "9\",\"outcome\":\"denied\",\"reason\":\"unknown_action\"}\n",
 	},
 	{ "c1_accepted", c1_accepted, 0, "0 0 0",
 	    "received+1 accepted+1",
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
 	},
 	{ "c1_discarded", c1_discarded, 0, "0 0 0",
 	    "received+1 accepted+1",
-	    "\"level\":\"info\",\"code\":\"SL105\",\"message\":\"user alice: action c discards payloads, 6 bytes dropped\"}\n"
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action c authorized\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"c\",\"outcome\":\"accepted\",\"reason\":null}\n",
-	    "\"level\":\"info\",\"code\":\"SL105\",\"message\":\"user alice: action c discards payloads, 6 bytes dropped\"}\n"
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action c authorized\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"c\",\"outcome\":\"accepted\",\"reason\":null}\n",
+	    "\"level\":\"info\",\"code\":\"SL105\",\"message\":\"user "
+	    "alice: action c discards payloads, 6 bytes dropped\"}\n"
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action c authorized\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"c\",\"outcome\":\"accepted\",\"reason\":null}\n",
+	    "\"level\":\"info\",\"code\":\"SL105\",\"message\":\"user "
+	    "alice: action c discards payloads, 6 bytes dropped\"}\n"
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action c authorized\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"c\",\"outcome\":\"accepted\",\"reason\":null}\n",
 	},
 	{ "c1_duplicate", c1_duplicate, -22, "0 0 0",
 	    "received+2 duplicate+1 rejected+1",
 	    "",
-	    "\"level\":\"notice\",\"code\":\"SL201\",\"message\":\"rejected packet from 10.0.0.1 on s: did not decrypt with this server's key\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":null,\"action\":null,\"outcome\":\"rejected\",\"reason\":\"decrypt\"}\n"
-	    "\"level\":\"debug\",\"code\":\"SL208\",\"message\":\"dropped 256-byte datagram from 10.0.0.1 on s: duplicate datagram\"}\n",
+	    "\"level\":\"notice\",\"code\":\"SL201\",\"message\":\"reject"
+	    "ed packet from 10.0.0.1 on s: did not decrypt "
+	    "with this server's key\",\"src\":\"10.0.0.1\","
+	    "\"server\":\"s\",\"user\":null,\"action\":null,"
+	    "\"outcome\":\"rejected\",\"reason\":\"decrypt\"}\n"
+	    "\"level\":\"debug\",\"code\":\"SL208\",\"message\":\"dropped"
+	    " 256-byte datagram from 10.0.0.1 on s: duplicate "
+	    "datagram\"}\n",
 	},
 	{ "c2_unknown_tag", c2_unknown_tag, -6, "0 0 0",
 	    "received+1 k2_unknown_tag+1",
 	    "",
-	    "\"level\":\"debug\",\"code\":\"SL210\",\"message\":\"dropped format-2 datagram from 10.0.0.1 on s: no user's current tag\"}\n",
+	    "\"level\":\"debug\",\"code\":\"SL210\",\"message\":\"dropped"
+	    " format-2 datagram from 10.0.0.1 on s: no user's "
+	    "current tag\"}\n",
 	},
 	{ "c2_bad_mac", c2_bad_mac, -6, "0 0 0",
 	    "received+1 k2_bad_mac+1",
 	    "",
-	    "\"level\":\"debug\",\"code\":\"SL210\",\"message\":\"dropped format-2 datagram from 10.0.0.1 on s: wrong MAC\"}\n",
+	    "\"level\":\"debug\",\"code\":\"SL210\",\"message\":\"dropped"
+	    " format-2 datagram from 10.0.0.1 on s: wrong "
+	    "MAC\"}\n",
 	},
 	{ "c2_replayed_admit", c2_replayed_admit, -8, "0 0 0",
 	    "received+2 replayed+1 accepted+1 k2_accepted+1",
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized (format 2, for 10.0.0.1, no address named)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized (format 2, for 10.0.0.1, no address named)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n"
-	    "\"level\":\"warning\",\"code\":\"SL203\",\"message\":\"user alice from 10.0.0.1: replayed format-2 knock refused\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":null,\"outcome\":\"replayed\",\"reason\":\"replay\"}\n",
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized "
+	    "(format 2, for 10.0.0.1, no address named)\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized "
+	    "(format 2, for 10.0.0.1, no address named)\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n"
+	    "\"level\":\"warning\",\"code\":\"SL203\",\"message\":\"user "
+	    "alice from 10.0.0.1: replayed format-2 knock "
+	    "refused\",\"src\":\"10.0.0.1\",\"server\":\"s\","
+	    "\"user\":\"alice\",\"action\":null,\"outcome\":\"replayed\","
+	    "\"reason\":\"replay\"}\n",
 	},
 	{ "c2_copy", c2_copy, -22, "0 0 0",
 	    "received+2 k2_copy+1",
 	    "",
-	    "\"level\":\"debug\",\"code\":\"SL208\",\"message\":\"user alice from 10.0.0.1: copy of a format-2 knock in flight or refused, dropped\"}\n",
+	    "\"level\":\"debug\",\"code\":\"SL208\",\"message\":\"user "
+	    "alice from 10.0.0.1: copy of a format-2 knock "
+	    "in flight or refused, dropped\"}\n",
 	},
 	{ "c2_wrong_address", c2_wrong_address, -10, "0 0 0",
 	    "received+1 k2_wrong_address+1",
 	    "",
-	    "\"level\":\"warning\",\"code\":\"SL211\",\"message\":\"user alice: knock for 198.51.100.7 came from 10.0.0.1, refused (grant_named_address = no)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"denied\",\"reason\":\"wrong_address\"}\n",
+	    "\"level\":\"warning\",\"code\":\"SL211\",\"message\":\"user "
+	    "alice: knock for 198.51.100.7 came from 10.0.0.1,"
+	    " refused (grant_named_address = no)\",\"src\":\"10.0.0.1\","
+	    "\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\","
+	    "\"outcome\":\"denied\",\"reason\":\"wrong_address\"}\n",
 	},
 	{ "c2_elsewhere", c2_elsewhere, -22, "0 0 0",
 	    "received+2 k2_elsewhere+1 k2_wrong_address+1",
 	    "",
-	    "\"level\":\"warning\",\"code\":\"SL211\",\"message\":\"user alice: knock for 198.51.100.7 came from 10.0.0.1, refused (grant_named_address = no)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"denied\",\"reason\":\"wrong_address\"}\n"
-	    "\"level\":\"notice\",\"code\":\"SL211\",\"message\":\"user alice: copy of a refused format-2 knock from 10.0.0.2, dropped\",\"src\":\"10.0.0.2\",\"server\":\"s\",\"user\":\"alice\",\"action\":null,\"outcome\":\"dropped\",\"reason\":\"elsewhere\"}\n",
+	    "\"level\":\"warning\",\"code\":\"SL211\",\"message\":\"user "
+	    "alice: knock for 198.51.100.7 came from 10.0.0.1,"
+	    " refused (grant_named_address = no)\",\"src\":\"10.0.0.1\","
+	    "\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\","
+	    "\"outcome\":\"denied\",\"reason\":\"wrong_address\"}\n"
+	    "\"level\":\"notice\",\"code\":\"SL211\",\"message\":\"user "
+	    "alice: copy of a refused format-2 knock from "
+	    "10.0.0.2, dropped\",\"src\":\"10.0.0.2\",\"server\":\"s\","
+	    "\"user\":\"alice\",\"action\":null,\"outcome\":\"dropped\","
+	    "\"reason\":\"elsewhere\"}\n",
 	},
 	{ "c2_budget", c2_budget, -21, "0 0 0",
 	    "received+4 accepted+3 k2_user_budget+1 k2_accepted+3",
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized (format 2, for 10.0.0.1, no address named)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n"
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized (format 2, for 10.0.0.1, no address named)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n"
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized (format 2, for 10.0.0.1, no address named)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized (format 2, for 10.0.0.1, no address named)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n"
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized (format 2, for 10.0.0.1, no address named)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n"
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized (format 2, for 10.0.0.1, no address named)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n"
-	    "\"level\":\"warning\",\"code\":\"SL213\",\"message\":\"user alice from 10.0.0.1: more than 3 format-2 knocks in 10 s, dropped (ratelimit_user_budget)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":null,\"outcome\":\"dropped\",\"reason\":\"user_budget\"}\n",
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized "
+	    "(format 2, for 10.0.0.1, no address named)\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n"
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized "
+	    "(format 2, for 10.0.0.1, no address named)\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n"
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized "
+	    "(format 2, for 10.0.0.1, no address named)\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized "
+	    "(format 2, for 10.0.0.1, no address named)\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n"
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized "
+	    "(format 2, for 10.0.0.1, no address named)\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n"
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized "
+	    "(format 2, for 10.0.0.1, no address named)\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n"
+	    "\"level\":\"warning\",\"code\":\"SL213\",\"message\":\"user "
+	    "alice from 10.0.0.1: more than 3 format-2 knocks "
+	    "in 10 s, dropped (ratelimit_user_budget)\",\"src\":\"10.0.0."
+	    "1\",\"server\":\"s\",\"user\":\"alice\",\"action\":null,"
+	    "\"outcome\":\"dropped\",\"reason\":\"user_budget\"}\n",
 	},
 	{ "c2_stale", c2_stale, -7, "0 0 0",
 	    "received+1 stale+1",
 	    "",
-	    "\"level\":\"notice\",\"code\":\"SL202\",\"message\":\"user alice from 10.0.0.1: format-2 timestamp -1000 s off (window 120 s), refused\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"stale\",\"reason\":\"timestamp\"}\n",
+	    "\"level\":\"notice\",\"code\":\"SL202\",\"message\":\"user "
+	    "alice from 10.0.0.1: format-2 timestamp -1000 "
+	    "s off (window 120 s), refused\",\"src\":\"10.0.0.1\","
+	    "\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\","
+	    "\"outcome\":\"stale\",\"reason\":\"timestamp\"}\n",
 	},
 	{ "c2_unopened", c2_unopened, -3, "0 0 0",
 	    "received+1 k2_unopened+1",
 	    "",
-	    "\"level\":\"warning\",\"code\":\"SL212\",\"message\":\"user alice from 10.0.0.1: format-2 knock with a good MAC does not open (decryption failed): made for another server key, or by a broken client\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":null,\"outcome\":\"rejected\",\"reason\":\"unopened\"}\n",
+	    "\"level\":\"warning\",\"code\":\"SL212\",\"message\":\"user "
+	    "alice from 10.0.0.1: format-2 knock with a good "
+	    "MAC does not open (decryption failed): made "
+	    "for another server key, or by a broken client\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":null,\"outcome\":\"rejected\",\"reason\":\"unopen"
+	    "ed\"}\n",
 	},
 	{ "c2_no_address", c2_no_address, -10, "0 0 0",
 	    "received+1 k2_no_address+1",
 	    "",
-	    "\"level\":\"warning\",\"code\":\"SL211\",\"message\":\"user alice from 10.0.0.1: knock names no address, refused (require_named_address = yes)\",\"src\":\"10.0.0.1\",\"server\":\"t\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"denied\",\"reason\":\"no_address\"}\n",
+	    "\"level\":\"warning\",\"code\":\"SL211\",\"message\":\"user "
+	    "alice from 10.0.0.1: knock names no address,"
+	    " refused (require_named_address = yes)\",\"src\":\"10.0.0.1\""
+	    ",\"server\":\"t\",\"user\":\"alice\",\"action\":\"a\","
+	    "\"outcome\":\"denied\",\"reason\":\"no_address\"}\n",
 	},
 	{ "c2_denied_ips", c2_denied_ips, -10, "0 0 0",
 	    "received+1 denied+1",
 	    "",
-	    "\"level\":\"warning\",\"code\":\"SL204\",\"message\":\"user alice from 10.0.0.1: action d not permitted on s: address outside the action's allowed_ips\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"d\",\"outcome\":\"denied\",\"reason\":\"action_allowed_ips\"}\n",
+	    "\"level\":\"warning\",\"code\":\"SL204\",\"message\":\"user "
+	    "alice from 10.0.0.1: action d not permitted "
+	    "on s: address outside the action's allowed_ips\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"d\",\"outcome\":\"denied\",\"reason\":\"action_"
+	    "allowed_ips\"}\n",
 	},
 	{ "c2_replayed_finish", c2_replayed_finish, -8, "0 0 0",
 	    "received+1 replayed+1",
 	    "",
-	    "\"level\":\"warning\",\"code\":\"SL203\",\"message\":\"user alice from 10.0.0.1: replayed format-2 knock refused\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"replayed\",\"reason\":\"replay\"}\n",
+	    "\"level\":\"warning\",\"code\":\"SL203\",\"message\":\"user "
+	    "alice from 10.0.0.1: replayed format-2 knock "
+	    "refused\",\"src\":\"10.0.0.1\",\"server\":\"s\","
+	    "\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"replayed\""
+	    ",\"reason\":\"replay\"}\n",
 	},
 	{ "c2_user_full", c2_user_full, -9, "0 0 0",
 	    "received+1 cache_full+1",
 	    "",
-	    "\"level\":\"error\",\"code\":\"SL206\",\"message\":\"user alice from 10.0.0.1: format-2 knock not recorded (this user's share of the replay cache is full), refused\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"refused\",\"reason\":\"cache_full\"}\n",
+	    "\"level\":\"error\",\"code\":\"SL206\",\"message\":\"user "
+	    "alice from 10.0.0.1: format-2 knock not recorded "
+	    "(this user's share of the replay cache is full),"
+	    " refused\",\"src\":\"10.0.0.1\",\"server\":\"s\","
+	    "\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"refused\","
+	    "\"reason\":\"cache_full\"}\n",
 	},
 	{ "c2_state_error", c2_state_error, -13, "0 0 0",
 	    "received+1 state_error+1",
 	    "",
-	    "\"level\":\"error\",\"code\":\"SL301\",\"message\":\"STATE/replay.state: ftruncate: Invalid argument\"}\n"
-	    "\"level\":\"error\",\"code\":\"SL301\",\"message\":\"user alice from 10.0.0.1: format-2 knock not recorded (system error), refused\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"refused\",\"reason\":\"state_error\"}\n",
+	    "\"level\":\"error\",\"code\":\"SL301\",\"message\":\"STATE/r"
+	    "eplay.state: ftruncate: Invalid argument\"}\n"
+	    "\"level\":\"error\",\"code\":\"SL301\",\"message\":\"user "
+	    "alice from 10.0.0.1: format-2 knock not recorded "
+	    "(system error), refused\",\"src\":\"10.0.0.1\","
+	    "\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\","
+	    "\"outcome\":\"refused\",\"reason\":\"state_error\"}\n",
 	},
 	{ "c2_not_ascii", c2_not_ascii, -11, "1 2 2",
 	    "received+1 not_ascii+1",
 	    "",
-	    "\"level\":\"warning\",\"code\":\"SL205\",\"message\":\"user alice from 10.0.0.1: action b requires a printable ASCII payload, refused\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"b\",\"outcome\":\"denied\",\"reason\":\"not_ascii\"}\n",
+	    "\"level\":\"warning\",\"code\":\"SL205\",\"message\":\"user "
+	    "alice from 10.0.0.1: action b requires a printable "
+	    "ASCII payload, refused\",\"src\":\"10.0.0.1\","
+	    "\"server\":\"s\",\"user\":\"alice\",\"action\":\"b\","
+	    "\"outcome\":\"denied\",\"reason\":\"not_ascii\"}\n",
 	},
 	{ "c2_denied_user", c2_denied_user, -10, "1 2 1",
 	    "received+1 denied+1",
 	    "",
-	    "\"level\":\"warning\",\"code\":\"SL204\",\"message\":\"user alice from 10.0.0.1: action e not permitted on s: not in the user's actions\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"e\",\"outcome\":\"denied\",\"reason\":\"user_actions\"}\n",
+	    "\"level\":\"warning\",\"code\":\"SL204\",\"message\":\"user "
+	    "alice from 10.0.0.1: action e not permitted "
+	    "on s: not in the user's actions\",\"src\":\"10.0.0.1\","
+	    "\"server\":\"s\",\"user\":\"alice\",\"action\":\"e\","
+	    "\"outcome\":\"denied\",\"reason\":\"user_actions\"}\n",
 	},
 	{ "c2_accepted", c2_accepted, 0, "2 0 0",
 	    "received+1 accepted+1 k2_accepted+1",
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized (format 2, for 10.0.0.1, no address named)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized (format 2, for 10.0.0.1, no address named)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized "
+	    "(format 2, for 10.0.0.1, no address named)\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized "
+	    "(format 2, for 10.0.0.1, no address named)\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
 	},
 	{ "c2_accepted_named", c2_accepted_named, 0, "0 0 0",
 	    "received+1 accepted+1 k2_accepted+1",
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized (format 2, for 10.0.0.1)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action a authorized (format 2, for 10.0.0.1)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\",\"outcome\":\"accepted\",\"reason\":null}\n",
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized "
+	    "(format 2, for 10.0.0.1)\",\"src\":\"10.0.0.1\","
+	    "\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\","
+	    "\"outcome\":\"accepted\",\"reason\":null}\n",
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action a authorized "
+	    "(format 2, for 10.0.0.1)\",\"src\":\"10.0.0.1\","
+	    "\"server\":\"s\",\"user\":\"alice\",\"action\":\"a\","
+	    "\"outcome\":\"accepted\",\"reason\":null}\n",
 	},
 	{ "c2_discarded", c2_discarded, 0, "0 0 0",
 	    "received+1 accepted+1 k2_accepted+1",
-	    "\"level\":\"info\",\"code\":\"SL105\",\"message\":\"user alice: action c discards payloads, 6 bytes dropped\"}\n"
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action c authorized (format 2, for 10.0.0.1, no address named)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"c\",\"outcome\":\"accepted\",\"reason\":null}\n",
-	    "\"level\":\"info\",\"code\":\"SL105\",\"message\":\"user alice: action c discards payloads, 6 bytes dropped\"}\n"
-	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user alice from 10.0.0.1 on s: action c authorized (format 2, for 10.0.0.1, no address named)\",\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\",\"action\":\"c\",\"outcome\":\"accepted\",\"reason\":null}\n",
+	    "\"level\":\"info\",\"code\":\"SL105\",\"message\":\"user "
+	    "alice: action c discards payloads, 6 bytes dropped\"}\n"
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action c authorized "
+	    "(format 2, for 10.0.0.1, no address named)\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"c\",\"outcome\":\"accepted\",\"reason\":null}\n",
+	    "\"level\":\"info\",\"code\":\"SL105\",\"message\":\"user "
+	    "alice: action c discards payloads, 6 bytes dropped\"}\n"
+	    "\"level\":\"notice\",\"code\":\"SL100\",\"message\":\"user "
+	    "alice from 10.0.0.1 on s: action c authorized "
+	    "(format 2, for 10.0.0.1, no address named)\","
+	    "\"src\":\"10.0.0.1\",\"server\":\"s\",\"user\":\"alice\","
+	    "\"action\":\"c\",\"outcome\":\"accepted\",\"reason\":null}\n",
 	},
 };
 
-/* Print a string as a C literal. */
+/* Print a string as C literals, a line for each line of it, none wider
+ * than 80 columns. */
 static void
 print_lit(const char *s)
 {
+	size_t col = 0;
+
 	printf("\t    \"");
 	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
+		if (col >= 60 && *s != '\n') {
+			printf("\"\n\t    \"");
+			col = 0;
+		}
+		if (*s == '"' || *s == '\\') {
 			printf("\\%c", *s);
-		else if (*s == '\n' && s[1] != '\0')
+			col += 2;
+		} else if (*s == '\n' && s[1] != '\0') {
 			printf("\\n\"\n\t    \"");
-		else if (*s == '\n')
+			col = 0;
+		} else if (*s == '\n') {
 			printf("\\n");
-		else
+		} else {
 			putchar(*s);
+			col++;
+		}
+		/* after a comma or a space, where one comes late enough */
+		if ((*s == ',' || *s == ' ') && col >= 44 && s[1] != '\n' &&
+		    s[1] != '\0') {
+			printf("\"\n\t    \"");
+			col = 0;
+		}
 	}
 	printf("\",\n");
 }
