@@ -1,13 +1,25 @@
 /*
- * pipeline.c - the receive path in the order PROTOCOL.md requires:
- * length -> budgets -> duplicate -> decrypt -> parse -> HMAC (always
- * computed) -> timestamp -> replay -> authorize.  Everything that fails
- * before the HMAC verifies is one log class (SL201) and one counter, and
- * counts against the sender's budget exactly like a stale or replayed knock.
- * What made it fail (verify.h's reasons) is told only to the log line and
- * to counters beside the uniform one: the network sees no difference.
+ * pipeline.c - the receive path in the order PROTOCOL.md requires, and in
+ * that order in this file:
+ *
+ *   1. pipeline_admit   length -> budgets -> duplicate (format 1,
+ *                       filter_check); format 2 (admit2): tag -> MAC ->
+ *                       seen before -> copies -> the user's budget
+ *   2-5. pipeline_crypto  decrypt -> parse -> HMAC (always computed) ->
+ *                       timestamp; format 2 (crypto2): unwrap, open, decode
+ *   6-7. pipeline_finish  format 1: what 2-5 said -> replay (record) ->
+ *                       authorize; format 2 (finish2): what 2-5 said and
+ *                       the address -> authorize -> record -> refuse or
+ *                       accept
+ *
+ * Each outcome on the way is a row of pl_rows (its code, counters and log
+ * line), and pl_report() is the only place that counts and logs one.
+ * Everything that fails before the HMAC verifies is one log class (SL201)
+ * and one counter, and counts against the sender's budget exactly like a
+ * stale or replayed knock.  What made it fail (verify.h's reasons) is told
+ * only to the log line and to counters beside the uniform one: the network
+ * sees no difference.
  */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,47 +61,6 @@ struct pipeline {
 	uint64_t srv_why[SL_MAX_SERVERS][VW_NREASONS];
 };
 
-/* Count in the totals and in the server's own. */
-#define COUNT(p, i, f) do { (p)->st.f++; (p)->sst[i].f++; } while (0)
-
-static void pl_outcome(const struct pipeline *p, unsigned server_idx,
-    int prio, int code, int limited, const char *ip,
-    const struct cfg_user *u, const char *action, const char *outcome,
-    const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 11, 12)));
-
-/* A line about a knock's outcome: log_outcome() with its fields. */
-static void
-pl_outcome(const struct pipeline *p, unsigned server_idx, int prio, int code,
-    int limited, const char *ip, const struct cfg_user *u, const char *action,
-    const char *outcome, const char *reason, const char *fmt, ...)
-{
-	struct log_outcome o;
-	va_list ap;
-
-	o.src = ip;
-	o.server = p->cfg->servers[server_idx].name;
-	o.user = u != NULL ? u->name : NULL;
-	o.action = action;
-	o.outcome = outcome;
-	o.reason = reason;
-	va_start(ap, fmt);
-	log_voutcome(p->sink[server_idx], prio, code, limited, &o, fmt, ap);
-	va_end(ap);
-}
-
-/* The action's name for a log line, even when it is disabled; else
- * "id N". */
-static const char *
-pl_action_name(const struct config *cfg, unsigned id, char *buf, size_t len)
-{
-	int i = cfg->action_by_id[id & 0xff];
-
-	if (i >= 0)
-		return cfg->actions[i].name;
-	snprintf(buf, len, "id %u", id);
-	return buf;
-}
 
 int
 pipeline_crypto_new(const struct pipeline *p, struct pipeline_crypto **out)
@@ -288,6 +259,394 @@ pipeline_tick(struct pipeline *p, time_t now,
 	(void)tags_update(p->tags, now, sync, arg);
 }
 
+/* ---------------------------------------------------------------- */
+/* The outcomes                                                      */
+
+/*
+ * Every way a datagram can end, in the order the receive path meets
+ * them, one row each: the code pipeline_* returns, the counters it
+ * moves (offsets in struct pipeline_stats), and its log line: code,
+ * priority, when it is written, whether it is rate-limited (log_limited)
+ * and whether it carries the outcome fields of log_outcome() (JSON: src,
+ * server, outcome, reason; user and action when flagged).  The text's
+ * {fields} are filled in by pl_field() when the line is written, so that
+ * a dropped datagram costs no string work.  The lines are an interface:
+ * fail2ban filters and the tests read them (test_pipeline_outcomes).
+ */
+enum pl_out {
+	/* pipeline_admit, format 1: cheap checks (filter_check) */
+	PO_BAD_LENGTH, PO_DUPLICATE, PO_RATE_SOURCE, PO_RATE_PREFIX,
+	PO_RATE_GLOBAL,
+	/* admit2: tag, MAC, replay, copies, the user's budget */
+	PO_K2_UNKNOWN_TAG, PO_K2_BAD_MAC, PO_K2_REPLAYED, PO_K2_COPY,
+	PO_K2_ELSEWHERE, PO_K2_BUDGET,
+	/* finish1: what verify_knock said */
+	PO_REJECTED, PO_STALE,
+	/* finish2: opened, and the address it names */
+	PO_K2_STALE, PO_K2_UNOPENED, PO_K2_WRONG_ADDRESS, PO_K2_NO_ADDRESS,
+	/* recording in the replay cache */
+	PO_REPLAYED, PO_USER_FULL, PO_CACHE_FULL, PO_STATE_ERROR,
+	PO_K2_REPLAYED_LATE, PO_K2_USER_FULL, PO_K2_CACHE_FULL,
+	PO_K2_STATE_ERROR,
+	/* authorization, both formats */
+	PO_NOT_ASCII, PO_DENIED, PO_DISCARDED, PO_ACCEPTED, PO_K2_ACCEPTED,
+	PO_K2_ACCEPTED_UNNAMED,
+	PO_COUNT
+};
+
+enum pl_when {
+	PW_ALWAYS,      /* whatever the server's logging says */
+	PW_LOGGING,     /* the server has logging = yes */
+	PW_DEBUG        /* ... and debug lines are written */
+};
+
+#define PF_LIMITED  0x01        /* log_limited: a burst, then SL290 */
+#define PF_FIELDS   0x02        /* the outcome fields (src, server, ...) */
+#define PF_USER     0x04        /* ... with the user */
+#define PF_ACTION   0x08        /* ... with the action */
+#define PF_KNOCK    (PF_LIMITED | PF_FIELDS | PF_USER | PF_ACTION)
+
+#define PL_RC_STAGE 1           /* rc: the stage's own code ({err}; the
+                                   rate rows: SL_ERATE) */
+#define PL_NONE     ((size_t)-1)        /* no counter */
+#define C(f)        offsetof(struct pipeline_stats, f)
+
+struct pl_row {
+	int rc;
+	size_t counter, also;
+	int code, prio;
+	enum pl_when when;
+	unsigned flags;         /* PF_* */
+	const char *outcome;    /* JSON "outcome" */
+	const char *reason;     /* JSON "reason": NULL, or a text with fields */
+	const char *text;
+};
+
+static const struct pl_row pl_rows[PO_COUNT] = {
+	[PO_BAD_LENGTH] = { SL_ELEN, C(bad_length), PL_NONE,
+	    SLC_BADLEN, LOG_DEBUG, PW_DEBUG, PF_LIMITED, NULL, NULL,
+	    "dropped {n}-byte datagram from {ip} on {server}: {err}" },
+	[PO_DUPLICATE] = { SL_EDUP, C(duplicate), PL_NONE,
+	    SLC_RATE, LOG_DEBUG, PW_DEBUG, PF_LIMITED, NULL, NULL,
+	    "dropped {n}-byte datagram from {ip} on {server}: {err}" },
+	[PO_RATE_SOURCE] = { PL_RC_STAGE, C(rate_source), PL_NONE,
+	    SLC_RATE, LOG_DEBUG, PW_DEBUG, PF_LIMITED, NULL, NULL,
+	    "dropped {n}-byte datagram from {ip} on {server}: {err}" },
+	[PO_RATE_PREFIX] = { PL_RC_STAGE, C(rate_prefix), PL_NONE,
+	    SLC_RATE, LOG_DEBUG, PW_DEBUG, PF_LIMITED, NULL, NULL,
+	    "dropped {n}-byte datagram from {ip} on {server}: {err}" },
+	[PO_RATE_GLOBAL] = { PL_RC_STAGE, C(rate_global), PL_NONE,
+	    SLC_RATE, LOG_DEBUG, PW_DEBUG, PF_LIMITED, NULL, NULL,
+	    "dropped {n}-byte datagram from {ip} on {server}: {err}" },
+
+	[PO_K2_UNKNOWN_TAG] = { SL_EAUTH, C(k2_unknown_tag), PL_NONE,
+	    SLC_K2_DROP, LOG_DEBUG, PW_DEBUG, PF_LIMITED, NULL, NULL,
+	    "dropped format-2 datagram from {ip} on {server}: no user's "
+	    "current tag" },
+	[PO_K2_BAD_MAC] = { SL_EAUTH, C(k2_bad_mac), PL_NONE,
+	    SLC_K2_DROP, LOG_DEBUG, PW_DEBUG, PF_LIMITED, NULL, NULL,
+	    "dropped format-2 datagram from {ip} on {server}: wrong MAC" },
+	[PO_K2_REPLAYED] = { SL_EREPLAY, C(replayed), PL_NONE,
+	    SLC_REPLAY, LOG_WARNING, PW_LOGGING, PF_KNOCK & ~PF_ACTION,
+	    "replayed", "replay",
+	    "user {user} from {ip}: replayed format-2 knock refused" },
+	[PO_K2_COPY] = { SL_EDUP, C(k2_copy), PL_NONE,
+	    SLC_RATE, LOG_DEBUG, PW_DEBUG, PF_LIMITED, NULL, NULL,
+	    "user {user} from {ip}: copy of a format-2 knock in flight or "
+	    "refused, dropped" },
+	[PO_K2_ELSEWHERE] = { SL_EDUP, C(k2_elsewhere), PL_NONE,
+	    SLC_K2_ADDRESS, LOG_NOTICE, PW_LOGGING, PF_KNOCK & ~PF_ACTION,
+	    "dropped", "elsewhere",
+	    "user {user}: copy of a refused format-2 knock from {ip}, "
+	    "dropped" },
+	[PO_K2_BUDGET] = { SL_ERATE, C(k2_user_budget), PL_NONE,
+	    SLC_K2_BUDGET, LOG_WARNING, PW_ALWAYS, PF_KNOCK & ~PF_ACTION,
+	    "dropped", "user_budget",
+	    "user {user} from {ip}: more than {budget} format-2 knocks in "
+	    "{rlwindow} s, dropped (ratelimit_user_budget)" },
+
+	[PO_REJECTED] = { SL_EAUTH, C(rejected), PL_NONE,
+	    SLC_REJECT, LOG_NOTICE, PW_LOGGING, PF_LIMITED | PF_FIELDS,
+	    "rejected", "{code}",
+	    "rejected packet from {ip} on {server}: {why}" },
+	[PO_STALE] = { SL_ESTALE, C(stale), PL_NONE,
+	    SLC_STALE, LOG_NOTICE, PW_LOGGING, PF_KNOCK,
+	    "stale", "timestamp",
+	    "user {user} from {ip}: timestamp {skew} s off (window {window} "
+	    "s), refused" },
+
+	[PO_K2_STALE] = { SL_ESTALE, C(stale), PL_NONE,
+	    SLC_STALE, LOG_NOTICE, PW_LOGGING, PF_KNOCK,
+	    "stale", "timestamp",
+	    "user {user} from {ip}: format-2 timestamp {skew} s off (window "
+	    "{window} s), refused" },
+	[PO_K2_UNOPENED] = { PL_RC_STAGE, C(k2_unopened), PL_NONE,
+	    SLC_K2_OPEN, LOG_WARNING, PW_ALWAYS, PF_KNOCK & ~PF_ACTION,
+	    "rejected", "unopened",
+	    "user {user} from {ip}: format-2 knock with a good MAC does not "
+	    "open ({err}): made for another server key, or by a broken "
+	    "client" },
+	[PO_K2_WRONG_ADDRESS] = { SL_EDENIED, C(k2_wrong_address), PL_NONE,
+	    SLC_K2_ADDRESS, LOG_WARNING, PW_LOGGING, PF_KNOCK,
+	    "denied", "wrong_address",
+	    "user {user}: knock for {named} came from {ip}, refused "
+	    "(grant_named_address = no)" },
+	[PO_K2_NO_ADDRESS] = { SL_EDENIED, C(k2_no_address), PL_NONE,
+	    SLC_K2_ADDRESS, LOG_WARNING, PW_LOGGING, PF_KNOCK,
+	    "denied", "no_address",
+	    "user {user} from {ip}: knock names no address, refused "
+	    "(require_named_address = yes)" },
+
+	[PO_REPLAYED] = { SL_EREPLAY, C(replayed), PL_NONE,
+	    SLC_REPLAY, LOG_WARNING, PW_LOGGING, PF_KNOCK,
+	    "replayed", "replay",
+	    "user {user} from {ip}: replayed packet refused" },
+	[PO_USER_FULL] = { SL_EFULL, C(cache_full), PL_NONE,
+	    SLC_CACHE_FULL, LOG_ERR, PW_ALWAYS, PF_KNOCK,
+	    "refused", "cache_full",
+	    "user {user} from {ip}: this user's share of the replay cache is "
+	    "full ({n} live entries), packet refused" },
+	[PO_CACHE_FULL] = { SL_EFULL, C(cache_full), PL_NONE,
+	    SLC_CACHE_FULL, LOG_ERR, PW_ALWAYS, PF_KNOCK,
+	    "refused", "cache_full",
+	    "user {user} from {ip}: replay cache full ({n} live entries), "
+	    "packet refused; raise replay_cache_size" },
+	[PO_STATE_ERROR] = { PL_RC_STAGE, C(state_error), PL_NONE,
+	    SLC_STATE_IO, LOG_ERR, PW_ALWAYS, PF_KNOCK,
+	    "refused", "state_error",
+	    "user {user} from {ip}: replay state not written ({err}), packet "
+	    "refused" },
+	[PO_K2_REPLAYED_LATE] = { SL_EREPLAY, C(replayed), PL_NONE,
+	    SLC_REPLAY, LOG_WARNING, PW_LOGGING, PF_KNOCK,
+	    "replayed", "replay",
+	    "user {user} from {ip}: replayed format-2 knock refused" },
+	[PO_K2_USER_FULL] = { SL_EFULL, C(cache_full), PL_NONE,
+	    SLC_CACHE_FULL, LOG_ERR, PW_ALWAYS, PF_KNOCK,
+	    "refused", "cache_full",
+	    "user {user} from {ip}: format-2 knock not recorded (this user's "
+	    "share of the replay cache is full), refused" },
+	[PO_K2_CACHE_FULL] = { SL_EFULL, C(cache_full), PL_NONE,
+	    SLC_CACHE_FULL, LOG_ERR, PW_ALWAYS, PF_KNOCK,
+	    "refused", "cache_full",
+	    "user {user} from {ip}: format-2 knock not recorded (replay cache "
+	    "full; raise replay_cache_size), refused" },
+	[PO_K2_STATE_ERROR] = { PL_RC_STAGE, C(state_error), PL_NONE,
+	    SLC_STATE_IO, LOG_ERR, PW_ALWAYS, PF_KNOCK,
+	    "refused", "state_error",
+	    "user {user} from {ip}: format-2 knock not recorded ({err}), "
+	    "refused" },
+
+	[PO_NOT_ASCII] = { SL_ENOTASCII, C(not_ascii), PL_NONE,
+	    SLC_NOTASCII, LOG_WARNING, PW_LOGGING, PF_KNOCK,
+	    "denied", "not_ascii",
+	    "user {user} from {ip}: action {action} requires a printable "
+	    "ASCII payload, refused" },
+	[PO_DENIED] = { PL_RC_STAGE, C(denied), PL_NONE,
+	    SLC_DENIED, LOG_WARNING, PW_LOGGING, PF_KNOCK,
+	    "denied", "{code}",
+	    "user {user} from {ip}: action {action} not permitted on "
+	    "{server}: {why}" },
+	[PO_DISCARDED] = { 0, PL_NONE, PL_NONE,
+	    SLC_PAYLOAD_DROP, LOG_INFO, PW_LOGGING, 0, NULL, NULL,
+	    "user {user}: action {action} discards payloads, {n} bytes "
+	    "dropped" },
+	[PO_ACCEPTED] = { 0, C(accepted), PL_NONE,
+	    SLC_ACCEPT, LOG_NOTICE, PW_LOGGING, PF_KNOCK & ~PF_LIMITED,
+	    "accepted", NULL,
+	    "user {user} from {ip} on {server}: action {action} authorized" },
+	[PO_K2_ACCEPTED] = { 0, C(accepted), C(k2_accepted),
+	    SLC_ACCEPT, LOG_NOTICE, PW_LOGGING, PF_KNOCK & ~PF_LIMITED,
+	    "accepted", NULL,
+	    "user {user} from {ip} on {server}: action {action} authorized "
+	    "(format 2, for {named})" },
+	[PO_K2_ACCEPTED_UNNAMED] = { 0, C(accepted), C(k2_accepted),
+	    SLC_ACCEPT, LOG_NOTICE, PW_LOGGING, PF_KNOCK & ~PF_LIMITED,
+	    "accepted", NULL,
+	    "user {user} from {ip} on {server}: action {action} authorized "
+	    "(format 2, for {named}, no address named)" },
+};
+#undef C
+
+/* One datagram on its way, and what its log lines may say. */
+struct pl_ctx {
+	struct pipeline *p;
+	unsigned si;                    /* server index */
+	const struct cfg_server *srv;
+	const struct sl_addr *src;      /* {ip} */
+	const struct cfg_user *user;    /* {user}; NULL before it is known */
+	const char *action;             /* {action}: its name, or "id N" */
+	char aid[16];                   /* ... "id N" */
+	const struct sl_addr *named;    /* {named} */
+	const char *why, *code;         /* {why}, {code} */
+	long long skew;                 /* {skew}: seconds */
+	size_t n;                       /* {n}: bytes, entries */
+	int rc;                         /* {err}, and PL_RC_STAGE's code */
+};
+
+static void
+pl_ctx_init(struct pl_ctx *c, struct pipeline *p, unsigned si,
+    const struct sl_addr *src)
+{
+	memset(c, 0, sizeof(*c));
+	c->p = p;
+	c->si = si;
+	c->srv = &p->cfg->servers[si];
+	c->src = src;
+}
+
+/* The action's name for a log line, even when it is disabled; else
+ * "id N". */
+static void
+pl_ctx_action(struct pl_ctx *c, unsigned id)
+{
+	int i = c->p->cfg->action_by_id[id & 0xff];
+
+	if (i >= 0) {
+		c->action = c->p->cfg->actions[i].name;
+		return;
+	}
+	snprintf(c->aid, sizeof(c->aid), "id %u", id);
+	c->action = c->aid;
+}
+
+/* A {field}'s text (name is len bytes long); buf for the ones made here. */
+static const char *
+pl_field(const struct pl_ctx *c, const char *ip, const char *name,
+    size_t len, char *buf, size_t buflen)
+{
+	const struct config *cfg = c->p->cfg;
+
+#define IS(s) (len == sizeof(s) - 1 && memcmp(name, s, len) == 0)
+	if (IS("ip"))
+		return ip;
+	if (IS("user"))
+		return c->user != NULL ? c->user->name : "?";
+	if (IS("server"))
+		return c->srv->name;
+	if (IS("action"))
+		return c->action != NULL ? c->action : "?";
+	if (IS("why"))
+		return c->why != NULL ? c->why : "?";
+	if (IS("code"))
+		return c->code != NULL ? c->code : "?";
+	if (IS("err"))
+		return sl_strerror(c->rc);
+	if (IS("named") && c->named != NULL)
+		addr_to_str(c->named, buf, buflen);
+	else if (IS("skew"))
+		snprintf(buf, buflen, "%+lld", c->skew);
+	else if (IS("n"))
+		snprintf(buf, buflen, "%zu", c->n);
+	else if (IS("window"))
+		snprintf(buf, buflen, "%u", cfg->timestamp_window);
+	else if (IS("budget"))
+		snprintf(buf, buflen, "%u", cfg->ratelimit_user_budget);
+	else if (IS("rlwindow"))
+		snprintf(buf, buflen, "%u", cfg->ratelimit_window);
+	else
+		snprintf(buf, buflen, "{%.*s}", (int)len, name);
+#undef IS
+	return buf;
+}
+
+/* A row's text with its {fields} filled in. */
+static void
+pl_expand(const struct pl_ctx *c, const char *ip, const char *t, char *out,
+    size_t len)
+{
+	char buf[SL_IPSTR_MAX + 16];
+	const char *e, *s;
+	size_t n = 0, k;
+
+	while (*t != '\0' && n + 1 < len) {
+		if (*t != '{' || (e = strchr(t, '}')) == NULL) {
+			out[n++] = *t++;
+			continue;
+		}
+		s = pl_field(c, ip, t + 1, (size_t)(e - t - 1), buf,
+		    sizeof(buf));
+		k = strlen(s);
+		if (k > len - 1 - n)
+			k = len - 1 - n;
+		memcpy(out + n, s, k);
+		n += k;
+		t = e + 1;
+	}
+	out[n] = '\0';
+}
+
+/* Add one to a counter, in the totals and in the server's own. */
+static void
+pl_count(struct pipeline *p, unsigned si, size_t off)
+{
+	if (off == PL_NONE)
+		return;
+	(*(uint64_t *)(void *)((char *)&p->st + off))++;
+	(*(uint64_t *)(void *)((char *)&p->sst[si] + off))++;
+}
+
+/*
+ * The driver: an outcome moves its counters, then writes its line if
+ * its row says so for this server; returns the row's code.
+ */
+static int
+pl_report(const struct pl_ctx *c, enum pl_out o)
+{
+	const struct pl_row *r = &pl_rows[o];
+	struct log_outcome lo;
+	char ip[SL_IPSTR_MAX], text[2048], reason[SL_NAME_MAX];
+	int rc = r->rc == PL_RC_STAGE ? c->rc : r->rc;
+
+	pl_count(c->p, c->si, r->counter);
+	pl_count(c->p, c->si, r->also);
+	if ((r->when == PW_LOGGING && !c->srv->logging) ||
+	    (r->when == PW_DEBUG && !(c->srv->logging &&
+	    log_enabled(LOG_DEBUG))))
+		return rc;
+	addr_to_str(c->src, ip, sizeof(ip));
+	pl_expand(c, ip, r->text, text, sizeof(text));
+	if (r->reason != NULL)
+		pl_expand(c, ip, r->reason, reason, sizeof(reason));
+	lo.src = ip;
+	lo.server = c->srv->name;
+	lo.user = (r->flags & PF_USER) && c->user != NULL ? c->user->name :
+	    NULL;
+	lo.action = (r->flags & PF_ACTION) ? c->action : NULL;
+	lo.outcome = r->outcome;
+	lo.reason = r->reason != NULL ? reason : NULL;
+	log_outcome(c->p->sink[c->si], r->prio, r->code,
+	    (r->flags & PF_LIMITED) != 0, (r->flags & PF_FIELDS) ? &lo : NULL,
+	    "%s", text);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- */
+/* 1. Admission: main thread, before any cryptography                */
+
+/* Format 2: the users whose tag and MAC the datagram carries, into pre;
+ * 0, or the outcome's code. */
+static int
+admit2_who(struct pl_ctx *c, const uint8_t *dgram, struct pipeline_pre *pre)
+{
+	struct tag_hit hits[TAGS_HITS_MAX];
+	unsigned n, i;
+
+	if ((n = tags_lookup(c->p->tags, dgram + K2_OFF_TAG, hits,
+	    TAGS_HITS_MAX)) == 0)
+		return pl_report(c, PO_K2_UNKNOWN_TAG);
+	/* every user whose key makes this MAC: one, unless users share a
+	 * key (then the inner user_id, once decrypted, says which) */
+	pre->ncand = 0;
+	for (i = 0; i < n && pre->ncand < PIPELINE_CANDS; i++)
+		if (tags_mac_verify(c->p->tags, hits[i].user, dgram) == 0) {
+			pre->cand[pre->ncand] = hits[i].user;
+			pre->epoch[pre->ncand++] = hits[i].epoch;
+		}
+	if (pre->ncand == 0)
+		return pl_report(c, PO_K2_BAD_MAC);
+	return 0;
+}
+
 /*
  * Format 2 before any private-key work (docs/PROTOCOL.md, "Order of
  * checks"): the tag finds candidate users (one lookup), the MAC picks one
@@ -300,93 +659,34 @@ admit2(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
     const struct sl_addr *src, time_t now, uint64_t now_ms,
     struct pipeline_pre *pre)
 {
-	const struct cfg_server *srv = &p->cfg->servers[server_idx];
-	const struct cfg_user *user;
-	struct tag_hit hits[TAGS_HITS_MAX];
-	enum gate2_verdict v;
-	char ip[SL_IPSTR_MAX];
-	unsigned n, i;
-	int debug = srv->logging && log_enabled(LOG_DEBUG);
+	struct pl_ctx c;
+	unsigned i;
+	int rc;
 
-	if ((n = tags_lookup(p->tags, dgram + K2_OFF_TAG, hits,
-	    TAGS_HITS_MAX)) == 0) {
-		COUNT(p, server_idx, k2_unknown_tag);
-		if (debug) {
-			addr_to_str(src, ip, sizeof(ip));
-			log_limited(p->sink[server_idx], LOG_DEBUG, SLC_K2_DROP,
-			    "dropped format-2 datagram from %s on %s: no user's "
-			    "current tag", ip, srv->name);
-		}
-		return SL_EAUTH;
-	}
-	/* every user whose key makes this MAC: one, unless users share a
-	 * key (then the inner user_id, once decrypted, says which) */
-	pre->ncand = 0;
-	for (i = 0; i < n && pre->ncand < PIPELINE_CANDS; i++)
-		if (tags_mac_verify(p->tags, hits[i].user, dgram) == 0) {
-			pre->cand[pre->ncand] = hits[i].user;
-			pre->epoch[pre->ncand++] = hits[i].epoch;
-		}
-	if (pre->ncand == 0) {
-		COUNT(p, server_idx, k2_bad_mac);
-		if (debug) {
-			addr_to_str(src, ip, sizeof(ip));
-			log_limited(p->sink[server_idx], LOG_DEBUG, SLC_K2_DROP,
-			    "dropped format-2 datagram from %s on %s: wrong "
-			    "MAC", ip, srv->name);
-		}
-		return SL_EAUTH;
-	}
+	pl_ctx_init(&c, p, server_idx, src);
+	if ((rc = admit2_who(&c, dgram, pre)) != 0)
+		return rc;
 	/* authenticated by a key holder from here on (a copy may come from
 	 * anyone, though) */
-	user = &p->cfg->users[pre->cand[0]];
+	c.user = &p->cfg->users[pre->cand[0]];
 	for (i = 0; i < pre->ncand; i++)
 		if (replay_seen(p->replay,
 		    (uint16_t)p->cfg->users[pre->cand[i]].id,
-		    dgram + K2_OFF_MAC, now))
-			break;
-	if (i < pre->ncand) {
-		user = &p->cfg->users[pre->cand[i]];
-		addr_to_str(src, ip, sizeof(ip));
-		COUNT(p, server_idx, replayed);
-		if (srv->logging)
-			pl_outcome(p, server_idx, LOG_WARNING, SLC_REPLAY, 1, ip,
-			    user, NULL, "replayed", "replay", "user %s from %s: "
-			    "replayed format-2 knock refused", user->name, ip);
-		return SL_EREPLAY;
-	}
-	v = gate2_admit(p->gate2, pre->cand[0], dgram + K2_OFF_MAC, src, now_ms);
-	if (v == G2_PASS) {
+		    dgram + K2_OFF_MAC, now)) {
+			c.user = &p->cfg->users[pre->cand[i]];
+			return pl_report(&c, PO_K2_REPLAYED);
+		}
+	switch (gate2_admit(p->gate2, pre->cand[0], dgram + K2_OFF_MAC, src,
+	    now_ms)) {
+	case G2_PASS:
 		pre->format = 2;
 		return 0;  /* no address text made: it is for log lines only */
-	}
-	addr_to_str(src, ip, sizeof(ip));
-	switch (v) {
-	case G2_PASS:
-		break;
 	case G2_COPY:
-		COUNT(p, server_idx, k2_copy);
-		if (debug)
-			log_limited(p->sink[server_idx], LOG_DEBUG, SLC_RATE,
-			    "user %s from %s: copy of a format-2 knock in "
-			    "flight or refused, dropped", user->name, ip);
-		return SL_EDUP;
+		return pl_report(&c, PO_K2_COPY);
 	case G2_ELSEWHERE:
-		COUNT(p, server_idx, k2_elsewhere);
-		if (srv->logging)
-			pl_outcome(p, server_idx, LOG_NOTICE, SLC_K2_ADDRESS, 1,
-			    ip, user, NULL, "dropped", "elsewhere", "user %s: "
-			    "copy of a refused format-2 knock from %s, dropped",
-			    user->name, ip);
-		return SL_EDUP;
+		return pl_report(&c, PO_K2_ELSEWHERE);
 	case G2_BUDGET:
-		COUNT(p, server_idx, k2_user_budget);
-		pl_outcome(p, server_idx, LOG_WARNING, SLC_K2_BUDGET, 1, ip, user,
-		    NULL, "dropped", "user_budget", "user %s from %s: more than "
-		    "%u format-2 knocks in %u s, dropped "
-		    "(ratelimit_user_budget)", user->name, ip,
-		    p->cfg->ratelimit_user_budget, p->cfg->ratelimit_window);
-		return SL_ERATE;
+		return pl_report(&c, PO_K2_BUDGET);
 	}
 	return SL_EINVAL;  /* not reached: every verdict is handled above */
 }
@@ -397,7 +697,7 @@ pipeline_admit(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
     struct pipeline_pre *pre)
 {
 	const struct cfg_server *srv;
-	char ip[SL_IPSTR_MAX];
+	struct pl_ctx c;
 	int rc, why;
 
 	p->st.received++;
@@ -413,26 +713,20 @@ pipeline_admit(struct pipeline *p, unsigned server_idx, const uint8_t *dgram,
 	if ((rc = filter_check(p->filter, dgram, srv->format1 ? len : 0, src,
 	    now_ms, &why)) == 0)
 		return 0;
-	if (rc == SL_ELEN)
-		COUNT(p, server_idx, bad_length);
-	else if (rc == SL_EDUP)
-		COUNT(p, server_idx, duplicate);
-	else if (why == RL_DROP_SOURCE)
-		COUNT(p, server_idx, rate_source);
-	else if (why == RL_DROP_PREFIX)
-		COUNT(p, server_idx, rate_prefix);
-	else
-		COUNT(p, server_idx, rate_global);
 	/* debug level: a flood must cost no more than a counter */
-	if (srv->logging && log_enabled(LOG_DEBUG)) {
-		addr_to_str(src, ip, sizeof(ip));
-		log_limited(p->sink[server_idx], LOG_DEBUG,
-		    rc == SL_ELEN ? SLC_BADLEN : SLC_RATE, "dropped %zu-byte "
-		    "datagram from %s on %s: %s", len, ip, srv->name,
-		    sl_strerror(rc));
-	}
-	return rc;
+	pl_ctx_init(&c, p, server_idx, src);
+	c.rc = rc;
+	c.n = len;
+	if (rc == SL_ELEN)
+		return pl_report(&c, PO_BAD_LENGTH);
+	if (rc == SL_EDUP)
+		return pl_report(&c, PO_DUPLICATE);
+	return pl_report(&c, why == RL_DROP_SOURCE ? PO_RATE_SOURCE :
+	    why == RL_DROP_PREFIX ? PO_RATE_PREFIX : PO_RATE_GLOBAL);
 }
+
+/* ---------------------------------------------------------------- */
+/* 2-5. Cryptography: any thread, reads only the configuration        */
 
 /* Format 2, the expensive part: unwrap, open, decode; then the fields
  * the tag and the window promised. */
@@ -489,6 +783,118 @@ pipeline_crypto(const struct pipeline *p, struct pipeline_crypto *c,
 	OPENSSL_cleanse(pt, sizeof(pt));
 }
 
+/* ---------------------------------------------------------------- */
+/* 6-7. Finishing: main thread; replay, authorize                   */
+
+/*
+ * SL201, format 1: what failed, where it is known.  The packet took the
+ * same steps whatever it was; this line and a counter are the only
+ * difference, and neither reaches the network.
+ */
+static void
+reject_why(const struct pipeline *p, const struct pipeline_job *j,
+    char *what, size_t len)
+{
+	unsigned id = j->k.user_id;
+	int slot = p->cfg->user_by_id[id];
+	const char *uname = slot >= 0 ? p->cfg->users[slot].name : "?";
+
+	switch (j->why) {
+	case VW_DECRYPT:
+		snprintf(what, len, "did not decrypt with this server's key");
+		break;
+	case VW_MALFORMED:
+		snprintf(what, len, "decrypted, but not a knock (wrong length "
+		    "or payload length)");
+		break;
+	case VW_VERSION:
+		snprintf(what, len, "bad version %u", (unsigned)j->k.version);
+		break;
+	case VW_UNKNOWN_USER:
+		snprintf(what, len, "unknown user id %u", id);
+		break;
+	case VW_DISABLED:
+		snprintf(what, len, "user %s (id %u) disabled", uname, id);
+		break;
+	default:
+		snprintf(what, len, "HMAC mismatch for user %s (id %u)", uname,
+		    id);
+		break;
+	}
+}
+
+/* Format 1, after 2-5: what verify_knock said; 0 to go on, else the
+ * outcome's code.  what holds SL201's text. */
+static int
+finish1_verified(struct pl_ctx *c, struct pipeline_job *j, char *what,
+    size_t len)
+{
+	if (j->rc == SL_EAUTH) {
+		if (j->why <= VW_NONE || j->why >= VW_NREASONS)
+			j->why = VW_HMAC;  /* not reached: verify_knock sets */
+		c->p->why[j->why]++;
+		c->p->srv_why[c->si][j->why]++;
+		reject_why(c->p, j, what, len);
+		c->why = what;
+		c->code = verify_why_name(j->why);
+		return pl_report(c, PO_REJECTED);
+	}
+	if (j->rc == SL_ESTALE) {
+		c->skew = (long long)((int64_t)j->k.timestamp -
+		    (int64_t)j->now);
+		return pl_report(c, PO_STALE);
+	}
+	return j->rc;
+}
+
+/* Format 1, 6: record the authenticated packet before anything runs; 0,
+ * or the outcome's code. */
+static int
+finish1_record(struct pl_ctx *c, const struct pipeline_job *j)
+{
+	const struct wire_knock *k = &j->k;
+	struct replay *r = c->p->replay;
+
+	c->rc = replay_check_and_add(r, k->user_id, k->hmac, k->timestamp,
+	    j->now);
+	if (c->rc == 0)
+		return 0;
+	if (c->rc == SL_EREPLAY)
+		return pl_report(c, PO_REPLAYED);
+	if (c->rc != SL_EFULL)
+		return pl_report(c, PO_STATE_ERROR);
+	if (replay_user_full(r, k->user_id)) {
+		c->n = replay_user_count(r, k->user_id);
+		return pl_report(c, PO_USER_FULL);
+	}
+	c->n = replay_count(r);
+	return pl_report(c, PO_CACHE_FULL);
+}
+
+/* Format 1, 7: authorize; 0 and *req filled, or the outcome's code. */
+static int
+finish1_authorize(struct pl_ctx *c, const struct pipeline_job *j,
+    struct sl_request *req)
+{
+	const struct wire_knock *k = &j->k;
+	int discarded = 0;
+
+	c->rc = authz_check(c->p->cfg, c->si, c->user, k, &j->src, req,
+	    &discarded);
+	if (c->rc == SL_ENOTASCII)
+		return pl_report(c, PO_NOT_ASCII);
+	if (c->rc != 0) {
+		c->why = authz_reason(c->p->cfg, c->si, c->user, k->action_id,
+		    &j->src, &c->code);
+		return pl_report(c, PO_DENIED);
+	}
+	c->n = k->payload_len;
+	if (discarded)
+		(void)pl_report(c, PO_DISCARDED);
+	memcpy(req->replay_key, k->hmac, sizeof(req->replay_key));
+	return pl_report(c, PO_ACCEPTED);
+}
+
 static void
 reply_now(struct pipeline_reply *rep, uint8_t status, uint8_t reason,
     time_t now)
@@ -500,6 +906,145 @@ reply_now(struct pipeline_reply *rep, uint8_t status, uint8_t reason,
 	rep->r.reason = reason;
 	rep->r.value = 0;
 	rep->r.server_time = (uint64_t)now;
+}
+
+/* Format 2, after 2-5: it opened, in its window, and names an address
+ * this server may grant (into *granted); 0, or the outcome's code. */
+static int
+finish2_opened(struct pl_ctx *c, const struct pipeline_job *j,
+    const struct cfg_action *act, struct sl_addr *granted, uint64_t now_ms)
+{
+	const uint8_t *mac = j->dgram + K2_OFF_MAC;
+	struct gate2 *g = c->p->gate2;
+	int rc;
+
+	c->rc = j->rc;
+	if (j->rc == SL_ESTALE) {
+		c->skew = (long long)((int64_t)j->in.timestamp -
+		    (int64_t)j->now);
+		rc = pl_report(c, PO_K2_STALE);
+		gate2_done(g, mac, G2_DEAD, NULL, now_ms);
+		return rc;
+	}
+	if (j->rc != 0) {
+		rc = pl_report(c, PO_K2_UNOPENED);
+		gate2_done(g, mac, G2_DEAD, NULL, now_ms);
+		return rc;
+	}
+	if (j->in.has_addr && !addr_equal(&j->in.addr, &j->src)) {
+		c->named = &j->in.addr;
+		if (!c->srv->grant_named_address &&
+		    (act == NULL || !act->grant_named_address)) {
+			rc = pl_report(c, PO_K2_WRONG_ADDRESS);
+			gate2_done(g, mac, G2_BOUND, &j->in.addr, now_ms);
+			return rc;
+		}
+		*granted = j->in.addr;
+	} else if (!j->in.has_addr && c->srv->require_named_address) {
+		rc = pl_report(c, PO_K2_NO_ADDRESS);
+		gate2_done(g, mac, G2_DEAD, NULL, now_ms);
+		return rc;
+	}
+	return 0;
+}
+
+/* Format 2, 7 (before 6): authorize for the granted address
+ * (authz_check's code in *authz); 0 to go on, or the outcome's code for
+ * a refusal that is not recorded. */
+static int
+finish2_authorize(struct pl_ctx *c, const struct pipeline_job *j,
+    const struct sl_addr *granted, uint64_t now_ms, struct sl_request *req,
+    int *discarded, int *authz)
+{
+	struct wire_knock k;
+	int rc;
+
+	memset(&k, 0, sizeof(k));
+	k.version = K2_VERSION;
+	k.timestamp = (uint32_t)j->in.timestamp;
+	k.user_id = j->in.user_id;
+	k.action_id = j->in.action_id;
+	k.payload_len = j->in.payload_len;
+	memcpy(k.payload, j->in.payload, j->in.payload_len);
+	*authz = authz_check(c->p->cfg, c->si, c->user, &k, granted, req,
+	    discarded);
+	OPENSSL_cleanse(&k, sizeof(k));
+	if (*authz != SL_EDENIED || j->in.has_addr ||
+	    authz_lists(c->p->cfg, c->si, c->user, j->in.action_id) != 0)
+		return 0;
+	/* only an allowed_ips said no, and it may say yes from elsewhere:
+	 * not recorded */
+	c->rc = *authz;
+	c->why = authz_reason(c->p->cfg, c->si, c->user, j->in.action_id,
+	    granted, &c->code);
+	rc = pl_report(c, PO_DENIED);
+	gate2_done(c->p->gate2, j->dgram + K2_OFF_MAC, G2_FROM, &j->src,
+	    now_ms);
+	return rc;
+}
+
+/* Format 2, 6: record before anything runs; 0, or the outcome's code
+ * (and no receipt). */
+static int
+finish2_record(struct pl_ctx *c, const struct pipeline_job *j,
+    uint64_t now_ms, struct pipeline_reply *rep)
+{
+	const uint8_t *mac = j->dgram + K2_OFF_MAC;
+	struct replay *r = c->p->replay;
+	int rc;
+
+	c->rc = replay_check_and_add(r, j->in.user_id, mac,
+	    (uint32_t)j->in.timestamp, j->now);
+	if (c->rc == 0)
+		return 0;
+	if (c->rc == SL_EREPLAY) {
+		/* recorded meanwhile (a copy decrypted in parallel) */
+		rc = pl_report(c, PO_K2_REPLAYED_LATE);
+		gate2_done(c->p->gate2, mac, G2_RECORDED, NULL, now_ms);
+	} else {
+		rc = pl_report(c, c->rc != SL_EFULL ? PO_K2_STATE_ERROR :
+		    replay_user_full(r, j->in.user_id) ? PO_K2_USER_FULL :
+		    PO_K2_CACHE_FULL);
+		gate2_done(c->p->gate2, mac, G2_DEAD, NULL, now_ms);
+		/* no receipt: an unrecorded knock may be recorded later,
+		 * and a second receipt under the same key must never exist */
+	}
+	if (rep != NULL)
+		rep->when = PR_NONE;
+	return rc;
+}
+
+/* Format 2, after 6: recorded, so refused with a receipt that says why,
+ * or accepted; 0 and *req filled, or the outcome's code. */
+static int
+finish2_decide(struct pl_ctx *c, const struct pipeline_job *j, int authz,
+    int discarded, const struct sl_addr *granted, struct sl_request *req,
+    struct pipeline_reply *rep)
+{
+	int rc;
+
+	c->rc = authz;
+	if (authz == SL_ENOTASCII) {
+		rc = pl_report(c, PO_NOT_ASCII);
+		if (rep != NULL)
+			reply_now(rep, K2_ST_REFUSED, K2_R_PAYLOAD, j->now);
+		return rc;
+	}
+	if (authz != 0) {
+		c->why = authz_reason(c->p->cfg, c->si, c->user,
+		    j->in.action_id, granted, &c->code);
+		rc = pl_report(c, PO_DENIED);
+		if (rep != NULL)
+			reply_now(rep, K2_ST_REFUSED, K2_R_DENIED, j->now);
+		return rc;
+	}
+	c->n = j->in.payload_len;
+	if (discarded)
+		(void)pl_report(c, PO_DISCARDED);
+	memcpy(req->replay_key, j->dgram + K2_OFF_MAC, sizeof(req->replay_key));
+	c->named = granted;
+	return pl_report(c, j->in.has_addr ? PO_K2_ACCEPTED :
+	    PO_K2_ACCEPTED_UNNAMED);
 }
 
 /*
@@ -514,242 +1059,39 @@ static int
 finish2(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
     struct sl_request *req, struct pipeline_reply *rep)
 {
-	const struct cfg_server *srv = &p->cfg->servers[j->server_idx];
-	const struct cfg_user *user = j->user;
 	const struct cfg_action *act = config_action_by_id(p->cfg,
 	    j->in.action_id);
-	const uint8_t *mac = j->dgram + K2_OFF_MAC;
 	struct sl_addr granted = j->src;
-	struct wire_knock k;
-	char ip[SL_IPSTR_MAX], named[SL_IPSTR_MAX], aid[16];
-	const char *aname = pl_action_name(p->cfg, j->in.action_id, aid,
-	    sizeof(aid)), *why, *code;
-	unsigned si = j->server_idx;
-	int rc = j->rc, rc2, discarded = 0, sink = p->sink[j->server_idx];
-	int verbose = srv->logging;
-	bool bound = j->in.has_addr;
+	struct pl_ctx c;
+	int rc, authz = 0, discarded = 0;
 
-	addr_to_str(&j->src, ip, sizeof(ip));
-	if (rc == SL_ESTALE) {
-		COUNT(p, si, stale);
-		if (verbose)
-			pl_outcome(p, si, LOG_NOTICE, SLC_STALE, 1, ip, user, aname,
-			    "stale", "timestamp", "user %s from %s: "
-			    "format-2 timestamp %+lld s off (window %u s), "
-			    "refused", user->name, ip,
-			    (long long)((int64_t)j->in.timestamp -
-			    (int64_t)j->now), p->cfg->timestamp_window);
-		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
+	pl_ctx_init(&c, p, j->server_idx, &j->src);
+	c.user = j->user;
+	pl_ctx_action(&c, j->in.action_id);
+	if ((rc = finish2_opened(&c, j, act, &granted, now_ms)) != 0 ||
+	    (rc = finish2_authorize(&c, j, &granted, now_ms, req, &discarded,
+	    &authz)) != 0)
 		return rc;
-	}
-	if (rc != 0) {
-		COUNT(p, si, k2_unopened);
-		pl_outcome(p, si, LOG_WARNING, SLC_K2_OPEN, 1, ip, user, NULL,
-		    "rejected", "unopened", "user %s from %s: format-2 knock "
-		    "with a good MAC does not open (%s): made for another "
-		    "server key, or by a broken client", user->name, ip,
-		    sl_strerror(rc));
-		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
-		return rc;
-	}
-	if (bound && !addr_equal(&j->in.addr, &j->src)) {
-		addr_to_str(&j->in.addr, named, sizeof(named));
-		if (!srv->grant_named_address &&
-		    (act == NULL || !act->grant_named_address)) {
-			COUNT(p, si, k2_wrong_address);
-			if (verbose)
-				pl_outcome(p, si, LOG_WARNING, SLC_K2_ADDRESS, 1,
-				    ip, user, aname, "denied", "wrong_address",
-				    "user %s: knock for %s came from %s, refused "
-				    "(grant_named_address = no)", user->name,
-				    named, ip);
-			gate2_done(p->gate2, mac, G2_BOUND, &j->in.addr, now_ms);
-			return SL_EDENIED;
-		}
-		granted = j->in.addr;
-	} else if (!bound && srv->require_named_address) {
-		COUNT(p, si, k2_no_address);
-		if (verbose)
-			pl_outcome(p, si, LOG_WARNING, SLC_K2_ADDRESS, 1, ip, user,
-			    aname, "denied", "no_address", "user %s from %s: "
-			    "knock names no address, refused "
-			    "(require_named_address = yes)", user->name, ip);
-		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
-		return SL_EDENIED;
-	}
-
-	/* authorize, for the granted address */
-	memset(&k, 0, sizeof(k));
-	k.version = K2_VERSION;
-	k.timestamp = (uint32_t)j->in.timestamp;
-	k.user_id = j->in.user_id;
-	k.action_id = j->in.action_id;
-	k.payload_len = j->in.payload_len;
-	memcpy(k.payload, j->in.payload, j->in.payload_len);
-	rc = authz_check(p->cfg, j->server_idx, user, &k, &granted, req,
-	    &discarded);
-	OPENSSL_cleanse(&k, sizeof(k));
-	if (rc == SL_EDENIED && !bound &&
-	    authz_lists(p->cfg, j->server_idx, user, j->in.action_id) == 0) {
-		/* only an allowed_ips said no, and it may say yes from
-		 * elsewhere: not recorded */
-		COUNT(p, si, denied);
-		if (verbose) {
-			why = authz_reason(p->cfg, si, user, j->in.action_id,
-			    &granted, &code);
-			pl_outcome(p, si, LOG_WARNING, SLC_DENIED, 1, ip, user,
-			    aname, "denied", code, "user %s from %s: action %s "
-			    "not permitted on %s: %s", user->name, ip, aname,
-			    srv->name, why);
-		}
-		gate2_done(p->gate2, mac, G2_FROM, &j->src, now_ms);
-		return rc;
-	}
-	if (rep != NULL && srv->receipt && (j->in.flags & K2_F_RECEIPT)) {
+	if (rep != NULL && c.srv->receipt && (j->in.flags & K2_F_RECEIPT)) {
 		rep->when = PR_LATER;
 		memcpy(rep->key, j->rcpt_key, K2_KEY_LEN);
-		memcpy(rep->mac, mac, K2_MAC_LEN);
+		memcpy(rep->mac, j->dgram + K2_OFF_MAC, K2_MAC_LEN);
 	}
-
-	/* record before anything runs */
-	rc2 = replay_check_and_add(p->replay, j->in.user_id, mac,
-	    (uint32_t)j->in.timestamp, j->now);
-	if (rc2 == SL_EREPLAY) {
-		/* recorded meanwhile (a copy decrypted in parallel) */
-		COUNT(p, si, replayed);
-		if (verbose)
-			pl_outcome(p, si, LOG_WARNING, SLC_REPLAY, 1, ip, user,
-			    aname, "replayed", "replay", "user %s from %s: "
-			    "replayed format-2 knock refused", user->name, ip);
-		gate2_done(p->gate2, mac, G2_RECORDED, NULL, now_ms);
-		if (rep != NULL)
-			rep->when = PR_NONE;
-		return rc2;
-	}
-	if (rc2 != 0) {
-		if (rc2 == SL_EFULL)
-			COUNT(p, si, cache_full);
-		else
-			COUNT(p, si, state_error);
-		pl_outcome(p, si, LOG_ERR, rc2 == SL_EFULL ? SLC_CACHE_FULL :
-		    SLC_STATE_IO, 1, ip, user, aname, "refused", rc2 == SL_EFULL ?
-		    "cache_full" : "state_error", "user %s from %s: format-2 "
-		    "knock not recorded (%s), refused", user->name, ip,
-		    rc2 != SL_EFULL ?
-		    sl_strerror(rc2) : replay_user_full(p->replay,
-		    j->in.user_id) ? "this user's share of the replay cache "
-		    "is full" : "replay cache full; raise replay_cache_size");
-		gate2_done(p->gate2, mac, G2_DEAD, NULL, now_ms);
-		/* no receipt: an unrecorded knock may be recorded later, and
-		 * a second receipt under the same key must never exist */
-		if (rep != NULL)
-			rep->when = PR_NONE;
-		return rc2;
-	}
-	gate2_done(p->gate2, mac, G2_RECORDED, NULL, now_ms);
+	if ((rc = finish2_record(&c, j, now_ms, rep)) != 0)
+		return rc;
+	gate2_done(p->gate2, j->dgram + K2_OFF_MAC, G2_RECORDED, NULL, now_ms);
 	/* a fresh authenticated knock: this source keeps its own budget */
 	filter_outcome(p->filter, &j->src, 1, now_ms);
-	if (rc == SL_ENOTASCII) {
-		COUNT(p, si, not_ascii);
-		if (verbose)
-			pl_outcome(p, si, LOG_WARNING, SLC_NOTASCII, 1, ip, user,
-			    aname, "denied", "not_ascii", "user %s from %s: "
-			    "action %s requires a printable ASCII payload, "
-			    "refused", user->name, ip, aname);
-		if (rep != NULL)
-			reply_now(rep, K2_ST_REFUSED, K2_R_PAYLOAD, j->now);
-		return rc;
-	}
-	if (rc != 0) {
-		COUNT(p, si, denied);
-		if (verbose) {
-			why = authz_reason(p->cfg, si, user, j->in.action_id,
-			    &granted, &code);
-			pl_outcome(p, si, LOG_WARNING, SLC_DENIED, 1, ip, user,
-			    aname, "denied", code, "user %s from %s: action %s "
-			    "not permitted on %s: %s", user->name, ip, aname,
-			    srv->name, why);
-		}
-		if (rep != NULL)
-			reply_now(rep, K2_ST_REFUSED, K2_R_DENIED, j->now);
-		return rc;
-	}
-	if (discarded && verbose)
-		log_sink(sink, LOG_INFO, SLC_PAYLOAD_DROP, "user %s: action %s "
-		    "discards payloads, %u bytes dropped", user->name,
-		    act->name, j->in.payload_len);
-	memcpy(req->replay_key, mac, sizeof(req->replay_key));
-	COUNT(p, si, accepted);
-	COUNT(p, si, k2_accepted);
-	if (verbose) {
-		addr_to_str(&granted, named, sizeof(named));
-		pl_outcome(p, si, LOG_NOTICE, SLC_ACCEPT, 0, ip, user, act->name,
-		    "accepted", NULL, "user %s from %s on %s: "
-		    "action %s authorized (format 2, for %s%s)", user->name, ip,
-		    srv->name, act->name, named, bound ? "" :
-		    ", no address named");
-	}
-	return 0;
-}
-
-/*
- * SL201, format 1: what failed, where it is known.  The packet took the
- * same steps whatever it was; this line and a counter are the only
- * difference, and neither reaches the network.
- */
-static void
-reject_line(const struct pipeline *p, const struct pipeline_job *j,
-    const char *ip)
-{
-	const char *srv = p->cfg->servers[j->server_idx].name;
-	const char *rn = verify_why_name(j->why);
-	unsigned id = j->k.user_id;
-	int slot = p->cfg->user_by_id[id];
-	const char *uname = slot >= 0 ? p->cfg->users[slot].name : "?";
-	char what[SL_NAME_MAX + 64];
-
-	switch (j->why) {
-	case VW_DECRYPT:
-		snprintf(what, sizeof(what), "did not decrypt with this "
-		    "server's key");
-		break;
-	case VW_MALFORMED:
-		snprintf(what, sizeof(what), "decrypted, but not a knock "
-		    "(wrong length or payload length)");
-		break;
-	case VW_VERSION:
-		snprintf(what, sizeof(what), "bad version %u",
-		    (unsigned)j->k.version);
-		break;
-	case VW_UNKNOWN_USER:
-		snprintf(what, sizeof(what), "unknown user id %u", id);
-		break;
-	case VW_DISABLED:
-		snprintf(what, sizeof(what), "user %s (id %u) disabled",
-		    uname, id);
-		break;
-	default:
-		snprintf(what, sizeof(what), "HMAC mismatch for user %s (id %u)",
-		    uname, id);
-		break;
-	}
-	pl_outcome(p, j->server_idx, LOG_NOTICE, SLC_REJECT, 1, ip, NULL, NULL,
-	    "rejected", rn, "rejected packet from %s on %s: %s", ip, srv, what);
+	return finish2_decide(&c, j, authz, discarded, &granted, req, rep);
 }
 
 int
 pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
     struct sl_request *req, struct pipeline_reply *rep)
 {
-	const struct cfg_server *srv = &p->cfg->servers[j->server_idx];
-	const struct cfg_user *user = j->user;
-	const struct cfg_action *act;
-	const struct wire_knock *k = &j->k;
-	char ip[SL_IPSTR_MAX], aid[16];
-	const char *aname, *why, *code;
-	unsigned si = j->server_idx;
-	int rc = j->rc, discarded = 0, sink = p->sink[j->server_idx];
-	int verbose = srv->logging;
+	char what[SL_NAME_MAX + 64];
+	struct pl_ctx c;
+	int rc;
 
 	if (rep != NULL)
 		memset(rep, 0, sizeof(*rep));
@@ -759,119 +1101,25 @@ pipeline_finish(struct pipeline *p, struct pipeline_job *j, uint64_t now_ms,
 		OPENSSL_cleanse(j->rcpt_key, sizeof(j->rcpt_key));
 		return rc;
 	}
-	addr_to_str(&j->src, ip, sizeof(ip));
-	if (rc == SL_EAUTH) {
-		if (j->why <= VW_NONE || j->why >= VW_NREASONS)
-			j->why = VW_HMAC;  /* not reached: verify_knock sets it */
-		COUNT(p, si, rejected);
-		p->why[j->why]++;
-		p->srv_why[si][j->why]++;
-		if (verbose)
-			reject_line(p, j, ip);
-		goto fail;
+	pl_ctx_init(&c, p, j->server_idx, &j->src);
+	c.user = j->user;
+	pl_ctx_action(&c, j->k.action_id);
+	if ((rc = finish1_verified(&c, j, what, sizeof(what))) != 0 ||
+	    (rc = finish1_record(&c, j)) == SL_EREPLAY) {
+		/* failed before authentication, stale or replayed: one
+		 * budget, paid at admission; spent, it becomes a penalty */
+		filter_outcome(p->filter, &j->src, 0, now_ms);
+	} else if (rc != 0) {
+		/* authenticated, but the server could not record it: not
+		 * the source's fault */
+		filter_refund(p->filter, &j->src, now_ms);
+	} else {
+		/* a fresh authenticated knock: it gets back what its
+		 * admission paid, and its source is known good */
+		filter_refund(p->filter, &j->src, now_ms);
+		filter_outcome(p->filter, &j->src, 1, now_ms);
+		rc = finish1_authorize(&c, j, req);
 	}
-	aname = pl_action_name(p->cfg, k->action_id, aid, sizeof(aid));
-	if (rc == SL_ESTALE) {
-		COUNT(p, si, stale);
-		if (verbose)
-			pl_outcome(p, si, LOG_NOTICE, SLC_STALE, 1, ip, user, aname,
-			    "stale", "timestamp", "user %s from %s: "
-			    "timestamp %+lld s off (window %u s), refused",
-			    user->name, ip,
-			    (long long)((int64_t)k->timestamp - (int64_t)j->now),
-			    p->cfg->timestamp_window);
-		goto fail;
-	}
-	if (rc != 0)
-		goto fail;
-
-	/* 6. replay: record the authenticated packet before anything runs */
-	rc = replay_check_and_add(p->replay, k->user_id, k->hmac, k->timestamp,
-	    j->now);
-	if (rc == SL_EREPLAY) {
-		COUNT(p, si, replayed);
-		if (verbose)
-			pl_outcome(p, si, LOG_WARNING, SLC_REPLAY, 1, ip, user,
-			    aname, "replayed", "replay", "user %s from %s: "
-			    "replayed packet refused", user->name, ip);
-		goto fail;
-	}
-	if (rc == SL_EFULL) {
-		COUNT(p, si, cache_full);
-		if (replay_user_full(p->replay, k->user_id))
-			pl_outcome(p, si, LOG_ERR, SLC_CACHE_FULL, 1, ip, user,
-			    aname, "refused", "cache_full", "user %s from "
-			    "%s: this user's share of the replay cache is full "
-			    "(%u live entries), packet refused",
-			    user->name, ip, replay_user_count(p->replay,
-			    k->user_id));
-		else
-			pl_outcome(p, si, LOG_ERR, SLC_CACHE_FULL, 1, ip, user,
-			    aname, "refused", "cache_full", "user %s from "
-			    "%s: replay cache full (%u live entries), packet "
-			    "refused; raise replay_cache_size", user->name, ip,
-			    replay_count(p->replay));
-		goto refund;
-	}
-	if (rc != 0) {
-		COUNT(p, si, state_error);
-		pl_outcome(p, si, LOG_ERR, SLC_STATE_IO, 1, ip, user, aname,
-		    "refused", "state_error", "user %s from %s: replay "
-		    "state not written (%s), packet refused", user->name, ip,
-		    sl_strerror(rc));
-		goto refund;
-	}
-	/* a fresh authenticated knock: it gets back what its admission
-	 * paid, and its source is known good */
-	filter_refund(p->filter, &j->src, now_ms);
-	filter_outcome(p->filter, &j->src, 1, now_ms);
-
-	/* 7. authorize */
-	rc = authz_check(p->cfg, j->server_idx, user, k, &j->src, req,
-	    &discarded);
-	act = config_action_by_id(p->cfg, k->action_id);
-	if (rc == SL_ENOTASCII) {
-		COUNT(p, si, not_ascii);
-		if (verbose)
-			pl_outcome(p, si, LOG_WARNING, SLC_NOTASCII, 1, ip, user,
-			    aname, "denied", "not_ascii", "user %s from %s: "
-			    "action %s requires a printable ASCII payload, "
-			    "refused", user->name, ip, aname);
-		goto out;
-	}
-	if (rc != 0) {
-		COUNT(p, si, denied);
-		if (verbose) {
-			why = authz_reason(p->cfg, si, user, k->action_id,
-			    &j->src, &code);
-			pl_outcome(p, si, LOG_WARNING, SLC_DENIED, 1, ip, user,
-			    aname, "denied", code, "user %s from %s: action %s "
-			    "not permitted on %s: %s", user->name, ip, aname,
-			    srv->name, why);
-		}
-		goto out;
-	}
-	if (discarded && verbose)
-		log_sink(sink, LOG_INFO, SLC_PAYLOAD_DROP, "user %s: action %s "
-		    "discards payloads, %u bytes dropped", user->name,
-		    act->name, k->payload_len);
-	memcpy(req->replay_key, k->hmac, sizeof(req->replay_key));
-	COUNT(p, si, accepted);
-	if (verbose)
-		pl_outcome(p, si, LOG_NOTICE, SLC_ACCEPT, 0, ip, user, act->name,
-		    "accepted", NULL, "user %s from %s on %s: action %s "
-		    "authorized", user->name, ip, srv->name, act->name);
-	goto out;
-fail:
-	/* failed before authentication, stale or replayed: one budget, paid
-	 * at admission; spent, it becomes a penalty */
-	filter_outcome(p->filter, &j->src, 0, now_ms);
-	goto out;
-refund:
-	/* authenticated, but the server could not record it: not the
-	 * source's fault */
-	filter_refund(p->filter, &j->src, now_ms);
-out:
 	OPENSSL_cleanse(&j->k, sizeof(j->k));
 	return rc;
 }

@@ -101,31 +101,38 @@ struct replay {
 	uint8_t iobuf[REPLAY_IOBUF];
 };
 
-static void put32(uint8_t *p, uint32_t v)
+static void
+put32(uint8_t *p, uint32_t v)
 {
-	for (int i = 0; i < 4; i++)
+	int i;
+
+	for (i = 0; i < 4; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint32_t get32(const uint8_t *p)
+static uint32_t
+get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 	    (uint32_t)p[3] << 24;
 }
 
-static uint64_t get64(const uint8_t *p)
+static uint64_t
+get64(const uint8_t *p)
 {
 	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
 /* A time as the journal's u32, saturated. */
-static uint32_t put_time(time_t t)
+static uint32_t
+put_time(time_t t)
 {
 	return t <= 0 ? 0 : t >= REPLAY_TS_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
 /* CRC-32 (IEEE 802.3, reflected), one nibble at a time. */
-static uint32_t replay_crc32(const uint8_t *p, size_t n)
+static uint32_t
+replay_crc32(const uint8_t *p, size_t n)
 {
 	static const uint32_t t[16] = {
 		0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190,
@@ -143,7 +150,8 @@ static uint32_t replay_crc32(const uint8_t *p, size_t n)
 	return ~c;
 }
 
-static uint64_t replay_fmix(uint64_t x)
+static uint64_t
+replay_fmix(uint64_t x)
 {
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdULL;
@@ -153,8 +161,8 @@ static uint64_t replay_fmix(uint64_t x)
 	return x;
 }
 
-static uint32_t replay_hash(const struct replay *r, uint16_t uid,
-    const uint8_t *hmac)
+static uint32_t
+replay_hash(const struct replay *r, uint16_t uid, const uint8_t *hmac)
 {
 	uint64_t x = replay_fmix(get64(hmac) ^ r->k0);
 
@@ -162,38 +170,45 @@ static uint32_t replay_hash(const struct replay *r, uint16_t uid,
 	return (uint32_t)x;
 }
 
-static bool replay_live(uint32_t ts, uint32_t window, time_t now)
+static bool
+replay_live(uint32_t ts, uint32_t window, time_t now)
 {
 	return (int64_t)now <= (int64_t)ts + window;
 }
 
 /* A timestamp is forgotten: anything stamped at or before it is refused. */
-static void replay_forget(struct replay *r, time_t ts)
+static void
+replay_forget(struct replay *r, time_t ts)
 {
 	if (r->floor < ts)
 		r->floor = ts;
 }
 
-static void replay_clock(struct replay *r, time_t now)
+static void
+replay_clock(struct replay *r, time_t now)
 {
 	if (r->high < now)
 		r->high = now;
 }
 
 /* The slot holding the key, or (not used) the empty one where it would go. */
-static struct replay_slot *replay_find(const struct replay *r, uint16_t uid,
-    const uint8_t *hmac, uint32_t h)
+static struct replay_slot *
+replay_find(const struct replay *r, uint16_t uid, const uint8_t *hmac,
+    uint32_t h)
 {
-	for (uint32_t i = h & r->mask;; i = (i + 1) & r->mask) {
-		struct replay_slot *s = &r->slots[i];
+	struct replay_slot *s;
+	uint32_t i;
 
+	for (i = h & r->mask;; i = (i + 1) & r->mask) {
+		s = &r->slots[i];
 		if (!s->used || (s->h == h && s->uid == uid &&
 		    memcmp(s->hmac, hmac, SL_HMAC_LEN) == 0))
 			return s;
 	}
 }
 
-static void replay_put(struct replay *r, struct replay_slot *s, uint16_t uid,
+static void
+replay_put(struct replay *r, struct replay_slot *s, uint16_t uid,
     const uint8_t *hmac, uint32_t h, uint32_t ts)
 {
 	memcpy(s->hmac, hmac, SL_HMAC_LEN);
@@ -211,11 +226,14 @@ static void replay_put(struct replay *r, struct replay_slot *s, uint16_t uid,
 }
 
 /* Backward-shift deletion: pull later members of the chain into the hole. */
-static void replay_del(struct replay *r, uint32_t i)
+static void
+replay_del(struct replay *r, uint32_t i)
 {
+	uint32_t j = i, k;
+
 	r->count--;
 	r->ucount[r->slots[i].uid]--;
-	for (uint32_t j = i, k;;) {
+	for (;;) {
 		r->slots[i].used = 0;
 		do {
 			j = (j + 1) & r->mask;
@@ -229,21 +247,26 @@ static void replay_del(struct replay *r, uint32_t i)
 	}
 }
 
-static void replay_drop_expired(struct replay *r, time_t now)
+static void
+replay_drop_expired(struct replay *r, time_t now)
 {
+	uint32_t i;
+
 	/* a deletion may shift an entry into slot i: examine it again */
-	for (uint32_t i = 0; i <= r->mask; i++)
+	for (i = 0; i <= r->mask; i++) {
 		while (r->slots[i].used &&
 		    !replay_live(r->slots[i].ts, r->window, now)) {
 			replay_forget(r, r->slots[i].ts);
 			replay_del(r, i);
 		}
+	}
 	r->swept = now;
 	r->swept_ok = true;
 }
 
 /* Read or write exactly n bytes at off (a short read is EIO). */
-static int replay_io(int fd, uint8_t *p, size_t n, off_t off, bool wr)
+static int
+replay_io(int fd, uint8_t *p, size_t n, off_t off, bool wr)
 {
 	while (n > 0) {
 		ssize_t k = wr ? pwrite(fd, p, n, off) : pread(fd, p, n, off);
@@ -262,8 +285,8 @@ static int replay_io(int fd, uint8_t *p, size_t n, off_t off, bool wr)
 	return 0;
 }
 
-static void replay_encode(uint8_t *p, uint16_t uid, uint32_t ts,
-    const uint8_t *hmac)
+static void
+replay_encode(uint8_t *p, uint16_t uid, uint32_t ts, const uint8_t *hmac)
 {
 	put32(p, uid);        /* user_id and the reserved u16 */
 	put32(p + 4, ts);
@@ -273,8 +296,10 @@ static void replay_encode(uint8_t *p, uint16_t uid, uint32_t ts,
 }
 
 /* Write the live table to a new journal and rename it into place. */
-static int replay_compact(struct replay *r)
+static int
+replay_compact(struct replay *r)
 {
+	const struct replay_slot *s;
 	uint8_t *b = r->iobuf;
 	size_t n = REPLAY_HDR_LEN;
 	off_t off = 0;
@@ -295,8 +320,7 @@ static int replay_compact(struct replay *r)
 	put32(b + 20, put_time(r->high));
 	put32(b + 24, 0);
 	put32(b + 28, replay_crc32(b, 28));
-	for (const struct replay_slot *s = r->slots; s <= &r->slots[r->mask];
-	    s++) {
+	for (s = r->slots; s <= &r->slots[r->mask]; s++) {
 		if (!s->used)
 			continue;
 		if (n + REPLAY_REC_LEN > sizeof(r->iobuf)) {
@@ -326,8 +350,8 @@ fail:
 }
 
 /* Refuse everything stamped at or before since + window (never lowered). */
-static void replay_raise_barrier(struct replay *r, time_t since,
-    uint32_t window)
+static void
+replay_raise_barrier(struct replay *r, time_t since, uint32_t window)
 {
 	time_t b = since + (time_t)window;
 
@@ -337,70 +361,81 @@ static void replay_raise_barrier(struct replay *r, time_t since,
 		r->barrier = b;
 }
 
-/*
- * Load the journal in r->fd: *how is REPLAY_LOADED, or REPLAY_CORRUPT with
- * the barrier set and err naming the damage.  Fails with SL_EFULL or SL_ESYS.
- */
-static int replay_load(struct replay *r, time_t now, enum replay_load *how,
-    char *err, size_t errlen)
-{
-	uint8_t p[REPLAY_REC_LEN];
-	const char *why;
-	struct stat st;
-	off_t off = 0, hlen = REPLAY_HDR1_LEN;
-	uint32_t wold = 0, hb;
+#define REPLAY_DAMAGED 1   /* replay_load_*: the journal is damaged */
 
-	if (fstat(r->fd, &st) != 0)
-		goto syserr;
-	why = "file too short for the header";
-	if (st.st_size < REPLAY_HDR1_LEN)
-		goto damaged;
+/*
+ * The journal's header (SLREPLY2, or the 16 bytes of SLREPLY1): its length
+ * into *hlen, its window into *wold, its floor, clock and barrier taken
+ * over.  0, REPLAY_DAMAGED (*why says how) or SL_ESYS.
+ */
+static int
+replay_load_header(struct replay *r, off_t size, time_t now, off_t *hlen,
+    uint32_t *wold, const char **why)
+{
+	uint8_t p[REPLAY_HDR_LEN];
+	uint32_t hb;
+
+	*why = "file too short for the header";
+	if (size < REPLAY_HDR1_LEN)
+		return REPLAY_DAMAGED;
 	if (replay_io(r->fd, p, REPLAY_HDR1_LEN, 0, false) != 0)
-		goto syserr;
-	why = "bad magic";
+		return SL_ESYS;
+	*why = "bad magic";
 	if (memcmp(p, REPLAY_MAGIC, 8) == 0) {
-		hlen = REPLAY_HDR_LEN;
-		why = "file too short for the header";
-		if (st.st_size < REPLAY_HDR_LEN)
-			goto damaged;
+		*hlen = REPLAY_HDR_LEN;
+		*why = "file too short for the header";
+		if (size < REPLAY_HDR_LEN)
+			return REPLAY_DAMAGED;
 		if (replay_io(r->fd, p, REPLAY_HDR_LEN, 0, false) != 0)
-			goto syserr;
-		why = "bad header (checksum or reserved field)";
+			return SL_ESYS;
+		*why = "bad header (checksum or reserved field)";
 		if (get32(p + 24) != 0 || get32(p + 28) != replay_crc32(p, 28))
-			goto damaged;
+			return REPLAY_DAMAGED;
 	} else if (memcmp(p, REPLAY_MAGIC1, 8) != 0) {
-		goto damaged;
+		return REPLAY_DAMAGED;
 	}
-	why = "bad header (window)";
+	*why = "bad header (window)";
 	if (get32(p + 8) == 0 || get32(p + 8) > REPLAY_WINDOW_MAX)
-		goto damaged;
-	wold = get32(p + 8);
-	if (hlen == REPLAY_HDR_LEN) {
+		return REPLAY_DAMAGED;
+	*wold = get32(p + 8);
+	if (*hlen == REPLAY_HDR_LEN) {
 		replay_forget(r, (time_t)get32(p + 16));
 		replay_clock(r, (time_t)get32(p + 20));
-	} else if (wold < r->window && now > (time_t)wold + 1) {
+	} else if (*wold < r->window && now > (time_t)*wold + 1) {
 		/* no floor in a SLREPLY1 journal: it forgot only what was
 		 * older than its window, which has grown since */
-		replay_forget(r, now - (time_t)wold - 1);
+		replay_forget(r, now - (time_t)*wold - 1);
 	}
 	/* a barrier from an earlier damaged journal stays in force */
 	hb = get32(p + 12);
 	if (hb != 0 && replay_live(hb, r->window, now))
 		r->barrier = (time_t)hb;
-	why = "bad record (checksum or reserved field)";
-	for (off = hlen; off + REPLAY_REC_LEN <= st.st_size;
-	    off += REPLAY_REC_LEN) {
-		struct replay_slot *s;
-		uint32_t ts, h;
-		uint16_t uid;
+	return 0;
+}
 
-		if (replay_io(r->fd, p, sizeof(p), off, false) != 0)
-			goto syserr;
+/*
+ * The journal's records from hlen on, each one still live put in the
+ * table; *off is where they end, or the damaged one.  0, REPLAY_DAMAGED,
+ * SL_ESYS or SL_EFULL (err says so).
+ */
+static int
+replay_load_records(struct replay *r, off_t size, off_t hlen, time_t now,
+    off_t *off, char *err, size_t errlen)
+{
+	uint8_t p[REPLAY_REC_LEN];
+	struct replay_slot *s;
+	uint32_t ts, h;
+	uint16_t uid;
+
+	for (*off = hlen; *off + REPLAY_REC_LEN <= size;
+	    *off += REPLAY_REC_LEN) {
+		if (replay_io(r->fd, p, sizeof(p), *off, false) != 0)
+			return SL_ESYS;
 		ts = get32(p + 4);
 		uid = (uint16_t)get32(p);
 		if (get32(p) > 0xffff || get32(p + 40) != 0 ||
 		    get32(p + 44) != replay_crc32(p, 44))
-			goto damaged;
+			return REPLAY_DAMAGED;
 		if (!replay_live(ts, r->window, now)) {
 			replay_forget(r, ts);
 			continue;
@@ -417,11 +452,42 @@ static int replay_load(struct replay *r, time_t now, enum replay_load *how,
 		}
 		replay_put(r, s, uid, p + 8, h, ts);
 	}
+	return 0;
+}
+
+/*
+ * Load the journal in r->fd: *how is REPLAY_LOADED, or REPLAY_CORRUPT with
+ * the barrier set and err naming the damage.  Fails with SL_EFULL or SL_ESYS.
+ */
+static int
+replay_load(struct replay *r, time_t now, enum replay_load *how, char *err,
+    size_t errlen)
+{
+	const char *why;
+	struct stat st;
+	off_t off = 0, hlen = REPLAY_HDR1_LEN;
+	uint32_t wold = 0;
+	int rc;
+
+	if (fstat(r->fd, &st) != 0)
+		goto syserr;
+	if ((rc = replay_load_header(r, st.st_size, now, &hlen, &wold,
+	    &why)) != 0)
+		goto bad;
+	why = "bad record (checksum or reserved field)";
+	if ((rc = replay_load_records(r, st.st_size, hlen, now, &off, err,
+	    errlen)) != 0)
+		goto bad;
 	why = "partial record (length is not the header + k*48)";
 	if (off != st.st_size)
 		goto damaged;
 	*how = REPLAY_LOADED;
 	return 0;
+bad:
+	if (rc == SL_ESYS)
+		goto syserr;
+	if (rc != REPLAY_DAMAGED)
+		return rc;      /* SL_EFULL, err says so */
 damaged:
 	sl_seterr(err, errlen, "%s: %s at offset %lld", r->path, why,
 	    (long long)off);
@@ -437,7 +503,8 @@ syserr:
 
 /* An empty directory (a mount point, or one an installer made) is no
  * sign of an earlier run; a directory it cannot read is. */
-static bool replay_dir_empty(int dirfd, const char *name)
+static bool
+replay_dir_empty(int dirfd, const char *name)
 {
 	const struct dirent *de;
 	bool empty = true;
@@ -465,8 +532,9 @@ static bool replay_dir_empty(int dirfd, const char *name)
  * leaves behind), was used before, and what the journal knew is gone:
  * the barrier.
  */
-static int replay_missing(struct replay *r, const char *state_dir,
-    time_t now, enum replay_load *how, char *err, size_t errlen)
+static int
+replay_missing(struct replay *r, const char *state_dir, time_t now,
+    enum replay_load *how, char *err, size_t errlen)
 {
 	const struct dirent *de;
 	DIR *d;
@@ -506,26 +574,15 @@ static int replay_missing(struct replay *r, const char *state_dir,
 	return 0;
 }
 
-int replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
-    uint32_t window, time_t now, enum replay_load *how, char *err,
-    size_t errlen)
+/* A table for capacity entries, in memory only; 0 or SL_ESYS. */
+static int
+replay_new(struct replay **out, uint32_t capacity, uint32_t window,
+    time_t now, char *err, size_t errlen)
 {
 	struct replay *r;
 	uint8_t key[16];
 	uint32_t nslots = 1;
-	enum replay_load dummy;
-	int rc = SL_ESYS;
 
-	if (how == NULL)
-		how = &dummy;
-	*how = REPLAY_FRESH;
-	if (out == NULL || capacity == 0 || capacity > REPLAY_CAP_MAX ||
-	    window == 0 || window > REPLAY_WINDOW_MAX) {
-		sl_seterr(err, errlen, "replay cache size must be 1..%u, "
-		    "window 1..%u s", REPLAY_CAP_MAX, REPLAY_WINDOW_MAX);
-		return SL_EINVAL;
-	}
-	*out = NULL;
 	while (nslots < 2 * capacity)
 		nslots <<= 1;
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
@@ -545,35 +602,45 @@ int replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
 	r->swept_ok = true;
 	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key)) {
 		sl_seterr(err, errlen, "getrandom: %s", strerror(errno));
-		goto fail;
+		replay_close(r);
+		return SL_ESYS;
 	}
 	r->k0 = get64(key);
 	r->k1 = get64(key + 8);
-	if (state_dir == NULL)
-		goto done;
+	*out = r;
+	return 0;
+}
+
+/* The journal in state_dir: loaded (or found missing), then written
+ * anew; 0, or an error (err says which). */
+static int
+replay_attach(struct replay *r, const char *state_dir, time_t now,
+    enum replay_load *how, char *err, size_t errlen)
+{
+	int rc;
+
 	if (snprintf(r->path, sizeof(r->path), "%s/%s", state_dir,
 	    REPLAY_FILE) >= (int)sizeof(r->path)) {
 		sl_seterr(err, errlen, "state_dir too long: %s", state_dir);
-		rc = SL_ETOOBIG;
-		goto fail;
+		return SL_ETOOBIG;
 	}
 	r->dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r->dirfd < 0) {
 		sl_seterr(err, errlen, "state_dir %s: %s", state_dir,
 		    strerror(errno));
-		goto fail;
+		return SL_ESYS;
 	}
 	r->fd = openat(r->dirfd, REPLAY_FILE, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (r->fd < 0 && errno != ENOENT) {
 		sl_seterr(err, errlen, "%s: %s", r->path, strerror(errno));
-		goto fail;
+		return SL_ESYS;
 	}
 	if (r->fd >= 0)
 		rc = replay_load(r, now, how, err, errlen);
 	else
 		rc = replay_missing(r, state_dir, now, how, err, errlen);
 	if (rc != 0)
-		goto fail;
+		return rc;
 	/* every entry loaded is live at now */
 	r->swept = now;
 	r->swept_ok = true;
@@ -581,18 +648,43 @@ int replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
 	if (replay_compact(r) != 0) {
 		sl_seterr(err, errlen, "cannot write %s/%s: %s", state_dir,
 		    REPLAY_TMP, strerror(errno));
-		rc = SL_ESYS;
-		goto fail;
+		return SL_ESYS;
 	}
-done:
-	*out = r;
 	return 0;
-fail:
-	replay_close(r);
-	return rc;
 }
 
-int replay_lost(struct replay *r, time_t now)
+int
+replay_open(struct replay **out, const char *state_dir, uint32_t capacity,
+    uint32_t window, time_t now, enum replay_load *how, char *err,
+    size_t errlen)
+{
+	struct replay *r;
+	enum replay_load dummy;
+	int rc;
+
+	if (how == NULL)
+		how = &dummy;
+	*how = REPLAY_FRESH;
+	if (out == NULL || capacity == 0 || capacity > REPLAY_CAP_MAX ||
+	    window == 0 || window > REPLAY_WINDOW_MAX) {
+		sl_seterr(err, errlen, "replay cache size must be 1..%u, "
+		    "window 1..%u s", REPLAY_CAP_MAX, REPLAY_WINDOW_MAX);
+		return SL_EINVAL;
+	}
+	*out = NULL;
+	if ((rc = replay_new(&r, capacity, window, now, err, errlen)) != 0)
+		return rc;
+	if (state_dir != NULL &&
+	    (rc = replay_attach(r, state_dir, now, how, err, errlen)) != 0) {
+		replay_close(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int
+replay_lost(struct replay *r, time_t now)
 {
 	if (r == NULL)
 		return SL_EINVAL;
@@ -600,7 +692,8 @@ int replay_lost(struct replay *r, time_t now)
 	return replay_compact(r) == 0 ? 0 : SL_ESYS;
 }
 
-uint32_t replay_set_users(struct replay *r, unsigned nusers)
+uint32_t
+replay_set_users(struct replay *r, unsigned nusers)
 {
 	if (r == NULL)
 		return 0;
@@ -610,7 +703,8 @@ uint32_t replay_set_users(struct replay *r, unsigned nusers)
 	return r->user_max;
 }
 
-bool replay_seen(const struct replay *r, uint16_t user_id,
+bool
+replay_seen(const struct replay *r, uint16_t user_id,
     const uint8_t hmac[SL_HMAC_LEN], time_t now)
 {
 	const struct replay_slot *s;
@@ -623,12 +717,14 @@ bool replay_seen(const struct replay *r, uint16_t user_id,
 	return s->used && replay_live(s->ts, r->window, now);
 }
 
-static bool replay_room(const struct replay *r, uint16_t user_id)
+static bool
+replay_room(const struct replay *r, uint16_t user_id)
 {
 	return r->count < r->capacity && r->ucount[user_id] < r->user_max;
 }
 
-int replay_check_and_add(struct replay *r, uint16_t user_id,
+int
+replay_check_and_add(struct replay *r, uint16_t user_id,
     const uint8_t hmac[SL_HMAC_LEN], uint32_t timestamp, time_t now)
 {
 	uint8_t rec[REPLAY_REC_LEN];
@@ -680,7 +776,8 @@ int replay_check_and_add(struct replay *r, uint16_t user_id,
 	return 0;
 }
 
-void replay_expire(struct replay *r, time_t now)
+void
+replay_expire(struct replay *r, time_t now)
 {
 	uint64_t limit;
 
@@ -691,8 +788,9 @@ void replay_expire(struct replay *r, time_t now)
 		r->warned = r->high;
 		log_limited(0, LOG_WARNING, SLC_STATE, "the wall clock went "
 		    "back %lld s (from %lld): replay protection holds; knocks "
-		    "stamped at or before %lld stay refused", (long long)(r->high
-		    - now), (long long)r->high, (long long)r->floor);
+		    "stamped at or before %lld stay refused",
+		    (long long)(r->high - now), (long long)r->high,
+		    (long long)r->floor);
 	}
 	replay_drop_expired(r, now);
 	if (r->barrier != 0 && (int64_t)now > (int64_t)r->barrier + r->window)
@@ -707,14 +805,16 @@ void replay_expire(struct replay *r, time_t now)
 		    r->path, strerror(errno));
 }
 
-int replay_save(struct replay *r)
+int
+replay_save(struct replay *r)
 {
 	if (r == NULL)
 		return SL_EINVAL;
 	return replay_compact(r);
 }
 
-void replay_close(struct replay *r)
+void
+replay_close(struct replay *r)
 {
 	if (r == NULL)
 		return;
@@ -727,32 +827,38 @@ void replay_close(struct replay *r)
 	free(r);
 }
 
-uint32_t replay_count(const struct replay *r)
+uint32_t
+replay_count(const struct replay *r)
 {
 	return r != NULL ? r->count : 0;
 }
 
-uint32_t replay_user_count(const struct replay *r, uint16_t user_id)
+uint32_t
+replay_user_count(const struct replay *r, uint16_t user_id)
 {
 	return r != NULL ? r->ucount[user_id] : 0;
 }
 
-bool replay_user_full(const struct replay *r, uint16_t user_id)
+bool
+replay_user_full(const struct replay *r, uint16_t user_id)
 {
 	return r != NULL && r->ucount[user_id] >= r->user_max;
 }
 
-time_t replay_barrier(const struct replay *r)
+time_t
+replay_barrier(const struct replay *r)
 {
 	return r != NULL ? r->barrier : 0;
 }
 
-time_t replay_floor(const struct replay *r)
+time_t
+replay_floor(const struct replay *r)
 {
 	return r != NULL ? r->floor : 0;
 }
 
-time_t replay_high(const struct replay *r)
+time_t
+replay_high(const struct replay *r)
 {
 	return r != NULL ? r->high : 0;
 }

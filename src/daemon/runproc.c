@@ -61,6 +61,33 @@ static const struct rp_msgtype rp_to_child[] = {
 	{ SL_MSG_RELOAD, sizeof(struct sl_ask), 1, "reload" },
 };
 
+/* The descriptors that came with a message: the first max into fds, the
+ * others closed; returns how many came. */
+static int
+rp_take_fds(struct msghdr *mh, int *fds, int max)
+{
+	struct cmsghdr *c;
+	size_t i, k;
+	int got = 0;
+
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++) {
+			int d;
+
+			memcpy(&d, CMSG_DATA(c) + i * sizeof(int), sizeof(d));
+			if (got < max)
+				fds[got] = d;
+			else
+				close(d);
+			got++;  /* counted even when there was no room */
+		}
+	}
+	return got;
+}
+
 /*
  * Receive one message into buf (RP_MSG_MAX bytes) and check it against
  * the table.  Returns its length (> 0), 0 when nothing waits, -1 when the
@@ -79,11 +106,10 @@ rp_recv(int fd, const struct rp_msgtype *tab, size_t ntab, void *buf,
 	} ctl;
 	struct iovec iov = { .iov_base = buf, .iov_len = RP_MSG_MAX };
 	struct msghdr mh;
-	struct cmsghdr *c;
 	uint32_t type;
 	ssize_t n;
-	size_t i, k;
-	int got = 0, max = *nfds;
+	size_t i;
+	int got, max = *nfds;
 
 	*nfds = 0;
 	memset(&mh, 0, sizeof(mh));
@@ -98,21 +124,7 @@ rp_recv(int fd, const struct rp_msgtype *tab, size_t ntab, void *buf,
 		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
 	if (n == 0)
 		return -1;
-	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < k; i++) {
-			int d;
-
-			memcpy(&d, CMSG_DATA(c) + i * sizeof(int), sizeof(d));
-			if (got < max)
-				fds[got] = d;
-			else
-				close(d);
-			got++;  /* counted even when there was no room */
-		}
-	}
+	got = rp_take_fds(&mh, fds, max);
 	*nfds = got < max ? got : max;
 	if ((size_t)n < sizeof(type)) {
 		snprintf(why, whylen, "a message of %zd bytes", n);
@@ -719,6 +731,54 @@ runproc_send(struct runproc *rp, const struct sl_request *req)
 	    SL_EBUSY : SL_ESYS;
 }
 
+/* SL_MSG_RELOAD, in the network process: the new configuration's
+ * descriptor to the callback, its answer back; 0, -1 (the channel broke)
+ * or SL_EPROTO. */
+static int
+rp_child_reload(struct runproc *rp, const struct runproc_cbs *cb,
+    const int *fds, int nfds)
+{
+	struct sl_status st;
+
+	if (nfds != 1) {
+		log_msg(LOG_ERR, SLC_SYSERR, "the privileged process sent a "
+		    "reload without its configuration: stopping");
+		return SL_EPROTO;
+	}
+	memset(&st, 0, sizeof(st));
+	st.magic = SL_MSG_RELOADED;
+	st.status = cb->reload != NULL ? cb->reload(cb->arg, fds[0]) :
+	    SL_EINVAL;
+	close(fds[0]);
+	if (rp_send(rp->fd, &st, sizeof(st), NULL, 0) != 0)
+		return -1;
+	return 0;
+}
+
+/* SL_MSG_LOGFDS, in the network process: as many descriptors as it
+ * says, each for a sink this process has; 0 or SL_EPROTO. */
+static int
+rp_child_logfds(const struct sl_logfds *lf, const int *fds, int nfds)
+{
+	int i;
+
+	if (lf->n != (uint32_t)nfds) {
+		log_msg(LOG_ERR, SLC_SYSERR, "the privileged process sent %u "
+		    "log sinks with %d descriptors: stopping", (unsigned)lf->n,
+		    nfds);
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		return SL_EPROTO;
+	}
+	for (i = 0; i < nfds; i++)
+		if (log_adopt(lf->sink[i], fds[i]) != 0)
+			log_msg(LOG_ERR, SLC_SYSERR, "log sink %d: cannot take "
+			    "the reopened file", (int)lf->sink[i]);
+	log_msg(LOG_INFO, SLC_START, "network process: %d log file(s) taken "
+	    "over", nfds);
+	return 0;
+}
+
 int
 runproc_read(struct runproc *rp, const struct runproc_cbs *cb)
 {
@@ -727,13 +787,12 @@ runproc_read(struct runproc *rp, const struct runproc_cbs *cb)
 		struct sl_logfds lf;
 		uint8_t b[RP_MSG_MAX];
 	} u;
-	struct sl_status st;
 	char why[128];
-	int fds[SL_LOGFDS_MAX], nfds, i;
+	int fds[SL_LOGFDS_MAX], nfds, rc = 0;
 	uint32_t type;
 	ssize_t n;
 
-	for (;;) {
+	while (rc == 0) {
 		nfds = SL_LOGFDS_MAX;
 		n = rp_recv(rp->fd, rp_to_child, sizeof(rp_to_child) /
 		    sizeof(rp_to_child[0]), u.b, fds, &nfds, why, sizeof(why));
@@ -747,47 +806,16 @@ runproc_read(struct runproc *rp, const struct runproc_cbs *cb)
 		if (n < 0)
 			return -1;  /* the privileged process is gone */
 		memcpy(&type, u.b, sizeof(type));
-		if (type == SL_RES_MAGIC) {
+		if (type == SL_RES_MAGIC)
 			cb->result(cb->arg, &u.res);
-			continue;
-		}
-		if (type == SL_MSG_STATS) {
+		else if (type == SL_MSG_STATS)
 			cb->stats(cb->arg);
-			continue;
-		}
-		if (type == SL_MSG_RELOAD) {
-			if (nfds != 1) {
-				log_msg(LOG_ERR, SLC_SYSERR, "the privileged "
-				    "process sent a reload without its "
-				    "configuration: stopping");
-				return SL_EPROTO;
-			}
-			memset(&st, 0, sizeof(st));
-			st.magic = SL_MSG_RELOADED;
-			st.status = cb->reload != NULL ?
-			    cb->reload(cb->arg, fds[0]) : SL_EINVAL;
-			close(fds[0]);
-			if (rp_send(rp->fd, &st, sizeof(st), NULL, 0) != 0)
-				return -1;
-			continue;
-		}
-		/* SL_MSG_LOGFDS: as many descriptors as it says, each for a
-		 * sink this process has */
-		if (u.lf.n != (uint32_t)nfds) {
-			log_msg(LOG_ERR, SLC_SYSERR, "the privileged process sent "
-			    "%u log sinks with %d descriptors: stopping",
-			    (unsigned)u.lf.n, nfds);
-			for (i = 0; i < nfds; i++)
-				close(fds[i]);
-			return SL_EPROTO;
-		}
-		for (i = 0; i < nfds; i++)
-			if (log_adopt(u.lf.sink[i], fds[i]) != 0)
-				log_msg(LOG_ERR, SLC_SYSERR, "log sink %d: cannot "
-				    "take the reopened file", (int)u.lf.sink[i]);
-		log_msg(LOG_INFO, SLC_START, "network process: %d log file(s) "
-		    "taken over", nfds);
+		else if (type == SL_MSG_RELOAD)
+			rc = rp_child_reload(rp, cb, fds, nfds);
+		else    /* SL_MSG_LOGFDS: rp_recv let no other type through */
+			rc = rp_child_logfds(&u.lf, fds, nfds);
 	}
+	return rc;
 }
 
 int

@@ -459,28 +459,66 @@ handle_signals(struct daemon *d)
 	return stop;
 }
 
+/* What run() waits on: signals, the channel, each socket with room in
+ * the queues, the workers; returns how many. */
+static nfds_t
+run_pollfds(struct daemon *d, struct pollfd *pfd)
+{
+	unsigned i;
+
+	pfd[0].fd = d->sigfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = runproc_fd(d->rp);
+	pfd[1].events = POLLIN;
+	for (i = 0; i < d->nsocks; i++) {
+		pfd[2 + i].fd = d->socks[i].fd;
+		pfd[2 + i].events = sock_room(d, &d->socks[i]) > 0 ? POLLIN : 0;
+	}
+	pfd[2 + d->nsocks].fd = d->w != NULL ? workers_fd(d->w) : -1;
+	pfd[2 + d->nsocks].events = POLLIN;
+	return 3 + d->nsocks;
+}
+
+/* The sockets poll found ready: format-2 queues first, their knocks
+ * have the least to lose. */
+static void
+serve_ready(struct daemon *d, const struct pollfd *pfd)
+{
+	unsigned i;
+
+	for (i = 0; i < d->nsocks; i++)
+		if (d->socks[i].format == NET_FMT_2 &&
+		    (pfd[2 + i].revents & (POLLIN | POLLERR)))
+			serve_socket(d, &d->socks[i]);
+	for (i = 0; i < d->nsocks; i++)
+		if (d->socks[i].format != NET_FMT_2 &&
+		    (pfd[2 + i].revents & (POLLIN | POLLERR)))
+			serve_socket(d, &d->socks[i]);
+}
+
+/* Once a second: the log's summaries, the replay cache, the tag table,
+ * receipts, the kernel filter's summary. */
+static void
+run_tick(struct daemon *d, time_t now)
+{
+	log_tick(now);
+	replay_expire(d->replay, now);
+	pipeline_tick(d->pipe, now, kernel_tag_sync, d);
+	if (d->rcpt != NULL)
+		receipts_expire(d->rcpt, sl_mono_ms());
+	kernel_summary(d, now);
+}
+
 static int
 run(struct daemon *d)
 {
 	const struct runproc_cbs cbs = { on_result, on_stats, on_reload, d };
 	struct pollfd pfd[3 + MAX_SOCKS];
 	time_t last_tick = 0, last_stats = 0, now;
-	unsigned i;
 	int n, r, stop = 0;
 
 	while (!stop) {
-		pfd[0].fd = d->sigfd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = runproc_fd(d->rp);
-		pfd[1].events = POLLIN;
-		for (i = 0; i < d->nsocks; i++) {
-			pfd[2 + i].fd = d->socks[i].fd;
-			pfd[2 + i].events = sock_room(d, &d->socks[i]) > 0 ?
-			    POLLIN : 0;
-		}
-		pfd[2 + d->nsocks].fd = d->w != NULL ? workers_fd(d->w) : -1;
-		pfd[2 + d->nsocks].events = POLLIN;
-		n = poll(pfd, 3 + d->nsocks, SL_TICK_MS);
+		n = poll(pfd, run_pollfds(d, pfd), SL_TICK_MS);
 		if (n < 0 && errno != EINTR) {
 			log_msg(LOG_ERR, SLC_SYSERR, "poll: %s", strerror(errno));
 			return 1;
@@ -496,26 +534,14 @@ run(struct daemon *d)
 			    "is gone: stopping", (long)runproc_pid(d->rp));
 			return 1;
 		}
-		/* format-2 queues first: their knocks have the least to lose */
-		for (i = 0; !stop && n > 0 && i < d->nsocks; i++)
-			if (d->socks[i].format == NET_FMT_2 &&
-			    (pfd[2 + i].revents & (POLLIN | POLLERR)))
-				serve_socket(d, &d->socks[i]);
-		for (i = 0; !stop && n > 0 && i < d->nsocks; i++)
-			if (d->socks[i].format != NET_FMT_2 &&
-			    (pfd[2 + i].revents & (POLLIN | POLLERR)))
-				serve_socket(d, &d->socks[i]);
+		if (!stop && n > 0)
+			serve_ready(d, pfd);
 		if (d->w != NULL && n > 0 && (pfd[2 + d->nsocks].revents & POLLIN))
 			serve_workers(d);
 		now = time(NULL);
 		if (now != last_tick) {
 			last_tick = now;
-			log_tick(now);
-			replay_expire(d->replay, now);
-			pipeline_tick(d->pipe, now, kernel_tag_sync, d);
-			if (d->rcpt != NULL)
-				receipts_expire(d->rcpt, sl_mono_ms());
-			kernel_summary(d, now);
+			run_tick(d, now);
 		}
 		if (d->cfg->stats_interval > 0 &&
 		    now - last_stats >= (time_t)d->cfg->stats_interval) {
@@ -1116,6 +1142,42 @@ daemon_free(struct daemon *d)
 	log_close();
 }
 
+/* -l: list the grants in state_dir, without starting; 0 or 1. */
+static int
+list_grants(struct daemon *d, const char *path)
+{
+	char err[1024];
+
+	if (config_parse(d->cfg, path, err, sizeof(err)) != 0 ||
+	    grants_list(d->cfg->state_dir, stdout, sl_wall_ms(), err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "siglatchd: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* -t: the loaded configuration checked as a start would check it, its
+ * key fingerprints and fleet shown; 0 or 1. */
+static int
+test_config(struct daemon *d)
+{
+	char err[1024];
+
+	if (config_check_start(d->cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "siglatchd: %s\n", err);
+		return 1;
+	}
+	config_log_fingerprints(d->cfg);
+	if (d->cfg->fleet.on &&
+	    fleet_test(d->cfg, stdout, err, sizeof(err)) != 0) {
+		fprintf(stderr, "siglatchd: %s\n", err);
+		return 1;
+	}
+	print_check(d->cfg);
+	return 0;
+}
+
 /* The order privsep.h documents, one step a call. */
 int
 main(int argc, char **argv)
@@ -1141,12 +1203,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (o.list) {
-		if (config_parse(d.cfg, o.path, err, sizeof(err)) != 0 ||
-		    grants_list(d.cfg->state_dir, stdout, sl_wall_ms(), err,
-		    sizeof(err)) != 0)
-			fprintf(stderr, "siglatchd: %s\n", err);
-		else
-			rc = 0;
+		rc = list_grants(&d, o.path);
 		goto out;
 	}
 	err[0] = '\0';
@@ -1154,19 +1211,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "siglatchd: %s\n", err);
 		goto out;
 	}
-	if (o.test && config_check_start(d.cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "siglatchd: %s\n", err);
-		goto out;
-	}
 	if (o.test) {
-		config_log_fingerprints(d.cfg);
-		if (d.cfg->fleet.on &&
-		    fleet_test(d.cfg, stdout, err, sizeof(err)) != 0) {
-			fprintf(stderr, "siglatchd: %s\n", err);
-			goto out;
-		}
-		print_check(d.cfg);
-		rc = 0;
+		rc = test_config(&d);
 		goto out;
 	}
 	if (setup_state(&d, &ids, err, sizeof(err)) != 0 ||

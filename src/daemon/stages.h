@@ -11,7 +11,7 @@
  * verify_knock, then to the same authz_check and replay_check_and_add
  * (in that order; pipeline.c says which refusals are recorded).
  * pipeline.c strings them together and owns the counters and the log
- * lines about packets.
+ * lines about packets: one row for each outcome in its table (pl_rows).
  */
 #ifndef SL_STAGES_H
 #define SL_STAGES_H

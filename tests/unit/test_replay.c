@@ -26,7 +26,8 @@
 #define HDR1 16  /* SLREPLY1 */
 #define REC 48
 
-static void mkhmac(uint8_t h[SL_HMAC_LEN], uint32_t seed)
+static void
+mkhmac(uint8_t h[SL_HMAC_LEN], uint32_t seed)
 {
 	uint32_t x = seed * 2654435761u + 0x9e3779b9u;
 
@@ -38,8 +39,8 @@ static void mkhmac(uint8_t h[SL_HMAC_LEN], uint32_t seed)
 	}
 }
 
-static int add(struct replay *r, uint16_t uid, uint32_t seed, uint32_t ts,
-    time_t now)
+static int
+add(struct replay *r, uint16_t uid, uint32_t seed, uint32_t ts, time_t now)
 {
 	uint8_t h[SL_HMAC_LEN];
 
@@ -47,7 +48,8 @@ static int add(struct replay *r, uint16_t uid, uint32_t seed, uint32_t ts,
 	return replay_check_and_add(r, uid, h, ts, now);
 }
 
-static struct replay *open_mem(uint32_t cap)
+static struct replay *
+open_mem(uint32_t cap)
 {
 	struct replay *r = NULL;
 	enum replay_load how;
@@ -60,7 +62,8 @@ static struct replay *open_mem(uint32_t cap)
 }
 
 /* state is a heap copy of a fresh mkdtemp directory */
-static int dir_setup(void **state)
+static int
+dir_setup(void **state)
 {
 	char *d = strdup("/tmp/sl_test_replay_XXXXXX");
 
@@ -70,12 +73,14 @@ static int dir_setup(void **state)
 	return 0;
 }
 
-static void jpath(char *buf, size_t len, const char *dir)
+static void
+jpath(char *buf, size_t len, const char *dir)
 {
 	snprintf(buf, len, "%s/replay.state", dir);
 }
 
-static void unlink_journal(const char *dir)
+static void
+unlink_journal(const char *dir)
 {
 	char p[512];
 
@@ -83,7 +88,8 @@ static void unlink_journal(const char *dir)
 	unlink(p);
 }
 
-static int dir_teardown(void **state)
+static int
+dir_teardown(void **state)
 {
 	char *d = *state, p[512];
 
@@ -97,8 +103,8 @@ static int dir_teardown(void **state)
 	return 0;
 }
 
-static struct replay *open_dir(const char *dir, uint32_t cap, time_t now,
-    enum replay_load want)
+static struct replay *
+open_dir(const char *dir, uint32_t cap, time_t now, enum replay_load want)
 {
 	struct replay *r = NULL;
 	enum replay_load how;
@@ -111,7 +117,8 @@ static struct replay *open_dir(const char *dir, uint32_t cap, time_t now,
 	return r;
 }
 
-static off_t jsize(const char *dir)
+static off_t
+jsize(const char *dir)
 {
 	char p[512];
 	struct stat st;
@@ -123,7 +130,8 @@ static off_t jsize(const char *dir)
 
 /* A key is refused for as long as its timestamp is acceptable, and then
  * for good: once it has expired it is forgotten, and the floor holds it. */
-static void test_window_edges(void **state)
+static void
+test_window_edges(void **state)
 {
 	static const struct {
 		int64_t ts_off, now_off;
@@ -161,7 +169,8 @@ static void test_window_edges(void **state)
 	}
 }
 
-static void test_replay_within_window(void **state)
+static void
+test_replay_within_window(void **state)
 {
 	struct replay *r = open_mem(256);
 
@@ -175,7 +184,8 @@ static void test_replay_within_window(void **state)
 	replay_close(r);
 }
 
-static void test_distinct_keys(void **state)
+static void
+test_distinct_keys(void **state)
 {
 	static const struct {
 		uint16_t uid;
@@ -193,7 +203,8 @@ static void test_distinct_keys(void **state)
 	replay_close(r);
 }
 
-static void test_capacity_full(void **state)
+static void
+test_capacity_full(void **state)
 {
 	struct replay *r = open_mem(16);
 
@@ -210,7 +221,8 @@ static void test_capacity_full(void **state)
 	replay_close(r);
 }
 
-static void test_capacity_partial_expiry(void **state)
+static void
+test_capacity_partial_expiry(void **state)
 {
 	struct replay *r = open_mem(16);
 
@@ -235,7 +247,8 @@ struct model {
 	uint32_t n, floor;
 };
 
-static uint32_t model_users(const struct model *m, uint32_t uid)
+static uint32_t
+model_users(const struct model *m, uint32_t uid)
 {
 	uint32_t c = 0;
 
@@ -245,7 +258,8 @@ static uint32_t model_users(const struct model *m, uint32_t uid)
 }
 
 /* Drop the model's expired entries, raising its floor. */
-static void model_prune(struct model *m, time_t now)
+static void
+model_prune(struct model *m, time_t now)
 {
 	uint32_t k = 0;
 
@@ -258,7 +272,8 @@ static void model_prune(struct model *m, time_t now)
 	m->n = k;
 }
 
-static int model_add(struct model *m, uint32_t key, uint32_t ts, time_t now)
+static int
+model_add(struct model *m, uint32_t key, uint32_t ts, time_t now)
 {
 	uint32_t j, uid = key % USERS;
 
@@ -289,7 +304,8 @@ static int model_add(struct model *m, uint32_t key, uint32_t ts, time_t now)
  * users with a share each, a clock that mostly moves on and sometimes
  * steps back (the floor), timestamps up to the window old.
  */
-static void test_model(void **state)
+static void
+test_model(void **state)
 {
 	struct model m;
 	uint32_t seed = 12345;
@@ -333,7 +349,8 @@ static void test_model(void **state)
 	replay_close(r);
 }
 
-static void test_persist_kill9(void **state)
+static void
+test_persist_kill9(void **state)
 {
 	const char *dir = *state;
 	struct replay *r = open_dir(dir, 64, T0, REPLAY_FRESH);
@@ -370,7 +387,8 @@ static void test_persist_kill9(void **state)
 	replay_close(r);
 }
 
-static void test_persist_duplicate(void **state)
+static void
+test_persist_duplicate(void **state)
 {
 	const char *dir = *state;
 	struct replay *r = open_dir(dir, 16, T0, REPLAY_FRESH);
@@ -386,7 +404,8 @@ static void test_persist_duplicate(void **state)
 	replay_close(r);
 }
 
-static void test_missing_file(void **state)
+static void
+test_missing_file(void **state)
 {
 	const char *dir = *state;
 	struct replay *r = open_dir(dir, 16, T0, REPLAY_FRESH);
@@ -401,7 +420,8 @@ static void test_missing_file(void **state)
 enum mut { M_MAGIC, M_EMPTY, M_SHORTHDR, M_TRUNC, M_FLIP, M_FLIPCRC,
 	M_RESERVED, M_GARBAGE, M_GARBAGE_REC };
 
-static void mutate(const char *dir, enum mut how)
+static void
+mutate(const char *dir, enum mut how)
 {
 	static const uint8_t junk[REC] = { 0xaa, 0x55, 0xaa, 0x55, 0xaa };
 	char p[512];
@@ -445,7 +465,8 @@ static void mutate(const char *dir, enum mut how)
 	close(fd);
 }
 
-static void test_corrupt(void **state)
+static void
+test_corrupt(void **state)
 {
 	static const struct {
 		enum mut how;
@@ -508,7 +529,8 @@ static void test_corrupt(void **state)
 
 /* Damaged again while an earlier barrier is still in force (the clock went
  * back, or the journal was damaged twice): the higher barrier stays. */
-static void test_barrier_never_lowered(void **state)
+static void
+test_barrier_never_lowered(void **state)
 {
 	const char *dir = *state;
 	struct replay *r = open_dir(dir, 16, T0, REPLAY_FRESH);
@@ -531,7 +553,8 @@ static void test_barrier_never_lowered(void **state)
 	replay_close(r);
 }
 
-static void test_barrier_clears(void **state)
+static void
+test_barrier_clears(void **state)
 {
 	const char *dir = *state;
 	struct replay *r = open_dir(dir, 16, T0, REPLAY_FRESH);
@@ -564,7 +587,8 @@ static void test_barrier_clears(void **state)
 	replay_close(r);
 }
 
-static void test_compaction(void **state)
+static void
+test_compaction(void **state)
 {
 	const char *dir = *state;
 	struct replay *r = open_dir(dir, 4096, T0, REPLAY_FRESH);
@@ -600,7 +624,8 @@ static void test_compaction(void **state)
 	replay_close(r);
 }
 
-static void test_bad_dir(void **state)
+static void
+test_bad_dir(void **state)
 {
 	const char *dir = *state;
 	char bad[512], err[512];
@@ -641,7 +666,8 @@ static void test_bad_dir(void **state)
 	chmod(dir, 0700);
 }
 
-static void test_reload_over_capacity(void **state)
+static void
+test_reload_over_capacity(void **state)
 {
 	const char *dir = *state;
 	struct replay *r = open_dir(dir, 32, T0, REPLAY_FRESH);
@@ -662,7 +688,8 @@ static void test_reload_over_capacity(void **state)
 	replay_close(r);
 }
 
-static void test_journal_write_fails(void **state)
+static void
+test_journal_write_fails(void **state)
 {
 	const char *dir = *state;
 	struct replay *r = open_dir(dir, 16, T0, REPLAY_FRESH);
@@ -692,7 +719,8 @@ static void test_journal_write_fails(void **state)
 
 /* Write a journal by hand: the SLREPLY1 header (window, barrier) and
  * records (uid, seed, ts), as siglatchd before the floor wrote it. */
-static void write_v1(const char *dir, uint32_t window, uint32_t barrier,
+static void
+write_v1(const char *dir, uint32_t window, uint32_t barrier,
     const uint32_t (*recs)[3], size_t nrecs)
 {
 	uint8_t b[HDR1 + 8 * REC];
@@ -732,7 +760,8 @@ static void write_v1(const char *dir, uint32_t window, uint32_t barrier,
 	close(fd);
 }
 
-static void read_magic(const char *dir, char magic[9])
+static void
+read_magic(const char *dir, char magic[9])
 {
 	char p[512];
 	int fd;
@@ -751,7 +780,8 @@ static void read_magic(const char *dir, char magic[9])
  * more than the window.  The floor refuses it; a knock stamped after it
  * is still new.
  */
-static void test_clock_stepped_back(void **state)
+static void
+test_clock_stepped_back(void **state)
 {
 	static const time_t back[] = { W + 1, W + 10, 2 * W + 10, 3600 };
 
@@ -777,7 +807,8 @@ static void test_clock_stepped_back(void **state)
  * the journal dropped the knock as expired; once the clock was put right
  * it was taken again.  The floor goes into the journal with it.
  */
-static void test_clock_ahead_restart(void **state)
+static void
+test_clock_ahead_restart(void **state)
 {
 	const char *dir = *state;
 	struct replay *r = open_dir(dir, 16, T0, REPLAY_FRESH);
@@ -802,7 +833,8 @@ static void test_clock_ahead_restart(void **state)
  * a knock the old window had let expire.  Forgotten in the old run or on
  * loading, it stays refused.
  */
-static void test_window_grows(void **state)
+static void
+test_window_grows(void **state)
 {
 	const char *dir = *state;
 	struct replay *r = open_dir(dir, 16, T0, REPLAY_FRESH);
@@ -840,7 +872,8 @@ static void test_window_grows(void **state)
  * forgot is not written down, but it was older than its window.  A wider
  * window refuses what is older than the old one, nothing newer.
  */
-static void test_window_grows_v1(void **state)
+static void
+test_window_grows_v1(void **state)
 {
 	const char *dir = *state;
 	const time_t now = T0 + W + 1;
@@ -868,7 +901,8 @@ static void test_window_grows_v1(void **state)
 }
 
 /* A journal written by siglatchd before the floor loads as it was. */
-static void test_v1_journal_loads(void **state)
+static void
+test_v1_journal_loads(void **state)
 {
 	static const uint32_t recs[][3] = {
 		{ 1, 1, T0 }, { 2, 2, T0 + 1 }, { 65535, 3, T0 - 5 },
@@ -907,7 +941,8 @@ static void test_v1_journal_loads(void **state)
  * the barrier.  One holding nothing but empty directories (a mount point,
  * lost+found) is.
  */
-static void test_missing_in_used_dir(void **state)
+static void
+test_missing_in_used_dir(void **state)
 {
 	const char *dir = *state;
 	struct replay *r = NULL;
@@ -968,7 +1003,8 @@ static void test_missing_in_used_dir(void **state)
  * stamped up to the high-water mark + window, not now + window.  A damaged
  * header is not trusted for it; an impossible window in one is damage.
  */
-static void test_corrupt_after_clock_back(void **state)
+static void
+test_corrupt_after_clock_back(void **state)
 {
 	const char *dir = *state;
 	const time_t ahead = T0 + 1000;
@@ -1010,7 +1046,8 @@ static void test_corrupt_after_clock_back(void **state)
  * entry put in after the clock went back, already expired at the last
  * sweep's time, must still be swept when it expires.
  */
-static void test_sweep_after_clock_back(void **state)
+static void
+test_sweep_after_clock_back(void **state)
 {
 	struct replay *r = open_mem(16);
 
@@ -1030,7 +1067,8 @@ static void test_sweep_after_clock_back(void **state)
  * refused.  With shares, a user at its share is refused (and
  * replay_user_full says so) while the others keep their room.
  */
-static void test_user_share(void **state)
+static void
+test_user_share(void **state)
 {
 	struct replay *r = open_mem(48);
 
@@ -1066,7 +1104,8 @@ static void test_user_share(void **state)
 }
 
 /* Entries read from the journal count against their user's share. */
-static void test_user_share_reload(void **state)
+static void
+test_user_share_reload(void **state)
 {
 	const char *dir = *state;
 	struct replay *r = open_dir(dir, 32, T0, REPLAY_FRESH);
@@ -1085,7 +1124,8 @@ static void test_user_share_reload(void **state)
 	replay_close(r);
 }
 
-static void test_bad_args(void **state)
+static void
+test_bad_args(void **state)
 {
 	struct replay *r = NULL;
 	enum replay_load how;
@@ -1113,7 +1153,8 @@ static void test_bad_args(void **state)
 
 #define DIRTEST(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window_edges),
