@@ -302,6 +302,8 @@ config_check_files(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- the keys: loaded, logged, wiped ----------------------------------- */
+
 /*
  * Open a [fleet] password_file, checked as key files are (a regular file of
  * root or ours that group and others may neither read nor write), on the
