@@ -1,222 +1,41 @@
 /*
- * config.c - siglatchd configuration: INI with the siglatch 1.0 keys.
+ * config.c - siglatchd configuration: INI with the siglatch 1.0 keys; the
+ * reader.
  *
  * libinih does the key = value splitting.  It is fed by our own line reader,
  * which counts lines (the handler gets no line number), refuses over-long
  * lines and NUL bytes instead of letting them be split or cut, and handles
  * section headers itself, so that an empty or unknown section is still an
- * error naming its line.  Every key is looked up in a per-section table that
- * says where it is stored and what range it must be in.  After the file is
- * read, cross-section rules are checked and action names resolved to ids.
+ * error naming its line.  Each key is handed to cfgkeys.c, whose
+ * per-section tables say where it is stored and what range it must be in.
+ * After the file is read, cfgcheck.c checks the rules across keys and
+ * sections and resolves action names to ids.  (The files the configuration
+ * names are checked and loaded by cfgfiles.c.)
  *
- * Errors: "FILE:LINE: [section] key 'KEY': problem" (top-level keys have no
+ * This file owns the reader, the sections, the entry points
+ * (config_parse, config_parse_string), the lookups of a parsed
+ * configuration, and the error message, made in one place (cfg_fail):
+ * "FILE:LINE: [section] key 'KEY': problem" (top-level keys have no
  * "[section] "; whole-section problems have no "key 'KEY'").
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <limits.h>
-#include <unistd.h>
 
-#include <openssl/crypto.h>
-
-#include "config.h"
-#include "crypto.h"
+#include "config_int.h"
 #include "log.h"
-#include "privsep.h"
 #include "util.h"
 
-/* Reader buffer: a line holds at most CFG_LINE_MAX - 1 bytes, not counting
- * its "\n" or "\r\n". */
-#define CFG_LINE_MAX      4096
-#define CFG_KEYS_MAX        32  /* keys per section kind */
-#define CFG_DEADDROPS_MAX   64
-#define CFG_SHOW           100  /* longest value quoted back in a message */
 #define CFG_SPACE   " \t\r\v\f"   /* what inih skips around a line (isspace) */
 
-enum cfg_kind { CK_TOP, CK_SERVER, CK_ACTION, CK_USER, CK_DEADDROP, CK_FLEET,
-    CK_NKINDS };
+/* ---- the error message -------------------------------------------------- */
 
-enum cfg_type {
-	CT_STR,     /* char[size] */
-	CT_IP,      /* char[size] holding an IPv4/IPv6 literal or "" */
-	CT_USER,    /* char[size] holding a user name; "" only if min == 0 */
-	CT_BOOL,    /* bool */
-	CT_U16,     /* uint16_t in [min, max] */
-	CT_U32,     /* uint32_t in [min, max] */
-	CT_INT,     /* int in [min, max] */
-	CT_CIDRS,   /* struct sl_cidr_list */
-	CT_NAMES,   /* list of action names, resolved after parsing */
-	CT_IGNORED, /* accepted for siglatch 1.0 compatibility, unused */
-};
-
-struct cfg_key {
-	const char *name;
-	enum cfg_type type;
-	size_t off, size;
-	long long min, max;
-};
-
-#define K(st, f, t, lo, hi) \
-	{ #f, t, offsetof(st, f), sizeof(((st *)0)->f), lo, hi }
-
-static const struct cfg_key cfg_top_keys[] = {
-	K(struct config, log_file, CT_STR, 0, 0),
-	K(struct config, priv_key_path, CT_STR, 0, 0),
-	K(struct config, timestamp_window, CT_U32, 1, 3600),
-	K(struct config, state_dir, CT_STR, 0, 0),
-	K(struct config, script_timeout, CT_U32, 1, 86400),
-	K(struct config, max_scripts, CT_U32, 1, SL_MAX_SCRIPTS),
-	K(struct config, replay_cache_size, CT_U32, 16, 1048576),
-	K(struct config, run_as, CT_USER, 1, 0),
-	K(struct config, ratelimit_source_budget, CT_U32, 1, 100000),
-	K(struct config, ratelimit_prefix_budget, CT_U32, 1, 1000000),
-	K(struct config, ratelimit_window, CT_U32, 1, 3600),
-	K(struct config, ratelimit_penalty, CT_U32, 1, 86400),
-	K(struct config, ratelimit_penalty_max, CT_U32, 1, 604800),
-	K(struct config, ratelimit_good_time, CT_U32, 0, 86400),
-	K(struct config, max_decrypts_per_sec, CT_U32, 0, 1000000),
-	K(struct config, ratelimit_table_size, CT_U32, 64, 16777216),
-	K(struct config, dup_cache_size, CT_U32, 0, 16777216),
-	K(struct config, stats_file, CT_STR, 0, 0),
-	K(struct config, stats_interval, CT_U32, 0, 3600),
-	K(struct config, metrics_file, CT_STR, 0, 0),
-	K(struct config, log_format, CT_STR, 0, 0),
-	K(struct config, workers, CT_U32, 0, 64),
-	K(struct config, max_grants, CT_U32, 1, 65536),
-	K(struct config, grant_max_lifetime, CT_U32, 1, 2592000),
-	K(struct config, revoke_on_exit, CT_BOOL, 0, 0),
-	K(struct config, kernel_filter, CT_BOOL, 0, 0),
-	K(struct config, ratelimit_user_budget, CT_U32, 1, 100000),
-	K(struct config, pid_file, CT_STR, 0, 0),
-};
-
-static const struct cfg_key cfg_server_keys[] = {
-	K(struct cfg_server, enabled, CT_BOOL, 0, 0),
-	K(struct cfg_server, port, CT_U16, 1, 65535),
-	K(struct cfg_server, bind_ip, CT_IP, 0, 0),
-	K(struct cfg_server, secure, CT_BOOL, 0, 0),
-	K(struct cfg_server, priv_key_path, CT_STR, 0, 0),
-	{ "actions", CT_NAMES, 0, 0, 0, 0 },
-	K(struct cfg_server, logging, CT_BOOL, 0, 0),
-	K(struct cfg_server, log_file, CT_STR, 0, 0),
-	K(struct cfg_server, allowed_ips, CT_CIDRS, 0, 0),
-	{ "deaddrops", CT_IGNORED, 0, 0, 0, 0 },
-	K(struct cfg_server, format1, CT_BOOL, 0, 0),
-	K(struct cfg_server, format2, CT_BOOL, 0, 0),
-	K(struct cfg_server, receipt, CT_BOOL, 0, 0),
-	K(struct cfg_server, grant_named_address, CT_BOOL, 0, 0),
-	K(struct cfg_server, require_named_address, CT_BOOL, 0, 0),
-};
-
-static const struct cfg_key cfg_action_keys[] = {
-	K(struct cfg_action, id, CT_INT, 0, 255),
-	K(struct cfg_action, enabled, CT_BOOL, 0, 0),
-	K(struct cfg_action, constructor, CT_STR, 0, 0),
-	K(struct cfg_action, destructor, CT_STR, 0, 0),
-	K(struct cfg_action, keepalive_interval, CT_U32, 0, 604800),
-	K(struct cfg_action, rerun_on_extend, CT_BOOL, 0, 0),
-	K(struct cfg_action, exec_split, CT_BOOL, 0, 0),
-	K(struct cfg_action, require_ascii, CT_BOOL, 0, 0),
-	K(struct cfg_action, discard_payload, CT_BOOL, 0, 0),
-	K(struct cfg_action, allowed_ips, CT_CIDRS, 0, 0),
-	K(struct cfg_action, run_as, CT_USER, 0, 0),
-	K(struct cfg_action, grant_named_address, CT_BOOL, 0, 0),
-	K(struct cfg_action, fleet, CT_BOOL, 0, 0),
-};
-
-static const struct cfg_key cfg_user_keys[] = {
-	K(struct cfg_user, id, CT_INT, 0, 65535),
-	K(struct cfg_user, enabled, CT_BOOL, 0, 0),
-	K(struct cfg_user, key_file, CT_STR, 0, 0),
-	K(struct cfg_user, hmac_file, CT_STR, 0, 0),
-	{ "actions", CT_NAMES, 0, 0, 0, 0 },
-	K(struct cfg_user, allowed_ips, CT_CIDRS, 0, 0),
-};
-
-static const struct cfg_key cfg_fleet_keys[] = {
-	K(struct cfg_fleet, store, CT_STR, 0, 0),
-	K(struct cfg_fleet, password_file, CT_STR, 0, 0),
-	K(struct cfg_fleet, name, CT_STR, 0, 0),
-	K(struct cfg_fleet, prefix, CT_STR, 0, 0),
-	K(struct cfg_fleet, on_store_down, CT_STR, 0, 0),
-	K(struct cfg_fleet, timeout_ms, CT_U32, 50, 10000),
-};
-
-#undef K
-
-#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
-
-static const struct {
-	const char *name;
-	const struct cfg_key *keys;
-	size_t nkeys;
-} cfg_kinds[CK_NKINDS] = {
-	[CK_TOP] = { "", cfg_top_keys, NKEYS(cfg_top_keys) },
-	[CK_SERVER] = { "server", cfg_server_keys, NKEYS(cfg_server_keys) },
-	[CK_ACTION] = { "action", cfg_action_keys, NKEYS(cfg_action_keys) },
-	[CK_USER] = { "user", cfg_user_keys, NKEYS(cfg_user_keys) },
-	[CK_DEADDROP] = { "deaddrop", NULL, 0 },
-	[CK_FLEET] = { "fleet", cfg_fleet_keys, NKEYS(cfg_fleet_keys) },
-};
-
-_Static_assert(NKEYS(cfg_top_keys) <= CFG_KEYS_MAX, "CFG_KEYS_MAX");
-_Static_assert(NKEYS(cfg_server_keys) <= CFG_KEYS_MAX, "CFG_KEYS_MAX");
-_Static_assert(NKEYS(cfg_action_keys) <= CFG_KEYS_MAX, "CFG_KEYS_MAX");
-_Static_assert(NKEYS(cfg_user_keys) <= CFG_KEYS_MAX, "CFG_KEYS_MAX");
-
-/* What the parser remembers about one section beyond struct config. */
-struct cfg_sect {
-	int keyline[CFG_KEYS_MAX]; /* line of each key, 0 = not given */
-	char *names;               /* raw `actions` value (heap) */
-};
-
-struct cfg_ctx {
-	struct config *cfg;
-	const char *file;
-	FILE *fp;                  /* source: a file ... */
-	const char *text;          /* ... or a string */
-	size_t pos;
-	int line;
-	bool failed;
-	char *err;
-	size_t errlen;
-
-	/* the section being read */
-	enum cfg_kind kind;
-	char label[SL_NAME_MAX + 16]; /* "server:NAME", "" at top level */
-	void *base;                /* its struct in cfg */
-	struct cfg_sect *cur;
-
-	struct cfg_sect top;
-	struct cfg_sect servers[SL_MAX_SERVERS];
-	struct cfg_sect actions[SL_MAX_ACTIONS];
-	struct cfg_sect users[SL_MAX_USERS];
-	struct cfg_sect fleet;
-	unsigned ndeaddrops;
-	char deaddrops[CFG_DEADDROPS_MAX][SL_NAME_MAX];
-	int deaddrop_lines[CFG_DEADDROPS_MAX];
-
-	char buf[CFG_LINE_MAX + 1];
-};
-
-static void cfg_fail(struct cfg_ctx *c, int line, const char *sect,
-    const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-/*
- * Record the first error.  sect is "kind:NAME" (NULL or "" at top level),
- * key NULL for a problem with a whole section or the file.
- */
-static void
+/* The one place an error message is made (config_int.h). */
+void
 cfg_fail(struct cfg_ctx *c, int line, const char *sect, const char *key,
     const char *fmt, ...)
 {
@@ -241,76 +60,7 @@ cfg_fail(struct cfg_ctx *c, int line, const char *sect, const char *key,
 	snprintf(c->err, c->errlen, "%s:%d:%s %s", c->file, line, what, msg);
 }
 
-static void
-cfg_label(char *out, size_t outlen, enum cfg_kind kind, const char *name)
-{
-	snprintf(out, outlen, "%s:%s", cfg_kinds[kind].name, name);
-}
-
-static int
-cfg_key_index(enum cfg_kind kind, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < cfg_kinds[kind].nkeys; i++)
-		if (strcmp(cfg_kinds[kind].keys[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
-/* Line of key `name` in a section, or fallback when it was not given. */
-static int
-cfg_keyline(const struct cfg_sect *s, enum cfg_kind kind, const char *name,
-    int fallback)
-{
-	int i = cfg_key_index(kind, name);
-
-	return i >= 0 && s->keyline[i] > 0 ? s->keyline[i] : fallback;
-}
-
-/*
- * A user name as useradd(8) takes it: A-Z a-z 0-9 _ . -, not starting with
- * '-', optionally ending in '$'.  Whether it exists is checked at start
- * (privsep_config_ids), not here: parsing does no system lookups.
- */
-static bool
-cfg_valid_user(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n > 0 && s[n - 1] == '$')
-		n--;
-	return n > 0 && s[0] != '-' && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-}
-
 /* ---- sections ---------------------------------------------------------- */
-
-static void
-cfg_server_defaults(struct cfg_server *s)
-{
-	s->enabled = true;
-	s->port = 50000;
-	s->secure = true;
-	s->logging = true;
-	s->format1 = true;
-	s->format2 = true;
-}
-
-static void
-cfg_action_defaults(struct cfg_action *a)
-{
-	a->id = -1;
-	a->enabled = true;
-	a->exec_split = true;
-}
-
-static void
-cfg_user_defaults(struct cfg_user *u)
-{
-	u->id = -1;
-	u->enabled = false;
-}
 
 /* Find a section of `kind` named `name`; returns its line or 0. */
 static int
@@ -346,73 +96,53 @@ cfg_find_section(const struct cfg_ctx *c, enum cfg_kind kind, const char *name)
 	return 0;
 }
 
-/* A "[...]" line; inner is the text between the brackets. */
-static int
-cfg_begin_section(struct cfg_ctx *c, char *inner)
+/* The kind of section "[inner]" opens: CK_NKINDS when none. */
+static enum cfg_kind
+cfg_section_kind(const char *inner)
 {
-	static const unsigned max[CK_NKINDS] = {
-		[CK_SERVER] = SL_MAX_SERVERS, [CK_ACTION] = SL_MAX_ACTIONS,
-		[CK_USER] = SL_MAX_USERS, [CK_DEADDROP] = CFG_DEADDROPS_MAX,
-	};
-	struct config *cfg = c->cfg;
-	char *colon = strchr(inner, ':');
-	const char *name;
 	enum cfg_kind kind;
-	unsigned n;
-	int prev;
 
 	for (kind = CK_SERVER; kind < CK_NKINDS; kind++) {
-		size_t kl = strlen(cfg_kinds[kind].name);
+		size_t kl = strlen(cfg_kind_name(kind));
 
-		if (strncmp(inner, cfg_kinds[kind].name, kl) == 0 &&
+		if (strncmp(inner, cfg_kind_name(kind), kl) == 0 &&
 		    (inner[kl] == ':' || inner[kl] == '\0'))
 			break;
 	}
-	if (kind == CK_NKINDS) {
-		cfg_fail(c, c->line, inner, NULL, "unknown section (expected "
-		    "[server:NAME], [action:NAME], [user:NAME], "
-		    "[deaddrop:NAME] or [fleet])");
+	return kind;
+}
+
+/* [fleet]: one, with no name. */
+static int
+cfg_begin_fleet(struct cfg_ctx *c, const char *inner)
+{
+	struct config *cfg = c->cfg;
+
+	if (strchr(inner, ':') != NULL) {
+		cfg_fail(c, c->line, inner, NULL, "the fleet section "
+		    "has no name (write [fleet])");
 		return -1;
 	}
-	if (kind == CK_FLEET) {
-		/* one, with no name */
-		if (colon != NULL) {
-			cfg_fail(c, c->line, inner, NULL, "the fleet section "
-			    "has no name (write [fleet])");
-			return -1;
-		}
-		if (cfg->fleet.on) {
-			cfg_fail(c, c->line, inner, NULL, "duplicate section "
-			    "(first defined at line %d)", cfg->fleet.line);
-			return -1;
-		}
-		cfg->fleet.on = true;
-		cfg->fleet.line = c->line;
-		c->kind = kind;
-		snprintf(c->label, sizeof(c->label), "fleet");
-		c->base = &cfg->fleet;
-		c->cur = &c->fleet;
-		return 0;
-	}
-	name = colon != NULL ? colon + 1 : "";
-	if (!sl_valid_name(name)) {
-		cfg_fail(c, c->line, inner, NULL, "section name must be 1-%d "
-		    "characters of A-Z a-z 0-9 _ . - (as in [%s:NAME])",
-		    SL_NAME_MAX - 1, cfg_kinds[kind].name);
+	if (cfg->fleet.on) {
+		cfg_fail(c, c->line, inner, NULL, "duplicate section "
+		    "(first defined at line %d)", cfg->fleet.line);
 		return -1;
 	}
-	if ((prev = cfg_find_section(c, kind, name)) > 0) {
-		cfg_fail(c, c->line, inner, NULL, "duplicate section (first "
-		    "defined at line %d)", prev);
-		return -1;
-	}
-	n = kind == CK_SERVER ? cfg->nservers : kind == CK_ACTION ?
-	    cfg->nactions : kind == CK_USER ? cfg->nusers : c->ndeaddrops;
-	if (n >= max[kind]) {
-		cfg_fail(c, c->line, inner, NULL, "too many [%s:*] sections "
-		    "(at most %u)", cfg_kinds[kind].name, max[kind]);
-		return -1;
-	}
+	cfg->fleet.on = true;
+	cfg->fleet.line = c->line;
+	c->kind = CK_FLEET;
+	snprintf(c->label, sizeof(c->label), "fleet");
+	c->base = &cfg->fleet;
+	c->cur = &c->fleet;
+	return 0;
+}
+
+/* A new section of kind (not CK_TOP or CK_FLEET) named name, with room
+ * for it: its struct gets its defaults, name and line, and is read next. */
+static void
+cfg_add_section(struct cfg_ctx *c, enum cfg_kind kind, const char *name)
+{
+	struct config *cfg = c->cfg;
 
 	c->kind = kind;
 	cfg_label(c->label, sizeof(c->label), kind, name);
@@ -457,6 +187,50 @@ cfg_begin_section(struct cfg_ctx *c, char *inner)
 		    "nothing)", c->file, c->line, c->label);
 		break;
 	}
+}
+
+/* A "[...]" line; inner is the text between the brackets. */
+static int
+cfg_begin_section(struct cfg_ctx *c, const char *inner)
+{
+	static const unsigned max[CK_NKINDS] = {
+		[CK_SERVER] = SL_MAX_SERVERS, [CK_ACTION] = SL_MAX_ACTIONS,
+		[CK_USER] = SL_MAX_USERS, [CK_DEADDROP] = CFG_DEADDROPS_MAX,
+	};
+	const struct config *cfg = c->cfg;
+	const char *colon = strchr(inner, ':'), *name;
+	enum cfg_kind kind = cfg_section_kind(inner);
+	unsigned n;
+	int prev;
+
+	if (kind == CK_NKINDS) {
+		cfg_fail(c, c->line, inner, NULL, "unknown section (expected "
+		    "[server:NAME], [action:NAME], [user:NAME], "
+		    "[deaddrop:NAME] or [fleet])");
+		return -1;
+	}
+	if (kind == CK_FLEET)
+		return cfg_begin_fleet(c, inner);
+	name = colon != NULL ? colon + 1 : "";
+	if (!sl_valid_name(name)) {
+		cfg_fail(c, c->line, inner, NULL, "section name must be 1-%d "
+		    "characters of A-Z a-z 0-9 _ . - (as in [%s:NAME])",
+		    SL_NAME_MAX - 1, cfg_kind_name(kind));
+		return -1;
+	}
+	if ((prev = cfg_find_section(c, kind, name)) > 0) {
+		cfg_fail(c, c->line, inner, NULL, "duplicate section (first "
+		    "defined at line %d)", prev);
+		return -1;
+	}
+	n = kind == CK_SERVER ? cfg->nservers : kind == CK_ACTION ?
+	    cfg->nactions : kind == CK_USER ? cfg->nusers : c->ndeaddrops;
+	if (n >= max[kind]) {
+		cfg_fail(c, c->line, inner, NULL, "too many [%s:*] sections "
+		    "(at most %u)", cfg_kind_name(kind), max[kind]);
+		return -1;
+	}
+	cfg_add_section(c, kind, name);
 	return 0;
 }
 
@@ -473,6 +247,62 @@ cfg_getc(struct cfg_ctx *c)
 }
 
 /*
+ * The next line into c->buf, without its "\n" or "\r\n", and counted: its
+ * length (*toolong: longer than CFG_LINE_MAX, cut there; *nul: holds a NUL
+ * byte).  -1 at the end of input, or after a read error (recorded).
+ */
+static int
+cfg_read_line(struct cfg_ctx *c, bool *toolong, bool *nul)
+{
+	size_t n = 0;
+	int ch;
+
+	*toolong = *nul = false;
+	while ((ch = cfg_getc(c)) != EOF && ch != '\n') {
+		if (ch == '\0')
+			*nul = true;
+		if (n < CFG_LINE_MAX)
+			c->buf[n++] = (char)ch;
+		else
+			*toolong = true;
+	}
+	if (ch == EOF && c->fp != NULL && ferror(c->fp)) {
+		cfg_fail(c, c->line + 1, NULL, NULL, "read error: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (ch == EOF && n == 0)
+		return -1;
+	c->line++;
+	if (n > 0 && c->buf[n - 1] == '\r')
+		n--;
+	c->buf[n] = '\0';
+	return (int)n;
+}
+
+/* A section header ("[" first, after blanks) starts its section; any other
+ * line is left to inih.  0, or -1 with the error recorded. */
+static int
+cfg_header(struct cfg_ctx *c, char *p)
+{
+	char *end;
+
+	p += strspn(p, CFG_SPACE);
+	if (*p != '[')
+		return 0;
+	end = p + strlen(p);
+	while (end > p && strchr(CFG_SPACE, end[-1]) != NULL)
+		end--;
+	if (end[-1] != ']' || end - p < 2) {
+		cfg_fail(c, c->line, NULL, NULL, "malformed section "
+		    "header (expected [kind:NAME] alone on the line)");
+		return -1;
+	}
+	end[-1] = '\0';
+	return cfg_begin_section(c, p + 1);
+}
+
+/*
  * ini_reader: one whole line into str (num bytes), without its line end.
  * Returns NULL at the end of input or after an error (recorded in c).
  */
@@ -480,32 +310,12 @@ static char *
 cfg_reader(char *str, int num, void *stream)
 {
 	struct cfg_ctx *c = stream;
-	size_t n = 0;
-	bool toolong = false, nul = false;
-	char *p, *end;
-	int ch;
+	bool toolong, nul;
+	char *p;
+	int n;
 
-	if (c->failed)
+	if (c->failed || (n = cfg_read_line(c, &toolong, &nul)) < 0)
 		return NULL;
-	while ((ch = cfg_getc(c)) != EOF && ch != '\n') {
-		if (ch == '\0')
-			nul = true;
-		if (n < CFG_LINE_MAX)
-			c->buf[n++] = (char)ch;
-		else
-			toolong = true;
-	}
-	if (ch == EOF && c->fp != NULL && ferror(c->fp)) {
-		cfg_fail(c, c->line + 1, NULL, NULL, "read error: %s",
-		    strerror(errno));
-		return NULL;
-	}
-	if (ch == EOF && n == 0)
-		return NULL;
-	c->line++;
-	if (n > 0 && c->buf[n - 1] == '\r')
-		n--;
-	c->buf[n] = '\0';
 	if ((size_t)num < CFG_LINE_MAX) {
 		cfg_fail(c, c->line, NULL, NULL, "parser line buffer too small");
 		return NULL;
@@ -523,128 +333,8 @@ cfg_reader(char *str, int num, void *stream)
 	if (c->line == 1 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
 		p += 3;                         /* UTF-8 byte order mark */
 	memcpy(str, p, strlen(p) + 1);
-
 	/* section headers are ours; inih sees them only to reset its state */
-	p += strspn(p, CFG_SPACE);
-	if (*p == '[') {
-		end = p + strlen(p);
-		while (end > p && strchr(CFG_SPACE, end[-1]) != NULL)
-			end--;
-		if (end[-1] != ']' || end - p < 2) {
-			cfg_fail(c, c->line, NULL, NULL, "malformed section "
-			    "header (expected [kind:NAME] alone on the line)");
-			return NULL;
-		}
-		end[-1] = '\0';
-		if (cfg_begin_section(c, p + 1) != 0)
-			return NULL;
-	}
-	return str;
-}
-
-/* ---- keys -------------------------------------------------------------- */
-
-static int
-cfg_store(struct cfg_ctx *c, const struct cfg_key *k, const char *name,
-    const char *value)
-{
-	char *field = (char *)c->base + k->off;
-	char bad[SL_IPSTR_MAX + 8];
-	uint8_t ipbuf[16];
-	long long v = 0;
-	int rc;
-
-	switch (k->type) {
-	case CT_IP:
-		if (*value != '\0' && inet_pton(AF_INET, value, ipbuf) != 1 &&
-		    inet_pton(AF_INET6, value, ipbuf) != 1) {
-			cfg_fail(c, c->line, c->label, name, "'%.*s' is not an "
-			    "IPv4 or IPv6 address", CFG_SHOW, value);
-			return -1;
-		}
-		__attribute__((fallthrough));
-	case CT_STR:
-		if (sl_strlcpy(field, value, k->size) != 0) {
-			cfg_fail(c, c->line, c->label, name, "value too long "
-			    "(at most %zu characters)", k->size - 1);
-			return -1;
-		}
-		return 0;
-	case CT_USER:
-		if (*value == '\0' && k->min > 0) {
-			cfg_fail(c, c->line, c->label, name, "must name a user");
-			return -1;
-		}
-		if (*value != '\0' && !cfg_valid_user(value)) {
-			cfg_fail(c, c->line, c->label, name, "'%.*s' is not a "
-			    "user name (A-Z a-z 0-9 _ . -, not starting with "
-			    "'-')", CFG_SHOW, value);
-			return -1;
-		}
-		if (sl_strlcpy(field, value, k->size) != 0) {
-			cfg_fail(c, c->line, c->label, name, "value too long "
-			    "(at most %zu characters)", k->size - 1);
-			return -1;
-		}
-		return 0;
-	case CT_BOOL: {
-		bool b;
-
-		if (sl_parse_bool(value, &b) != 0) {
-			cfg_fail(c, c->line, c->label, name, "'%.*s' is not a "
-			    "boolean (use yes or no)", CFG_SHOW, value);
-			return -1;
-		}
-		memcpy(field, &b, sizeof(b));
-		return 0;
-	}
-	case CT_U16:
-	case CT_U32:
-	case CT_INT:
-		if ((rc = sl_parse_num(value, k->min, k->max, &v)) != 0) {
-			cfg_fail(c, c->line, c->label, name, "'%.*s' is %s "
-			    "(allowed: %lld to %lld)", CFG_SHOW, value,
-			    rc == SL_ETOOBIG ? "out of range" : "not a number",
-			    k->min, k->max);
-			return -1;
-		}
-		if (k->type == CT_U16) {
-			uint16_t x = (uint16_t)v;
-
-			memcpy(field, &x, sizeof(x));
-		} else if (k->type == CT_U32) {
-			uint32_t x = (uint32_t)v;
-
-			memcpy(field, &x, sizeof(x));
-		} else {
-			int x = (int)v;
-
-			memcpy(field, &x, sizeof(x));
-		}
-		return 0;
-	case CT_CIDRS:
-		rc = addr_parse_list(value, (struct sl_cidr_list *)(void *)field,
-		    bad, sizeof(bad));
-		if (rc == SL_ETOOBIG)
-			cfg_fail(c, c->line, c->label, name, "more than %d "
-			    "addresses or ranges", SL_MAX_CIDRS);
-		else if (rc != 0 && bad[0] == '\0')
-			cfg_fail(c, c->line, c->label, name, "empty item in "
-			    "list");
-		else if (rc != 0)
-			cfg_fail(c, c->line, c->label, name, "'%s' is not an "
-			    "IPv4/IPv6 address or CIDR range", bad);
-		return rc != 0 ? -1 : 0;
-	case CT_NAMES:
-		if ((c->cur->names = strdup(value)) == NULL) {
-			cfg_fail(c, c->line, c->label, name, "out of memory");
-			return -1;
-		}
-		return 0;
-	case CT_IGNORED:
-		return 0;
-	}
-	return -1;
+	return cfg_header(c, p) == 0 ? str : NULL;
 }
 
 /* ini_handler: one "name = value" line of the current section. */
@@ -653,527 +343,16 @@ cfg_handler(void *user, const char *section, const char *name,
     const char *value)
 {
 	struct cfg_ctx *c = user;
-	int i, prev;
 
 	(void)section; /* inih truncates long section names: we track our own */
 	if (c->failed)
 		return 0;
 	if (c->kind == CK_DEADDROP)
 		return 1;
-	if ((i = cfg_key_index(c->kind, name)) < 0) {
-		cfg_fail(c, c->line, c->label, name, "unknown key");
-		return 0;
-	}
-	if ((prev = c->cur->keyline[i]) > 0) {
-		cfg_fail(c, c->line, c->label, name, "given twice in one "
-		    "section (first at line %d)", prev);
-		return 0;
-	}
-	c->cur->keyline[i] = c->line;
-	return cfg_store(c, &cfg_kinds[c->kind].keys[i], name, value) == 0;
-}
-
-/* ---- checks after reading ---------------------------------------------- */
-
-static bool
-cfg_same_bind(const struct cfg_server *a, const struct cfg_server *b)
-{
-	uint8_t x[16] = { 0 }, y[16] = { 0 };
-	static const uint8_t zero[16];
-	int fx, fy;
-
-	if (a->port != b->port)
-		return false;
-	if (a->bind_ip[0] == '\0' || b->bind_ip[0] == '\0')
-		return true;            /* "" takes every address */
-	fx = inet_pton(AF_INET, a->bind_ip, x) == 1 ? AF_INET : AF_INET6;
-	fy = inet_pton(AF_INET, b->bind_ip, y) == 1 ? AF_INET : AF_INET6;
-	if (fx == AF_INET6)
-		inet_pton(AF_INET6, a->bind_ip, x);
-	if (fy == AF_INET6)
-		inet_pton(AF_INET6, b->bind_ip, y);
-	if (fx != fy)
-		return false;
-	/* equal, or one of them is the wildcard of that family */
-	return memcmp(x, y, 16) == 0 || memcmp(x, zero, 16) == 0 ||
-	    memcmp(y, zero, 16) == 0;
-}
-
-static int
-cfg_find_action(const struct config *cfg, const char *name)
-{
-	unsigned i;
-
-	for (i = 0; i < cfg->nactions; i++)
-		if (strcmp(cfg->actions[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
-/* Resolve a comma-separated list of action names into *set. */
-static int
-cfg_resolve_actions(struct cfg_ctx *c, const struct cfg_sect *s,
-    enum cfg_kind kind, const char *secname, struct sl_idset *set)
-{
-	char label[SL_NAME_MAX + 16], item[CFG_LINE_MAX];
-	const char *p = s->names;
-	int line = cfg_keyline(s, kind, "actions", 0);
-
-	memset(set, 0, sizeof(*set));
-	if (p == NULL)
-		return 0;
-	cfg_label(label, sizeof(label), kind, secname);
-	p += strspn(p, " \t");
-	while (*p != '\0') {
-		size_t n = strcspn(p, ",");
-		int a;
-
-		memcpy(item, p, n);             /* n < CFG_LINE_MAX: one line */
-		item[n] = '\0';
-		sl_trim(item);
-		if (item[0] == '\0') {
-			cfg_fail(c, line, label, "actions", "empty item in list");
-			return -1;
-		}
-		if ((a = cfg_find_action(c->cfg, item)) < 0) {
-			cfg_fail(c, line, label, "actions", "no [action:%.*s] "
-			    "section", CFG_SHOW, item);
-			return -1;
-		}
-		if (c->cfg->actions[a].id < 0) {
-			cfg_fail(c, line, label, "actions", "[action:%s] "
-			    "(line %d) has no id", item, c->cfg->actions[a].line);
-			return -1;
-		}
-		idset_add(set, (unsigned)c->cfg->actions[a].id);
-		p += n;
-		if (*p == ',') {
-			p++;
-			p += strspn(p, " \t");
-			if (*p == '\0') {
-				cfg_fail(c, line, label, "actions", "empty "
-				    "item in list");
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
-
-static int
-cfg_check_servers(struct cfg_ctx *c)
-{
-	struct config *cfg = c->cfg;
-	char label[SL_NAME_MAX + 16];
-	unsigned i, j, nenabled = 0;
-
-	for (i = 0; i < cfg->nservers; i++) {
-		struct cfg_server *s = &cfg->servers[i];
-		const struct cfg_sect *cs = &c->servers[i];
-
-		cfg_label(label, sizeof(label), CK_SERVER, s->name);
-		if (s->priv_key_path[0] != '\0')
-			s->priv_key_line = cfg_keyline(cs, CK_SERVER,
-			    "priv_key_path", s->line);
-		else
-			s->priv_key_line = cfg_keyline(&c->top, CK_TOP,
-			    "priv_key_path", 0);
-		if (cfg_resolve_actions(c, cs, CK_SERVER, s->name,
-		    &s->actions) != 0)
-			return -1;
-		if (!s->enabled)
-			continue;
-		nenabled++;
-		if (!s->secure) {
-			cfg_fail(c, cfg_keyline(cs, CK_SERVER, "secure",
-			    s->line), label, "secure", "siglatchd has no "
-			    "unauthenticated mode (set secure = yes, or "
-			    "enabled = no)");
-			return -1;
-		}
-		if (!s->format1 && !s->format2) {
-			cfg_fail(c, cfg_keyline(cs, CK_SERVER, "format2",
-			    s->line), label, "format2", "format1 and format2 "
-			    "are both off: the server would accept nothing "
-			    "(turn one on, or set enabled = no)");
-			return -1;
-		}
-		if (s->priv_key_path[0] == '\0' && cfg->priv_key_path[0] == '\0') {
-			cfg_fail(c, s->line, label, NULL, "no priv_key_path "
-			    "(set one here or at the top level)");
-			return -1;
-		}
-		for (j = 0; j < i; j++) {
-			const struct cfg_server *o = &cfg->servers[j];
-
-			if (o->enabled && cfg_same_bind(s, o)) {
-				cfg_fail(c, cfg_keyline(cs, CK_SERVER, "port",
-				    s->line), label, NULL, "same bind_ip and "
-				    "port (%u) as [server:%s] at line %d",
-				    s->port, o->name, o->line);
-				return -1;
-			}
-		}
-	}
-	if (nenabled == 0) {
-		if (cfg->nservers > 0)
-			cfg_fail(c, cfg->servers[0].line, NULL, NULL, "no "
-			    "[server:NAME] section is enabled");
-		else
-			cfg_fail(c, c->line > 0 ? c->line : 1, NULL, NULL,
-			    "no [server:NAME] section");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-cfg_check_actions(struct cfg_ctx *c)
-{
-	struct config *cfg = c->cfg;
-	char label[SL_NAME_MAX + 16];
-	unsigned i;
-
-	for (i = 0; i < cfg->nactions; i++) {
-		struct cfg_action *a = &cfg->actions[i];
-
-		cfg_label(label, sizeof(label), CK_ACTION, a->name);
-		a->run_as_line = cfg_keyline(&c->actions[i], CK_ACTION,
-		    "run_as", 0);
-		a->constructor_line = cfg_keyline(&c->actions[i], CK_ACTION,
-		    "constructor", a->line);
-		a->destructor_line = cfg_keyline(&c->actions[i], CK_ACTION,
-		    "destructor", a->line);
-		if (a->id >= 0 && cfg->action_by_id[a->id] >= 0) {
-			const struct cfg_action *o =
-			    &cfg->actions[cfg->action_by_id[a->id]];
-
-			cfg_fail(c, cfg_keyline(&c->actions[i], CK_ACTION,
-			    "id", a->line), label, "id", "id %d is already "
-			    "used by [action:%s] at line %d", a->id, o->name,
-			    o->line);
-			return -1;
-		}
-		if (a->id >= 0)
-			cfg->action_by_id[a->id] = (int16_t)i;
-		if (a->enabled && a->id < 0) {
-			cfg_fail(c, a->line, label, NULL, "an enabled action "
-			    "needs an id (or set enabled = no)");
-			return -1;
-		}
-		if (a->enabled && a->constructor[0] == '\0') {
-			cfg_fail(c, a->line, label, NULL, "an enabled action "
-			    "needs a constructor (or set enabled = no)");
-			return -1;
-		}
-		/* 1.0 accepted both keys and did nothing with them: an
-		 * old config loads, and is told what will happen now */
-		if (a->enabled && a->destructor[0] != '\0' &&
-		    a->keepalive_interval == 0)
-			log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s:%d: [%s] key "
-			    "'destructor': never runs, keepalive_interval is 0 "
-			    "(no grant is kept)", c->file, cfg_keyline(
-			    &c->actions[i], CK_ACTION, "destructor", a->line),
-			    label);
-		else if (a->enabled && action_is_timed(a) &&
-		    a->keepalive_interval > cfg->grant_max_lifetime)
-			log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s:%d: [%s] key "
-			    "'keepalive_interval': %u is more than "
-			    "grant_max_lifetime (%u): grants end at %u s",
-			    c->file, cfg_keyline(&c->actions[i], CK_ACTION,
-			    "keepalive_interval", a->line), label,
-			    a->keepalive_interval, cfg->grant_max_lifetime,
-			    cfg->grant_max_lifetime);
-	}
-	return 0;
-}
-
-static int
-cfg_check_top(struct cfg_ctx *c)
-{
-	struct config *cfg = c->cfg;
-	int line;
-
-	cfg->run_as_line = cfg_keyline(&c->top, CK_TOP, "run_as", 0);
-	if (strcmp(cfg->log_format, "json") == 0)
-		cfg->log_json = true;
-	else if (strcmp(cfg->log_format, "text") != 0) {
-		cfg_fail(c, cfg_keyline(&c->top, CK_TOP, "log_format", 1), NULL,
-		    "log_format", "'%.*s': expected text or json", CFG_SHOW,
-		    cfg->log_format);
-		return -1;
-	}
-	if (cfg->metrics_file[0] != '\0') {
-		size_t n = strlen(cfg->metrics_file);
-
-		line = cfg_keyline(&c->top, CK_TOP, "metrics_file", 1);
-		if (cfg->metrics_file[n - 1] == '/' ||
-		    strcmp(cfg->metrics_file, ".") == 0 ||
-		    strcmp(cfg->metrics_file, "..") == 0) {
-			cfg_fail(c, line, NULL, "metrics_file", "'%.*s' is a "
-			    "directory; name a file (e.g. siglatchd.prom)",
-			    CFG_SHOW, cfg->metrics_file);
-			return -1;
-		}
-	}
-	if (cfg->ratelimit_penalty_max < cfg->ratelimit_penalty) {
-		line = cfg_keyline(&c->top, CK_TOP, "ratelimit_penalty_max",
-		    cfg_keyline(&c->top, CK_TOP, "ratelimit_penalty", 1));
-		cfg_fail(c, line, NULL, "ratelimit_penalty_max", "%u is less "
-		    "than ratelimit_penalty (%u): the penalty may only grow",
-		    cfg->ratelimit_penalty_max, cfg->ratelimit_penalty);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-cfg_check_users(struct cfg_ctx *c)
-{
-	struct config *cfg = c->cfg;
-	char label[SL_NAME_MAX + 16];
-	unsigned i;
-
-	for (i = 0; i < cfg->nusers; i++) {
-		struct cfg_user *u = &cfg->users[i];
-		const struct cfg_sect *cs = &c->users[i];
-
-		cfg_label(label, sizeof(label), CK_USER, u->name);
-		u->hmac_file_line = cfg_keyline(cs, CK_USER, "hmac_file",
-		    u->line);
-		if (u->id >= 0 && cfg->user_by_id[u->id] >= 0) {
-			const struct cfg_user *o =
-			    &cfg->users[cfg->user_by_id[u->id]];
-
-			cfg_fail(c, cfg_keyline(cs, CK_USER, "id", u->line),
-			    label, "id", "id %d is already used by [user:%s] "
-			    "at line %d", u->id, o->name, o->line);
-			return -1;
-		}
-		if (u->id >= 0)
-			cfg->user_by_id[u->id] = (int16_t)i;
-		if (u->enabled && u->id < 0) {
-			cfg_fail(c, u->line, label, NULL, "an enabled user "
-			    "needs an id (or set enabled = no)");
-			return -1;
-		}
-		if (u->enabled && u->hmac_file[0] == '\0') {
-			cfg_fail(c, u->line, label, NULL, "an enabled user "
-			    "needs an hmac_file (or set enabled = no)");
-			return -1;
-		}
-		if (cfg_resolve_actions(c, cs, CK_USER, u->name,
-		    &u->actions) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-/*
- * The store's address: redis://HOST[:PORT][/DB] (HOST a name, an IPv4
- * address or [an IPv6 address]) or unix:/PATH[?db=DB].  0, or -1 with
- * the problem in why.
- */
-static int
-cfg_fleet_store(struct cfg_fleet *f, const char **why)
-{
-	char buf[SL_PATH_MAX], *p, *end, *q;
-	long long v;
-
-	f->port = 6379;
-	f->db = 0;
-	if (sl_strlcpy(buf, f->store, sizeof(buf)) != 0) {
-		*why = "too long";
-		return -1;
-	}
-	if (strncmp(buf, "unix:", 5) == 0) {
-		p = buf + 5;
-		if ((q = strchr(p, '?')) != NULL) {
-			*q++ = '\0';
-			if (strncmp(q, "db=", 3) != 0 ||
-			    sl_parse_num(q + 3, 0, 1000, &v) != 0) {
-				*why = "expected unix:/PATH or unix:/PATH?db=N "
-				    "(N 0 to 1000)";
-				return -1;
-			}
-			f->db = (uint32_t)v;
-		}
-		if (p[0] != '/' || strlen(p) >= 108) {
-			*why = "the socket path must be absolute and shorter "
-			    "than 108 characters";
-			return -1;
-		}
-		f->unix_sock = true;
-		sl_strlcpy(f->host, p, sizeof(f->host));
-		return 0;
-	}
-	if (strncmp(buf, "redis://", 8) != 0) {
-		*why = "expected redis://HOST[:PORT][/DB] or unix:/PATH[?db=N] "
-		    "(rediss:// TLS is not supported)";
-		return -1;
-	}
-	p = buf + 8;
-	if ((q = strchr(p, '/')) != NULL) {
-		*q++ = '\0';
-		if (*q != '\0') {
-			if (sl_parse_num(q, 0, 1000, &v) != 0) {
-				*why = "the database after '/' must be a "
-				    "number from 0 to 1000";
-				return -1;
-			}
-			f->db = (uint32_t)v;
-		}
-	}
-	if (strchr(p, '@') != NULL) {
-		*why = "no credentials in the address (use password_file)";
-		return -1;
-	}
-	if (*p == '[') {
-		if ((end = strchr(p, ']')) == NULL) {
-			*why = "unclosed '[' around an IPv6 address";
-			return -1;
-		}
-		*end++ = '\0';
-		p++;
-		q = *end == ':' ? end + 1 : NULL;
-		if (*end != '\0' && *end != ':') {
-			*why = "unexpected text after ']'";
-			return -1;
-		}
-	} else if ((q = strchr(p, ':')) != NULL) {
-		*q++ = '\0';
-	}
-	if (q != NULL) {
-		if (sl_parse_num(q, 1, 65535, &v) != 0) {
-			*why = "the port must be a number from 1 to 65535";
-			return -1;
-		}
-		f->port = (uint16_t)v;
-	}
-	if (*p == '\0' || strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-	    "qrstuvwxyz0123456789.-:") != strlen(p)) {
-		*why = "expected a host name or address";
-		return -1;
-	}
-	sl_strlcpy(f->host, p, sizeof(f->host));
-	return 0;
-}
-
-static int
-cfg_check_fleet(struct cfg_ctx *c)
-{
-	struct config *cfg = c->cfg;
-	struct cfg_fleet *f = &cfg->fleet;
-	const char *why = NULL;
-	unsigned i;
-	size_t n;
-
-	for (i = 0; i < cfg->nactions; i++) {
-		const struct cfg_action *a = &cfg->actions[i];
-		char label[SL_NAME_MAX + 16];
-		int line = cfg_keyline(&c->actions[i], CK_ACTION, "fleet",
-		    a->line);
-
-		if (!a->fleet || !a->enabled)
-			continue;
-		cfg_label(label, sizeof(label), CK_ACTION, a->name);
-		if (!f->on) {
-			cfg_fail(c, line, label, "fleet", "there is no [fleet] "
-			    "section");
-			return -1;
-		}
-		if (!action_is_timed(a)) {
-			cfg_fail(c, line, label, "fleet", "only an action "
-			    "with a destructor and a keepalive_interval keeps "
-			    "grants to share");
-			return -1;
-		}
-	}
-	if (!f->on)
-		return 0;
-	f->store_line = cfg_keyline(&c->fleet, CK_FLEET, "store", f->line);
-	f->password_line = cfg_keyline(&c->fleet, CK_FLEET, "password_file",
-	    f->line);
-	if (f->store[0] == '\0') {
-		cfg_fail(c, f->line, "fleet", NULL, "no store (e.g. store = "
-		    "redis://10.0.0.5:6379/0)");
-		return -1;
-	}
-	if (cfg_fleet_store(f, &why) != 0) {
-		cfg_fail(c, f->store_line, "fleet", "store", "'%.*s': %s",
-		    CFG_SHOW, f->store, why);
-		return -1;
-	}
-	if (f->name[0] == '\0') {
-		if (gethostname(f->name, sizeof(f->name)) != 0)
-			f->name[0] = '\0';
-		f->name[sizeof(f->name) - 1] = '\0';
-		if (!sl_valid_name(f->name)) {
-			cfg_fail(c, f->line, "fleet", "name", "the host name "
-			    "cannot be this gateway's name: set name = ...");
-			return -1;
-		}
-	} else if (!sl_valid_name(f->name)) {
-		cfg_fail(c, cfg_keyline(&c->fleet, CK_FLEET, "name", f->line),
-		    "fleet", "name", "must be 1-%d characters of A-Z a-z 0-9 "
-		    "_ . -", SL_NAME_MAX - 1);
-		return -1;
-	}
-	n = strlen(f->prefix);
-	if (n == 0 || strspn(f->prefix, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
-	    "klmnopqrstuvwxyz0123456789_.-:{}") != n) {
-		cfg_fail(c, cfg_keyline(&c->fleet, CK_FLEET, "prefix", f->line),
-		    "fleet", "prefix", "must be 1-%d characters of A-Z a-z 0-9 "
-		    "_ . - : { }", FLEET_PREFIX_MAX - 1);
-		return -1;
-	}
-	if (strcmp(f->on_store_down, "refuse") == 0)
-		f->down_local = false;
-	else if (strcmp(f->on_store_down, "local") == 0)
-		f->down_local = true;
-	else {
-		cfg_fail(c, cfg_keyline(&c->fleet, CK_FLEET, "on_store_down",
-		    f->line), "fleet", "on_store_down", "'%.*s' is not refuse "
-		    "or local", CFG_SHOW, f->on_store_down);
-		return -1;
-	}
-	return 0;
+	return cfg_set_key(c, name, value) == 0;
 }
 
 /* ---- entry points ------------------------------------------------------ */
-
-static void
-cfg_init(struct config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->timestamp_window = 120;
-	sl_strlcpy(cfg->state_dir, "/var/lib/siglatch", sizeof(cfg->state_dir));
-	cfg->script_timeout = 30;
-	cfg->max_scripts = 16;
-	cfg->replay_cache_size = 65536;
-	sl_strlcpy(cfg->run_as, "siglatch", sizeof(cfg->run_as));
-	cfg->ratelimit_source_budget = 20;
-	cfg->ratelimit_prefix_budget = 200;
-	cfg->ratelimit_window = 10;
-	cfg->ratelimit_penalty = 10;
-	cfg->ratelimit_penalty_max = 600;
-	cfg->ratelimit_good_time = 600;
-	cfg->max_decrypts_per_sec = 2000;
-	cfg->ratelimit_table_size = 65536;
-	cfg->dup_cache_size = 65536;
-	cfg->stats_interval = 5;
-	sl_strlcpy(cfg->log_format, "text", sizeof(cfg->log_format));
-	cfg->max_grants = 1024;
-	cfg->grant_max_lifetime = 86400;
-	cfg->kernel_filter = true;
-	cfg->ratelimit_user_budget = 20;
-	sl_strlcpy(cfg->fleet.prefix, "siglatch:", sizeof(cfg->fleet.prefix));
-	sl_strlcpy(cfg->fleet.on_store_down, "refuse",
-	    sizeof(cfg->fleet.on_store_down));
-	cfg->fleet.timeout_ms = 500;
-	memset(cfg->action_by_id, 0xff, sizeof(cfg->action_by_id));
-	memset(cfg->user_by_id, 0xff, sizeof(cfg->user_by_id));
-}
 
 static int
 cfg_run(struct config *cfg, const char *name, FILE *fp, const char *text,
@@ -1221,9 +400,7 @@ cfg_run(struct config *cfg, const char *name, FILE *fp, const char *text,
 	else if (!c->failed && rc < 0)
 		cfg_fail(c, c->line, NULL, NULL, "parser failed (%d)", rc);
 	if (!c->failed)
-		(void)(cfg_check_top(c) == 0 && cfg_check_servers(c) == 0 &&
-		    cfg_check_actions(c) == 0 && cfg_check_users(c) == 0 &&
-		    cfg_check_fleet(c) == 0);
+		(void)cfg_check(c);
 
 	rc = c->failed ? SL_ECONFIG : 0;
 	for (i = 0; i < SL_MAX_SERVERS; i++)
@@ -1265,716 +442,7 @@ config_parse_string(struct config *cfg, const char *name, const char *text,
 	return cfg_run(cfg, name, NULL, text, err, errlen);
 }
 
-/* ---- files the configuration trusts: owners and modes ------------------ */
-
-/* Who may own them: root, or the user siglatchd runs as. */
-static bool
-cfg_owner_ok(uid_t uid)
-{
-	return uid == 0 || uid == geteuid();
-}
-
-static const char *
-cfg_owners(char *buf, size_t len)
-{
-	if (geteuid() == 0)
-		snprintf(buf, len, "root");
-	else
-		snprintf(buf, len, "root or uid %u (which runs siglatchd)",
-		    (unsigned)geteuid());
-	return buf;
-}
-
-/*
- * One directory on the way to a trusted file (real: resolved): owned by
- * root or us, and writable by nobody else unless it is sticky (as /tmp:
- * then no one else can rename or remove the entry below it, which is
- * checked in its turn).  strict: not even sticky (the file below does not
- * exist, and anyone who may write here could create it).
- */
-static int
-cfg_check_dir(const char *path, const char *dir, bool strict, char *err,
-    size_t errlen)
-{
-	struct stat st;
-	char who[64];
-
-	if (stat(dir, &st) != 0) {
-		sl_seterr(err, errlen, "%s: directory %s: %s", path, dir,
-		    strerror(errno));
-		return SL_ESYS;
-	}
-	if (!cfg_owner_ok(st.st_uid)) {
-		sl_seterr(err, errlen, "%s: directory %s is owned by uid %u, "
-		    "not by %s; fix with: chown root %s", path, dir,
-		    (unsigned)st.st_uid, cfg_owners(who, sizeof(who)), dir);
-		return SL_EPERM;
-	}
-	if ((st.st_mode & 022) != 0 && strict) {
-		sl_seterr(err, errlen, "%s: does not exist, and group or others "
-		    "may create it in %s (mode %04o); create it, or use a "
-		    "directory only its owner may write", path, dir,
-		    (unsigned)(st.st_mode & 07777));
-		return SL_EPERM;
-	}
-	if ((st.st_mode & 022) != 0 && !(st.st_mode & S_ISVTX)) {
-		sl_seterr(err, errlen, "%s: directory %s is writable by group "
-		    "or others (mode %04o); fix with: chmod go-w %s", path, dir,
-		    (unsigned)(st.st_mode & 07777), dir);
-		return SL_EPERM;
-	}
-	return 0;
-}
-
-/* Every directory above real (resolved, absolute), up to /. */
-static int
-cfg_check_dirs(const char *path, const char *real, char *err, size_t errlen)
-{
-	char dir[PATH_MAX];
-	char *slash;
-	int r;
-
-	if (sl_strlcpy(dir, real, sizeof(dir)) != 0)
-		return SL_EINVAL;
-	while ((slash = strrchr(dir, '/')) != NULL && dir[1] != '\0') {
-		slash[slash == dir ? 1 : 0] = '\0';
-		if ((r = cfg_check_dir(path, dir, false, err, errlen)) != 0)
-			return r;
-	}
-	return 0;
-}
-
-/*
- * A trusted file: a regular file owned by root or us that neither group
- * nor others may write, in directories that pass cfg_check_dirs.
- * missing_ok: a file that does not exist passes, *missing set, when the
- * nearest directory that does exist lets no one else create it.
- */
-static int
-cfg_check_trusted(const char *path, bool missing_ok, bool *missing,
-    char *err, size_t errlen)
-{
-	char real[PATH_MAX], up[PATH_MAX], shown[PATH_MAX + 16] = "", who[64];
-	struct stat st;
-	char *slash;
-	int r;
-
-	if (missing != NULL)
-		*missing = false;
-	if (realpath(path, real) == NULL) {
-		if (errno != ENOENT || !missing_ok) {
-			sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
-			return SL_ESYS;
-		}
-		/* the nearest existing directory above it */
-		if (sl_strlcpy(up, path, sizeof(up)) != 0)
-			return SL_EINVAL;
-		for (;;) {
-			if ((slash = strrchr(up, '/')) == NULL)
-				snprintf(up, sizeof(up), ".");
-			else
-				slash[slash == up ? 1 : 0] = '\0';
-			if (realpath(up, real) != NULL)
-				break;
-			if (errno != ENOENT || slash == NULL ||
-			    strcmp(up, "/") == 0) {
-				sl_seterr(err, errlen, "%s: %s", path,
-				    strerror(errno));
-				return SL_ESYS;
-			}
-		}
-		if ((r = cfg_check_dir(path, real, true, err, errlen)) != 0)
-			return r;
-		if (missing != NULL)
-			*missing = true;
-		return cfg_check_dirs(path, real, err, errlen);
-	}
-	if (strcmp(path, real) != 0)
-		snprintf(shown, sizeof(shown), " (%s)", real);
-	if (stat(real, &st) != 0) {
-		sl_seterr(err, errlen, "%s%s: %s", path, shown, strerror(errno));
-		return SL_ESYS;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		sl_seterr(err, errlen, "%s%s: not a regular file", path, shown);
-		return SL_EPERM;
-	}
-	if (!cfg_owner_ok(st.st_uid)) {
-		sl_seterr(err, errlen, "%s%s: owned by uid %u, not by %s; fix "
-		    "with: chown root %s", path, shown, (unsigned)st.st_uid,
-		    cfg_owners(who, sizeof(who)), real);
-		return SL_EPERM;
-	}
-	if ((st.st_mode & 022) != 0) {
-		sl_seterr(err, errlen, "%s%s: writable by group or others "
-		    "(mode %04o); fix with: chmod go-w %s", path, shown,
-		    (unsigned)(st.st_mode & 07777), real);
-		return SL_EPERM;
-	}
-	return cfg_check_dirs(path, real, err, errlen);
-}
-
-/* The directories above a key file (the file is checked as it is read);
- * a missing one is left for config_load_keys to report. */
-static int
-cfg_check_key_dirs(const char *path, char *err, size_t errlen)
-{
-	char real[PATH_MAX];
-
-	if (realpath(path, real) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return SL_ESYS;
-	}
-	return cfg_check_dirs(path, real, err, errlen);
-}
-
-/* What an action's command line runs: the program, and the script it is
- * given when that is an existing file named by an absolute path. */
-static int
-cfg_check_command(const struct config *cfg, const struct cfg_action *a,
-    const char *key, const char *cmd, int line, char *err, size_t errlen)
-{
-	char buf[SL_CMD_MAX], e[PATH_MAX * 2 + 256];
-	char *prog, *rest = NULL;
-	struct stat st;
-	bool missing;
-	int r;
-
-	if (sl_strlcpy(buf, cmd, sizeof(buf)) != 0)
-		return 0;
-	prog = sl_trim(buf);
-	if (prog[0] != '/')
-		return 0;           /* never run: the runner refuses it */
-	if (a->exec_split && (rest = strchr(prog, ' ')) != NULL) {
-		*rest++ = '\0';
-		rest += strspn(rest, " \t");
-	}
-	r = cfg_check_trusted(prog, true, &missing, e, sizeof(e));
-	if (r == 0 && missing)
-		log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s:%d: [action:%s] key "
-		    "'%s': %s does not exist", cfg->path, line, a->name, key,
-		    prog);
-	if (r == 0 && rest != NULL && rest[0] == '/' && stat(rest, &st) == 0 &&
-	    S_ISREG(st.st_mode))
-		r = cfg_check_trusted(rest, false, NULL, e, sizeof(e));
-	if (r != 0)
-		sl_seterr(err, errlen, "%s:%d: [action:%s] key '%s': %s",
-		    cfg->path, line, a->name, key, e);
-	return r;
-}
-
-int
-config_check_files(const struct config *cfg, char *err, size_t errlen)
-{
-	char e[PATH_MAX * 2 + 256];
-	unsigned i;
-	int r;
-
-	if ((r = cfg_check_trusted(cfg->path, false, NULL, err, errlen)) != 0)
-		return r;
-	for (i = 0; i < cfg->nservers && i < SL_MAX_SERVERS; i++) {
-		const struct cfg_server *s = &cfg->servers[i];
-		bool own = s->priv_key_path[0] != '\0';
-
-		if (!s->enabled || (r = cfg_check_key_dirs(own ?
-		    s->priv_key_path : cfg->priv_key_path, e, sizeof(e))) == 0)
-			continue;
-		if (own)
-			sl_seterr(err, errlen, "%s:%d: [server:%s] key "
-			    "'priv_key_path': %s", cfg->path, s->priv_key_line,
-			    s->name, e);
-		else
-			sl_seterr(err, errlen, "%s:%d: key 'priv_key_path' (for "
-			    "[server:%s]): %s", cfg->path, s->priv_key_line,
-			    s->name, e);
-		return r;
-	}
-	for (i = 0; i < cfg->nusers && i < SL_MAX_USERS; i++) {
-		const struct cfg_user *u = &cfg->users[i];
-
-		if (!u->enabled ||
-		    (r = cfg_check_key_dirs(u->hmac_file, e, sizeof(e))) == 0)
-			continue;
-		sl_seterr(err, errlen, "%s:%d: [user:%s] key 'hmac_file': %s",
-		    cfg->path, u->hmac_file_line, u->name, e);
-		return r;
-	}
-	for (i = 0; i < cfg->nactions && i < SL_MAX_ACTIONS; i++) {
-		const struct cfg_action *a = &cfg->actions[i];
-
-		if (!a->enabled)
-			continue;
-		if ((r = cfg_check_command(cfg, a, "constructor",
-		    a->constructor, a->constructor_line, err, errlen)) != 0)
-			return r;
-		if (a->destructor[0] != '\0' &&
-		    (r = cfg_check_command(cfg, a, "destructor", a->destructor,
-		    a->destructor_line, err, errlen)) != 0)
-			return r;
-	}
-	if (cfg->fleet.on && cfg->fleet.password_file[0] != '\0' &&
-	    (r = cfg_check_key_dirs(cfg->fleet.password_file, e,
-	    sizeof(e))) != 0) {
-		sl_seterr(err, errlen, "%s:%d: [fleet] key 'password_file': %s",
-		    cfg->path, cfg->fleet.password_line, e);
-		return r;
-	}
-	return 0;
-}
-
-/*
- * [fleet] password_file: "PASSWORD" or "USER PASSWORD" on one line,
- * checked as key files are (a regular file of root or ours that group and
- * others may neither read nor write), on the open descriptor.
- */
-static int
-cfg_load_fleet_secret(struct cfg_fleet *f, char *err, size_t errlen)
-{
-	if (f->password_file[0] == '\0')
-		return 0;
-	{
-	char buf[2 * FLEET_SECRET_MAX + 8], *p, *sp;
-	struct stat st;
-	ssize_t r;
-	size_t n = 0;
-	int fd, rc = SL_EKEY;
-
-	if ((fd = open(f->password_file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		sl_seterr(err, errlen, "%s: %s", f->password_file,
-		    strerror(errno));
-		return SL_ESYS;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		sl_seterr(err, errlen, "%s: not a regular file",
-		    f->password_file);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		sl_seterr(err, errlen, "%s: readable or writable by group or "
-		    "others; fix with: chmod 600 %s", f->password_file,
-		    f->password_file);
-		rc = SL_EPERM;
-		goto out;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		sl_seterr(err, errlen, "%s: owned by uid %u, not by root; fix "
-		    "with: chown root %s", f->password_file,
-		    (unsigned)st.st_uid, f->password_file);
-		rc = SL_EPERM;
-		goto out;
-	}
-	while (n < sizeof(buf) - 1) {
-		r = read(fd, buf + n, sizeof(buf) - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	if (n == sizeof(buf) - 1 || memchr(buf, '\0', n) != NULL) {
-		sl_seterr(err, errlen, "%s: too long, or not text",
-		    f->password_file);
-		goto out;
-	}
-	p = buf;
-	p[strcspn(p, "\r\n")] = '\0';
-	p = sl_trim(p);
-	if ((sp = strpbrk(p, " \t")) != NULL) {
-		*sp++ = '\0';
-		sp += strspn(sp, " \t");
-		if (sl_strlcpy(f->user, p, sizeof(f->user)) != 0)
-			goto bad;
-		p = sp;
-	}
-	if (*p == '\0' || strpbrk(p, " \t") != NULL ||
-	    sl_strlcpy(f->password, p, sizeof(f->password)) != 0)
-		goto bad;
-	rc = 0;
-	goto out;
-bad:
-	sl_seterr(err, errlen, "%s: expected one line, \"PASSWORD\" or \"USER "
-	    "PASSWORD\"", f->password_file);
-	OPENSSL_cleanse(f->user, sizeof(f->user));
-	OPENSSL_cleanse(f->password, sizeof(f->password));
-out:
-	OPENSSL_cleanse(buf, sizeof(buf));
-	close(fd);
-	return rc;
-	}
-}
-
-int
-config_load_fleet_secret(const struct config *cfg, struct cfg_fleet *f,
-    char *err, size_t errlen)
-{
-	char kerr[SL_PATH_MAX * 2 + 128];
-	int rc;
-
-	*f = cfg->fleet;
-	if ((rc = cfg_load_fleet_secret(f, kerr, sizeof(kerr))) != 0)
-		snprintf(err, errlen, "%s:%d: [fleet] key 'password_file': %s",
-		    cfg->path, cfg->fleet.password_line, kerr);
-	return rc;
-}
-
-int
-config_load_keys(struct config *cfg, char *err, size_t errlen)
-{
-	char kerr[SL_PATH_MAX * 2 + 128];
-	unsigned i;
-	int rc;
-
-	for (i = 0; i < cfg->nservers; i++) {
-		struct cfg_server *s = &cfg->servers[i];
-		bool own = s->priv_key_path[0] != '\0';
-
-		if (!s->enabled)
-			continue;
-		EVP_PKEY_free(s->priv);
-		s->priv = NULL;
-		rc = crypto_load_private(own ? s->priv_key_path :
-		    cfg->priv_key_path, 1, &s->priv, kerr, sizeof(kerr));
-		if (rc != 0) {
-			if (own)
-				snprintf(err, errlen, "%s:%d: [server:%s] key "
-				    "'priv_key_path': %s", cfg->path,
-				    s->priv_key_line, s->name, kerr);
-			else
-				snprintf(err, errlen, "%s:%d: key "
-				    "'priv_key_path' (for [server:%s]): %s",
-				    cfg->path, s->priv_key_line, s->name, kerr);
-			return rc;
-		}
-	}
-	for (i = 0; i < cfg->nusers; i++) {
-		struct cfg_user *u = &cfg->users[i];
-
-		if (!u->enabled)
-			continue;
-		rc = crypto_load_hmac_key(u->hmac_file, 1, u->hmac_key, kerr,
-		    sizeof(kerr));
-		if (rc != 0) {
-			snprintf(err, errlen, "%s:%d: [user:%s] key 'hmac_file': "
-			    "%s", cfg->path, u->hmac_file_line, u->name, kerr);
-			return rc;
-		}
-	}
-	if (cfg->fleet.on) {
-		/* checked here; read again by whoever connects (the fleet
-		 * process, -t), so the network process never keeps it */
-		struct cfg_fleet f;
-
-		rc = config_load_fleet_secret(cfg, &f, err, errlen);
-		OPENSSL_cleanse(&f, sizeof(f));
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
-}
-
-void
-config_log_fingerprints(const struct config *cfg)
-{
-	char fp[CRYPTO_FP_LEN];
-	unsigned i;
-
-	for (i = 0; i < cfg->nservers && i < SL_MAX_SERVERS; i++) {
-		const struct cfg_server *s = &cfg->servers[i];
-
-		if (!s->enabled || s->priv == NULL ||
-		    crypto_fp_pkey(s->priv, fp, sizeof(fp)) != 0)
-			continue;
-		log_msg(LOG_INFO, SLC_CONFIG_OK, "server %s: key %s, %s",
-		    s->name, s->priv_key_path[0] != '\0' ? s->priv_key_path :
-		    cfg->priv_key_path, fp);
-	}
-	for (i = 0; i < cfg->nusers && i < SL_MAX_USERS; i++) {
-		const struct cfg_user *u = &cfg->users[i];
-
-		if (!u->enabled || crypto_fp_hmac(u->hmac_key, fp,
-		    sizeof(fp)) != 0)
-			continue;
-		log_msg(LOG_INFO, SLC_CONFIG_OK, "user %s (id %d): hmac_file "
-		    "%s, %s", u->name, u->id, u->hmac_file, fp);
-	}
-}
-
-/* ---- what -t checks beyond the files: as the start would find it ------ */
-
-/* state_dir: a directory only its owner may write, or, not there yet, a
- * parent that exists and lets no one else create it first. */
-static int
-cfg_check_state_dir(const struct config *cfg, char *err, size_t errlen)
-{
-	char parent[SL_PATH_MAX], *slash;
-	struct stat st;
-
-	if (stat(cfg->state_dir, &st) == 0) {
-		if (!S_ISDIR(st.st_mode)) {
-			sl_seterr(err, errlen, "%s: state_dir %s: not a "
-			    "directory", cfg->path, cfg->state_dir);
-			return SL_ECONFIG;
-		}
-		if ((st.st_mode & 002) != 0) {
-			sl_seterr(err, errlen, "%s: state_dir %s: writable by "
-			    "others (mode %04o); fix with: chmod 700 %s",
-			    cfg->path, cfg->state_dir,
-			    (unsigned)(st.st_mode & 07777), cfg->state_dir);
-			return SL_EPERM;
-		}
-	} else if (errno != ENOENT) {
-		sl_seterr(err, errlen, "%s: state_dir %s: %s", cfg->path,
-		    cfg->state_dir, strerror(errno));
-		return SL_ESYS;
-	}
-	/* the parent: siglatchd makes state_dir there, or it is there */
-	if (sl_strlcpy(parent, cfg->state_dir, sizeof(parent)) != 0)
-		return SL_ETOOBIG;
-	while ((slash = strrchr(parent, '/')) != NULL && slash[1] == '\0' &&
-	    slash != parent)
-		*slash = '\0';  /* trailing slashes */
-	if ((slash = strrchr(parent, '/')) == NULL)
-		snprintf(parent, sizeof(parent), ".");
-	else
-		slash[slash == parent ? 1 : 0] = '\0';
-	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		sl_seterr(err, errlen, "%s: state_dir %s: its parent %s %s; "
-		    "create it (mkdir -p %s)", cfg->path, cfg->state_dir,
-		    parent, errno == ENOENT ? "does not exist" :
-		    "is not a directory", parent);
-		return SL_ECONFIG;
-	}
-	if ((st.st_mode & 002) != 0 && !(st.st_mode & S_ISVTX)) {
-		sl_seterr(err, errlen, "%s: state_dir %s: its parent %s is "
-		    "writable by others (mode %04o): anyone could replace "
-		    "state_dir; fix with: chmod o-w %s", cfg->path,
-		    cfg->state_dir, parent, (unsigned)(st.st_mode & 07777),
-		    parent);
-		return SL_EPERM;
-	}
-	if ((st.st_mode & 002) != 0 && stat(cfg->state_dir, &st) != 0) {
-		sl_seterr(err, errlen, "%s: state_dir %s does not exist, and "
-		    "anyone may create it in %s first; create it (mkdir -m "
-		    "700 %s)", cfg->path, cfg->state_dir, parent,
-		    cfg->state_dir);
-		return SL_EPERM;
-	}
-	return 0;
-}
-
-/*
- * May uid:gid (with gid as its only group, as the runner starts scripts)
- * execute prog, and read script (NULL: none)?  Asked of the kernel in a
- * child that takes those ids.  0, or the errno of the first refusal with
- * *which 1 (prog) or 2 (script).
- */
-static int
-cfg_can_run(uid_t uid, gid_t gid, const char *prog, const char *script,
-    int *which)
-{
-	pid_t pid;
-	int st;
-
-	*which = 0;
-	fflush(NULL);
-	if ((pid = fork()) < 0)
-		return errno;
-	if (pid == 0) {
-		if (uid != geteuid() && (setgroups(1, &gid) != 0 ||
-		    setresgid(gid, gid, gid) != 0 ||
-		    setresuid(uid, uid, uid) != 0))
-			_exit(1);
-		if (faccessat(AT_FDCWD, prog, X_OK, AT_EACCESS) != 0)
-			_exit(64 + (errno & 63));
-		if (script != NULL &&
-		    faccessat(AT_FDCWD, script, R_OK, AT_EACCESS) != 0)
-			_exit(128 + (errno & 63));
-		_exit(0);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return errno;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) == 1)
-		return EPERM;
-	*which = WEXITSTATUS(st) >= 128 ? 2 : WEXITSTATUS(st) >= 64 ? 1 : 0;
-	return WEXITSTATUS(st) & 63;
-}
-
-/* An action's command line, run by its run_as user: its program must be
- * executable, and the script it is given (an existing absolute path)
- * readable, by that user. */
-static int
-cfg_check_exec(const struct config *cfg, const struct cfg_action *a,
-    const char *key, const char *cmd, int line, char *err, size_t errlen)
-{
-	char buf[SL_CMD_MAX], who[SL_NAME_MAX + 32], e[256];
-	char *prog, *rest = NULL;
-	struct stat st;
-	uid_t uid = 0;
-	gid_t gid = 0;
-	int r, which;
-
-	if (sl_strlcpy(buf, cmd, sizeof(buf)) != 0)
-		return 0;
-	prog = sl_trim(buf);
-	if (prog[0] != '/')
-		return 0;  /* refused by the runner */
-	if (a->exec_split && (rest = strchr(prog, ' ')) != NULL) {
-		*rest++ = '\0';
-		rest += strspn(rest, " \t");
-		if (rest[0] != '/' || stat(rest, &st) != 0 ||
-		    !S_ISREG(st.st_mode))
-			rest = NULL;
-	}
-	if (stat(prog, &st) != 0)
-		return 0;  /* warned about by config_check_files */
-	if (a->run_as[0] != '\0' &&
-	    privsep_resolve(a->run_as, &uid, &gid, e, sizeof(e)) != 0) {
-		sl_seterr(err, errlen, "%s:%d: [action:%s] key 'run_as': %s",
-		    cfg->path, a->run_as_line, a->name, e);
-		return SL_ECONFIG;
-	}
-	if (geteuid() != 0 && uid != geteuid())
-		return 0;  /* only root can take another user's ids */
-	if ((r = cfg_can_run(uid, gid, prog, rest, &which)) == 0)
-		return 0;
-	if (a->run_as[0] != '\0')
-		snprintf(who, sizeof(who), "run_as %s (uid %u)", a->run_as,
-		    (unsigned)uid);
-	else
-		snprintf(who, sizeof(who), "the runner (uid 0)");
-	sl_seterr(err, errlen, "%s:%d: [action:%s] key '%s': %s cannot %s "
-	    "%s: %s (each directory on the way needs x for it, e.g. "
-	    "chmod 755; /etc/siglatch is 0700 after make install)", cfg->path,
-	    line, a->name, key, who, which == 2 ? "read" : "execute",
-	    which == 2 ? rest : prog, strerror(r));
-	return SL_EPERM;
-}
-
-/* A file the start opens for writing (log_file, stats_file): if it is
- * there, a regular file; if not, in a directory that exists. */
-static int
-cfg_check_out_file(const struct config *cfg, const char *label,
-    const char *key, const char *path, char *err, size_t errlen)
-{
-	char dir[SL_PATH_MAX], *slash;
-	struct stat st;
-
-	if (path[0] == '\0')
-		return 0;
-	if (stat(path, &st) == 0) {
-		if (S_ISREG(st.st_mode))
-			return 0;
-		sl_seterr(err, errlen, "%s: %skey '%s': %s: not a regular "
-		    "file", cfg->path, label, key, path);
-		return SL_ECONFIG;
-	}
-	if (sl_strlcpy(dir, path, sizeof(dir)) != 0)
-		return SL_ETOOBIG;
-	if ((slash = strrchr(dir, '/')) == NULL)
-		return 0;  /* relative: where siglatchd runs */
-	slash[slash == dir ? 1 : 0] = '\0';
-	errno = 0;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		sl_seterr(err, errlen, "%s: %skey '%s': directory %s: %s",
-		    cfg->path, label, key, dir, errno != 0 ? strerror(errno) :
-		    "not a directory");
-		return SL_ECONFIG;
-	}
-	return 0;
-}
-
-int
-config_check_start(const struct config *cfg, char *err, size_t errlen)
-{
-	struct sl_idset users_run, servers_run;
-	unsigned i, j;
-	int r;
-
-	if ((r = cfg_check_state_dir(cfg, err, errlen)) != 0 ||
-	    (r = cfg_check_out_file(cfg, "", "log_file", cfg->log_file, err,
-	    errlen)) != 0 ||
-	    (r = cfg_check_out_file(cfg, "", "stats_file", cfg->stats_file,
-	    err, errlen)) != 0)
-		return r;
-	for (i = 0; i < cfg->nservers && i < SL_MAX_SERVERS; i++) {
-		char label[SL_NAME_MAX + 16];
-
-		if (!cfg->servers[i].enabled)
-			continue;
-		snprintf(label, sizeof(label), "[server:%s] ",
-		    cfg->servers[i].name);
-		if ((r = cfg_check_out_file(cfg, label, "log_file",
-		    cfg->servers[i].log_file, err, errlen)) != 0)
-			return r;
-	}
-	if (strchr(cfg->metrics_file, '/') != NULL &&
-	    (r = cfg_check_out_file(cfg, "", "metrics_file",
-	    cfg->metrics_file, err, errlen)) != 0)
-		return r;
-	memset(&users_run, 0, sizeof(users_run));
-	memset(&servers_run, 0, sizeof(servers_run));
-	for (i = 0; i < cfg->nservers && i < SL_MAX_SERVERS; i++)
-		for (j = 0; cfg->servers[i].enabled &&
-		    j < SL_MAX_ACTIONS / 32; j++)
-			servers_run.w[j] |= cfg->servers[i].actions.w[j];
-	for (i = 0; i < cfg->nusers && i < SL_MAX_USERS; i++) {
-		const struct cfg_user *u = &cfg->users[i];
-
-		if (!u->enabled) {
-			log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s:%d: "
-			    "[user:%s]: disabled (enabled = no): its knocks "
-			    "are rejected (SL201, user disabled)", cfg->path,
-			    u->line, u->name);
-			continue;
-		}
-		for (j = 0; j < SL_MAX_ACTIONS / 32; j++)
-			users_run.w[j] |= u->actions.w[j];
-	}
-	for (i = 0; i < cfg->nactions && i < SL_MAX_ACTIONS; i++) {
-		const struct cfg_action *a = &cfg->actions[i];
-
-		if (!a->enabled || a->id < 0)
-			continue;
-		if (!idset_has(&users_run, (unsigned)a->id))
-			log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s:%d: "
-			    "[action:%s]: no enabled user may run it (none "
-			    "lists it in actions)", cfg->path, a->line,
-			    a->name);
-		else if (!idset_has(&servers_run, (unsigned)a->id))
-			log_msg(LOG_WARNING, SLC_CONFIG_WARN, "%s:%d: "
-			    "[action:%s]: no enabled server offers it (none "
-			    "lists it in actions)", cfg->path, a->line,
-			    a->name);
-		if ((r = cfg_check_exec(cfg, a, "constructor", a->constructor,
-		    a->constructor_line, err, errlen)) != 0)
-			return r;
-		if (a->destructor[0] != '\0' &&
-		    (r = cfg_check_exec(cfg, a, "destructor", a->destructor,
-		    a->destructor_line, err, errlen)) != 0)
-			return r;
-	}
-	return 0;
-}
-
-void
-config_wipe_keys(struct config *cfg)
-{
-	unsigned i;
-
-	for (i = 0; i < cfg->nservers && i < SL_MAX_SERVERS; i++) {
-		EVP_PKEY_free(cfg->servers[i].priv);
-		cfg->servers[i].priv = NULL;
-	}
-	for (i = 0; i < cfg->nusers && i < SL_MAX_USERS; i++)
-		OPENSSL_cleanse(cfg->users[i].hmac_key,
-		    sizeof(cfg->users[i].hmac_key));
-	OPENSSL_cleanse(cfg->fleet.user, sizeof(cfg->fleet.user));
-	OPENSSL_cleanse(cfg->fleet.password, sizeof(cfg->fleet.password));
-}
+/* ---- lookups ----------------------------------------------------------- */
 
 const struct cfg_user *
 config_user_by_id(const struct config *cfg, uint16_t id)

@@ -2,7 +2,7 @@
 # The manual pages in man/ (mdoc(7) source):
 #   - each passes "mandoc -T lint -W warning" with nothing to say, and
 #     renders with "man --warnings -l" (groff) without a warning;
-#   - siglatchd.conf.5 documents every key of src/daemon/config.c's key tables,
+#   - siglatchd.conf.5 documents every key of src/daemon/cfgkeys.c's key tables,
 #     each in the section of its table (top level, [server:NAME],
 #     [action:NAME], [user:NAME]), as ".It Cm KEY No = ...";
 #   - each program's page names every long option its --help prints;
@@ -11,6 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 M=${MANDIR_SRC:-$TOP/man}
+KEYSRC=$TOP/src/daemon/cfgkeys.c  # the key tables and the *_defaults functions
 PAGES="siglatchd.8 siglatchd.conf.5 knocker.1 siglatch-keygen.1"
 
 for p in $PAGES; do
@@ -48,11 +49,11 @@ else
 fi
 
 # 2. every configuration key, in the section of its table.  The tables
-# are the cfg_*_keys arrays of src/daemon/config.c: K(struct ..., KEY, ...) lines,
+# are the cfg_*_keys arrays of src/daemon/cfgkeys.c: K(struct ..., KEY, ...) lines,
 # and { "KEY", ... } lines for the keys stored elsewhere (actions, deaddrops).
 keys_of() { # table name: its keys, one a line
 	sed -n "/^static const struct cfg_key $1\\[\\] = {/,/^};/p" \
-	    "$TOP/src/daemon/config.c" |
+	    "$KEYSRC" |
 	    sed -n -e 's/^[[:space:]]*K(struct [a-z_]*, \([a-z0-9_]*\),.*/\1/p' \
 	        -e 's/^[[:space:]]*{ "\([a-z0-9_]*\)", CT_.*/\1/p'
 }
@@ -72,7 +73,7 @@ for t in cfg_top_keys:"Top level" cfg_server_keys:"[server:NAME]" \
 	section_of "$sect" >"$T/sect.txt"
 	n=$(keys_of "$table" | wc -l)
 	if [ "$n" -lt 4 ] || [ ! -s "$T/sect.txt" ]; then
-		notok "keys of $table ($n found in config.c) and section '$sect' of siglatchd.conf.5 found"
+		notok "keys of $table ($n found in cfgkeys.c) and section '$sect' of siglatchd.conf.5 found"
 		continue
 	fi
 	for k in $(keys_of "$table"); do
@@ -82,12 +83,12 @@ for t in cfg_top_keys:"Top level" cfg_server_keys:"[server:NAME]" \
 	done
 done
 if [ "$nkeys" -ge 50 ] && [ -z "$missing" ]; then
-	ok "siglatchd.conf.5 documents all $nkeys keys of config.c, each in its section"
+	ok "siglatchd.conf.5 documents all $nkeys keys of cfgkeys.c, each in its section"
 else
-	notok "siglatchd.conf.5 documents every key of config.c ($nkeys keys; missing:${missing:- none})"
+	notok "siglatchd.conf.5 documents every key of cfgkeys.c ($nkeys keys; missing:${missing:- none})"
 fi
 
-# ... with its range and its default as config.c has them: "LO to HI" for
+# ... with its range and its default as cfgkeys.c has them: "LO to HI" for
 # each number key of the tables, "Default V" for each value the *_defaults
 # functions and cfg_init set (true/false read as yes/no)
 item_text() { # section-file key: the item's text, macros dropped, one line
@@ -97,7 +98,7 @@ item_text() { # section-file key: the item's text, macros dropped, one line
 	    on { sub(/^\.[A-Z][a-z] /, ""); printf "%s ", $0 }' "$1"
 }
 defaults_of() { # function: "key value" lines
-	sed -n "/^$1(/,/^}/p" "$TOP/src/daemon/config.c" | sed -n \
+	sed -n "/^$1(/,/^}/p" "$KEYSRC" | sed -n \
 	    -e 's/^[[:space:]]*[a-z]*->\([a-z0-9_]*\) = \([0-9]*\|true\|false\);$/\1 \2/p' \
 	    -e 's/^[[:space:]]*sl_strlcpy([a-z]*->\([a-z0-9_]*\), "\([^"]*\)".*/\1 \2/p' |
 	    sed -e 's/ true$/ yes/' -e 's/ false$/ no/'
@@ -118,7 +119,7 @@ for t in cfg_top_keys:cfg_init:"Top level" \
 		item_text "$T/sect.txt" "$k" | grep -qF -- "$lo to $hi" ||
 		    wrong="$wrong $sect:$k(range $lo to $hi)"
 	done < <(sed -n "/^static const struct cfg_key $table\[\] = {/,/^};/p" \
-	    "$TOP/src/daemon/config.c" | sed -n 's/^[[:space:]]*K(struct [a-z_]*, \([a-z0-9_]*\), CT_\(U16\|U32\|INT\), \(-*[0-9]*\), \([0-9]*\)).*/\1 \3 \4/p')
+	    "$KEYSRC" | sed -n 's/^[[:space:]]*K(struct [a-z_]*, \([a-z0-9_]*\), CT_\(U16\|U32\|INT\), \(-*[0-9]*\), \([0-9]*\)).*/\1 \3 \4/p')
 	while read -r k v; do
 		nfacts=$((nfacts + 1))
 		item_text "$T/sect.txt" "$k" | grep -qF -- "Default $v" ||
@@ -126,9 +127,9 @@ for t in cfg_top_keys:cfg_init:"Top level" \
 	done < <(defaults_of "$fn")
 done
 if [ "$nfacts" -ge 50 ] && [ -z "$wrong" ]; then
-	ok "siglatchd.conf.5 gives config.c's range and default for each key ($nfacts facts)"
+	ok "siglatchd.conf.5 gives cfgkeys.c's range and default for each key ($nfacts facts)"
 else
-	notok "siglatchd.conf.5 gives config.c's ranges and defaults ($nfacts facts; wrong:${wrong:- none})"
+	notok "siglatchd.conf.5 gives cfgkeys.c's ranges and defaults ($nfacts facts; wrong:${wrong:- none})"
 fi
 
 # 3. every long option of each program's --help is in its page
