@@ -315,7 +315,9 @@ cfg_open_secret(const char *path, int *fdp, char *err, size_t errlen)
 	struct stat st;
 	int fd, rc = SL_EKEY;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+	/* O_NONBLOCK: a FIFO is refused below instead of blocking the start */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) <
+	    0) {
 		sl_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return SL_ESYS;
 	}
@@ -342,25 +344,6 @@ bad:
 	return rc;
 }
 
-/* Up to len - 1 bytes of fd into buf, NUL-terminated; how many. */
-static size_t
-cfg_read_secret(int fd, char *buf, size_t len)
-{
-	size_t n = 0;
-	ssize_t r;
-
-	while (n < len - 1) {
-		r = read(fd, buf + n, len - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	return n;
-}
-
 /* "PASSWORD" or "USER PASSWORD" (the first line of buf, which is cut)
  * into f's user and password; 0 or -1. */
 static int
@@ -383,32 +366,41 @@ cfg_parse_secret(struct cfg_fleet *f, char *buf)
 	return 0;
 }
 
+/* the longest password_file taken: "USER PASSWORD\r\n", some blanks */
+#define FLEET_SECRET_FILE_MAX (2 * FLEET_SECRET_MAX + 6)
+
 /* [fleet] password_file, when there is one, into f's user and password. */
 static int
 cfg_load_fleet_secret(struct cfg_fleet *f, char *err, size_t errlen)
 {
-	char buf[2 * FLEET_SECRET_MAX + 8];
-	size_t n;
+	char *buf = NULL;
+	size_t n = 0;
 	int fd, rc;
 
 	if (f->password_file[0] == '\0')
 		return 0;
 	if ((rc = cfg_open_secret(f->password_file, &fd, err, errlen)) != 0)
 		return rc;
-	n = cfg_read_secret(fd, buf, sizeof(buf));
-	rc = SL_EKEY;
-	if (n == sizeof(buf) - 1 || memchr(buf, '\0', n) != NULL)
+	rc = sl_read_fd(fd, FLEET_SECRET_FILE_MAX, &buf, &n, NULL);
+	close(fd);
+	if (rc == SL_ESYS) {
+		sl_seterr(err, errlen, "%s: %s", f->password_file,
+		    strerror(errno));
+		return rc;
+	}
+	if (rc != 0 || memchr(buf, '\0', n) != NULL) {
 		sl_seterr(err, errlen, "%s: too long, or not text",
 		    f->password_file);
-	else if (cfg_parse_secret(f, buf) != 0) {
+		rc = SL_EKEY;
+	} else if (cfg_parse_secret(f, buf) != 0) {
 		sl_seterr(err, errlen, "%s: expected one line, \"PASSWORD\" "
 		    "or \"USER PASSWORD\"", f->password_file);
 		OPENSSL_cleanse(f->user, sizeof(f->user));
 		OPENSSL_cleanse(f->password, sizeof(f->password));
-	} else
-		rc = 0;
-	OPENSSL_cleanse(buf, sizeof(buf));
-	close(fd);
+		rc = SL_EKEY;
+	}
+	if (buf != NULL)
+		sl_read_free_secret(buf, n);
 	return rc;
 }
 

@@ -282,16 +282,22 @@ test_password_file(void **state)
 		int mode;
 		int rc;
 		const char *user, *password, *msg;
+		size_t len;  /* of text, when not strlen's */
 	} c[] = {
-		{ "gw s3cret\n", 0600, 0, "gw", "s3cret", NULL },
-		{ "s3cret\n", 0600, 0, "", "s3cret", NULL },
-		{ "  gw \t s3cret  \r\n", 0400, 0, "gw", "s3cret", NULL },
+		{ "gw s3cret\n", 0600, 0, "gw", "s3cret", NULL, 0 },
+		{ "s3cret\n", 0600, 0, "", "s3cret", NULL, 0 },
+		{ "  gw \t s3cret  \r\n", 0400, 0, "gw", "s3cret", NULL, 0 },
 		{ "gw s3cret\n", 0640, SL_EPERM, NULL, NULL,
-		    "readable or writable by group or others; fix with: chmod 600" },
-		{ "gw s3cret\n", 0604, SL_EPERM, NULL, NULL, "chmod 600" },
-		{ "", 0600, SL_EKEY, NULL, NULL, "expected one line" },
-		{ "a b c\n", 0600, SL_EKEY, NULL, NULL, "expected one line" },
+		    "readable or writable by group or others; fix with: chmod 600",
+		    0 },
+		{ "gw s3cret\n", 0604, SL_EPERM, NULL, NULL, "chmod 600", 0 },
+		{ "", 0600, SL_EKEY, NULL, NULL, "expected one line", 0 },
+		{ "a b c\n", 0600, SL_EKEY, NULL, NULL, "expected one line", 0 },
+		{ "gw s3\0cret\n", 0600, SL_EKEY, NULL, NULL, "not text", 11 },
+		{ NULL, 0600, SL_EKEY, NULL, NULL, "too long, or not text", 0 },
+		{ NULL, 0600, SL_EKEY, NULL, NULL, "not a regular file", 0 },
 	};
+	char big[600];
 	size_t i;
 	int rc;
 
@@ -303,9 +309,19 @@ test_password_file(void **state)
 	assert_int_equal(parse(lines, ""), 0);
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		(void)unlink(path);
-		assert_non_null(fp = fopen(path, "w"));
-		fputs(c[i].text, fp);
-		fclose(fp);
+		if (i == sizeof(c) / sizeof(c[0]) - 1) {
+			/* a FIFO nobody writes to: refused, not waited on */
+			assert_int_equal(mkfifo(path, 0600), 0);
+		} else {
+			assert_non_null(fp = fopen(path, "w"));
+			if (c[i].text == NULL) {  /* one byte too many */
+				memset(big, 'x', sizeof(big));
+				fwrite(big, 1, 2 * FLEET_SECRET_MAX + 7, fp);
+			} else
+				fwrite(c[i].text, 1, c[i].len != 0 ? c[i].len :
+				    strlen(c[i].text), fp);
+			fclose(fp);
+		}
 		assert_int_equal(chmod(path, (mode_t)c[i].mode), 0);
 		err[0] = '\0';
 		memset(&f, 0x55, sizeof(f));
