@@ -80,7 +80,8 @@ struct daemon {
 	/* what start-up learned, logged once the log is set up */
 	enum replay_load how;
 	char rerr[1024];            /* why the replay state is unusable */
-	int kfilter;                /* start_kernel_filter's answer */
+	int kfilter;                /* 0: in place; SL_ENOTSUP: not
+	                             * available (kerr); SL_ENOENT: off */
 	char kerr[1024];            /* why the kernel filter is not there */
 	char sockwarn[1200];        /* formats share one queue */
 	unsigned nworkers;
@@ -404,9 +405,12 @@ on_reload(void *arg, int fd)
 	    (r = workers_reconfigure(d->w)) != 0)
 		(void)pipeline_reconfigure(d->pipe, old);  /* back, as it was */
 	if (r != 0) {
+		int saved = errno;  /* for sl_strerror(SL_ESYS) */
+
 		pipeline_tick(d->pipe, time(NULL), NULL, NULL);
 		if (d->ktags)
 			tags_each(pipeline_tags(d->pipe), kernel_tag_sync, d);
+		errno = saved;
 		log_msg(LOG_ERR, SLC_CONFIG_WARN, "reload: %s; the running "
 		    "configuration stays", sl_strerror(r));
 		config_wipe_keys(nc);
@@ -626,8 +630,11 @@ kernel_tag_sync(void *arg, const uint8_t *tag, bool add)
 		return;
 	r = add ? sockfilter_tag_add(d->sf, tag) : sockfilter_tag_del(d->sf, tag);
 	if (r != 0 && r != SL_ENOENT) {
+		int saved = errno;  /* for sl_strerror(SL_ESYS) */
+
 		(void)sockfilter_tags_enable(d->sf, false);
 		d->ktags = false;
+		errno = saved;
 		log_msg(LOG_WARNING, SLC_SYSERR, "kernel filter: the tag map "
 		    "cannot follow the users' tags (%s); format-2 datagrams "
 		    "are now checked in user space only", sl_strerror(r));
@@ -669,9 +676,9 @@ kernel_tags_start(struct daemon *d)
 
 /*
  * The in-kernel pre-filter (kernel_filter = yes): load it while still
- * root and attach it to every socket.  Returns 0 when it is in place, 1
- * when it is not available (err says why: the daemon filters in user
- * space as before), -1 when kernel_filter = no.
+ * root and attach it to every socket.  Returns 0 when it is in place,
+ * SL_ENOTSUP when it is not available (err says why: the daemon filters in
+ * user space as before), SL_ENOENT when kernel_filter = no.
  */
 static int
 start_kernel_filter(struct daemon *d, char *err, size_t errlen)
@@ -679,11 +686,11 @@ start_kernel_filter(struct daemon *d, char *err, size_t errlen)
 	unsigned i, j;
 
 	if (!d->cfg->kernel_filter)
-		return -1;
+		return SL_ENOENT;
 	if (sockfilter_new_k2(&d->sf, d->cfg->ratelimit_table_size,
 	    kernel_tag_entries(d->cfg), err, errlen) != 0) {
 		d->sf = NULL;
-		return 1;
+		return SL_ENOTSUP;
 	}
 	for (i = 0; i < d->nsocks; i++) {
 		if (sockfilter_attach(d->sf, d->socks[i].fd) == 0)
@@ -695,7 +702,7 @@ start_kernel_filter(struct daemon *d, char *err, size_t errlen)
 			    SO_DETACH_BPF, NULL, 0);
 		sockfilter_free(d->sf);
 		d->sf = NULL;
-		return 1;
+		return SL_ENOTSUP;
 	}
 	filter_set_sockfilter(pipeline_filter(d->pipe), d->sf);
 	d->ksummary = time(NULL);
@@ -1064,7 +1071,7 @@ log_started(const struct daemon *d, const char *path)
 		    "datagrams, penalised sources%s are dropped before they "
 		    "reach siglatchd", d->ktags ? " and format-2 datagrams "
 		    "with no user's tag" : "");
-	else if (d->kfilter > 0)
+	else if (d->kfilter == SL_ENOTSUP)
 		log_msg(LOG_NOTICE, SLC_START, "kernel filter not available "
 		    "(%s): filtering in user space only", d->kerr);
 	if (d->kfilter == 0 && d->ktags_why != NULL)
