@@ -6,7 +6,9 @@
  *    a count, a descriptor) and a negative SL_E* code on failure.  Nothing
  *    returns "1 for success", -1 for failure, or a bool for success.  A
  *    predicate that answers a question (yes/no, not worked/failed) returns
- *    bool and reads like one (sl_valid_name, reload_needs_restart).
+ *    bool and reads like one (sl_valid_name, reload_needs_restart).  A
+ *    program's steps that end in its exit status (knocker's, main's
+ *    run()) return that status, and their comment says so.
  *  - sl_strerror() names a code.  For SL_ESYS it is strerror(errno): errno
  *    must still be the one the failing call set (save it before a close()
  *    or a log line, and restore it, when the code travels).  A code that

@@ -513,6 +513,8 @@ run_tick(struct daemon *d, time_t now)
 	kernel_summary(d, now);
 }
 
+/* The network process's event loop, until a stop; its exit status: 0 for
+ * a stop it was asked for, 1 when poll or the channel failed. */
 static int
 run(struct daemon *d)
 {
@@ -716,16 +718,17 @@ open_logs(struct daemon *d, const struct privsep_ids *ids, char *err,
     size_t errlen)
 {
 	unsigned i;
+	int r;
 
 	if (d->cfg->log_file[0] != '\0') {
-		if (privsep_check_log_path("log_file", d->cfg->log_file, ids, err,
-		    errlen) != 0)
-			return -1;
-		if (log_set_file(d->cfg->log_file) != 0) {
+		if ((r = privsep_check_log_path("log_file", d->cfg->log_file,
+		    ids, err, errlen)) != 0)
+			return r;
+		if ((r = log_set_file(d->cfg->log_file)) != 0) {
 			snprintf(err, errlen, "log_file %s: %s%s", d->cfg->log_file,
 			    strerror(errno), errno == ELOOP ? " (a symbolic link "
 			    "is never followed)" : "");
-			return -1;
+			return r;
 		}
 	}
 	for (i = 0; i < d->cfg->nservers; i++) {
@@ -733,15 +736,16 @@ open_logs(struct daemon *d, const struct privsep_ids *ids, char *err,
 
 		if (!s->enabled || s->log_file[0] == '\0')
 			continue;
-		if (privsep_check_log_path("log_file", s->log_file, ids, err,
-		    errlen) != 0)
-			return -1;
-		if ((d->sinks[i] = log_add_sink(s->log_file)) < 0) {
+		if ((r = privsep_check_log_path("log_file", s->log_file, ids,
+		    err, errlen)) != 0)
+			return r;
+		if ((r = log_add_sink(s->log_file)) < 0) {
 			snprintf(err, errlen, "server %s: log_file %s: %s%s",
 			    s->name, s->log_file, strerror(errno), errno == ELOOP ?
 			    " (a symbolic link is never followed)" : "");
-			return -1;
+			return r;
 		}
+		d->sinks[i] = r;
 	}
 	return 0;
 }
@@ -769,7 +773,7 @@ open_stats(struct daemon *d, char *err, size_t errlen)
 	if (d->stats_dirfd < 0) {
 		snprintf(err, errlen, "stats file directory %s: %s", dir,
 		    strerror(errno));
-		return -1;
+		return SL_ESYS;
 	}
 	return 0;
 }
@@ -783,6 +787,8 @@ static int
 confine_network(struct daemon *d, const struct privsep_ids *ids, char *err,
     size_t errlen)
 {
+	int r;
+
 	/* the lock and systemd's socket stay with the main process */
 	if (d->lockfd >= 0)
 		close(d->lockfd);
@@ -791,8 +797,9 @@ confine_network(struct daemon *d, const struct privsep_ids *ids, char *err,
 	if (!ids->set)
 		return 0;
 	tzset();  /* /etc/localtime, before it is out of reach */
-	if (!PRIVSEP_SANITIZER && privsep_chroot(d->netdir, err, errlen) != 0)
-		return -1;
+	if (!PRIVSEP_SANITIZER &&
+	    (r = privsep_chroot(d->netdir, err, errlen)) != 0)
+		return r;
 	return privsep_drop(ids->uid, ids->gid, err, errlen);
 }
 
@@ -809,10 +816,10 @@ setup_signals(struct daemon *d)
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
-		return -1;
+		return SL_ESYS;
 	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	return d->sigfd < 0 ? -1 : 0;
+	return d->sigfd < 0 ? SL_ESYS : 0;
 }
 
 /* The command line into o: -1 to go on, or the exit status. */
@@ -878,14 +885,16 @@ static int
 load_config(struct daemon *d, const char *path, struct privsep_ids *ids,
     char *err, size_t errlen)
 {
-	if (config_parse(d->cfg, path, err, errlen) != 0)
-		return -1;
+	int r;
+
+	if ((r = config_parse(d->cfg, path, err, errlen)) != 0)
+		return r;
 	/* every line from here in the format asked for */
 	log_set_json(d->cfg->log_json);
-	if (config_check_files(d->cfg, err, errlen) != 0 ||
-	    privsep_config_ids(d->cfg, ids, NULL, err, errlen) != 0 ||
-	    config_load_keys(d->cfg, err, errlen) != 0)
-		return -1;
+	if ((r = config_check_files(d->cfg, err, errlen)) != 0 ||
+	    (r = privsep_config_ids(d->cfg, ids, NULL, err, errlen)) != 0 ||
+	    (r = config_load_keys(d->cfg, err, errlen)) != 0)
+		return r;
 	return 0;
 }
 
@@ -900,41 +909,43 @@ setup_state(struct daemon *d, const struct privsep_ids *ids, char *err,
 {
 	bool lost = false;
 	unsigned i, nusers;
+	int r;
 
 	/* state_dir is root's; its net/ the network process's */
-	if (privsep_state_layout(d->cfg->state_dir, ids, d->netdir,
-	    sizeof(d->netdir), &lost, err, errlen) != 0)
-		return -1;
+	if ((r = privsep_state_layout(d->cfg->state_dir, ids, d->netdir,
+	    sizeof(d->netdir), &lost, err, errlen)) != 0)
+		return r;
 	/* one siglatchd per state_dir, checked before anything listens */
-	if (privsep_lock_instance(d->cfg->state_dir, &d->lockfd, err,
-	    errlen) != 0 || (d->cfg->pid_file[0] != '\0' &&
-	    privsep_check_log_path("pid_file", d->cfg->pid_file, ids, err,
-	    errlen) != 0))
-		return -1;
-	if (open_logs(d, ids, err, errlen) != 0 ||
-	    open_stats(d, err, errlen) != 0)
-		return -1;
+	if ((r = privsep_lock_instance(d->cfg->state_dir, &d->lockfd, err,
+	    errlen)) != 0 || (d->cfg->pid_file[0] != '\0' &&
+	    (r = privsep_check_log_path("pid_file", d->cfg->pid_file, ids,
+	    err, errlen)) != 0))
+		return r;
+	if ((r = open_logs(d, ids, err, errlen)) != 0 ||
+	    (r = open_stats(d, err, errlen)) != 0)
+		return r;
 	/* metrics_file: a bare name beside the stats file, a path in its own
 	 * directory, opened now (the network process is chrooted later) */
-	if (d->cfg->metrics_file[0] != '\0' && stats_target(d->cfg->metrics_file,
-	    d->stats_dirfd, d->netdir, &d->metrics_dirfd, d->metrics_name,
-	    sizeof(d->metrics_name), err, errlen) != 0)
-		return -1;
+	if (d->cfg->metrics_file[0] != '\0' &&
+	    (r = stats_target(d->cfg->metrics_file, d->stats_dirfd, d->netdir,
+	    &d->metrics_dirfd, d->metrics_name, sizeof(d->metrics_name), err,
+	    errlen)) != 0)
+		return r;
 	/* rerr: logged (SL007) once the log is set up */
-	if (replay_open(&d->replay, d->netdir, d->cfg->replay_cache_size,
+	if ((r = replay_open(&d->replay, d->netdir, d->cfg->replay_cache_size,
 	    d->cfg->timestamp_window, time(NULL), &d->how, d->rerr,
-	    sizeof(d->rerr)) != 0) {
+	    sizeof(d->rerr))) != 0) {
 		snprintf(err, errlen, "replay state: %s", d->rerr);
-		return -1;
+		return r;
 	}
 	if (lost && d->how == REPLAY_FRESH) {
 		snprintf(d->rerr, sizeof(d->rerr), "%s/replay.state: missing, "
 		    "although %s was used before", d->netdir, d->cfg->state_dir);
 		d->how = REPLAY_CORRUPT;
-		if (replay_lost(d->replay, time(NULL)) != 0) {
+		if ((r = replay_lost(d->replay, time(NULL))) != 0) {
 			snprintf(err, errlen, "replay state: %s: %s", d->netdir,
 			    strerror(errno));
-			return -1;
+			return r;
 		}
 	}
 	/* each enabled user gets an equal share of the replay cache */
@@ -942,13 +953,13 @@ setup_state(struct daemon *d, const struct privsep_ids *ids, char *err,
 		nusers += d->cfg->users[i].enabled;
 	(void)replay_set_users(d->replay, nusers);
 	err[0] = '\0';
-	if (grants_new(&d->grants, d->cfg->max_grants,
-	    d->cfg->grant_max_lifetime) != 0 ||
-	    grants_attach(d->grants, d->cfg->state_dir, sl_wall_ms(), err,
-	    errlen) != 0) {
+	if ((r = grants_new(&d->grants, d->cfg->max_grants,
+	    d->cfg->grant_max_lifetime)) != 0 ||
+	    (r = grants_attach(d->grants, d->cfg->state_dir, sl_wall_ms(), err,
+	    errlen)) != 0) {
 		if (err[0] == '\0')
-			snprintf(err, errlen, "grant state: out of memory");
-		return -1;
+			snprintf(err, errlen, "grant state: %s", sl_strerror(r));
+		return r;
 	}
 	return 0;
 }
@@ -959,13 +970,15 @@ setup_network(struct daemon *d, char *err, size_t errlen)
 {
 	const struct config *cfg = d->cfg;
 	unsigned i;
+	int r;
 
 	if ((d->batch = malloc(sizeof(*d->batch))) != NULL)
 		net_batch_init(d->batch);
-	if (d->batch == NULL ||
-	    pipeline_new(&d->pipe, cfg, d->replay, d->sinks) != 0) {
-		snprintf(err, errlen, "cannot initialise");
-		return -1;
+	r = d->batch == NULL ? SL_ESYS : pipeline_new(&d->pipe, cfg, d->replay,
+	    d->sinks);
+	if (r != 0) {
+		snprintf(err, errlen, "cannot initialise: %s", sl_strerror(r));
+		return r;
 	}
 	pipeline_tick(d->pipe, time(NULL), NULL, NULL);
 	for (i = 0; i < cfg->nservers; i++)
@@ -973,18 +986,20 @@ setup_network(struct daemon *d, char *err, size_t errlen)
 		    cfg->servers[i].receipt)
 			break;
 	/* a parked receipt waits for the script (and its kill) at most */
-	if (i < cfg->nservers && receipts_new(&d->rcpt,
-	    2 * cfg->max_scripts + 64, (cfg->script_timeout + 5) * 1000u) != 0) {
-		snprintf(err, errlen, "cannot initialise receipts");
-		return -1;
+	if (i < cfg->nservers && (r = receipts_new(&d->rcpt,
+	    2 * cfg->max_scripts + 64, (cfg->script_timeout + 5) * 1000u)) !=
+	    0) {
+		snprintf(err, errlen, "cannot initialise receipts: %s",
+		    sl_strerror(r));
+		return r;
 	}
 	err[0] = '\0';
 	for (i = 0; i < cfg->nservers; i++) {
 		if (!cfg->servers[i].enabled)
 			continue;
-		if (net_open_server(&cfg->servers[i], i, d->socks, &d->nsocks,
-		    MAX_SOCKS, err, errlen) != 0)
-			return -1;
+		if ((r = net_open_server(&cfg->servers[i], i, d->socks,
+		    &d->nsocks, MAX_SOCKS, err, errlen)) != 0)
+			return r;
 		if (err[0] != '\0' && d->sockwarn[0] == '\0')
 			snprintf(d->sockwarn, sizeof(d->sockwarn), "server %s: "
 			    "formats 1 and 2 share one receive queue (%s): a "
@@ -1003,19 +1018,21 @@ setup_network(struct daemon *d, char *err, size_t errlen)
 static int
 detach(struct daemon *d, const struct opts *o, char *err, size_t errlen)
 {
+	int r;
+
 	if (!o->fg && daemon(0, 0) != 0) {
 		snprintf(err, errlen, "daemon: %s", strerror(errno));
-		return -1;
+		return SL_ESYS;
 	}
 	log_init("siglatchd", o->fg, o->debug);
 	/* the main process's pid, which stays (the network process forks) */
-	if (privsep_write_pid(d->lockfd, NULL, err, errlen) != 0 ||
-	    (d->cfg->pid_file[0] != '\0' && privsep_write_pid(-1,
-	    d->cfg->pid_file, err, errlen) != 0))
-		return -1;
-	if (setup_signals(d) != 0) {
+	if ((r = privsep_write_pid(d->lockfd, NULL, err, errlen)) != 0 ||
+	    (d->cfg->pid_file[0] != '\0' && (r = privsep_write_pid(-1,
+	    d->cfg->pid_file, err, errlen)) != 0))
+		return r;
+	if ((r = setup_signals(d)) != 0) {
 		snprintf(err, errlen, "signals: %s", strerror(errno));
-		return -1;
+		return r;
 	}
 	/* systemd (Type=notify): connected now, as root; the main process
 	 * says READY=1 once the network process is forked (runproc.c) */
@@ -1034,25 +1051,27 @@ static int
 become_network(struct daemon *d, const struct privsep_ids *ids, char *err,
     size_t errlen)
 {
-	if (runproc_start(&d->rp, d->cfg, d->grants, drop_network, d) != 0) {
+	int r;
+
+	if ((r = runproc_start(&d->rp, d->cfg, d->grants, drop_network,
+	    d)) != 0) {
 		snprintf(err, errlen, "cannot fork the network process: %s",
 		    strerror(errno));
-		return -1;
+		return r;
 	}
 	grants_free(d->grants);  /* the parent's */
 	d->grants = NULL;
-	if (confine_network(d, ids, err, errlen) != 0)
-		return -1;
+	if ((r = confine_network(d, ids, err, errlen)) != 0)
+		return r;
 	if ((d->nworkers = d->cfg->workers) == 0)
 		d->nworkers = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-	if (d->nworkers > 1 &&
-	    workers_new(&d->w, d->pipe, d->nworkers, WORKER_QUEUE) != 0) {
-		snprintf(err, errlen, "cannot start %u decryption threads",
-		    d->nworkers);
-		return -1;
+	if (d->nworkers > 1 && (r = workers_new(&d->w, d->pipe, d->nworkers,
+	    WORKER_QUEUE)) != 0) {
+		snprintf(err, errlen, "cannot start %u decryption threads: %s",
+		    d->nworkers, sl_strerror(r));
+		return r;
 	}
-	return privsep_sandbox_network(d->rcpt != NULL, err, errlen) != 0 ?
-	    -1 : 0;
+	return privsep_sandbox_network(d->rcpt != NULL, err, errlen);
 }
 
 /* What start-up did, now that the log is set up. */
