@@ -260,14 +260,14 @@ LIBSIG_MAJOR := 1
 LIBSIG_VER   := $(LIBSIG_MAJOR).0.0
 # the library is common/ and its own API: nothing of the daemon or knocker
 LIBSIG_SRC   := src/lib/libsiglatch.c $(COMMONSRC)
-LIBSIG_OBJ   := $(patsubst %.c,$(B)/pic/%.o,$(notdir $(LIBSIG_SRC)))
+LIBSIG_OBJ   := $(patsubst src/%.c,$(B)/pic/%.o,$(LIBSIG_SRC))
 LIBSIG_SO    := $(B)/libsiglatch.so.$(LIBSIG_VER)
 
-$(B)/pic/%.o: src/common/%.c
+$(B)/pic/common/%.o: src/common/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(INC_COMMON) $(SL_CPPFLAGS) $(SL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
-$(B)/pic/%.o: src/lib/%.c
+$(B)/pic/lib/%.o: src/lib/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(INC_COMMON) -Isrc/lib -Iinclude $(SL_CPPFLAGS) $(SL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
@@ -322,7 +322,7 @@ install-lib: $(LIBSIG)
 	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/siglatch.pc
 
 .PHONY: install-lib
--include $(wildcard $(B)/pic/*.d)
+-include $(wildcard $(B)/pic/*/*.d)
 
 uninstall: uninstall-lib
 uninstall-lib:
