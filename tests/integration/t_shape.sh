@@ -9,7 +9,9 @@
 #   - no function is longer than 60 lines (from the line with its name to
 #     its closing brace) unless the comment above it says why, with
 #     "long:" in it.
-# No daemon is started: it reads the source.
+#   - a build directory left from before the folders (its dependency
+#     files name src/X.c) does not stop make.
+# No daemon is started: it reads the source (and runs make -n).
 . "$(dirname "$0")/lib.sh"
 
 SRC=$TOP/src
@@ -111,4 +113,17 @@ mk 59 "/* f - long: one table, written out */
 "; c=$(long_functions "$T/f.c")
 check "... the length check passes 60 lines, finds 61, takes a reason" \
 	test -z "$a" -a -n "$b" -a -z "$c"
+
+# 4. a build directory from before the folders: its dependency files
+# (pic/X.d, obj/X.d) name sources that moved; make must not read them
+mkdir -p "$T/stale/pic" "$T/stale/obj"
+for d in pic obj; do
+	printf '%s/%s/addr.o: src/addr.c src/addr.h\nsrc/addr.h:\n' \
+	    "$T/stale" "$d" >"$T/stale/$d/addr.d"
+done
+if out=$(make -C "$TOP" -n B="$T/stale" all 2>&1 >/dev/null); then
+	ok "a build directory from before the folders does not stop make"
+else
+	notok "a build directory from before the folders does not stop make: $(printf '%s' "$out" | head -2)"
+fi
 exit 0
