@@ -704,26 +704,6 @@ client_read_file(const char *path, uint8_t *buf, size_t cap, size_t *len,
 	return 0;
 }
 
-/* Write all of buf to fd (blocking).  0, or SL_ESYS (errno). */
-static int
-write_all(int fd, const uint8_t *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0)
-			errno = EIO;
-		if (n <= 0)
-			return SL_ESYS;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 client_create_file(const char *path, mode_t mode, const void *data,
     size_t len, char *err, size_t errlen)
@@ -741,7 +721,7 @@ client_create_file(const char *path, mode_t mode, const void *data,
 		return SL_ESYS;
 	}
 	/* the umask may have narrowed the mode: set it exactly */
-	if (fchmod(fd, mode & 0777) != 0 || write_all(fd, data, len) != 0 ||
+	if (fchmod(fd, mode & 0777) != 0 || sl_write_all(fd, data, len) != 0 ||
 	    fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
@@ -815,7 +795,7 @@ client_save_file(const char *path, mode_t mode, const void *data,
 	}
 	if ((created && fchmod(fd, mode & 0777) != 0) ||
 	    (!created && ftruncate(fd, 0) != 0) ||
-	    write_all(fd, data, len) != 0)
+	    sl_write_all(fd, data, len) != 0)
 		goto fail;
 	if (close(fd) != 0) {
 		fd = -1;
@@ -1010,7 +990,7 @@ cr_send(int in, int sock, bool down, uint8_t *buf, size_t cap, bool *up,
 		}
 		return 0;
 	}
-	if (write_all(sock, buf, (size_t)r) == 0)
+	if (sl_write_all(sock, buf, (size_t)r) == 0)
 		return 0;
 	if (!down) {
 		/* the far end has closed: done */
@@ -1040,7 +1020,7 @@ cr_recv(int sock, int out, uint8_t *buf, size_t cap, bool *down,
 	if (r == 0) {
 		*down = false;
 		close(out);
-	} else if (write_all(out, buf, (size_t)r) != 0)
+	} else if (sl_write_all(out, buf, (size_t)r) != 0)
 		*done = true;
 	return 0;
 }

@@ -218,6 +218,26 @@ sl_read_file(const char *path, size_t max, unsigned flags, char **out,
 	return rc;
 }
 
+int
+sl_write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			errno = EIO;
+		if (n <= 0)
+			return SL_ESYS;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 void
 sl_read_free_secret(char *buf, size_t len)
 {

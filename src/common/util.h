@@ -62,4 +62,8 @@ int sl_read_file(const char *path, size_t max, unsigned flags, char **out,
 void sl_read_free_secret(char *buf, size_t len);
 const char *sl_read_why(int rc);
 
+/* The one whole-buffer writer: all len bytes of buf to fd (blocking),
+ * again after EINTR.  0, or SL_ESYS (errno; EIO if write returned 0). */
+int sl_write_all(int fd, const void *buf, size_t len);
+
 #endif

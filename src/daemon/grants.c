@@ -774,9 +774,9 @@ grants_attach(struct grants *gt, const char *state_dir, int64_t now_ms,
 		bfd = openat(gt->dirfd, GRANTS_BAD, O_WRONLY | O_CREAT |
 		    O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (bfd >= 0) {
-			if (write(bfd, text, len) != (ssize_t)len)
-				log_msg(LOG_ERR, SLC_GRANT_IO, "%s/%s: short "
-				    "write", state_dir, GRANTS_BAD);
+			if (sl_write_all(bfd, text, len) != 0)
+				log_msg(LOG_ERR, SLC_GRANT_IO, "%s/%s: %s",
+				    state_dir, GRANTS_BAD, strerror(errno));
 			close(bfd);
 		}
 	}

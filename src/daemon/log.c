@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "sl.h"
+#include "util.h"
 
 #define LOG_CODES 400
 #define LOG_LINE  2048
@@ -207,22 +208,6 @@ prio_name(int prio)
 	return "debug";
 }
 
-static void
-write_all(int fd, const char *buf, size_t n)
-{
-	ssize_t r;
-
-	while (n > 0) {
-		r = write(fd, buf, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return;
-		buf += r;
-		n -= (size_t)r;
-	}
-}
-
 void
 log_set_json(int on)
 {
@@ -363,15 +348,15 @@ log_emit(int sink, int prio, int code, const struct log_outcome *o,
 	if ((size_t)n >= sizeof(line))
 		n = (int)sizeof(line) - 1;
 	if (L.fg)
-		write_all(STDERR_FILENO, line, (size_t)n);
+		(void)sl_write_all(STDERR_FILENO, line, (size_t)n);
 	else if (L.opened_syslog && L.json)
 		syslog(prio, "%.*s", n - 1, line);
 	else if (L.opened_syslog)
 		syslog(prio, "SL%03d %s", code, msg);
 	if (L.fds[0] >= 0)
-		write_all(L.fds[0], line, (size_t)n);
+		(void)sl_write_all(L.fds[0], line, (size_t)n);
 	if (sink > 0 && sink < L.nsinks && L.fds[sink] >= 0)
-		write_all(L.fds[sink], line, (size_t)n);
+		(void)sl_write_all(L.fds[sink], line, (size_t)n);
 out:
 	errno = saved;
 }

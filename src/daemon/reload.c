@@ -102,27 +102,6 @@ reload_read(struct config *cfg, const char *path, char **text, char *err,
 	return config_parse_string(cfg, path, *text, err, errlen);
 }
 
-/* 0, or SL_ESYS (errno) */
-static int
-rl_write(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, b, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w == 0)
-			errno = EIO;
-		if (w <= 0)
-			return SL_ESYS;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Each server's u32 derlen and DER private key (0: none), then each user's
  * HMAC key (zeros: disabled).  0, SL_ESYS (errno) or SL_ECRYPTO (err). */
 static int
@@ -148,13 +127,13 @@ rl_pack_keys(const struct config *cfg, int fd, char *err, size_t errlen)
 			}
 			len = (uint32_t)n;
 		}
-		if ((rc = rl_write(fd, &len, 4)) == 0 && len > 0)
-			rc = rl_write(fd, der, len);
+		if ((rc = sl_write_all(fd, &len, 4)) == 0 && len > 0)
+			rc = sl_write_all(fd, der, len);
 		if (der != NULL)
 			OPENSSL_clear_free(der, len);
 	}
 	for (i = 0; rc == 0 && i < cfg->nusers; i++)
-		rc = rl_write(fd, cfg->users[i].enabled ?
+		rc = sl_write_all(fd, cfg->users[i].enabled ?
 		    cfg->users[i].hmac_key : zero, SL_HMAC_KEY_LEN);
 	return rc;
 }
@@ -181,8 +160,8 @@ reload_pack(const struct config *cfg, const char *text, int *out, char *err,
 	v = cfg->nusers;
 	memcpy(hdr + 16, &v, 4);
 	memset(hdr + 20, 0, 4);
-	if ((rc = rl_write(fd, hdr, sizeof(hdr))) == 0 &&
-	    (rc = rl_write(fd, text, strlen(text))) == 0 &&
+	if ((rc = sl_write_all(fd, hdr, sizeof(hdr))) == 0 &&
+	    (rc = sl_write_all(fd, text, strlen(text))) == 0 &&
 	    (rc = rl_pack_keys(cfg, fd, err, errlen)) == 0 &&
 	    /* nobody may change it on its way */
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |

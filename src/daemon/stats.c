@@ -11,6 +11,7 @@
 
 #include "sl.h"
 #include "stats.h"
+#include "util.h"
 
 #define PROM_MAX   65536   /* largest metrics file */
 
@@ -71,8 +72,6 @@ static int
 write_atomic(int dirfd, const char *path, const char *text, size_t len)
 {
 	char tmp[SL_PATH_MAX + 8];
-	size_t off = 0;
-	ssize_t n;
 	int fd;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
@@ -81,16 +80,10 @@ write_atomic(int dirfd, const char *path, const char *text, size_t len)
 	    O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return SL_ESYS;
-	while (off < len) {
-		n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			unlinkat(dirfd, tmp, 0);
-			return SL_ESYS;
-		}
-		off += (size_t)n;
+	if (sl_write_all(fd, text, len) != 0) {
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		return SL_ESYS;
 	}
 	if (close(fd) != 0 || renameat(dirfd, tmp, dirfd, path) != 0) {
 		unlinkat(dirfd, tmp, 0);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -193,6 +194,44 @@ rf_write(const char *name, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
+/* the whole buffer, through a pipe smaller than it that a reader drains;
+ * a failure is SL_ESYS with the write's errno */
+static void
+test_write_all(void **state)
+{
+	static uint8_t out[200000], in[sizeof(out)];
+	size_t i, got = 0;
+	ssize_t n;
+	int p[2];
+	pid_t pid;
+
+	(void)state;
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 7);
+	assert_int_equal(pipe(p), 0);
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		_exit(sl_write_all(p[1], out, sizeof(out)) == 0 ? 0 : 1);
+	}
+	close(p[1]);
+	while ((n = read(p[0], in + got, sizeof(in) - got)) > 0)
+		got += (size_t)n;
+	close(p[0]);
+	assert_int_equal(got, sizeof(out));
+	assert_memory_equal(in, out, sizeof(out));
+	assert_int_equal(waitpid(pid, &p[0], 0), pid);
+	assert_int_equal(p[0], 0);
+
+	assert_int_equal(pipe(p), 0);
+	errno = 0;
+	assert_int_equal(sl_write_all(p[0], out, 10), SL_ESYS);  /* read end */
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(sl_write_all(p[1], out, 0), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void
 test_read_file(void **state)
 {
@@ -277,6 +316,7 @@ main(void)
 		cmocka_unit_test(test_parse_num_bool),
 		cmocka_unit_test(test_strlcpy_trim),
 		cmocka_unit_test(test_strerror),
+		cmocka_unit_test(test_write_all),
 		cmocka_unit_test(test_read_file),
 	};
 
