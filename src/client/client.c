@@ -344,13 +344,29 @@ client_resolve(const char *host, uint16_t port, bool numeric_only,
 	return 0;
 }
 
+/* The address ai reached, as text, into addr (host itself if it cannot be
+ * written as one); nothing when addr is NULL. */
+static void
+client_peer_text(const struct addrinfo *ai, const char *host, char *addr,
+    size_t addrlen)
+{
+	char text[NI_MAXHOST];
+
+	if (addr == NULL)
+		return;
+	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, text, sizeof(text), NULL,
+	    0, NI_NUMERICHOST) == 0)
+		sl_strlcpy(addr, text, addrlen);
+	else
+		sl_strlcpy(addr, host, addrlen);
+}
+
 int
 client_send(const char *host, uint16_t port, bool numeric_only,
     const void *buf, size_t len, char *addr, size_t addrlen, char *err,
     size_t errlen)
 {
 	struct addrinfo *res = NULL, *ai;
-	char text[NI_MAXHOST];
 	int fd, gai, saved = 0;
 
 	if ((gai = client_resolve(host, port, numeric_only, &res, err,
@@ -366,12 +382,7 @@ client_send(const char *host, uint16_t port, bool numeric_only,
 		if (sendto(fd, buf, len, 0, ai->ai_addr, ai->ai_addrlen) ==
 		    (ssize_t)len) {
 			close(fd);
-			if (addr != NULL && getnameinfo(ai->ai_addr,
-			    ai->ai_addrlen, text, sizeof(text), NULL, 0,
-			    NI_NUMERICHOST) == 0)
-				sl_strlcpy(addr, text, addrlen);
-			else if (addr != NULL)
-				sl_strlcpy(addr, host, addrlen);
+			client_peer_text(ai, host, addr, addrlen);
 			freeaddrinfo(res);
 			return 0;
 		}
@@ -392,7 +403,6 @@ client_connect(const char *host, uint16_t port, bool numeric_only, int *fd,
 	struct addrinfo *res = NULL, *ai;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	char text[NI_MAXHOST];
 	struct sl_addr srv, loc;
 	int s, gai, saved = 0;
 
@@ -425,11 +435,7 @@ client_connect(const char *host, uint16_t port, bool numeric_only, int *fd,
 			*server = srv;
 		if (local != NULL)
 			*local = loc;
-		if (addr != NULL && getnameinfo(ai->ai_addr, ai->ai_addrlen,
-		    text, sizeof(text), NULL, 0, NI_NUMERICHOST) == 0)
-			sl_strlcpy(addr, text, addrlen);
-		else if (addr != NULL)
-			sl_strlcpy(addr, host, addrlen);
+		client_peer_text(ai, host, addr, addrlen);
 		freeaddrinfo(res);
 		*fd = s;
 		return 0;
@@ -919,7 +925,7 @@ client_tcp_connect(const char *host, uint16_t port, unsigned timeout_ms,
     int *fd, char *addr, size_t addrlen, char *err, size_t errlen)
 {
 	struct addrinfo hints, *res = NULL, *ai;
-	char serv[8], a[NI_MAXHOST];
+	char serv[8];
 	uint64_t deadline = sl_mono_ms() + timeout_ms;
 	int s = -1, rc, e = ETIMEDOUT, fl;
 
@@ -956,9 +962,7 @@ client_tcp_connect(const char *host, uint16_t port, unsigned timeout_ms,
 		errno = e;
 		return SL_ESYS;
 	}
-	if (addr != NULL && getnameinfo(ai->ai_addr, ai->ai_addrlen, a,
-	    sizeof(a), NULL, 0, NI_NUMERICHOST) == 0)
-		sl_strlcpy(addr, a, addrlen);
+	client_peer_text(ai, host, addr, addrlen);
 	freeaddrinfo(res);
 	if ((fl = fcntl(s, F_GETFL)) < 0 ||
 	    fcntl(s, F_SETFL, fl & ~O_NONBLOCK) < 0) {
