@@ -87,10 +87,8 @@ log_add_sink(const char *path)
 {
 	int fd;
 
-	if (L.nsinks >= LOG_SINKS_MAX) {
-		errno = EMFILE;
+	if (L.nsinks >= LOG_SINKS_MAX)
 		return SL_EFULL;
-	}
 	if ((fd = open_logfile(path)) < 0)
 		return SL_ESYS;
 	if (log_keep_path(L.nsinks, path) != 0) {

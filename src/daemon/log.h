@@ -73,7 +73,7 @@ void log_init(const char *ident, int fg, int debug);
  * a symbolic link (O_NOFOLLOW: ELOOP).  0, or SL_ESYS (errno says why). */
 int log_set_file(const char *path);
 /* Extra sink for one server's log_file; returns a sink id >= 1, SL_ESYS
- * (errno) or SL_EFULL (no sink left; errno EMFILE). */
+ * (errno) or SL_EFULL (no sink left). */
 int log_add_sink(const char *path);
 /*
  * Log rotation, in the privileged process: open every log file again by

@@ -269,8 +269,9 @@ pipeline_tick(struct pipeline *p, time_t now,
  * priority, when it is written, whether it is rate-limited (log_limited)
  * and whether it carries the outcome fields of log_outcome() (JSON: src,
  * server, outcome, reason; user and action when flagged).  The text's
- * {fields} are filled in by pl_field() when the line is written, so that
- * a dropped datagram costs no string work.  The lines are an interface:
+ * {fields} are filled in by pl_field() once the row's "when" lets the
+ * line through (before log_limited decides), so that what a flood reaches
+ * cheaply, the debug rows, costs no string work without debug logging.  The lines are an interface:
  * fail2ban filters and the tests read them (test_pipeline_outcomes).
  */
 enum pl_out {

@@ -726,7 +726,7 @@ open_logs(struct daemon *d, const struct privsep_ids *ids, char *err,
 			return r;
 		if ((r = log_set_file(d->cfg->log_file)) != 0) {
 			snprintf(err, errlen, "log_file %s: %s%s", d->cfg->log_file,
-			    strerror(errno), errno == ELOOP ? " (a symbolic link "
+			    sl_strerror(r), errno == ELOOP ? " (a symbolic link "
 			    "is never followed)" : "");
 			return r;
 		}
@@ -741,8 +741,9 @@ open_logs(struct daemon *d, const struct privsep_ids *ids, char *err,
 			return r;
 		if ((r = log_add_sink(s->log_file)) < 0) {
 			snprintf(err, errlen, "server %s: log_file %s: %s%s",
-			    s->name, s->log_file, strerror(errno), errno == ELOOP ?
-			    " (a symbolic link is never followed)" : "");
+			    s->name, s->log_file, sl_strerror(r), r == SL_ESYS &&
+			    errno == ELOOP ? " (a symbolic link is never "
+			    "followed)" : "");
 			return r;
 		}
 		d->sinks[i] = r;
